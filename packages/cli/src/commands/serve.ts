@@ -1,0 +1,43 @@
+import { startServer, type RunningServer, type StartOptions } from '@latchkey/server';
+
+export interface ServeFlags {
+  readonly host?: string;
+  readonly port?: string;
+  readonly databaseUrl?: string;
+  readonly dataDir?: string;
+}
+
+/**
+ * Stops the server on SIGINT or SIGTERM: stop accepting, finish in-flight requests, close the database,
+ * exit 0. Past the configured shutdown timeout the process exits 1 with what is left unfinished.
+ */
+export function closeOnSignal(server: RunningServer): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    server.logger.info({ signal }, 'shutting down');
+    const deadline = setTimeout(() => {
+      server.logger.error('shutdown timed out; exiting with requests unfinished');
+      process.exit(1);
+    }, server.config.shutdownTimeout * 1000);
+    deadline.unref();
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        server.logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+/** `latchkey serve`: runs the whole stack until interrupted. */
+export async function serve(flags: ServeFlags, options: Omit<StartOptions, 'flags'> = {}): Promise<RunningServer> {
+  const server = await startServer({ ...options, flags });
+  closeOnSignal(server);
+  process.stderr.write(`\nLatchkey is running\n${server.banner.map((line) => `  ${line}`).join('\n')}\n\n`);
+  return server;
+}

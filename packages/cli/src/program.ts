@@ -1,0 +1,34 @@
+import { Command } from 'commander';
+import { runMigrate } from './commands/migrate.js';
+import { serve } from './commands/serve.js';
+
+/** The `latchkey` command tree. Each command lives in `commands/`. */
+export function buildProgram(): Command {
+  const program = new Command('latchkey')
+    .description('Latchkey: self-hosted authentication for APIs')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('serve')
+    .description('run the identity service, example API and realtime gateway')
+    .option('--host <host>', 'listen address (HOST)')
+    .option('--port <port>', 'listen port (PORT)')
+    .option('--database-url <url>', 'PostgreSQL URL, or memory:// (DATABASE_URL)')
+    .option('--data-dir <dir>', 'folder for the embedded database and keys (LATCHKEY_DATA_DIR)')
+    .action(async (flags: { host?: string; port?: string; databaseUrl?: string; dataDir?: string }) => {
+      await serve(flags);
+    });
+
+  program
+    .command('migrate')
+    .description('apply pending database migrations')
+    .option('--database-url <url>', 'PostgreSQL URL (DATABASE_URL)')
+    .option('--data-dir <dir>', 'folder for the embedded database (LATCHKEY_DATA_DIR)')
+    .option('--json', 'print the report as JSON')
+    .action(async (flags: { databaseUrl?: string; dataDir?: string; json?: boolean }) => {
+      await runMigrate(flags);
+    });
+
+  return program;
+}

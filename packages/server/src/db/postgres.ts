@@ -1,0 +1,120 @@
+import pg from 'pg';
+import { DatabaseUnavailableError } from './errors.js';
+import type { Database, QueryResult, Row, TransactionHandle } from './types.js';
+
+const INT8_OID = 20;
+
+/** Options of the pooled PostgreSQL connection. */
+export interface PostgresOptions {
+  readonly url: string;
+  /** Pool size. Default 10. */
+  readonly poolSize?: number;
+  /** Seconds allowed for one connection attempt. Default 5. */
+  readonly connectTimeout?: number;
+}
+
+/** The URL with its password replaced, safe for logs and error messages. */
+export function redactDatabaseUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'postgres://…';
+  }
+}
+
+function wrap<R extends Row>(result: pg.QueryResult<R>): QueryResult<R> {
+  return { rows: result.rows, rowCount: result.rowCount ?? result.rows.length };
+}
+
+const typeParsers = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
+};
+
+class PostgresDatabase implements Database {
+  readonly kind = 'postgres' as const;
+  readonly #pool: pg.Pool;
+
+  constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+
+  async query<R extends Row = Row>(text: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
+    return wrap(await this.#pool.query<R>(text, params as unknown[]));
+  }
+
+  async transaction<T>(work: (tx: TransactionHandle) => Promise<T>): Promise<T> {
+    const client = await this.#pool.connect();
+    let broken = false;
+    try {
+      await client.query('begin');
+      const result = await work({
+        async query<R extends Row = Row>(text: string, params: readonly unknown[] = []) {
+          return wrap(await client.query<R>(text, params as unknown[]));
+        },
+        async execScript(sql: string) {
+          await client.query(sql);
+        },
+      });
+      await client.query('commit');
+      return result;
+    } catch (error) {
+      try {
+        await client.query('rollback');
+      } catch {
+        broken = true;
+      }
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async execScript(sql: string): Promise<void> {
+    await this.#pool.query(sql);
+  }
+
+  async ping(timeoutMs = 2000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new DatabaseUnavailableError('the database did not answer in time')), timeoutMs);
+    });
+    try {
+      await Promise.race([this.#pool.query('select 1'), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end();
+  }
+}
+
+/**
+ * Connects a pool to PostgreSQL and checks it answers. Fails with {@link DatabaseUnavailableError}
+ * within `connectTimeout` seconds when the server cannot be reached; never hangs.
+ */
+export async function openPostgresDatabase(options: PostgresOptions): Promise<Database> {
+  const connectTimeout = options.connectTimeout ?? 5;
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: Math.ceil(connectTimeout * 1000),
+    idleTimeoutMillis: 30_000,
+    types: typeParsers,
+  });
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  const db = new PostgresDatabase(pool);
+  try {
+    await db.ping(Math.ceil(connectTimeout * 1000) + 500);
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    const reason = error instanceof Error ? (error as NodeJS.ErrnoException).code ?? error.message : String(error);
+    throw new DatabaseUnavailableError(`cannot connect to ${redactDatabaseUrl(options.url)} (${reason})`, { cause: error });
+  }
+  return db;
+}

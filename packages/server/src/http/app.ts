@@ -1,0 +1,61 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Database } from '../db/index.js';
+import type { Logger } from '../logging/logger.js';
+import { registerHealthRoute } from './health.js';
+import { createMetrics, registerMetrics } from './metrics.js';
+
+export interface AppOptions {
+  readonly db: Database;
+  readonly logger: Logger;
+  /** Trust `X-Forwarded-For` from proxies. Default false. */
+  readonly trustProxy?: boolean;
+}
+
+/**
+ * The bare HTTP application: health, metrics, JSON errors. Services are mounted on it by
+ * `startServer`. Errors never carry a stack trace; 5xx bodies never carry the internal message.
+ */
+export function buildApp(options: AppOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: options.trustProxy ?? false,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    bodyLimit: 1024 * 1024,
+  });
+
+  // While shutting down, answers carry `Connection: close` and idle keep-alive sockets are dropped as
+  // soon as their last request ends, so close() waits only for requests, never for idle clients.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    if (closing) setImmediate(() => app.server.closeIdleConnections());
+    if (!options.logger.isLevelEnabled('info')) return;
+    request.log.info({ req: request, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
+    if (status >= 500) {
+      request.log.error({ err: error }, 'request failed');
+      return reply.code(status).send({ error: 'internal_error', message: 'Internal server error' });
+    }
+    return reply.code(status).send({ error: error.code ?? 'bad_request', message: error.message });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({ error: 'not_found', message: `No route for ${request.method} ${request.url.split('?')[0]}` });
+  });
+
+  registerHealthRoute(app, options.db);
+  registerMetrics(app, createMetrics());
+  return app;
+}

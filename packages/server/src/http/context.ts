@@ -1,0 +1,40 @@
+import type { FastifyInstance } from 'fastify';
+import type { Environment, ServerConfig } from '../config/index.js';
+import type { Database } from '../db/index.js';
+import type { Logger } from '../logging/logger.js';
+
+/** What every service receives when it is mounted. */
+export interface AppContext {
+  readonly config: ServerConfig;
+  /** The raw environment, for services that read their own settings. */
+  readonly env: Environment;
+  readonly db: Database;
+  readonly logger: Logger;
+  /**
+   * Base URL clients reach this process at, without a trailing slash: `LATCHKEY_PUBLIC_URL` when set,
+   * otherwise the listening address (known once the server listens; call it per request).
+   */
+  publicUrl(): string;
+  /** Services mounted so far, by name, so later ones can use earlier ones. */
+  readonly services: Map<string, MountedService>;
+}
+
+/** A service once mounted: whatever it exposes to others, and how to stop it. */
+export interface MountedService {
+  readonly name: string;
+  /** Lines for the start banner given the base URL, e.g. `identity  http://127.0.0.1:8000/auth/v1`. */
+  banner?(baseUrl: string): readonly string[];
+  /** Exposed to later services (for example the identity service's key store). */
+  readonly exports?: unknown;
+  /** Stops background work; called on shutdown after the server stops accepting requests. */
+  close?(): Promise<void>;
+}
+
+/**
+ * A mountable part of the product (identity, example API, gateway). `mount` validates the service's own
+ * settings (throwing `ConfigError` for bad ones), registers routes and starts background work.
+ */
+export interface ServiceModule {
+  readonly name: string;
+  mount(app: FastifyInstance, context: AppContext): Promise<MountedService>;
+}

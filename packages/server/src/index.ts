@@ -1,0 +1,7 @@
+export * from './config/index.js';
+export * from './db/index.js';
+export { buildApp, type AppOptions } from './http/app.js';
+export type { AppContext, MountedService, ServiceModule } from './http/context.js';
+export { createLogger, redactUrl, REDACTED_PATHS, type Logger } from './logging/logger.js';
+export { defaultServices } from './services.js';
+export { startServer, type RunningServer, type StartOptions } from './server.js';

@@ -1,0 +1,99 @@
+import type { FastifyInstance } from 'fastify';
+import { loadServerConfig, type Environment, type ServerConfig, type ServerFlags } from './config/index.js';
+import { migrate, openDatabase, type Database } from './db/index.js';
+import { buildApp } from './http/app.js';
+import type { AppContext, MountedService, ServiceModule } from './http/context.js';
+import { createLogger, type Logger } from './logging/logger.js';
+import { defaultServices } from './services.js';
+
+export interface StartOptions {
+  /** Environment to read settings from. Default `process.env`. */
+  readonly env?: Environment;
+  readonly flags?: ServerFlags;
+  /** Already-validated settings; read from `env` and `flags` when absent. */
+  readonly config?: ServerConfig;
+  readonly logger?: Logger;
+  /** Services to mount. Default: every service of the product. */
+  readonly services?: readonly ServiceModule[];
+  /** An open database to use instead of the configured one (tests). Not closed by `close()`. */
+  readonly database?: Database;
+  /** Called with the app before it listens, to add routes (tests, embedding). */
+  readonly extend?: (app: FastifyInstance, context: AppContext) => void | Promise<void>;
+}
+
+/** A running Latchkey process. */
+export interface RunningServer {
+  /** Base URL the server listens on, e.g. `http://127.0.0.1:8000`. */
+  readonly url: string;
+  readonly app: FastifyInstance;
+  readonly db: Database;
+  readonly config: ServerConfig;
+  readonly logger: Logger;
+  readonly services: ReadonlyMap<string, MountedService>;
+  /** Banner lines naming each URL. */
+  readonly banner: readonly string[];
+  /** Stops accepting, lets in-flight requests finish, stops services, closes the database. */
+  close(): Promise<void>;
+}
+
+function formatHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/**
+ * Validates settings, opens and migrates the database, mounts the services and listens.
+ * Throws `ConfigError` for bad settings and `DatabaseUnavailableError` for an unreachable database.
+ */
+export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
+  const env = options.env ?? process.env;
+  const config = options.config ?? loadServerConfig(env, options.flags);
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const ownsDatabase = options.database === undefined;
+  const db = options.database ?? (await openDatabase(config));
+  const mounted: MountedService[] = [];
+  let app: FastifyInstance | undefined;
+  try {
+    await migrate(db);
+    app = buildApp({ db, logger });
+    const services = new Map<string, MountedService>();
+    let listeningUrl = `http://${formatHost(config.host)}:${config.port}`;
+    const context: AppContext = { config, env, db, logger, publicUrl: () => config.publicUrl ?? listeningUrl, services };
+    for (const service of options.services ?? defaultServices()) {
+      const instance = await service.mount(app, context);
+      services.set(service.name, instance);
+      mounted.push(instance);
+    }
+    await options.extend?.(app, context);
+    await app.listen({ host: config.host, port: config.port });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const url = `http://${formatHost(config.host)}:${port}`;
+    listeningUrl = url;
+    const base = context.publicUrl();
+    const banner = [`health    ${base}/health`, `metrics   ${base}/metrics`, ...mounted.flatMap((service) => service.banner?.(base) ?? [])];
+    const listening = app;
+    let closing: Promise<void> | undefined;
+    return {
+      url,
+      app: listening,
+      db,
+      config,
+      logger,
+      services,
+      banner,
+      close() {
+        closing ??= (async () => {
+          await listening.close();
+          for (const service of [...mounted].reverse()) await service.close?.();
+          if (ownsDatabase) await db.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await app?.close().catch(() => undefined);
+    for (const service of mounted.reverse()) await service.close?.().catch(() => undefined);
+    if (ownsDatabase) await db.close().catch(() => undefined);
+    throw error;
+  }
+}
