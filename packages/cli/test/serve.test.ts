@@ -42,7 +42,7 @@ async function startServe(env: Record<string, string>): Promise<{ url: string; s
 describe('latchkey serve', () => {
   it('answers /health and keeps embedded data across restarts', async () => {
     const dataDir = await tempDir();
-    const first = await startServe({ LATCHKEY_DATA_DIR: dataDir });
+    const first = await startServe({ LATCHKEY_DATA_DIR: dataDir, DATABASE_URL: '' });
     const body = (await (await fetch(`${first.url}/health`)).json()) as { status: string; database: { kind: string } };
     expect(body).toMatchObject({ status: 'ok', database: { status: 'up', kind: 'pglite' } });
     expect(await first.stop()).toBe(0);
@@ -52,7 +52,7 @@ describe('latchkey serve', () => {
     await db.query(`insert into restart_marker values ('kept')`);
     await db.close();
 
-    const second = await startServe({ LATCHKEY_DATA_DIR: dataDir });
+    const second = await startServe({ LATCHKEY_DATA_DIR: dataDir, DATABASE_URL: '' });
     expect(await second.stop()).toBe(0);
     const reopened = await openPgliteDatabase(path.join(dataDir, 'pgdata'));
     expect((await reopened.query('select v from restart_marker')).rows).toEqual([{ v: 'kept' }]);
