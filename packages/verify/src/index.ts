@@ -1,1 +1,31 @@
-export {};
+/**
+ * `@latchkey/verify`: the resource-server kit. Bearer JWT verification (JWKS, static keys or an HMAC
+ * secret), RFC 6750 authentication helpers, and the `withClaims` row-level-security helper.
+ * Framework adapters live in `@latchkey/verify/fastify`, `/express` and `/hono`; webhook
+ * authenticators in `@latchkey/verify/webhooks`.
+ *
+ * @module
+ */
+export {
+  AlgorithmNotAllowedError,
+  ClaimInvalidError,
+  isVerifyError,
+  JwksUnavailableError,
+  KeyNotFoundError,
+  SignatureInvalidError,
+  TokenExpiredError,
+  TokenMalformedError,
+  TokenNotYetValidError,
+  TokenRevokedError,
+  VERIFY_ERROR_CODES,
+  VerifyError,
+  type AnyVerifyError,
+  type VerifyErrorCode,
+} from './errors.js';
+export { createVerifier, type Verifier, type VerifierOptions } from './verifier.js';
+export type { Algorithm } from './jwt/algorithms.js';
+export type { Claims } from './jwt/claims.js';
+export type { JwksOptions, JwksState } from './jwt/jwks.js';
+export type { KeyInput } from './jwt/keys.js';
+export type { TokenCacheOptions } from './cache.js';
+export { createDenyList, type DenyList, type RevocationCheck } from './revocation.js';

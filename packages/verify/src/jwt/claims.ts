@@ -1,0 +1,73 @@
+/**
+ * Registered-claim checks (RFC 7519 §4.1) after the signature has been verified.
+ *
+ * @module
+ */
+import { ClaimInvalidError, TokenExpiredError, TokenNotYetValidError } from '../errors.js';
+
+/** Claims of a verified token. Registered claims are typed; everything else is `unknown`. */
+export interface Claims {
+  readonly iss: string;
+  readonly aud: string | readonly string[];
+  readonly exp: number;
+  readonly sub?: string;
+  readonly nbf?: number;
+  readonly iat?: number;
+  readonly jti?: string;
+  readonly role?: string;
+  readonly scope?: string;
+  readonly session_id?: string;
+  readonly [claim: string]: unknown;
+}
+
+/** What the claims must satisfy. Times in seconds. */
+export interface ClaimRules {
+  readonly issuers: ReadonlySet<string>;
+  readonly audiences: ReadonlySet<string>;
+  readonly requiredClaims: readonly string[];
+  readonly clockTolerance: number;
+  /** When set, `iat` is required and the token may be at most this old. */
+  readonly maxTokenAge: number | undefined;
+}
+
+function numeric(payload: Record<string, unknown>, claim: string): number | undefined {
+  const value = payload[claim];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new ClaimInvalidError(claim, `"${claim}" claim must be a number`);
+  return value;
+}
+
+/**
+ * Checks `payload` against `rules` at `nowSeconds`; throws the matching {@link VerifyError} subclass.
+ * Returns the `exp` value (seconds).
+ */
+export function checkClaims(payload: Record<string, unknown>, rules: ClaimRules, nowSeconds: number): number {
+  for (const claim of rules.requiredClaims) {
+    if (payload[claim] === undefined) throw new ClaimInvalidError(claim, `missing required "${claim}" claim`);
+  }
+  const tolerance = rules.clockTolerance;
+  const exp = numeric(payload, 'exp');
+  if (exp !== undefined && nowSeconds >= exp + tolerance) throw new TokenExpiredError();
+  const nbf = numeric(payload, 'nbf');
+  if (nbf !== undefined && nbf > nowSeconds + tolerance) throw new TokenNotYetValidError();
+  const iat = numeric(payload, 'iat');
+  if (iat !== undefined && iat > nowSeconds + tolerance) throw new ClaimInvalidError('iat', '"iat" claim lies in the future');
+  if (rules.maxTokenAge !== undefined) {
+    if (iat === undefined) throw new ClaimInvalidError('iat', 'missing required "iat" claim');
+    if (nowSeconds - iat > rules.maxTokenAge + tolerance) throw new TokenExpiredError('token too old');
+  }
+
+  const iss = payload.iss;
+  if (iss !== undefined && (typeof iss !== 'string' || !rules.issuers.has(iss))) throw new ClaimInvalidError('iss', 'unexpected "iss" claim');
+
+  const aud = payload.aud;
+  if (aud !== undefined) {
+    let matched = false;
+    if (typeof aud === 'string') matched = rules.audiences.has(aud);
+    else if (Array.isArray(aud)) matched = aud.some((entry) => typeof entry === 'string' && rules.audiences.has(entry));
+    if (!matched) throw new ClaimInvalidError('aud', 'unexpected "aud" claim');
+  }
+
+  if (payload.sub !== undefined && typeof payload.sub !== 'string') throw new ClaimInvalidError('sub', '"sub" claim must be a string');
+  return exp ?? Number.POSITIVE_INFINITY;
+}

@@ -1,0 +1,282 @@
+/**
+ * `createVerifier`: bearer JWT verification for resource servers.
+ *
+ * Keys are imported once (per `kid`) into `KeyObject`s; each verification is then synchronous
+ * `node:crypto` work plus claim checks. Only the first use of a key set, a refetch for an unknown
+ * `kid`, or an asynchronous revocation hook waits on I/O.
+ *
+ * @module
+ */
+import { createHmac, timingSafeEqual, verify as cryptoVerify, type KeyObject, type VerifyKeyObjectInput } from 'node:crypto';
+import { TokenCache, type TokenCacheOptions } from './cache.js';
+import { AlgorithmNotAllowedError, ClaimInvalidError, KeyNotFoundError, SignatureInvalidError, TokenRevokedError } from './errors.js';
+import { algorithmSpec, isSymmetric, SUPPORTED_ALGORITHMS, type Algorithm, type AlgorithmSpec } from './jwt/algorithms.js';
+import { checkClaims, type ClaimRules, type Claims } from './jwt/claims.js';
+import { decodePayload, decodeToken, type DecodedToken, type TokenLimits } from './jwt/decode.js';
+import { duration, RemoteJwks, type JwksOptions, type JwksState } from './jwt/jwks.js';
+import { importConfiguredKey, importSecret, type KeyInput, type VerificationKey } from './jwt/keys.js';
+import type { RevocationCheck } from './revocation.js';
+
+/** Options of {@link createVerifier}. At least one of `jwksUrl`, `keys`, `secret` is required. */
+export interface VerifierOptions {
+  /** URL of the issuer's JSON Web Key Set, e.g. `https://id.example.com/auth/v1/.well-known/jwks.json`. */
+  readonly jwksUrl?: string | URL;
+  /** Cache and transport settings for `jwksUrl`. */
+  readonly jwks?: JwksOptions;
+  /** Public keys given directly: JWKs, a JWK Set, or `{ key: KeyObject | PEM, kid?, alg? }`. */
+  readonly keys?: readonly KeyInput[] | { readonly keys: readonly KeyInput[] };
+  /**
+   * Shared secret for HS256/384/512 (at least 32 bytes). HMAC tokens are verified with this secret
+   * only, never with a key from `keys` or the JWKS.
+   */
+  readonly secret?: string | Uint8Array | KeyObject;
+  /** Accepted `iss` value(s). Required. */
+  readonly issuer: string | readonly string[];
+  /** Accepted `aud` value(s); the token must name at least one. Required. */
+  readonly audience: string | readonly string[];
+  /**
+   * Allow-list of `alg` values. `none` is never accepted; HS* only together with `secret`.
+   * Default is `['ES256', 'ES384', 'RS256', 'PS256', 'EdDSA']` for keys and JWKS, plus `['HS256']` with a secret.
+   */
+  readonly algorithms?: readonly Algorithm[];
+  /** Seconds of leeway for `exp`, `nbf` and `iat`. Default is 0. */
+  readonly clockTolerance?: number;
+  /** Claims that must be present, added to the defaults `exp`, `iss`, `aud`. */
+  readonly requiredClaims?: readonly string[];
+  /** When set, `iat` is required and tokens older than this many seconds are expired. */
+  readonly maxTokenAge?: number;
+  /** Required header `typ` (compared case-insensitively, `application/` prefix ignored), e.g. `at+jwt`. Not checked by default. */
+  readonly typ?: string;
+  /** Longest accepted token, in characters. Default is 16384. */
+  readonly maxTokenLength?: number;
+  /** Longest accepted encoded header, in characters. Default is 8192. */
+  readonly maxHeaderLength?: number;
+  /** Cache verified tokens (`true` for the defaults). Default is off. */
+  readonly cache?: boolean | TokenCacheOptions;
+  /** Called after every successful verification; `true` refuses the token with `ERR_TOKEN_REVOKED`. */
+  readonly revocation?: RevocationCheck;
+  /** Clock in milliseconds since the epoch. Default is `Date.now`. */
+  readonly now?: () => number;
+}
+
+/** A configured verifier. */
+export interface Verifier {
+  /**
+   * Verifies `token` (a compact JWS, without the `Bearer ` prefix) and resolves to its claims.
+   * Rejects with a {@link VerifyError} subclass.
+   */
+  verify(token: string): Promise<Claims>;
+  /**
+   * Synchronous verification with keys already in memory (static keys, the secret, or a fresh
+   * JWKS). Throws `ERR_KEY_NOT_FOUND` where {@link Verifier.verify} would fetch the key set, and a
+   * `TypeError` when the revocation hook answers asynchronously.
+   */
+  verifySync(token: string): Claims;
+  /** State of the remote key set; `undefined` without `jwksUrl`. */
+  readonly jwks: JwksState | undefined;
+  /** The effective algorithm allow-list. */
+  readonly algorithms: readonly Algorithm[];
+}
+
+const DEFAULT_ASYMMETRIC: readonly Algorithm[] = ['ES256', 'ES384', 'RS256', 'PS256', 'EdDSA'];
+
+function list(value: string | readonly string[], name: string): ReadonlySet<string> {
+  const values = typeof value === 'string' ? [value] : value;
+  if (!Array.isArray(values) || values.length === 0 || values.some((entry) => typeof entry !== 'string' || entry === '')) {
+    throw new TypeError(`\`${name}\` must be a non-empty string or array of strings`);
+  }
+  return new Set(values);
+}
+
+function normaliseTyp(typ: string): string {
+  const lower = typ.toLowerCase();
+  return lower.startsWith('application/') ? lower.slice('application/'.length) : lower;
+}
+
+function positiveInteger(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value <= 0) throw new TypeError(`\`${name}\` must be a positive integer`);
+  return value;
+}
+
+/**
+ * Creates a verifier. Options are validated here (a `TypeError` names the bad option), not on the
+ * first request.
+ *
+ * @example
+ * ```ts
+ * const verifier = createVerifier({
+ *   jwksUrl: 'http://127.0.0.1:8000/auth/v1/.well-known/jwks.json',
+ *   issuer: 'http://127.0.0.1:8000/auth/v1',
+ *   audience: 'authenticated',
+ * });
+ * const claims = await verifier.verify(token); // throws VerifyError with a stable code
+ * ```
+ */
+export function createVerifier(options: VerifierOptions): Verifier {
+  if (typeof options !== 'object' || options === null) throw new TypeError('options are required');
+  const now = options.now ?? Date.now;
+  const staticInputs = options.keys === undefined ? undefined : Array.isArray(options.keys) ? options.keys : (options.keys as { keys: readonly KeyInput[] }).keys;
+  if (staticInputs !== undefined && !Array.isArray(staticInputs)) throw new TypeError('`keys` must be an array or a JWK Set');
+  const hasAsymmetric = options.jwksUrl !== undefined || staticInputs !== undefined;
+  const hasSecret = options.secret !== undefined;
+  if (!hasAsymmetric && !hasSecret) throw new TypeError('one of `jwksUrl`, `keys` or `secret` is required');
+
+  const algorithms: readonly Algorithm[] = options.algorithms ?? [...(hasAsymmetric ? DEFAULT_ASYMMETRIC : []), ...(hasSecret ? (['HS256'] as const) : [])];
+  if (!Array.isArray(algorithms) || algorithms.length === 0) throw new TypeError('`algorithms` must be a non-empty array');
+  for (const alg of algorithms) {
+    if (!SUPPORTED_ALGORITHMS.includes(alg)) throw new TypeError(`unsupported algorithm ${JSON.stringify(alg)} in \`algorithms\``);
+    if (isSymmetric(alg) && !hasSecret) throw new TypeError(`\`algorithms\` lists ${alg} but no \`secret\` is configured (HMAC keys never come from a JWKS)`);
+  }
+  if (hasSecret && !algorithms.some(isSymmetric)) throw new TypeError('`secret` is configured but `algorithms` lists no HS algorithm');
+  if (hasAsymmetric && !algorithms.some((alg) => !isSymmetric(alg))) throw new TypeError('`algorithms` lists no algorithm for `keys`/`jwksUrl`');
+  const allowed = new Set<string>(algorithms);
+
+  const clockTolerance = options.clockTolerance ?? 0;
+  if (!Number.isFinite(clockTolerance) || clockTolerance < 0) throw new TypeError('`clockTolerance` must be a non-negative number of seconds');
+  if (options.maxTokenAge !== undefined && (!Number.isFinite(options.maxTokenAge) || options.maxTokenAge <= 0)) {
+    throw new TypeError('`maxTokenAge` must be a positive number of seconds');
+  }
+  const required = new Set(['exp', 'iss', 'aud', ...(options.requiredClaims ?? [])]);
+  const rules: ClaimRules = {
+    issuers: list(options.issuer, 'issuer'),
+    audiences: list(options.audience, 'audience'),
+    requiredClaims: [...required],
+    clockTolerance,
+    maxTokenAge: options.maxTokenAge,
+  };
+  const limits: TokenLimits = {
+    maxTokenLength: positiveInteger(options.maxTokenLength, 16_384, 'maxTokenLength'),
+    maxHeaderLength: positiveInteger(options.maxHeaderLength, 8_192, 'maxHeaderLength'),
+  };
+  const expectedTyp = options.typ === undefined ? undefined : normaliseTyp(options.typ);
+
+  const secretKey = hasSecret ? importSecret(options.secret as string | Uint8Array | KeyObject, algorithms) : undefined;
+  const staticKeys = staticInputs?.map((input) => importConfiguredKey(input, algorithms));
+  const staticByKid = new Map<string, VerificationKey[]>();
+  for (const key of staticKeys ?? []) {
+    if (key.kid === undefined) continue;
+    const entries = staticByKid.get(key.kid);
+    if (entries) entries.push(key);
+    else staticByKid.set(key.kid, [key]);
+  }
+  const remote = options.jwksUrl === undefined ? undefined : new RemoteJwks(options.jwksUrl, algorithms, options.jwks ?? {}, now);
+  if (options.jwks !== undefined && remote === undefined) throw new TypeError('`jwks` options need `jwksUrl`');
+
+  const cacheOptions = options.cache === true ? {} : options.cache === false || options.cache === undefined ? undefined : options.cache;
+  const cache = cacheOptions === undefined ? undefined : new TokenCache(cacheOptions);
+  const revocation = options.revocation;
+  if (revocation !== undefined && typeof revocation !== 'function') throw new TypeError('`revocation` must be a function');
+
+  /** Keys available without I/O; `undefined` when the remote set must be consulted. */
+  function keysInMemory(kid: string | undefined): readonly VerificationKey[] | undefined {
+    const fromStatic = staticKeys === undefined ? undefined : kid === undefined ? staticKeys : staticByKid.get(kid);
+    if (fromStatic !== undefined && fromStatic.length > 0) return fromStatic;
+    if (remote === undefined) return fromStatic ?? [];
+    return remote.peek(kid);
+  }
+
+  function checkHeader(decoded: DecodedToken): AlgorithmSpec {
+    const alg = decoded.header.alg;
+    const spec = allowed.has(alg) ? algorithmSpec(alg) : undefined;
+    if (!spec) throw new AlgorithmNotAllowedError();
+    if (expectedTyp !== undefined) {
+      const typ = decoded.header.typ;
+      if (typ === undefined || normaliseTyp(typ) !== expectedTyp) throw new ClaimInvalidError('typ', 'unexpected "typ" header');
+    }
+    return spec;
+  }
+
+  function checkSignature(decoded: DecodedToken, spec: AlgorithmSpec, keys: readonly VerificationKey[]): void {
+    let candidates = 0;
+    const data = Buffer.from(decoded.signingInput, 'latin1');
+    for (const entry of keys) {
+      const input = entry.inputs.get(spec.name);
+      if (input === undefined) continue;
+      candidates += 1;
+      if (signatureMatches(spec, input, data, decoded.signature)) return;
+      if (candidates >= 4) break;
+    }
+    if (candidates === 0) {
+      if (keys.length === 0) throw new KeyNotFoundError();
+      throw new AlgorithmNotAllowedError('algorithm does not match the signing key');
+    }
+    throw new SignatureInvalidError();
+  }
+
+  function finish(cacheKey: string | undefined, decoded: DecodedToken): Claims {
+    const payload = decodePayload(decoded.payloadSegment);
+    const nowMs = now();
+    const exp = checkClaims(payload, rules, nowMs / 1000);
+    const claims = Object.freeze(payload) as Claims;
+    if (cache !== undefined && cacheKey !== undefined) cache.set(cacheKey, claims, nowMs, (exp + clockTolerance) * 1000);
+    return claims;
+  }
+
+  function afterRevocation(claims: Claims): Claims | Promise<Claims> {
+    if (revocation === undefined) return claims;
+    const revoked = revocation(claims);
+    if (revoked === true) throw new TokenRevokedError();
+    if (revoked === false) return claims;
+    return Promise.resolve(revoked).then((value) => {
+      if (value) throw new TokenRevokedError();
+      return claims;
+    });
+  }
+
+  async function verify(token: string): Promise<Claims> {
+    let cacheKey: string | undefined;
+    if (cache !== undefined && typeof token === 'string' && token.length <= limits.maxTokenLength) {
+      cacheKey = TokenCache.key(token);
+      const hit = cache.get(cacheKey, now());
+      if (hit !== undefined) return afterRevocation(hit);
+    }
+    const decoded = decodeToken(token, limits);
+    const spec = checkHeader(decoded);
+    let keys: readonly VerificationKey[] | undefined;
+    if (spec.family === 'HMAC') keys = secretKey ? [secretKey] : [];
+    else {
+      keys = keysInMemory(decoded.header.kid);
+      if (keys === undefined || (keys.length === 0 && remote !== undefined)) keys = remote ? await remote.lookup(decoded.header.kid) : [];
+    }
+    checkSignature(decoded, spec, keys);
+    return afterRevocation(finish(cacheKey, decoded));
+  }
+
+  function verifySync(token: string): Claims {
+    let cacheKey: string | undefined;
+    let claims: Claims | undefined;
+    if (cache !== undefined && typeof token === 'string' && token.length <= limits.maxTokenLength) {
+      cacheKey = TokenCache.key(token);
+      claims = cache.get(cacheKey, now());
+    }
+    if (claims === undefined) {
+      const decoded = decodeToken(token, limits);
+      const spec = checkHeader(decoded);
+      const keys = spec.family === 'HMAC' ? (secretKey ? [secretKey] : []) : (keysInMemory(decoded.header.kid) ?? []);
+      checkSignature(decoded, spec, keys);
+      claims = finish(cacheKey, decoded);
+    }
+    const result = afterRevocation(claims);
+    if (result instanceof Promise) {
+      result.catch(() => undefined);
+      throw new TypeError('the revocation hook is asynchronous; use verify()');
+    }
+    return result;
+  }
+
+  return { verify, verifySync, jwks: remote, algorithms: Object.freeze([...algorithms]) };
+}
+
+function signatureMatches(spec: AlgorithmSpec, input: KeyObject | VerifyKeyObjectInput, data: Buffer, signature: Buffer): boolean {
+  if (spec.signatureLength !== undefined && signature.length !== spec.signatureLength) return false;
+  try {
+    if (spec.family === 'HMAC') {
+      const mac = createHmac(spec.digest as string, input as KeyObject).update(data).digest();
+      return timingSafeEqual(mac, signature);
+    }
+    return cryptoVerify(spec.digest, data, input, signature);
+  } catch {
+    return false;
+  }
+}
