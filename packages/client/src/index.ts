@@ -1,1 +1,44 @@
-export {};
+/**
+ * `@latchkey/client`: tokens, stores, providers, the token manager, an authenticated `fetch`, the API
+ * facade and the realtime client. Runs in browsers and Node; Node-only parts (the file store, default
+ * paths) are in `@latchkey/client/node`.
+ *
+ * @module
+ */
+export { backoffDelay, parseRetryAfter } from './backoff.js';
+export { systemClock, type Clock } from './clock.js';
+export {
+  HttpError,
+  InvalidTokenResponseError,
+  LatchkeyClientError,
+  NotLoggedInError,
+  ReauthRequiredError,
+  StoreLockTimeoutError,
+  TokenEndpointError,
+  TokenEndpointUnavailableError,
+  type ClientErrorCode,
+} from './errors.js';
+export { createHttpClient, type AuthenticatedFetch, type HttpClientOptions } from './http.js';
+export {
+  TokenManager,
+  type GrantResult,
+  type RetryOptions,
+  type SignedOutEvent,
+  type TokenManagerEvents,
+  type TokenManagerOptions,
+} from './manager.js';
+export { ClientCredentialsAuth, PasswordAuth, RefreshTokenAuth, refreshGrant, type AuthProvider } from './providers.js';
+export { MemoryTokenStore } from './stores/memory.js';
+export { StorageTokenStore, type KeyValueStorage } from './stores/storage.js';
+export type { TokenStore } from './stores/store.js';
+export {
+  isTransientStatus,
+  processTokenResponse,
+  readErrorBody,
+  SESSION_ENDED_ERRORS,
+  tokenRequest,
+  type GrantFields,
+  type TokenEndpoint,
+  type TokenEndpointProtocol,
+} from './token-endpoint.js';
+export { TokenSet, type TokenSetJSON } from './token-set.js';
