@@ -29,3 +29,15 @@ export type { JwksOptions, JwksState } from './jwt/jwks.js';
 export type { KeyInput } from './jwt/keys.js';
 export type { TokenCacheOptions } from './cache.js';
 export { createDenyList, type DenyList, type RevocationCheck } from './revocation.js';
+export {
+  authenticate,
+  bearerToken,
+  BearerError,
+  checkAccess,
+  toBearerError,
+  type BearerErrorBody,
+  type BearerErrorCode,
+  type BearerErrorKind,
+  type BearerOptions,
+  type HeadersLike,
+} from './http/bearer.js';
