@@ -42,3 +42,12 @@ export {
   type TokenEndpointProtocol,
 } from './token-endpoint.js';
 export { TokenSet, type TokenSetJSON } from './token-set.js';
+export { AuthApi, LatchkeyApi, type LatchkeyApiOptions, type LogoutScope, type Session, type User } from './api.js';
+export {
+  createRealtimeClient,
+  RealtimeAuthError,
+  RealtimeCodes,
+  type RealtimeClient,
+  type RealtimeClientEvents,
+  type RealtimeClientOptions,
+} from './realtime.js';

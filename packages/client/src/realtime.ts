@@ -1,0 +1,181 @@
+/**
+ * `createRealtimeClient`: the official `centrifuge` client, authenticated by a {@link TokenManager}.
+ *
+ * @module
+ */
+import {
+  Centrifuge,
+  UnauthorizedError,
+  type Options as CentrifugeOptions,
+  type PublicationContext,
+  type Subscription,
+  type SubscriptionOptions,
+} from 'centrifuge';
+import { LatchkeyClientError, NotLoggedInError, ReauthRequiredError } from './errors.js';
+import { Emitter } from './events.js';
+import type { TokenManager } from './manager.js';
+
+/** Disconnect and error codes of the gateway (Centrifugo protocol) that the realtime client acts on. */
+export const RealtimeCodes = {
+  /** Error reply to connect: the token has expired. centrifuge calls `getToken` (our refresh) and reconnects. */
+  TokenExpired: 109,
+  /** Close code: the token is invalid (signature, key, audience). We force one refresh and reconnect. */
+  InvalidToken: 3500,
+  /** centrifuge's own disconnect code after `getToken` threw `UnauthorizedError`. */
+  Unauthorized: 1,
+} as const;
+
+export interface RealtimeClientOptions {
+  /**
+   * WebSocket constructor. Browsers and Node 22 have a global one; on Node 20 pass `WebSocket` from
+   * `ws` (or use `createNodeRealtimeClient` from `@latchkey/client/node`).
+   */
+  readonly websocket?: unknown;
+  /** Reconnects after an invalid-token close (3500), each after a forced refresh. Default 2. */
+  readonly maxInvalidTokenReconnects?: number;
+  /** Further `centrifuge` options (reconnect delays, timeouts, name…); `token`/`getToken` are ours. */
+  readonly centrifuge?: Partial<Omit<CentrifugeOptions, 'token' | 'getToken' | 'websocket'>>;
+}
+
+/** Why the realtime client stopped and needs a new sign-in. */
+export class RealtimeAuthError extends LatchkeyClientError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_REAUTH_REQUIRED', message, options);
+  }
+}
+
+export type RealtimeClientEvents = {
+  /** The session cannot authenticate the connection any more; sign in again, then call `connect()`. */
+  reauthRequired: [error: Error];
+  connected: [];
+  disconnected: [code: number, reason: string];
+};
+
+/** A realtime connection; `centrifuge` is the underlying client for anything not wrapped here. */
+export interface RealtimeClient {
+  readonly centrifuge: Centrifuge;
+  on<E extends keyof RealtimeClientEvents>(event: E, listener: (...args: RealtimeClientEvents[E]) => void): () => void;
+  connect(): void;
+  disconnect(): void;
+  /** Resolves once connected (rejects on a terminal disconnect or after `timeoutMs`). */
+  ready(timeoutMs?: number): Promise<void>;
+  /** Calls an RPC method of the gateway; resolves with the result's `data`. */
+  rpc<Result = unknown, Params = unknown>(method: string, params?: Params): Promise<Result>;
+  /** Publishes into a channel (when the channel allows client publications). */
+  publish<Data = unknown>(channel: string, data: Data): Promise<void>;
+  /**
+   * Subscribes to `channel` (once; a second call returns the same subscription) and calls
+   * `onPublication` with each publication's data. Subscriptions are restored after reconnects.
+   */
+  subscribe<Data = unknown>(
+    channel: string,
+    onPublication?: (data: Data, context: PublicationContext) => void,
+    options?: Partial<SubscriptionOptions>,
+  ): Subscription;
+}
+
+class Realtime extends Emitter<RealtimeClientEvents> {
+  override emit<E extends keyof RealtimeClientEvents>(event: E, ...args: RealtimeClientEvents[E]): void {
+    super.emit(event, ...args);
+  }
+}
+
+/**
+ * Connects to the gateway with tokens from `manager`. `getToken` is bound to the manager, so a refresh
+ * happens in-band whenever the gateway asks (connection TTL, error 109); permanent session failures
+ * become centrifuge's `UnauthorizedError` (stop) and the `reauthRequired` event, transient ones make
+ * centrifuge retry with backoff. After an invalid-token close (3500) the client forces one refresh and
+ * reconnects, at most `maxInvalidTokenReconnects` times in a row, then reports `reauthRequired`.
+ *
+ * @example
+ * ```ts
+ * const realtime = createRealtimeClient('ws://127.0.0.1:8000/connection/websocket', manager, { websocket: WebSocket });
+ * realtime.subscribe<{ text: string }>('chat:lobby', (data) => console.log(data.text));
+ * realtime.connect();
+ * ```
+ */
+export function createRealtimeClient(url: string, manager: TokenManager, options: RealtimeClientOptions = {}): RealtimeClient {
+  const maxReconnects = options.maxInvalidTokenReconnects ?? 2;
+  if (!Number.isInteger(maxReconnects) || maxReconnects < 0) throw new TypeError('maxInvalidTokenReconnects must be an integer >= 0');
+  const websocket = options.websocket ?? (globalThis as { WebSocket?: unknown }).WebSocket;
+  if (!websocket) throw new TypeError('no WebSocket implementation: pass options.websocket (WebSocket from "ws" on Node 20)');
+
+  const events = new Realtime();
+  let lastToken: string | undefined;
+  let invalidTokenReconnects = 0;
+  let stopped = false;
+
+  const reportReauth = (error: Error) => {
+    events.emit('reauthRequired', error);
+  };
+
+  const centrifuge = new Centrifuge(url, {
+    ...options.centrifuge,
+    websocket,
+    getToken: async () => {
+      try {
+        const tokens = await manager.getTokens();
+        lastToken = tokens.accessToken;
+        return tokens.accessToken;
+      } catch (error) {
+        if (error instanceof ReauthRequiredError || error instanceof NotLoggedInError) {
+          reportReauth(error);
+          throw new UnauthorizedError(error.message);
+        }
+        throw error; // transient: centrifuge retries with backoff
+      }
+    },
+  });
+
+  centrifuge.on('connected', () => {
+    invalidTokenReconnects = 0;
+    events.emit('connected');
+  });
+  centrifuge.on('disconnected', (context) => {
+    events.emit('disconnected', context.code, context.reason);
+    if (stopped || context.code !== RealtimeCodes.InvalidToken) return;
+    if (invalidTokenReconnects >= maxReconnects) {
+      reportReauth(new RealtimeAuthError(`the gateway rejected the token ${invalidTokenReconnects + 1} times in a row (${context.reason})`));
+      return;
+    }
+    invalidTokenReconnects += 1;
+    manager.forceRefresh(lastToken).then(
+      () => {
+        if (stopped) return;
+        centrifuge.setToken(''); // makes centrifuge ask getToken, which now returns the refreshed token
+        centrifuge.connect();
+      },
+      (error: unknown) => {
+        if (error instanceof ReauthRequiredError || error instanceof NotLoggedInError) reportReauth(error);
+        else reportReauth(new RealtimeAuthError('could not refresh the token after the gateway rejected it', { cause: error }));
+      },
+    );
+  });
+
+  return {
+    centrifuge,
+    on: (event, listener) => events.on(event, listener),
+    connect() {
+      stopped = false;
+      centrifuge.connect();
+    },
+    disconnect() {
+      stopped = true;
+      centrifuge.disconnect();
+    },
+    ready: (timeoutMs) => centrifuge.ready(timeoutMs),
+    async rpc<Result, Params>(method: string, params?: Params): Promise<Result> {
+      const result = await centrifuge.rpc(method, params ?? {});
+      return result.data as Result;
+    },
+    async publish(channel, data) {
+      await centrifuge.publish(channel, data);
+    },
+    subscribe<Data>(channel: string, onPublication?: (data: Data, context: PublicationContext) => void, subscriptionOptions?: Partial<SubscriptionOptions>) {
+      const subscription = centrifuge.getSubscription(channel) ?? centrifuge.newSubscription(channel, subscriptionOptions);
+      if (onPublication) subscription.on('publication', (context) => onPublication(context.data as Data, context));
+      subscription.subscribe();
+      return subscription;
+    },
+  };
+}
