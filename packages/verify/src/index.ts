@@ -41,3 +41,4 @@ export {
   type BearerOptions,
   type HeadersLike,
 } from './http/bearer.js';
+export { databaseRole, withClaims, type ClaimsDatabase, type ClaimsTransaction, type DatabaseRole } from './rls.js';
