@@ -1,0 +1,105 @@
+/**
+ * Error codes the identity service sends, as Supabase Auth (GoTrue) names them. Clients switch on
+ * these (`AuthApiError.code` in supabase-js), so they never change.
+ */
+export type IdentityErrorCode =
+  | 'validation_failed'
+  | 'bad_json'
+  | 'invalid_credentials'
+  | 'email_not_confirmed'
+  | 'no_authorization'
+  | 'bad_jwt'
+  | 'not_admin'
+  | 'user_not_found'
+  | 'session_not_found'
+  | 'session_expired'
+  | 'refresh_token_not_found'
+  | 'refresh_token_already_used'
+  | 'user_banned'
+  | 'user_already_exists'
+  | 'email_exists'
+  | 'phone_exists'
+  | 'weak_password'
+  | 'same_password'
+  | 'signup_disabled'
+  | 'email_provider_disabled'
+  | 'phone_provider_disabled'
+  | 'anonymous_provider_disabled'
+  | 'over_request_rate_limit'
+  | 'conflict'
+  | 'not_found'
+  | 'request_entity_too_large'
+  | 'unexpected_failure';
+
+/**
+ * An answer the identity service gives instead of a result: HTTP status, stable code, message. Thrown
+ * anywhere under a route; the error handler writes it in the format the request asked for.
+ */
+export class IdentityError extends Error {
+  override readonly name = 'IdentityError';
+  readonly status: number;
+  readonly code: IdentityErrorCode;
+  /** Extra body fields (for example `weak_password: { reasons }`). */
+  readonly extra: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(status: number, code: IdentityErrorCode, message: string, extra?: Record<string, unknown>) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.extra = extra;
+  }
+}
+
+/**
+ * An OAuth 2.0 style error (`{"error","error_description"}`), which GoTrue uses for a few token
+ * endpoint problems such as a missing refresh token. Always HTTP 400.
+ */
+export class OAuthError extends Error {
+  override readonly name = 'OAuthError';
+  readonly error: string;
+
+  constructor(error: string, description: string) {
+    super(description);
+    this.error = error;
+  }
+}
+
+/** The error messages clients and tests match on, word for word as GoTrue sends them. */
+export const Messages = {
+  invalidCredentials: 'Invalid login credentials',
+  emailNotConfirmed: 'Email not confirmed',
+  noAuthorization: 'This endpoint requires a valid Bearer token',
+  notAdmin: 'User not allowed',
+  userFromSubMissing: 'User from sub claim in JWT does not exist',
+  sessionFromClaimMissing: 'Session from session_id claim in JWT does not exist',
+  userNotFound: 'User not found',
+  refreshTokenNotFound: 'Invalid Refresh Token: Refresh Token Not Found',
+  refreshTokenAlreadyUsed: 'Invalid Refresh Token: Already Used',
+  refreshSessionMissing: 'Invalid Refresh Token: No Valid Session Found',
+  sessionExpired: 'Invalid Refresh Token: Session Expired',
+  userBanned: 'User is banned',
+  userAlreadyExists: 'User already registered',
+  emailExists: 'A user with this email address has already been registered',
+  phoneExists: 'A user with this phone number has already been registered',
+  signupDisabled: 'Signups not allowed for this instance',
+  emailSignupDisabled: 'Email signups are disabled',
+  emailLoginDisabled: 'Email logins are disabled',
+  phoneDisabled: 'Phone signups are disabled',
+  anonymousDisabled: 'Anonymous sign-ins are disabled',
+  rateLimited: 'Request rate limit reached',
+  invalidEmail: 'Unable to validate email address: invalid format',
+  samePassword: 'New password should be different from the old password.',
+  concurrentRefresh: 'Too many concurrent token refresh requests on the same session or refresh token',
+} as const;
+
+export function weakPasswordError(minLength: number): IdentityError {
+  return new IdentityError(422, 'weak_password', `Password should be at least ${minLength} characters.`, { weak_password: { reasons: ['length'] } });
+}
+
+export function badJwt(detail: string): IdentityError {
+  return new IdentityError(403, 'bad_jwt', `invalid JWT: unable to parse or verify signature, ${detail}`);
+}
+
+export function validationFailed(message: string, status = 400): IdentityError {
+  return new IdentityError(status, 'validation_failed', message);
+}

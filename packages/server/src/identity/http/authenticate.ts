@@ -1,0 +1,46 @@
+import type { FastifyRequest } from 'fastify';
+import type { JWTPayload } from 'jose';
+import { IdentityError, Messages } from '../errors.js';
+import type { IdentityRuntime } from '../runtime.js';
+import { USER_SELECT, isBanned, isUuid, type UserRow } from '../users.js';
+import { bearerToken, sameSecret } from './request.js';
+
+/** A request authenticated as a user: verified claims, the user row, the session id (if any). */
+export interface UserAuthentication {
+  readonly claims: JWTPayload;
+  readonly user: UserRow;
+  readonly sessionId: string | null;
+}
+
+/**
+ * Verifies the bearer JWT and loads its user and session in one query. 401 `no_authorization`
+ * without a token, 403 `bad_jwt` for a bad one, 403 `user_not_found` / `session_not_found` when the
+ * `sub` / `session_id` no longer exist, 403 `user_banned` for a banned user.
+ */
+export async function requireUser(runtime: IdentityRuntime, request: FastifyRequest): Promise<UserAuthentication> {
+  const claims = await runtime.keys.verify(bearerToken(request));
+  if (!isUuid(claims.sub)) throw new IdentityError(400, 'bad_jwt', 'invalid claim: sub claim must be a UUID');
+  const sessionId = typeof claims.session_id === 'string' && claims.session_id !== '' ? claims.session_id : null;
+  if (sessionId !== null && !isUuid(sessionId)) throw new IdentityError(403, 'session_not_found', Messages.sessionFromClaimMissing);
+  const { rows } = await runtime.db.query<UserRow & { session_found: boolean }>(
+    `select ${USER_SELECT}, ($2::uuid is null or exists (select 1 from auth.sessions s where s.id = $2::uuid and s.user_id = u.id)) as session_found
+       from auth.users u where u.id = $1 and u.deleted_at is null`,
+    [claims.sub, sessionId],
+  );
+  const row = rows[0];
+  if (!row) throw new IdentityError(403, 'user_not_found', Messages.userFromSubMissing);
+  if (!row.session_found) throw new IdentityError(403, 'session_not_found', Messages.sessionFromClaimMissing);
+  if (isBanned(row)) throw new IdentityError(403, 'user_banned', Messages.userBanned);
+  return { claims, user: row, sessionId };
+}
+
+/**
+ * Admin routes: the bearer is the configured service_role key, or a verified JWT whose `role` is one
+ * of `adminRoles` (GoTrue: no `sub` or `exp` needed). Otherwise 401 / 403 `bad_jwt` / 403 `not_admin`.
+ */
+export async function requireAdmin(runtime: IdentityRuntime, request: FastifyRequest): Promise<void> {
+  const token = bearerToken(request);
+  if (sameSecret(token, runtime.apiKeys.serviceRoleKey)) return;
+  const claims = await runtime.keys.verify(token);
+  if (typeof claims.role !== 'string' || !runtime.settings.adminRoles.includes(claims.role)) throw new IdentityError(403, 'not_admin', Messages.notAdmin);
+}

@@ -1,0 +1,231 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { IdentityError, Messages, validationFailed } from '../errors.js';
+import { requireAdmin } from '../http/authenticate.js';
+import { bodyOf, normaliseEmail, normalisePhone, optionalBoolean, optionalObject, optionalString } from '../http/request.js';
+import { checkNewPassword, hashPassword, isBcryptHash } from '../passwords.js';
+import type { IdentityRuntime } from '../runtime.js';
+import { USER_SELECT, findUserById, isUniqueViolation, isUuid, userJson, type UserRow } from '../users.js';
+import { changeEmail, mergeMetadata } from './user-routes.js';
+
+const GO_DURATION = /^(?:(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h))+$/;
+const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses a Go duration (`24h`, `1h30m`) or `none`; returns milliseconds (0 for `none`). */
+export function parseBanDuration(value: string): number {
+  if (value === 'none') return 0;
+  if (!GO_DURATION.test(value)) throw validationFailed(`invalid format for ban duration: time: invalid duration ${JSON.stringify(value)}`);
+  let total = 0;
+  for (const match of value.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) total += Number(match[1]) * UNIT_MS[match[2]!]!;
+  return total;
+}
+
+function userIdParam(request: FastifyRequest<{ Params: { id: string } }>): string {
+  const id = request.params.id;
+  if (!isUuid(id)) throw validationFailed('user_id must be an UUID');
+  return id.toLowerCase();
+}
+
+async function loadUser(runtime: IdentityRuntime, id: string): Promise<UserRow> {
+  const user = await findUserById(runtime.db, id);
+  if (!user) throw new IdentityError(404, 'user_not_found', Messages.userNotFound);
+  return user;
+}
+
+/** A password or a bcrypt `password_hash` from an admin body, hashed; a random one when neither is given. */
+async function passwordHashFrom(runtime: IdentityRuntime, body: Record<string, unknown>, required: boolean): Promise<string | undefined> {
+  const password = optionalString(body, 'password');
+  const passwordHash = optionalString(body, 'password_hash');
+  if (passwordHash !== undefined && passwordHash !== '') {
+    if (!isBcryptHash(passwordHash)) throw validationFailed('Invalid password hash format: only bcrypt ($2a$, $2b$, $2y$) hashes are supported', 400);
+    return passwordHash;
+  }
+  if (password !== undefined && password !== '') {
+    checkNewPassword(password, runtime.settings.passwordMinLength);
+    return hashPassword(password);
+  }
+  return required ? hashPassword(randomBytes(32).toString('base64url').slice(0, 64)) : undefined;
+}
+
+function parsePage(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === '') return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw validationFailed(`Bad Pagination Parameters: ${name} must be a positive integer`);
+  return Number(value);
+}
+
+/** The admin API under `/admin/users`, for service_role (and other admin-role) tokens. */
+export function registerAdminRoutes(app: FastifyInstance, runtime: IdentityRuntime): void {
+  app.register(async (admin) => {
+    admin.addHook('preHandler', async (request) => {
+      await requireAdmin(runtime, request);
+    });
+
+    admin.get<{ Querystring: { page?: string; per_page?: string } }>('/admin/users', async (request, reply) => {
+      const page = parsePage(request.query.page, 1, 'page');
+      const perPage = Math.min(parsePage(request.query.per_page, 50, 'per_page'), 1000);
+      const [list, count] = await Promise.all([
+        runtime.db.query<UserRow>(
+          `select ${USER_SELECT} from auth.users u where u.aud = $1 and u.deleted_at is null
+            order by u.created_at desc, u.id desc limit $2 offset $3`,
+          [runtime.settings.audience, perPage, (page - 1) * perPage],
+        ),
+        runtime.db.query<{ total: number }>('select count(*)::int8 as total from auth.users where aud = $1 and deleted_at is null', [runtime.settings.audience]),
+      ]);
+      const total = count.rows[0]?.total ?? 0;
+      const path = request.url.split('?')[0];
+      const lastPage = Math.max(1, Math.ceil(total / perPage));
+      const links: string[] = [];
+      if (total > page * perPage) links.push(`<${path}?page=${page + 1}&per_page=${perPage}>; rel="next"`);
+      links.push(`<${path}?page=${lastPage}&per_page=${perPage}>; rel="last"`);
+      reply.header('x-total-count', String(total));
+      reply.header('link', links.join(', '));
+      return { users: list.rows.map(userJson), aud: runtime.settings.audience };
+    });
+
+    admin.post('/admin/users', async (request) => {
+      const body = bodyOf(request);
+      const rawEmail = optionalString(body, 'email');
+      const rawPhone = optionalString(body, 'phone');
+      if (!rawEmail && !rawPhone) throw validationFailed('Cannot create a user without either an email or phone', 422);
+      const email = rawEmail ? normaliseEmail(rawEmail) : null;
+      const phone = rawPhone ? normalisePhone(rawPhone) : null;
+      const rawId = optionalString(body, 'id');
+      if (rawId !== undefined && !isUuid(rawId)) throw validationFailed('id must be a UUID');
+      const id = rawId?.toLowerCase() ?? randomUUID();
+      const role = optionalString(body, 'role') || runtime.settings.defaultRole;
+      const emailConfirm = optionalBoolean(body, 'email_confirm') ?? false;
+      const phoneConfirm = optionalBoolean(body, 'phone_confirm') ?? false;
+      const banDuration = optionalString(body, 'ban_duration');
+      const banMs = banDuration ? parseBanDuration(banDuration) : 0;
+      const userMetadata = optionalObject(body, 'user_metadata') ?? {};
+      const appMetadata = optionalObject(body, 'app_metadata') ?? {};
+      const hash = await passwordHashFrom(runtime, body, true);
+      const providers = [...(email ? ['email'] : []), ...(phone ? ['phone'] : [])];
+      const identityBase = { sub: id, email_verified: email !== null && emailConfirm, phone_verified: phone !== null && phoneConfirm };
+      const metadata = { ...userMetadata, ...identityBase, ...(email ? { email } : {}) };
+      try {
+        const user = await runtime.db.transaction(async (tx) => {
+          if (email && (await tx.query('select 1 from auth.users where email = $1 and deleted_at is null', [email])).rows.length > 0) {
+            throw new IdentityError(422, 'email_exists', Messages.emailExists);
+          }
+          if (phone && (await tx.query('select 1 from auth.users where phone = $1 and deleted_at is null', [phone])).rows.length > 0) {
+            throw new IdentityError(422, 'phone_exists', Messages.phoneExists);
+          }
+          await tx.query(
+            `insert into auth.users (id, aud, role, email, phone, encrypted_password, email_confirmed_at, phone_confirmed_at,
+                                     raw_app_meta_data, raw_user_meta_data, banned_until)
+             values ($1, $2, $3, $4, $5, $6, case when $7::boolean then now() end, case when $8::boolean then now() end, $9, $10,
+                     case when $11::float8 > 0 then now() + make_interval(secs => $11::float8 / 1000) end)`,
+            [
+              id,
+              runtime.settings.audience,
+              role,
+              email,
+              phone,
+              hash,
+              email !== null && emailConfirm,
+              phone !== null && phoneConfirm,
+              JSON.stringify({ ...appMetadata, provider: providers[0], providers }),
+              JSON.stringify(metadata),
+              banMs,
+            ],
+          );
+          if (email) {
+            await tx.query(`insert into auth.identities (id, provider_id, user_id, identity_data, provider) values ($1, $2::text, $2::uuid, $3, 'email')`, [
+              randomUUID(),
+              id,
+              JSON.stringify({ ...identityBase, email }),
+            ]);
+          }
+          if (phone) {
+            await tx.query(`insert into auth.identities (id, provider_id, user_id, identity_data, provider) values ($1, $2::text, $2::uuid, $3, 'phone')`, [
+              randomUUID(),
+              id,
+              JSON.stringify({ ...identityBase, phone }),
+            ]);
+          }
+          return findUserById(tx, id);
+        });
+        return userJson(user!);
+      } catch (error) {
+        if (isUniqueViolation(error, 'users_pkey')) throw new IdentityError(422, 'user_already_exists', Messages.userAlreadyExists);
+        if (isUniqueViolation(error, 'users_phone_key')) throw new IdentityError(422, 'phone_exists', Messages.phoneExists);
+        if (isUniqueViolation(error)) throw new IdentityError(422, 'email_exists', Messages.emailExists);
+        throw error;
+      }
+    });
+
+    admin.get<{ Params: { id: string } }>('/admin/users/:id', async (request) => userJson(await loadUser(runtime, userIdParam(request))));
+
+    admin.put<{ Params: { id: string } }>('/admin/users/:id', async (request) => {
+      const id = userIdParam(request);
+      const user = await loadUser(runtime, id);
+      const body = bodyOf(request);
+      const rawEmail = optionalString(body, 'email');
+      const rawPhone = optionalString(body, 'phone');
+      const email = rawEmail ? normaliseEmail(rawEmail) : undefined;
+      const phone = rawPhone ? normalisePhone(rawPhone) : undefined;
+      const role = optionalString(body, 'role');
+      const emailConfirm = optionalBoolean(body, 'email_confirm');
+      const phoneConfirm = optionalBoolean(body, 'phone_confirm');
+      const banDuration = optionalString(body, 'ban_duration');
+      const banMs = banDuration ? parseBanDuration(banDuration) : undefined;
+      const userMetadata = optionalObject(body, 'user_metadata');
+      const appMetadata = optionalObject(body, 'app_metadata');
+      const hash = await passwordHashFrom(runtime, body, false);
+      try {
+        const updated = await runtime.db.transaction(async (tx) => {
+          if (role) await tx.query('update auth.users set role = $2, updated_at = now() where id = $1', [id, role]);
+          if (hash) await tx.query('update auth.users set encrypted_password = $2, updated_at = now() where id = $1', [id, hash]);
+          if (emailConfirm) await tx.query('update auth.users set email_confirmed_at = coalesce(email_confirmed_at, now()), updated_at = now() where id = $1', [id]);
+          if (phoneConfirm) await tx.query('update auth.users set phone_confirmed_at = coalesce(phone_confirmed_at, now()), updated_at = now() where id = $1', [id]);
+          if (email && email !== user.email) {
+            const taken = await tx.query('select 1 from auth.users where email = $1 and id <> $2 and deleted_at is null', [email, id]);
+            if (taken.rows.length > 0) throw new IdentityError(422, 'email_exists', Messages.emailExists);
+            await changeEmail(tx, id, email, true);
+          }
+          if (phone && phone !== user.phone) await tx.query('update auth.users set phone = $2, updated_at = now() where id = $1', [id, phone]);
+          if (userMetadata) {
+            await tx.query('update auth.users set raw_user_meta_data = $2, updated_at = now() where id = $1', [id, JSON.stringify(mergeMetadata(user.raw_user_meta_data, userMetadata))]);
+          }
+          if (appMetadata) {
+            await tx.query('update auth.users set raw_app_meta_data = $2, updated_at = now() where id = $1', [id, JSON.stringify(mergeMetadata(user.raw_app_meta_data, appMetadata))]);
+          }
+          if (banMs !== undefined) {
+            await tx.query(
+              `update auth.users set banned_until = case when $2::float8 > 0 then now() + make_interval(secs => $2::float8 / 1000) end, updated_at = now() where id = $1`,
+              [id, banMs],
+            );
+          }
+          return findUserById(tx, id);
+        });
+        return userJson(updated!);
+      } catch (error) {
+        if (isUniqueViolation(error, 'users_phone_key')) throw new IdentityError(422, 'phone_exists', Messages.phoneExists);
+        if (isUniqueViolation(error)) throw new IdentityError(422, 'email_exists', Messages.emailExists);
+        throw error;
+      }
+    });
+
+    admin.delete<{ Params: { id: string } }>('/admin/users/:id', async (request) => {
+      const id = userIdParam(request);
+      const user = await loadUser(runtime, id);
+      const soft = optionalBoolean(bodyOf(request), 'should_soft_delete') ?? false;
+      if (!soft) {
+        await runtime.db.query('delete from auth.users where id = $1', [id]);
+        return {};
+      }
+      if (user.deleted_at) return {};
+      await runtime.db.transaction(async (tx) => {
+        await tx.query('delete from auth.sessions where user_id = $1', [id]);
+        await tx.query('delete from auth.identities where user_id = $1', [id]);
+        await tx.query(
+          `update auth.users set deleted_at = now(), updated_at = now(), email = null, phone = null, new_email = null,
+                  encrypted_password = null, raw_user_meta_data = '{}'::jsonb where id = $1`,
+          [id],
+        );
+      });
+      return {};
+    });
+  });
+}

@@ -1,0 +1,76 @@
+import type { FastifyInstance } from 'fastify';
+import type { IdentityRuntime } from '../runtime.js';
+
+/** Version reported by `GET /auth/v1/health`. */
+export const IDENTITY_VERSION = '0.1.0';
+
+/** `/health`, `/settings`, the JWKS and the OpenID configuration: no authentication. */
+export function registerPublicRoutes(app: FastifyInstance, runtime: IdentityRuntime): void {
+  app.get('/health', async () => ({
+    version: IDENTITY_VERSION,
+    name: 'GoTrue',
+    description: 'Latchkey identity service, compatible with GoTrue (Supabase Auth)',
+  }));
+
+  app.get('/settings', async () => {
+    const { settings } = runtime;
+    return {
+      external: {
+        anonymous_users: false,
+        email: settings.emailEnabled,
+        phone: false,
+        apple: false,
+        azure: false,
+        bitbucket: false,
+        discord: false,
+        facebook: false,
+        figma: false,
+        fly: false,
+        github: false,
+        gitlab: false,
+        google: false,
+        keycloak: false,
+        kakao: false,
+        linkedin: false,
+        linkedin_oidc: false,
+        notion: false,
+        spotify: false,
+        slack: false,
+        slack_oidc: false,
+        workos: false,
+        twitch: false,
+        twitter: false,
+        zoom: false,
+      },
+      disable_signup: settings.disableSignup,
+      mailer_autoconfirm: settings.mailerAutoconfirm,
+      phone_autoconfirm: false,
+      sms_provider: '',
+      saml_enabled: false,
+      mfa_enabled: false,
+    };
+  });
+
+  app.get('/.well-known/jwks.json', async (_request, reply) => {
+    reply.header('cache-control', 'public, max-age=600');
+    reply.type('application/json');
+    return runtime.keys.jwksJson();
+  });
+
+  app.get('/.well-known/openid-configuration', async (_request, reply) => {
+    const base = runtime.baseUrl();
+    const algorithms = [runtime.keys.signingKey.alg];
+    reply.header('cache-control', 'public, max-age=600');
+    return {
+      issuer: runtime.jwtIssuer(),
+      jwks_uri: `${base}/.well-known/jwks.json`,
+      token_endpoint: `${base}/token`,
+      userinfo_endpoint: `${base}/user`,
+      response_types_supported: ['code'],
+      subject_types_supported: ['public'],
+      id_token_signing_alg_values_supported: algorithms,
+      grant_types_supported: ['password', 'refresh_token'],
+      token_endpoint_auth_methods_supported: ['none'],
+    };
+  });
+}

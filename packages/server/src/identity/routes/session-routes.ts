@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { IdentityError, Messages, OAuthError, validationFailed } from '../errors.js';
+import { requireUser } from '../http/authenticate.js';
+import { bodyOf, clientAddress, normaliseEmail, optionalObject, optionalString } from '../http/request.js';
+import { checkNewPassword, hashPassword, verifyPassword } from '../passwords.js';
+import type { RateLimiter } from '../rate-limit.js';
+import { refreshGrant } from '../refresh.js';
+import type { IdentityRuntime } from '../runtime.js';
+import { startSession, type ClientFacts } from '../sessions.js';
+import type { UserJson } from '../types.js';
+import { findUserByEmail, findUserById, isBanned, isUniqueViolation, userJson } from '../users.js';
+
+function limit(runtime: IdentityRuntime, limiter: RateLimiter, request: FastifyRequest): void {
+  if (!limiter.take(clientAddress(request, runtime.settings.rateLimitHeader))) {
+    throw new IdentityError(429, 'over_request_rate_limit', Messages.rateLimited);
+  }
+}
+
+function clientFacts(runtime: IdentityRuntime, request: FastifyRequest): ClientFacts {
+  const agent = request.headers['user-agent'];
+  return { ip: clientAddress(request, runtime.settings.rateLimitHeader), userAgent: typeof agent === 'string' ? agent : undefined };
+}
+
+/** What a sign-up of an existing confirmed address answers without autoconfirm: a look-alike user, so existence does not leak. */
+function lookalikeUser(runtime: IdentityRuntime, email: string): UserJson {
+  const now = new Date().toISOString();
+  return {
+    id: randomUUID(),
+    aud: runtime.settings.audience,
+    role: '',
+    email,
+    phone: '',
+    confirmation_sent_at: now,
+    app_metadata: { provider: 'email', providers: ['email'] },
+    user_metadata: {},
+    identities: [],
+    created_at: now,
+    updated_at: now,
+    is_anonymous: false,
+  };
+}
+
+async function signUp(runtime: IdentityRuntime, request: FastifyRequest): Promise<unknown> {
+  const { settings } = runtime;
+  limit(runtime, runtime.limits.signup, request);
+  if (settings.disableSignup) throw new IdentityError(422, 'signup_disabled', Messages.signupDisabled);
+  const body = bodyOf(request);
+  const rawEmail = optionalString(body, 'email');
+  const phone = optionalString(body, 'phone');
+  const password = optionalString(body, 'password');
+  const data = optionalObject(body, 'data') ?? {};
+  if (!rawEmail && !phone) throw new IdentityError(422, 'anonymous_provider_disabled', Messages.anonymousDisabled);
+  if (!rawEmail) throw new IdentityError(422, 'phone_provider_disabled', Messages.phoneDisabled);
+  if (!settings.emailEnabled) throw new IdentityError(400, 'email_provider_disabled', Messages.emailSignupDisabled);
+  const email = normaliseEmail(rawEmail);
+  if (!password) throw validationFailed('Signup requires a valid password');
+  checkNewPassword(password, settings.passwordMinLength);
+
+  const existing = await findUserByEmail(runtime.db, email);
+  if (existing) {
+    if (settings.mailerAutoconfirm || !existing.email_confirmed_at) throw new IdentityError(422, 'user_already_exists', Messages.userAlreadyExists);
+    return lookalikeUser(runtime, email);
+  }
+
+  const hash = await hashPassword(password);
+  const id = randomUUID();
+  const confirmed = settings.mailerAutoconfirm;
+  const identityData = { sub: id, email, email_verified: confirmed, phone_verified: false };
+  try {
+    return await runtime.db.transaction(async (tx) => {
+      await tx.query(
+        `with u as (
+           insert into auth.users (id, aud, role, email, encrypted_password, email_confirmed_at, raw_app_meta_data, raw_user_meta_data)
+           values ($1, $2, $3, $4, $5, case when $6::boolean then now() end, $7, $8) returning id
+         )
+         insert into auth.identities (id, provider_id, user_id, identity_data, provider)
+         select $9, $1, u.id, $10, 'email' from u`,
+        [
+          id,
+          settings.audience,
+          settings.defaultRole,
+          email,
+          hash,
+          confirmed,
+          JSON.stringify({ provider: 'email', providers: ['email'] }),
+          JSON.stringify({ ...data, ...identityData }),
+          randomUUID(),
+          JSON.stringify(identityData),
+        ],
+      );
+      if (confirmed) return startSession(tx, runtime.issuer, id, { method: 'password', client: clientFacts(runtime, request) });
+      const user = await findUserById(tx, id);
+      return userJson(user!);
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new IdentityError(422, 'user_already_exists', Messages.userAlreadyExists);
+    throw error;
+  }
+}
+
+async function passwordGrant(runtime: IdentityRuntime, request: FastifyRequest): Promise<unknown> {
+  const { settings } = runtime;
+  limit(runtime, runtime.limits.token, request);
+  const body = bodyOf(request);
+  const rawEmail = optionalString(body, 'email');
+  const phone = optionalString(body, 'phone');
+  const password = optionalString(body, 'password') ?? '';
+  if (!rawEmail && !phone) throw validationFailed('missing email or phone');
+  if (rawEmail && !settings.emailEnabled) throw new IdentityError(422, 'email_provider_disabled', Messages.emailLoginDisabled);
+  let email: string | null = null;
+  try {
+    email = rawEmail ? normaliseEmail(rawEmail) : null;
+  } catch {
+    email = null;
+  }
+  const user = email ? await findUserByEmail(runtime.db, email) : null;
+  const ok = await verifyPassword(password, user?.encrypted_password ?? null);
+  if (!user || !ok) throw new IdentityError(400, 'invalid_credentials', Messages.invalidCredentials);
+  if (isBanned(user)) throw new IdentityError(400, 'user_banned', Messages.userBanned);
+  if (!user.email_confirmed_at) throw new IdentityError(400, 'email_not_confirmed', Messages.emailNotConfirmed);
+  return runtime.db.transaction((tx) => startSession(tx, runtime.issuer, user.id, { method: 'password', client: clientFacts(runtime, request) }));
+}
+
+const LOGOUT_SCOPES = ['global', 'local', 'others'] as const;
+
+/** `/signup`, `/token` (password and refresh_token grants) and `/logout`. */
+export function registerSessionRoutes(app: FastifyInstance, runtime: IdentityRuntime): void {
+  app.post('/signup', (request) => signUp(runtime, request));
+
+  app.post<{ Querystring: { grant_type?: string } }>('/token', async (request) => {
+    const grant = request.query.grant_type;
+    if (grant === 'password') return passwordGrant(runtime, request);
+    if (grant === 'refresh_token') {
+      const token = optionalString(bodyOf(request), 'refresh_token');
+      if (!token) throw new OAuthError('invalid_request', 'refresh_token required');
+      return refreshGrant({ db: runtime.db, issuer: runtime.issuer, settings: runtime.settings, sessionLimiter: runtime.limits.refresh }, token);
+    }
+    throw new IdentityError(400, 'invalid_credentials', 'unsupported_grant_type');
+  });
+
+  app.post<{ Querystring: { scope?: string } }>('/logout', async (request, reply) => {
+    const scope = request.query.scope ?? 'global';
+    if (!(LOGOUT_SCOPES as readonly string[]).includes(scope)) throw validationFailed(`Unsupported logout scope ${JSON.stringify(scope)}`);
+    const { user, sessionId } = await requireUser(runtime, request);
+    if (scope === 'global' || sessionId === null) {
+      await runtime.db.query('delete from auth.sessions where user_id = $1', [user.id]);
+    } else if (scope === 'local') {
+      await runtime.db.query('delete from auth.sessions where id = $1', [sessionId]);
+    } else {
+      await runtime.db.query('delete from auth.sessions where user_id = $1 and id <> $2', [user.id, sessionId]);
+    }
+    return reply.code(204).send();
+  });
+}

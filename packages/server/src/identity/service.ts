@@ -1,0 +1,125 @@
+import type { FastifyInstance } from 'fastify';
+import type { AppContext, MountedService, ServiceModule } from '../http/context.js';
+import { AccessTokenIssuer, type ClaimsHook } from './claims.js';
+import { prepareScope } from './http/plugin.js';
+import { loadApiKeys, type ApiKeys } from './keys/api-keys.js';
+import { KeyStore, rotateSigningKey, type RotationResult } from './keys/key-store.js';
+import { RateLimiter } from './rate-limit.js';
+import { registerAdminRoutes } from './routes/admin-routes.js';
+import { registerPublicRoutes } from './routes/public.js';
+import { registerSessionRoutes } from './routes/session-routes.js';
+import { registerUserRoutes } from './routes/user-routes.js';
+import type { IdentityRuntime } from './runtime.js';
+import { issueSession, type StartSessionOptions } from './sessions.js';
+import { loadIdentitySettings, type IdentitySettings } from './settings.js';
+import type { TokenResponse } from './types.js';
+
+/** Where the identity service is mounted. */
+export const IDENTITY_PREFIX = '/auth/v1';
+
+/**
+ * What the identity service offers the services mounted after it (`context.services.get('identity')
+ * .exports`).
+ */
+export interface IdentityExports {
+  readonly settings: IdentitySettings;
+  readonly apiKeys: ApiKeys;
+  /** Absolute URL of the JWKS, e.g. `http://127.0.0.1:8000/auth/v1/.well-known/jwks.json`. */
+  jwksUrl(): string;
+  /** `iss` of the access tokens. */
+  issuer(): string;
+  /** Registers a claims hook, run at every token issuance (refreshes included) after those registered before. */
+  addClaimsHook(hook: ClaimsHook): void;
+  /**
+   * Opens a session for a user and returns the token response (access token through the claims hooks,
+   * refresh token), in one transaction. Throws `IdentityError` `user_not_found` / `user_banned`.
+   */
+  issueSession(userId: string, options?: StartSessionOptions): Promise<TokenResponse>;
+  /** Verifies a token signed by this service (or the legacy HS256 secret); throws `IdentityError` `bad_jwt`. */
+  verifyToken(token: string): Promise<Record<string, unknown>>;
+  /** Adds a new signing key (database-held keys only) and starts signing with it in this process. */
+  rotateSigningKey(): Promise<RotationResult>;
+  /** Re-reads the signing keys now (after a rotation made by another process). */
+  reloadKeys(): Promise<void>;
+}
+
+/** Looks the identity service up among the mounted services; `undefined` when it is not mounted. */
+export function identityExports(context: Pick<AppContext, 'services'>): IdentityExports | undefined {
+  return context.services.get('identity')?.exports as IdentityExports | undefined;
+}
+
+async function mount(app: FastifyInstance, context: AppContext): Promise<MountedService> {
+  const settings = loadIdentitySettings(context.env);
+  const logger = context.logger.child({ service: 'identity' });
+  const keys = await KeyStore.open(context.db, settings);
+  const apiKeys = await loadApiKeys(context.db, keys, settings, logger);
+  const baseUrl = () => `${context.publicUrl()}${IDENTITY_PREFIX}`;
+  const jwtIssuer = () => settings.issuer ?? baseUrl();
+  const issuer = new AccessTokenIssuer(keys, settings, jwtIssuer, logger);
+  const runtime: IdentityRuntime = {
+    db: context.db,
+    settings,
+    keys,
+    issuer,
+    apiKeys,
+    logger,
+    limits: {
+      token: new RateLimiter(settings.rateLimitToken, settings.rateLimitBurst),
+      refresh: new RateLimiter(settings.rateLimitToken, settings.rateLimitSessionBurst),
+      signup: new RateLimiter(settings.rateLimitSignup, settings.rateLimitBurst),
+    },
+    baseUrl,
+    jwtIssuer,
+  };
+
+  await app.register(
+    async (scope) => {
+      prepareScope(scope, logger);
+      registerPublicRoutes(scope, runtime);
+      registerSessionRoutes(scope, runtime);
+      registerUserRoutes(scope, runtime);
+      registerAdminRoutes(scope, runtime);
+    },
+    { prefix: IDENTITY_PREFIX },
+  );
+  keys.startReloading(settings.keysReloadInterval);
+
+  const exports: IdentityExports = {
+    settings,
+    apiKeys,
+    jwksUrl: () => `${baseUrl()}/.well-known/jwks.json`,
+    issuer: jwtIssuer,
+    addClaimsHook: (hook) => {
+      issuer.hooks.push(hook);
+    },
+    issueSession: (userId, options) => issueSession(context.db, issuer, userId, options),
+    verifyToken: async (token) => ({ ...(await keys.verify(token)) }),
+    rotateSigningKey: async () => {
+      if (keys.source !== 'database') throw new Error('signing keys come from LATCHKEY_JWT_KEYS; rotate them there');
+      const result = await rotateSigningKey(context.db, settings);
+      await keys.reload();
+      return result;
+    },
+    reloadKeys: () => keys.reload(),
+  };
+
+  return {
+    name: 'identity',
+    exports,
+    banner: (base) => [
+      `identity  ${base}${IDENTITY_PREFIX}`,
+      `jwks      ${base}${IDENTITY_PREFIX}/.well-known/jwks.json`,
+      `anon key          ${apiKeys.anonKey}`,
+      `service_role key  ${apiKeys.serviceRoleKey}`,
+    ],
+    async close() {
+      keys.stopReloading();
+    },
+  };
+}
+
+/**
+ * The identity service: Supabase Auth (GoTrue) compatible, mounted at `/auth/v1`, so
+ * `createClient(BASE_URL, ANON_KEY)` from `@supabase/supabase-js` works against it unchanged.
+ */
+export const identityService: ServiceModule = { name: 'identity', mount };

@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import type { Database, Queryable } from '../db/index.js';
+import type { AccessTokenIssuer, SessionFacts } from './claims.js';
+import { IdentityError, Messages } from './errors.js';
+import { digestToken, newRefreshToken } from './refresh-tokens.js';
+import type { AmrEntry, AuthenticationMethod, AuthenticatorAssuranceLevel, TokenResponse } from './types.js';
+import { findUserById, isBanned, userJson, type UserRow } from './users.js';
+
+/** Where a login came from, kept on the session. */
+export interface ClientFacts {
+  readonly ip?: string | undefined;
+  readonly userAgent?: string | undefined;
+}
+
+/** Options of {@link startSession}. */
+export interface StartSessionOptions {
+  /** How the user authenticated; becomes the first `amr` entry. Default `password`. */
+  readonly method?: AuthenticationMethod;
+  /** Default `aal1`. */
+  readonly aal?: AuthenticatorAssuranceLevel;
+  readonly client?: ClientFacts;
+}
+
+/** Assembles the token response the client stores as its session. */
+export function tokenResponse(user: UserRow, access: { token: string; expiresAt: number; expiresIn: number }, refreshToken: string): TokenResponse {
+  return {
+    access_token: access.token,
+    token_type: 'bearer',
+    expires_in: access.expiresIn,
+    expires_at: access.expiresAt,
+    refresh_token: refreshToken,
+    user: userJson(user),
+  };
+}
+
+/**
+ * Opens a session for `userId` inside `tx`: session row, first refresh token, `last_sign_in_at`, and
+ * an access token through the claims hooks. The caller owns the transaction, so a failing hook leaves
+ * nothing behind.
+ */
+export async function startSession(tx: Queryable, issuer: AccessTokenIssuer, userId: string, options: StartSessionOptions = {}): Promise<TokenResponse> {
+  const method = options.method ?? 'password';
+  const now = Math.floor(Date.now() / 1000);
+  const amr: AmrEntry[] = [{ method, timestamp: now }];
+  const session: SessionFacts = { id: randomUUID(), aal: options.aal ?? 'aal1', amr };
+  const refreshToken = newRefreshToken();
+  const written = await tx.query<{ id: string }>(
+    `with u as (
+       update auth.users set last_sign_in_at = now(), updated_at = now()
+        where id = $1 and deleted_at is null returning id
+     ), s as (
+       insert into auth.sessions (id, user_id, aal, amr, ip, user_agent)
+       select $2, u.id, $3, $4, $5, $6 from u returning id
+     ), i as (
+       update auth.identities set last_sign_in_at = now() where user_id = $1 and exists (select 1 from u)
+     ), t as (
+       insert into auth.refresh_tokens (token_hash, user_id, session_id)
+       select $7, $1, s.id from s returning id
+     )
+     select id from t`,
+    [userId, session.id, session.aal, JSON.stringify(amr), options.client?.ip ?? null, options.client?.userAgent?.slice(0, 512) ?? null, digestToken(refreshToken)],
+  );
+  if (written.rows.length === 0) throw new IdentityError(404, 'user_not_found', Messages.userNotFound);
+  const user = await findUserById(tx, userId);
+  if (!user) throw new IdentityError(404, 'user_not_found', Messages.userNotFound);
+  if (isBanned(user)) throw new IdentityError(400, 'user_banned', Messages.userBanned);
+  const access = await issuer.issue(tx, user, session, method);
+  return tokenResponse(user, access, refreshToken);
+}
+
+/**
+ * Issues a session for a user id in its own transaction (for services built on the identity service,
+ * such as organization switching or other login methods).
+ */
+export function issueSession(db: Database, issuer: AccessTokenIssuer, userId: string, options: StartSessionOptions = {}): Promise<TokenResponse> {
+  return db.transaction((tx) => startSession(tx, issuer, userId, options));
+}

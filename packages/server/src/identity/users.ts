@@ -1,0 +1,135 @@
+import type { Queryable } from '../db/index.js';
+import type { AppMetadata, IdentityJson, UserJson } from './types.js';
+
+/** A row of `auth.users` with its identities aggregated (as JSON). */
+export interface UserRow {
+  id: string;
+  aud: string;
+  role: string;
+  email: string | null;
+  encrypted_password: string | null;
+  email_confirmed_at: Date | null;
+  confirmation_sent_at: Date | null;
+  new_email: string | null;
+  email_change_sent_at: Date | null;
+  phone: string | null;
+  phone_confirmed_at: Date | null;
+  last_sign_in_at: Date | null;
+  raw_app_meta_data: AppMetadata;
+  raw_user_meta_data: Record<string, unknown>;
+  banned_until: Date | null;
+  is_anonymous: boolean;
+  created_at: Date;
+  updated_at: Date;
+  deleted_at: Date | null;
+  identities: IdentityRowJson[] | null;
+  [column: string]: unknown;
+}
+
+/** An identity as `to_jsonb` renders the row (timestamps as strings). */
+interface IdentityRowJson {
+  id: string;
+  provider_id: string;
+  user_id: string;
+  identity_data: Record<string, unknown>;
+  provider: string;
+  last_sign_in_at: string | null;
+  created_at: string;
+  updated_at: string;
+  email: string | null;
+}
+
+/** The select list of a user row, `u` being `auth.users`, identities included. */
+export const USER_SELECT = `u.id, u.aud, u.role, u.email, u.encrypted_password, u.email_confirmed_at, u.confirmation_sent_at,
+  u.new_email, u.email_change_sent_at, u.phone, u.phone_confirmed_at, u.last_sign_in_at, u.raw_app_meta_data,
+  u.raw_user_meta_data, u.banned_until, u.is_anonymous, u.created_at, u.updated_at, u.deleted_at,
+  (select jsonb_agg(to_jsonb(i) order by i.created_at) from auth.identities i where i.user_id = u.id) as identities`;
+
+function iso(value: Date | string | null | undefined): string | undefined {
+  if (value === null || value === undefined) return undefined;
+  return (value instanceof Date ? value : new Date(value)).toISOString();
+}
+
+function identityJson(row: IdentityRowJson): IdentityJson {
+  const json: IdentityJson = {
+    identity_id: row.id,
+    id: row.provider_id,
+    user_id: row.user_id,
+    identity_data: row.identity_data,
+    provider: row.provider,
+    created_at: iso(row.created_at)!,
+    updated_at: iso(row.updated_at)!,
+  };
+  const lastSignIn = iso(row.last_sign_in_at);
+  if (lastSignIn) json.last_sign_in_at = lastSignIn;
+  if (row.email) json.email = row.email;
+  return json;
+}
+
+/** The user as the API shows it: `email`/`phone` are `""` when unset, optional timestamps only when set. */
+export function userJson(row: UserRow): UserJson {
+  const json: UserJson = {
+    id: row.id,
+    aud: row.aud,
+    role: row.role,
+    email: row.email ?? '',
+    phone: row.phone ?? '',
+    app_metadata: row.raw_app_meta_data,
+    user_metadata: row.raw_user_meta_data,
+    identities: (row.identities ?? []).map(identityJson),
+    created_at: iso(row.created_at)!,
+    updated_at: iso(row.updated_at)!,
+    is_anonymous: row.is_anonymous,
+  };
+  const optional: [keyof UserJson, Date | null][] = [
+    ['email_confirmed_at', row.email_confirmed_at],
+    ['phone_confirmed_at', row.phone_confirmed_at],
+    ['confirmation_sent_at', row.confirmation_sent_at],
+    ['confirmed_at', row.email_confirmed_at ?? row.phone_confirmed_at],
+    ['email_change_sent_at', row.email_change_sent_at],
+    ['last_sign_in_at', row.last_sign_in_at],
+    ['banned_until', row.banned_until],
+    ['deleted_at', row.deleted_at],
+  ];
+  const target = json as unknown as Record<string, unknown>;
+  for (const [key, value] of optional) if (value) target[key] = iso(value);
+  if (row.new_email) json.new_email = row.new_email;
+  return json;
+}
+
+/** Loads a user (identities included) by id; `null` when absent. */
+export async function findUserById(db: Queryable, id: string): Promise<UserRow | null> {
+  const { rows } = await db.query<UserRow>(`select ${USER_SELECT} from auth.users u where u.id = $1`, [id]);
+  return rows[0] ?? null;
+}
+
+/** Loads a live user by (lower-cased) email; `null` when absent. */
+export async function findUserByEmail(db: Queryable, email: string): Promise<UserRow | null> {
+  const { rows } = await db.query<UserRow>(`select ${USER_SELECT} from auth.users u where u.email = $1 and u.deleted_at is null`, [email]);
+  return rows[0] ?? null;
+}
+
+/** Loads a live user by phone; `null` when absent. */
+export async function findUserByPhone(db: Queryable, phone: string): Promise<UserRow | null> {
+  const { rows } = await db.query<UserRow>(`select ${USER_SELECT} from auth.users u where u.phone = $1 and u.deleted_at is null`, [phone]);
+  return rows[0] ?? null;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isUuid(value: unknown): value is string {
+  return typeof value === 'string' && UUID.test(value);
+}
+
+/** Whether the user is banned right now. */
+export function isBanned(row: Pick<UserRow, 'banned_until'>, now = Date.now()): boolean {
+  return row.banned_until !== null && row.banned_until.getTime() > now;
+}
+
+/** Whether `error` is PostgreSQL's unique violation on the named index. */
+export function isUniqueViolation(error: unknown, constraint?: string): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, constraint: name, message } = error as { code?: string; constraint?: string; message?: string };
+  if (code !== '23505') return false;
+  return constraint === undefined || name === constraint || (message ?? '').includes(constraint);
+}
