@@ -1,3 +1,4 @@
+import { defaultServices } from '@latchkey/server';
 import { Command } from 'commander';
 import { runMigrate } from './commands/migrate.js';
 import { serve } from './commands/serve.js';
@@ -16,8 +17,10 @@ export function buildProgram(): Command {
     .option('--port <port>', 'listen port (PORT)')
     .option('--database-url <url>', 'PostgreSQL URL, or memory:// (DATABASE_URL)')
     .option('--data-dir <dir>', 'folder for the embedded database and keys (LATCHKEY_DATA_DIR)')
-    .action(async (flags: { host?: string; port?: string; databaseUrl?: string; dataDir?: string }) => {
-      await serve(flags);
+    .option('--gateway-config <file>', 'Centrifugo v6 JSON config for the realtime gateway (LATCHKEY_GATEWAY_CONFIG)')
+    .action(async (flags: { host?: string; port?: string; databaseUrl?: string; dataDir?: string; gatewayConfig?: string }) => {
+      const { gatewayConfig, ...serverFlags } = flags;
+      await serve(serverFlags, gatewayConfig ? { services: defaultServices({ gatewayConfig }) } : {});
     });
 
   program

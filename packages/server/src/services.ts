@@ -1,7 +1,14 @@
 import type { ServiceModule } from './http/context.js';
+import { gatewayService } from './gateway/index.js';
 import { identityService } from './identity/index.js';
 
+/** Options of {@link defaultServices} that come from command-line flags. */
+export interface ServiceFlags {
+  /** Centrifugo JSON config file for the gateway (`--gateway-config`). */
+  readonly gatewayConfig?: string | undefined;
+}
+
 /** Every service `latchkey serve` mounts, in order (later ones may use earlier ones). */
-export function defaultServices(): ServiceModule[] {
-  return [identityService];
+export function defaultServices(flags: ServiceFlags = {}): ServiceModule[] {
+  return [identityService, gatewayService(flags.gatewayConfig ? { configFile: flags.gatewayConfig } : {})];
 }

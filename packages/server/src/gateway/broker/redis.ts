@@ -1,0 +1,150 @@
+import { Redis } from 'ioredis';
+import type { ClientInfo } from '../protocol/types.js';
+import { presenceStats, type Broker, type BrokerHandler, type ControlMessage, type PresenceStore } from './types.js';
+
+const PUB = 0x70; // 'p': publication for every subscriber
+const JOIN_LEAVE = 0x6a; // 'j': join/leave for subscribers that asked for it
+
+export interface RedisBrokerOptions {
+  readonly url: string;
+  /** Key and channel prefix, so several deployments can share one Redis. Default `latchkey.gateway`. */
+  readonly prefix?: string;
+}
+
+/**
+ * Redis pub/sub broker: one Redis channel per gateway channel (subscribed while this node has local
+ * subscribers) plus a control channel. Each message is one kind byte followed by the encoded push.
+ */
+export class RedisBroker implements Broker {
+  readonly kind = 'redis' as const;
+  readonly #pub: Redis;
+  readonly #sub: Redis;
+  readonly #prefix: string;
+  readonly #control: string;
+
+  constructor(options: RedisBrokerOptions) {
+    this.#prefix = `${options.prefix ?? 'latchkey.gateway'}.ch.`;
+    this.#control = `${options.prefix ?? 'latchkey.gateway'}.control`;
+    const common = { lazyConnect: true, maxRetriesPerRequest: 3, enableAutoPipelining: true } as const;
+    this.#pub = new Redis(options.url, common);
+    this.#sub = new Redis(options.url, { lazyConnect: true });
+  }
+
+  async start(handler: BrokerHandler): Promise<void> {
+    this.#sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
+      const name = channel.toString('utf8');
+      if (name === this.#control) {
+        try {
+          handler.control(JSON.parse(message.toString('utf8')) as ControlMessage);
+        } catch {
+          // A foreign or damaged control message is ignored.
+        }
+        return;
+      }
+      if (!name.startsWith(this.#prefix) || message.length < 2) return;
+      handler.deliver(name.slice(this.#prefix.length), message.subarray(1), message[0] === JOIN_LEAVE);
+    });
+    await Promise.all([this.#pub.connect(), this.#sub.connect()]);
+    await this.#sub.subscribe(this.#control);
+  }
+
+  async publish(channel: string, frame: Buffer, joinLeave: boolean): Promise<void> {
+    const message = Buffer.allocUnsafe(frame.length + 1);
+    message[0] = joinLeave ? JOIN_LEAVE : PUB;
+    frame.copy(message, 1);
+    await this.#pub.publish(this.#prefix + channel, message);
+  }
+  async subscribe(channel: string): Promise<void> {
+    await this.#sub.subscribe(this.#prefix + channel);
+  }
+  async unsubscribe(channel: string): Promise<void> {
+    await this.#sub.unsubscribe(this.#prefix + channel);
+  }
+  async control(message: ControlMessage): Promise<void> {
+    await this.#pub.publish(this.#control, JSON.stringify(message));
+  }
+  async close(): Promise<void> {
+    this.#sub.disconnect();
+    this.#pub.disconnect();
+  }
+}
+
+interface StoredPresence extends ClientInfo {
+  /** Milliseconds since the epoch after which the entry is stale (its node stopped refreshing it). */
+  exp: number;
+}
+
+/**
+ * Presence in Redis hashes (`<prefix>.presence.<channel>`, field = client id). Entries carry their own
+ * expiry; the owning node refreshes them, so a crashed node's clients disappear after `ttl`.
+ */
+export class RedisPresence implements PresenceStore {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+  readonly #ttlMs: number;
+  readonly #local = new Map<string, Map<string, ClientInfo>>();
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(options: RedisBrokerOptions & { readonly ttlSeconds?: number }) {
+    this.#redis = new Redis(options.url, { maxRetriesPerRequest: 3, enableAutoPipelining: true });
+    this.#prefix = `${options.prefix ?? 'latchkey.gateway'}.presence.`;
+    this.#ttlMs = (options.ttlSeconds ?? 60) * 1000;
+    this.#timer = setInterval(() => void this.#refresh().catch(() => undefined), this.#ttlMs / 3);
+    this.#timer.unref();
+  }
+
+  async #write(channel: string, infos: readonly ClientInfo[]): Promise<void> {
+    const key = this.#prefix + channel;
+    const exp = Date.now() + this.#ttlMs;
+    const fields: string[] = [];
+    for (const info of infos) fields.push(info.client, JSON.stringify({ ...info, exp } satisfies StoredPresence));
+    await this.#redis.multi().hset(key, ...fields).pexpire(key, this.#ttlMs).exec();
+  }
+
+  async #refresh(): Promise<void> {
+    for (const [channel, entries] of this.#local) if (entries.size > 0) await this.#write(channel, [...entries.values()]);
+  }
+
+  async add(channel: string, info: ClientInfo): Promise<void> {
+    let entries = this.#local.get(channel);
+    if (!entries) {
+      entries = new Map();
+      this.#local.set(channel, entries);
+    }
+    entries.set(info.client, info);
+    await this.#write(channel, [info]);
+  }
+  async remove(channel: string, client: string): Promise<void> {
+    const entries = this.#local.get(channel);
+    entries?.delete(client);
+    if (entries?.size === 0) this.#local.delete(channel);
+    await this.#redis.hdel(this.#prefix + channel, client);
+  }
+  async get(channel: string): Promise<Record<string, ClientInfo>> {
+    const raw = await this.#redis.hgetall(this.#prefix + channel);
+    const now = Date.now();
+    const result: Record<string, ClientInfo> = {};
+    const stale: string[] = [];
+    for (const [client, text] of Object.entries(raw)) {
+      try {
+        const { exp, ...info } = JSON.parse(text) as StoredPresence;
+        if (exp < now) stale.push(client);
+        else result[client] = info;
+      } catch {
+        stale.push(client);
+      }
+    }
+    if (stale.length > 0) await this.#redis.hdel(this.#prefix + channel, ...stale);
+    return result;
+  }
+  async stats(channel: string): Promise<{ num_clients: number; num_users: number }> {
+    return presenceStats(await this.get(channel));
+  }
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    const pending = [...this.#local].map(([channel, entries]) => (entries.size > 0 ? this.#redis.hdel(this.#prefix + channel, ...entries.keys()) : 0));
+    await Promise.allSettled(pending);
+    this.#local.clear();
+    this.#redis.disconnect();
+  }
+}

@@ -1,0 +1,62 @@
+import type { ClientInfo } from '../protocol/types.js';
+
+/** Node-wide orders that every gateway node must see (server API disconnects, node announcements). */
+export type ControlMessage =
+  | { readonly type: 'disconnect'; readonly user: string; readonly client?: string; readonly whitelist?: readonly string[]; readonly code: number; readonly reason: string }
+  | { readonly type: 'node'; readonly node: NodeInfo };
+
+/** A node as `/api/info` reports it. */
+export interface NodeInfo {
+  uid: string;
+  name: string;
+  version: string;
+  num_clients: number;
+  num_users: number;
+  num_subs: number;
+  num_channels: number;
+  uptime: number;
+}
+
+/** What a broker calls back into. */
+export interface BrokerHandler {
+  /** A frame for every local subscriber of `channel` (`joinLeave`: only those who asked for join/leave). */
+  deliver(channel: string, frame: Buffer, joinLeave: boolean): void;
+  control(message: ControlMessage): void;
+}
+
+/**
+ * Moves encoded pushes between nodes. Each publication is encoded once per channel by the publisher
+ * and handed around as bytes; nodes write the same bytes to each local subscriber.
+ */
+export interface Broker {
+  readonly kind: 'memory' | 'redis';
+  start(handler: BrokerHandler): Promise<void>;
+  /** Sends `frame` to every node with subscribers of `channel`. */
+  publish(channel: string, frame: Buffer, joinLeave: boolean): Promise<void>;
+  /** Starts receiving `channel` on this node. */
+  subscribe(channel: string): Promise<void>;
+  /** Stops receiving `channel` on this node. */
+  unsubscribe(channel: string): Promise<void>;
+  control(message: ControlMessage): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Who is subscribed to presence-enabled channels, across nodes. */
+export interface PresenceStore {
+  add(channel: string, info: ClientInfo): Promise<void>;
+  remove(channel: string, client: string): Promise<void>;
+  get(channel: string): Promise<Record<string, ClientInfo>>;
+  stats(channel: string): Promise<{ num_clients: number; num_users: number }>;
+  close(): Promise<void>;
+}
+
+/** Counts clients and distinct users (anonymous `""` counts as one user). */
+export function presenceStats(presence: Record<string, ClientInfo>): { num_clients: number; num_users: number } {
+  const users = new Set<string>();
+  let clients = 0;
+  for (const entry of Object.values(presence)) {
+    clients += 1;
+    users.add(entry.user);
+  }
+  return { num_clients: clients, num_users: users.size };
+}

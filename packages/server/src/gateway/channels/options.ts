@@ -1,0 +1,118 @@
+/**
+ * Channel namespace options, under Centrifugo's names. Only the options below are supported; others in a
+ * config file are reported at start.
+ */
+export interface NamespaceOptions {
+  /** Namespace name (`""` for channels without a namespace). */
+  readonly name: string;
+  /** Keep presence for the channel's subscribers. Default false. */
+  readonly presence: boolean;
+  /** Publish join/leave messages. Default false. */
+  readonly join_leave: boolean;
+  /** Push join/leave to every subscriber, not only those asking for it. Default false. */
+  readonly force_push_join_leave: boolean;
+  /** Any authenticated connection may subscribe. Default false. */
+  readonly allow_subscribe_for_client: boolean;
+  /** Anonymous connections may subscribe too (with `allow_subscribe_for_client`). Default false. */
+  readonly allow_subscribe_for_anonymous: boolean;
+  /** Any authenticated connection may publish. Default false. */
+  readonly allow_publish_for_client: boolean;
+  /** Subscribers of the channel may publish. Default false. */
+  readonly allow_publish_for_subscriber: boolean;
+  /** Anonymous connections may publish too. Default false. */
+  readonly allow_publish_for_anonymous: boolean;
+  /** Any authenticated connection may ask for presence. Default false. */
+  readonly allow_presence_for_client: boolean;
+  /** Subscribers may ask for presence. Default false. */
+  readonly allow_presence_for_subscriber: boolean;
+  /** Anonymous connections may ask for presence too. Default false. */
+  readonly allow_presence_for_anonymous: boolean;
+  /** Channels like `dialog#42,43` may be subscribed by the listed users. Default false. */
+  readonly allow_user_limited_channels: boolean;
+  /** Regular expression the part after the namespace must match. Default none. */
+  readonly channel_regex: RegExp | null;
+  /**
+   * Latchkey extension: the part after the namespace must equal the token's
+   * `app_metadata.organization_id` for subscribe, publish and presence (error 103 otherwise).
+   */
+  readonly organization_bound: boolean;
+}
+
+/** Boolean option names accepted in namespaces. */
+export const BOOLEAN_NAMESPACE_OPTIONS = [
+  'presence',
+  'join_leave',
+  'force_push_join_leave',
+  'allow_subscribe_for_client',
+  'allow_subscribe_for_anonymous',
+  'allow_publish_for_client',
+  'allow_publish_for_subscriber',
+  'allow_publish_for_anonymous',
+  'allow_presence_for_client',
+  'allow_presence_for_subscriber',
+  'allow_presence_for_anonymous',
+  'allow_user_limited_channels',
+] as const;
+
+export type BooleanNamespaceOption = (typeof BOOLEAN_NAMESPACE_OPTIONS)[number];
+
+/** A namespace with every option off. */
+export function namespaceDefaults(name: string): NamespaceOptions {
+  return {
+    name,
+    presence: false,
+    join_leave: false,
+    force_push_join_leave: false,
+    allow_subscribe_for_client: false,
+    allow_subscribe_for_anonymous: false,
+    allow_publish_for_client: false,
+    allow_publish_for_subscriber: false,
+    allow_publish_for_anonymous: false,
+    allow_presence_for_client: false,
+    allow_presence_for_subscriber: false,
+    allow_presence_for_anonymous: false,
+    allow_user_limited_channels: false,
+    channel_regex: null,
+    organization_bound: false,
+  };
+}
+
+/** Channel naming rules and namespaces. */
+export interface ChannelSettings {
+  /** Prefix of channels that need a subscription token. Default `$`. */
+  readonly privatePrefix: string;
+  /** Separates namespace from the rest. Default `:`. */
+  readonly namespaceBoundary: string;
+  /** Starts the user list of a user-limited channel. Default `#`. */
+  readonly userBoundary: string;
+  /** Separates users in a user-limited channel. Default `,`. */
+  readonly userSeparator: string;
+  /** Longest channel name. Default 255. */
+  readonly maxLength: number;
+  readonly withoutNamespace: NamespaceOptions;
+  readonly namespaces: ReadonlyMap<string, NamespaceOptions>;
+}
+
+/**
+ * The namespaces used when no config file defines any: `org:<organization id>` (members of the
+ * organization subscribe, see presence and join/leave) and `user:#<user id>` (the user's own channel).
+ */
+export function defaultNamespaces(organizationNamespace: string | null): NamespaceOptions[] {
+  const namespaces: NamespaceOptions[] = [
+    { ...namespaceDefaults('user'), allow_user_limited_channels: true },
+  ];
+  if (organizationNamespace) namespaces.push(organizationNamespaceDefaults(organizationNamespace));
+  return namespaces;
+}
+
+/** The organization namespace's defaults. */
+export function organizationNamespaceDefaults(name: string): NamespaceOptions {
+  return {
+    ...namespaceDefaults(name),
+    presence: true,
+    join_leave: true,
+    allow_subscribe_for_client: true,
+    allow_presence_for_subscriber: true,
+    organization_bound: true,
+  };
+}

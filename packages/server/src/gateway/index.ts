@@ -1,0 +1,127 @@
+import type { FastifyInstance } from 'fastify';
+import type { AppContext, MountedService, ServiceModule } from '../http/context.js';
+import { registerServerApi } from './api/routes.js';
+import { resolveApiKey } from './api/key.js';
+import { createGatewayVerifier } from './auth/verifier.js';
+import { MemoryBroker, MemoryPresence } from './broker/memory.js';
+import type { Broker, PresenceStore } from './broker/types.js';
+import { GatewayNode, type SendHandler } from './node.js';
+import { RpcRegistry, type RpcHandler } from './rpc/registry.js';
+import { loadGatewaySettings, type GatewaySettings, type GatewaySettingsOverrides } from './settings.js';
+import { mountWebSocket, WEBSOCKET_PATH } from './websocket.js';
+
+export { ErrorCode, DisconnectCode, UnsubscribeCode } from './protocol/codes.js';
+export { RpcError } from './rpc/errors.js';
+export type { RpcContext, RpcHandler } from './rpc/registry.js';
+export type { GatewaySettings } from './settings.js';
+export type { GatewayClaims } from './auth/claims.js';
+export { loadGatewaySettings } from './settings.js';
+export { parseCentrifugoConfig } from './config-file.js';
+
+/** Gateway version reported in connect replies and `/api/info`. */
+export const GATEWAY_VERSION = '0.1.0';
+
+/** What the gateway offers other services (`services.get('gateway').exports`). */
+export interface GatewayExports {
+  /**
+   * Registers an in-process RPC method. Clients call it with `centrifuge.rpc(method, data)`.
+   *
+   * @example
+   * ```ts
+   * gateway.registerRpc('query.note.list', async (data, { claims }) => listNotes(claims));
+   * ```
+   */
+  registerRpc<TData = unknown, TResult = unknown>(method: string, handler: RpcHandler<TData, TResult>): void;
+  /** Publishes `data` (any JSON value) to `channel` on every node. */
+  publish(channel: string, data: unknown): Promise<void>;
+  /** Disconnects every connection of `user` (3503 force disconnect unless `code` is given). */
+  disconnectUser(user: string, options?: { code?: number; reason?: string }): Promise<void>;
+  /** Receives `send` messages from clients. */
+  onSend(handler: SendHandler): void;
+  /** The server API key (`X-API-Key`). */
+  readonly apiKey: string;
+  readonly settings: GatewaySettings;
+}
+
+/** Options for {@link gatewayService}. */
+export interface GatewayServiceOptions extends GatewaySettingsOverrides {}
+
+/**
+ * The realtime gateway: Centrifugo client protocol v2 (JSON) at `/connection/websocket`, and the
+ * server API at `POST /api/<method>` authenticated with `X-API-Key`.
+ */
+export function gatewayService(options: GatewayServiceOptions = {}): ServiceModule {
+  return {
+    name: 'gateway',
+    async mount(app: FastifyInstance, context: AppContext): Promise<MountedService> {
+      const settings = loadGatewaySettings(context.env, options);
+      const identityAudience = context.env.LATCHKEY_JWT_AUD?.trim() || context.env.GOTRUE_JWT_AUD?.trim() || 'authenticated';
+      const verifierContext = {
+        identityJwksUrl: () => `${context.publicUrl()}/auth/v1/.well-known/jwks.json`,
+        identityIssuer: () => context.env.LATCHKEY_JWT_ISSUER?.trim() || context.env.GOTRUE_JWT_ISSUER?.trim() || `${context.publicUrl()}/auth/v1`,
+        identityAudience,
+      };
+      const verifier = createGatewayVerifier(settings.token, verifierContext, 'LATCHKEY_GATEWAY_TOKEN_*');
+      const subscriptionVerifier = settings.subscriptionToken
+        ? createGatewayVerifier(settings.subscriptionToken, verifierContext, 'LATCHKEY_GATEWAY_SUBSCRIPTION_TOKEN_*')
+        : verifier;
+      const redisUrl = context.config.redisUrl;
+      let broker: Broker = new MemoryBroker();
+      let presence: PresenceStore = new MemoryPresence();
+      if (redisUrl) {
+        // Loaded only when used: single-node starts stay lean.
+        const { RedisBroker, RedisPresence } = await import('./broker/redis.js');
+        broker = new RedisBroker({ url: redisUrl });
+        presence = new RedisPresence({ url: redisUrl });
+      }
+      const rpc = new RpcRegistry({
+        proxy: settings.rpcProxy,
+        withoutNamespaceProxy: settings.rpcWithoutNamespaceProxy,
+        namespaces: settings.rpcNamespaces,
+        boundary: settings.rpcNamespaceBoundary,
+      });
+      const node = new GatewayNode({ settings, verifier, subscriptionVerifier, broker, presence, rpc, logger: context.logger, version: GATEWAY_VERSION });
+      try {
+        await node.start();
+      } catch (error) {
+        await node.close();
+        throw error;
+      }
+      const { key: apiKey, generated } = await resolveApiKey(context.db, settings.apiKey);
+
+      for (const key of settings.unsupported) context.logger.warn({ key, file: settings.configFile }, `gateway config: unsupported key ${key} is ignored`);
+      if (settings.insecure) context.logger.warn('gateway insecure mode is on: anonymous connections, every channel open, tokens never expire — development only');
+      if (settings.apiInsecure) context.logger.warn('gateway server API accepts requests without an API key (http_api.insecure)');
+
+      mountWebSocket(app, node);
+      await registerServerApi(app, node, () => apiKey);
+      // Close sockets before the HTTP server waits for its connections to end.
+      app.addHook('preClose', async () => {
+        await node.close();
+      });
+
+      const exports: GatewayExports = {
+        registerRpc: (method, handler) => rpc.register(method, handler),
+        publish: (channel, data) => node.publish(channel, data),
+        disconnectUser: (user, disconnectOptions) => node.disconnectUser(user, disconnectOptions),
+        onSend: (handler) => node.addSendHandler(handler),
+        apiKey,
+        settings,
+      };
+      return {
+        name: 'gateway',
+        exports,
+        banner(baseUrl: string) {
+          const ws = baseUrl.replace(/^http/, 'ws');
+          return [
+            `gateway   ${ws}${WEBSOCKET_PATH} (${broker.kind} broker${settings.insecure ? ', INSECURE' : ''})`,
+            `gateway API key${generated ? ' (generated)' : ''}: ${apiKey}`,
+          ];
+        },
+        async close() {
+          await node.close();
+        },
+      };
+    },
+  };
+}

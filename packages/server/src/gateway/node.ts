@@ -1,0 +1,220 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from '../logging/logger.js';
+import type { TokenVerifier } from './auth/verifier.js';
+import type { Broker, ControlMessage, NodeInfo, PresenceStore } from './broker/types.js';
+import { Hub } from './hub.js';
+import { DISCONNECT_REASONS, DisconnectCode } from './protocol/codes.js';
+import type { ClientInfo, JsonValue } from './protocol/types.js';
+import type { RpcRegistry } from './rpc/registry.js';
+import type { Session } from './session.js';
+import type { GatewaySettings } from './settings.js';
+
+/** Called with the `data` of `send` commands (fire-and-forget messages from clients). */
+export type SendHandler = (data: JsonValue | undefined, client: { readonly client: string; readonly user: string }) => void;
+
+export interface GatewayNodeOptions {
+  readonly settings: GatewaySettings;
+  readonly verifier: TokenVerifier;
+  readonly subscriptionVerifier: TokenVerifier;
+  readonly broker: Broker;
+  readonly presence: PresenceStore;
+  readonly rpc: RpcRegistry;
+  readonly logger: Logger;
+  readonly version: string;
+}
+
+/** Encodes a publication push once; the result is written as is to every subscriber. */
+export function encodePublication(channel: string, dataJson: string, info?: ClientInfo): Buffer {
+  const infoPart = info ? `,"info":${JSON.stringify(info)}` : '';
+  return Buffer.from(`{"push":{"channel":${JSON.stringify(channel)},"pub":{"data":${dataJson}${infoPart}}}}`);
+}
+
+/**
+ * The gateway on one process: connections, channel index, presence, broker, and one ticker that drives
+ * stale, ping/pong and expiry checks for every connection (no timer per connection).
+ */
+export class GatewayNode {
+  readonly settings: GatewaySettings;
+  readonly verifier: TokenVerifier;
+  readonly subscriptionVerifier: TokenVerifier;
+  readonly broker: Broker;
+  readonly presence: PresenceStore;
+  readonly rpc: RpcRegistry;
+  readonly logger: Logger;
+  readonly version: string;
+  readonly hub: Hub;
+  readonly uid = randomUUID();
+  readonly name = `${hostname()}_${process.pid}`;
+  readonly sessions = new Set<Session>();
+  readonly #users = new Map<string, Set<Session>>();
+  readonly #sendHandlers = new Set<SendHandler>();
+  readonly #otherNodes = new Map<string, { info: NodeInfo; seenAt: number }>();
+  readonly #started = Date.now();
+  #connected = 0;
+  #subs = 0;
+  #ticker: NodeJS.Timeout | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
+
+  constructor(options: GatewayNodeOptions) {
+    this.settings = options.settings;
+    this.verifier = options.verifier;
+    this.subscriptionVerifier = options.subscriptionVerifier;
+    this.broker = options.broker;
+    this.presence = options.presence;
+    this.rpc = options.rpc;
+    this.logger = options.logger;
+    this.version = options.version;
+    this.hub = new Hub(options.broker);
+  }
+
+  async start(): Promise<void> {
+    await this.broker.start({
+      deliver: (channel, frame, joinLeave) => this.hub.deliver(channel, frame, joinLeave),
+      control: (message) => this.#onControl(message),
+    });
+    const s = this.settings;
+    const shortest = Math.min(...[s.pingInterval, s.pongTimeout, s.staleCloseDelay, s.expiredCloseDelay || 1, s.expiredSubCloseDelay || 1].filter((v) => v > 0));
+    const tickMs = Math.max(20, Math.min(1000, (shortest * 1000) / 4));
+    this.#ticker = setInterval(() => {
+      const now = Date.now();
+      for (const session of this.sessions) session.tick(now);
+    }, tickMs);
+    this.#ticker.unref();
+    if (this.broker.kind === 'redis') {
+      const announce = () => void this.broker.control({ type: 'node', node: this.info() }).catch(() => undefined);
+      announce();
+      this.#heartbeat = setInterval(announce, 5000);
+      this.#heartbeat.unref();
+    }
+  }
+
+  /** Registers a connection the moment its socket opens. */
+  add(session: Session): void {
+    this.sessions.add(session);
+  }
+
+  /** A connection finished `connect`. */
+  attach(session: Session): void {
+    this.#connected += 1;
+    let sessions = this.#users.get(session.user);
+    if (!sessions) {
+      sessions = new Set();
+      this.#users.set(session.user, sessions);
+    }
+    sessions.add(session);
+  }
+
+  /** A connection closed. */
+  detach(session: Session, wasConnected: boolean): void {
+    this.sessions.delete(session);
+    if (!wasConnected) return;
+    this.#connected -= 1;
+    const sessions = this.#users.get(session.user);
+    sessions?.delete(session);
+    if (sessions?.size === 0) this.#users.delete(session.user);
+  }
+
+  /** Makes a subscription live: delivery, presence, join message. */
+  join(session: Session, channel: string, pushJoinLeave: boolean, presence: boolean, joinLeave: boolean, chanInfo: JsonValue | undefined): void {
+    this.#subs += 1;
+    this.hub.activate(channel, session, pushJoinLeave);
+    const info = session.clientInfo(chanInfo);
+    if (presence) void this.presence.add(channel, info).catch((error: unknown) => this.logger.warn({ err: error, channel }, 'presence update failed'));
+    if (joinLeave) void this.#publishJoinLeave(channel, 'join', info);
+  }
+
+  /** Ends a subscription: delivery, presence, leave message. */
+  leave(session: Session, channel: string, presence: boolean, joinLeave: boolean, chanInfo: JsonValue | undefined): void {
+    this.#subs -= 1;
+    this.hub.remove(channel, session);
+    if (presence) void this.presence.remove(channel, session.id).catch((error: unknown) => this.logger.warn({ err: error, channel }, 'presence update failed'));
+    if (joinLeave) void this.#publishJoinLeave(channel, 'leave', session.clientInfo(chanInfo));
+  }
+
+  async #publishJoinLeave(channel: string, kind: 'join' | 'leave', info: ClientInfo): Promise<void> {
+    const frame = Buffer.from(`{"push":{"channel":${JSON.stringify(channel)},"${kind}":{"info":${JSON.stringify(info)}}}}`);
+    await this.broker.publish(channel, frame, true).catch((error: unknown) => this.logger.warn({ err: error, channel }, `${kind} message failed`));
+  }
+
+  /** Publishes `data` to `channel` on every node. */
+  async publish(channel: string, data: unknown, info?: ClientInfo): Promise<void> {
+    const json = JSON.stringify(data);
+    if (json === undefined) throw new TypeError('data must be JSON');
+    await this.broker.publish(channel, encodePublication(channel, json, info), false);
+  }
+
+  /** Publishes data that is already JSON text (the server API encodes once for many channels). */
+  async publishJson(channel: string, dataJson: string): Promise<void> {
+    await this.broker.publish(channel, encodePublication(channel, dataJson), false);
+  }
+
+  /** Disconnects a user's connections on every node. */
+  async disconnectUser(user: string, options: { client?: string; whitelist?: readonly string[]; code?: number; reason?: string } = {}): Promise<void> {
+    const code = options.code ?? DisconnectCode.ForceDisconnect;
+    await this.broker.control({
+      type: 'disconnect',
+      user,
+      ...(options.client ? { client: options.client } : {}),
+      ...(options.whitelist ? { whitelist: options.whitelist } : {}),
+      code,
+      reason: options.reason ?? DISCONNECT_REASONS[code as DisconnectCode] ?? 'force disconnect',
+    });
+  }
+
+  #onControl(message: ControlMessage): void {
+    if (message.type === 'disconnect') {
+      for (const session of [...(this.#users.get(message.user) ?? [])]) {
+        if (message.client && session.id !== message.client) continue;
+        if (message.whitelist?.includes(session.id)) continue;
+        session.disconnect(message.code, message.reason);
+      }
+    } else if (message.type === 'node' && message.node.uid !== this.uid) {
+      this.#otherNodes.set(message.node.uid, { info: message.node, seenAt: Date.now() });
+    }
+  }
+
+  onSend(session: Session, data: JsonValue | undefined): void {
+    for (const handler of this.#sendHandlers) {
+      try {
+        handler(data, { client: session.id, user: session.user });
+      } catch (error) {
+        this.logger.warn({ err: error }, 'send handler failed');
+      }
+    }
+  }
+
+  addSendHandler(handler: SendHandler): void {
+    this.#sendHandlers.add(handler);
+  }
+
+  /** This node's figures for `/api/info`. */
+  info(): NodeInfo {
+    return {
+      uid: this.uid,
+      name: this.name,
+      version: this.version,
+      num_clients: this.#connected,
+      num_users: this.#users.size,
+      num_subs: this.#subs,
+      num_channels: this.hub.channelCount,
+      uptime: Math.floor((Date.now() - this.#started) / 1000),
+    };
+  }
+
+  /** Every node seen in the last 15 seconds, this one first. */
+  nodes(): NodeInfo[] {
+    const now = Date.now();
+    const others = [...this.#otherNodes.values()].filter((entry) => now - entry.seenAt < 15_000).map((entry) => entry.info);
+    return [this.info(), ...others];
+  }
+
+  /** Closes every connection with 3001 (clients reconnect elsewhere) and stops background work. */
+  async close(): Promise<void> {
+    clearInterval(this.#ticker);
+    clearInterval(this.#heartbeat);
+    for (const session of [...this.sessions]) session.disconnect(DisconnectCode.Shutdown);
+    await this.presence.close().catch(() => undefined);
+    await this.broker.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,138 @@
+import type { GatewayClaims } from '../auth/claims.js';
+import { ErrorCode } from '../protocol/codes.js';
+import type { JsonValue } from '../protocol/types.js';
+import type { RpcProxySettings } from '../settings.js';
+import { DisconnectError, ReplyError, rpcErrorReply } from './errors.js';
+
+/** Who is calling an RPC method. */
+export interface RpcContext {
+  /** Client (connection) id. */
+  readonly client: string;
+  /** User id (`sub`), `""` for anonymous connections. */
+  readonly user: string;
+  readonly method: string;
+  /** Verified connection token claims, `null` for anonymous connections. */
+  readonly claims: GatewayClaims | null;
+}
+
+/**
+ * An in-process RPC method. Receives the request's `data` (JSON) and resolves to the reply's `data`.
+ * Throw {@link RpcError} for a specific protocol error.
+ */
+export type RpcHandler<TData = JsonValue | undefined, TResult = unknown> = (data: TData, context: RpcContext) => TResult | Promise<TResult>;
+
+/** Connection details forwarded to the RPC proxy. */
+export interface ProxyCaller extends RpcContext {
+  readonly meta: JsonValue | undefined;
+  /** Connect request headers (lower-case names). */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+}
+
+/** Centrifugo RPC proxy response body. */
+interface ProxyResponse {
+  result?: { data?: JsonValue; b64data?: string };
+  error?: { code?: number; message?: string; temporary?: boolean };
+  disconnect?: { code?: number; reason?: string };
+}
+
+export interface RpcRouting {
+  readonly proxy: RpcProxySettings | null;
+  readonly withoutNamespaceProxy: boolean;
+  readonly namespaces: ReadonlyMap<string, boolean>;
+  readonly boundary: string;
+}
+
+/** In-process RPC handlers, with the HTTP RPC proxy (Centrifugo's format) for the rest. */
+export class RpcRegistry {
+  readonly #handlers = new Map<string, RpcHandler<never>>();
+  constructor(readonly routing: RpcRouting) {}
+
+  /** Registers `handler` for `method`, replacing none: a second registration throws. */
+  register<TData, TResult>(method: string, handler: RpcHandler<TData, TResult>): void {
+    if (typeof method !== 'string' || method === '') throw new TypeError('method must be a non-empty string');
+    if (typeof handler !== 'function') throw new TypeError('handler must be a function');
+    if (this.#handlers.has(method)) throw new TypeError(`RPC method ${method} is already registered`);
+    this.#handlers.set(method, handler as RpcHandler<never>);
+  }
+
+  /** Method names registered in this process. */
+  methods(): string[] {
+    return [...this.#handlers.keys()];
+  }
+
+  #proxied(method: string): boolean {
+    if (!this.routing.proxy) return false;
+    const at = method.indexOf(this.routing.boundary);
+    if (at === -1) return this.routing.withoutNamespaceProxy;
+    const namespace = this.routing.namespaces.get(method.slice(0, at));
+    if (namespace === undefined) return this.routing.namespaces.size === 0 && this.routing.withoutNamespaceProxy;
+    return namespace;
+  }
+
+  /**
+   * Runs `method`: 108 when there is no handler at all, 104 for an unknown method, the handler's mapped
+   * error otherwise. Proxy `disconnect` answers become {@link DisconnectError}.
+   */
+  async call(method: string, data: JsonValue | undefined, caller: ProxyCaller): Promise<JsonValue | undefined> {
+    const handler = this.#handlers.get(method);
+    if (handler) {
+      try {
+        const result = await (handler as RpcHandler<JsonValue | undefined, unknown>)(data, caller);
+        return result === undefined ? undefined : (JSON.parse(JSON.stringify(result)) as JsonValue);
+      } catch (error) {
+        throw rpcErrorReply(error);
+      }
+    }
+    if (this.#proxied(method)) return this.#forward(method, data, caller);
+    if (this.#handlers.size === 0 && !this.routing.proxy) throw new ReplyError(ErrorCode.NotAvailable);
+    throw new ReplyError(ErrorCode.MethodNotFound);
+  }
+
+  async #forward(method: string, data: JsonValue | undefined, caller: ProxyCaller): Promise<JsonValue | undefined> {
+    const proxy = this.routing.proxy;
+    if (!proxy) throw new ReplyError(ErrorCode.NotAvailable);
+    const headers: Record<string, string> = { ...proxy.staticHeaders, 'content-type': 'application/json' };
+    for (const name of proxy.httpHeaders) {
+      const value = caller.headers[name];
+      if (typeof value === 'string') headers[name] = value;
+    }
+    const body = {
+      client: caller.client,
+      transport: 'websocket',
+      protocol: 'json',
+      encoding: 'json',
+      user: caller.user,
+      method,
+      ...(data !== undefined ? { data } : {}),
+      ...(caller.meta !== undefined ? { meta: caller.meta } : {}),
+    };
+    let parsed: ProxyResponse;
+    try {
+      const response = await fetch(proxy.endpoint, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(proxy.timeout * 1000),
+      });
+      if (response.status !== 200) throw new Error(`proxy answered ${response.status}`);
+      parsed = (await response.json()) as ProxyResponse;
+    } catch {
+      throw new ReplyError(ErrorCode.Internal);
+    }
+    if (parsed.disconnect && typeof parsed.disconnect.code === 'number') {
+      throw new DisconnectError(parsed.disconnect.code, (parsed.disconnect.reason ?? '').slice(0, 100));
+    }
+    if (parsed.error && typeof parsed.error.code === 'number') {
+      throw new ReplyError(parsed.error.code, parsed.error.message ?? 'error', parsed.error.temporary ?? false);
+    }
+    const result = parsed.result;
+    if (result?.b64data !== undefined) {
+      try {
+        return JSON.parse(Buffer.from(result.b64data, 'base64').toString('utf8')) as JsonValue;
+      } catch {
+        throw new ReplyError(ErrorCode.Internal);
+      }
+    }
+    return result?.data;
+  }
+}

@@ -1,0 +1,549 @@
+import { randomUUID } from 'node:crypto';
+import { WebSocket } from 'ws';
+import { checkClaims, TokenRejectedError, type GatewayClaims } from './auth/claims.js';
+import { organizationOf, resolveChannel, type ResolvedChannel } from './channels/resolve.js';
+import type { GatewayNode } from './node.js';
+import { DISCONNECT_REASONS, DisconnectCode, ErrorCode } from './protocol/codes.js';
+import { decodeCommands, encodeError, encodeResult, MalformedFrameError, PING_FRAME, type DecodedCommand } from './protocol/codec.js';
+import type {
+  ChannelRequest,
+  ClientInfo,
+  Command,
+  ConnectRequest,
+  ConnectResult,
+  JsonValue,
+  PublishRequest,
+  RpcRequest,
+  SubRefreshRequest,
+  SubscribeRequest,
+  SubscribeResult,
+  TokenRequest,
+} from './protocol/types.js';
+import type { Subscriber } from './hub.js';
+import { DisconnectError, ReplyError } from './rpc/errors.js';
+
+const TEXT = { binary: false } as const;
+
+/** One subscription of a connection. */
+interface Subscription {
+  readonly resolved: ResolvedChannel;
+  /** Channel info from a subscription token, shown in presence and publications. */
+  readonly chanInfo: JsonValue | undefined;
+  /** Seconds since the epoch; 0 = no expiry. */
+  expireAt: number;
+  readonly presence: boolean;
+  readonly joinLeave: boolean;
+}
+
+type State = 'new' | 'connected' | 'failed' | 'closed';
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/** Type guard for request bodies' string fields. */
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+/** One WebSocket connection speaking the client protocol. */
+export class Session implements Subscriber {
+  readonly id = randomUUID();
+  state: State = 'new';
+  user = '';
+  claims: GatewayClaims | null = null;
+  /** Connection info (`info` claim) shown to others. */
+  info: JsonValue | undefined;
+  meta: JsonValue | undefined;
+  /** Connection expiry (s since epoch); 0 = none. */
+  expireAt = 0;
+  readonly subs = new Map<string, Subscription>();
+  /** Channels with an in-flight subscribe. */
+  readonly #subscribing = new Set<string>();
+  /** Subscriptions with a token expiry. */
+  expiringSubs = 0;
+  /** Milliseconds timestamps maintained by the node's ticker. */
+  staleAt: number;
+  nextPingAt = 0;
+  /** A ping was sent and its pong has not arrived. */
+  pongPending = false;
+  /** When the pending pong is overdue (0 = not checked). */
+  pongDeadline = 0;
+  #queue: string[] | null = null;
+  #busy = false;
+
+  constructor(
+    readonly node: GatewayNode,
+    readonly ws: WebSocket,
+    readonly headers: Readonly<Record<string, string>>,
+  ) {
+    this.staleAt = Date.now() + node.settings.staleCloseDelay * 1000;
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.#onMessage(data, isBinary));
+    ws.on('close', () => this.#cleanup());
+    ws.on('error', () => this.#cleanup());
+  }
+
+  /** Identity as shown in presence, join/leave and client publications. */
+  clientInfo(chanInfo?: JsonValue): ClientInfo {
+    const info: ClientInfo = { user: this.user, client: this.id };
+    if (this.info !== undefined) info.conn_info = this.info;
+    if (chanInfo !== undefined) info.chan_info = chanInfo;
+    return info;
+  }
+
+  /** Hub delivery: writes a shared, already-encoded frame. Slow readers are closed with 3008. */
+  write(frame: Buffer): void {
+    const ws = this.ws;
+    if (ws.readyState !== WebSocket.OPEN) return;
+    if (ws.bufferedAmount > this.node.settings.queueMaxSize) {
+      this.disconnect(DisconnectCode.Slow);
+      return;
+    }
+    ws.send(frame, TEXT);
+  }
+
+  #send(text: string): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(text);
+  }
+
+  /** Sends the server ping (an empty reply). */
+  ping(now: number): void {
+    this.#send(PING_FRAME);
+    this.nextPingAt = now + this.node.settings.pingInterval * 1000;
+    this.pongPending = true;
+    if (this.node.settings.pongTimeout > 0) this.pongDeadline = now + this.node.settings.pongTimeout * 1000;
+  }
+
+  /** Closes the socket with `code` and leaves every channel at once. */
+  disconnect(code: number, reason?: string): void {
+    if (this.state === 'closed') return;
+    this.#cleanup();
+    try {
+      this.ws.close(code, reason ?? DISCONNECT_REASONS[code as DisconnectCode] ?? '');
+    } catch {
+      this.ws.terminate();
+    }
+  }
+
+  #cleanup(): void {
+    if (this.state === 'closed') return;
+    const wasConnected = this.state === 'connected';
+    this.state = 'closed';
+    this.#queue = null;
+    this.node.detach(this, wasConnected);
+    for (const [channel, sub] of this.subs) this.node.leave(this, channel, sub.presence, sub.joinLeave, sub.chanInfo);
+    this.subs.clear();
+  }
+
+  #onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.state === 'closed' || this.state === 'failed') {
+      if (this.state === 'failed') this.disconnect(DisconnectCode.BadRequest);
+      return;
+    }
+    const frame = isBinary ? data.toString('utf8') : data.toString('utf8');
+    if (this.#busy) {
+      (this.#queue ??= []).push(frame);
+      return;
+    }
+    void this.#drain(frame);
+  }
+
+  async #drain(first: string): Promise<void> {
+    this.#busy = true;
+    try {
+      let frame: string | undefined = first;
+      while (frame !== undefined && this.state !== 'closed') {
+        await this.#handleFrame(frame);
+        frame = this.#queue?.shift();
+      }
+    } catch (error) {
+      this.node.logger.error({ err: error, client: this.id }, 'gateway command failed');
+      this.disconnect(DisconnectCode.InternalError);
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  async #handleFrame(frame: string): Promise<void> {
+    let commands: DecodedCommand[];
+    try {
+      commands = decodeCommands(frame);
+    } catch (error) {
+      if (!(error instanceof MalformedFrameError)) throw error;
+      this.disconnect(DisconnectCode.BadRequest);
+      return;
+    }
+    for (const command of commands) {
+      if (this.state === 'closed') return;
+      if (this.state === 'failed') {
+        this.disconnect(DisconnectCode.BadRequest);
+        return;
+      }
+      if (!(await this.#handleCommand(command))) return;
+    }
+  }
+
+  /** Returns false when the rest of the frame must not be processed. */
+  async #handleCommand({ id, kind, command }: DecodedCommand): Promise<boolean> {
+    if (kind === null) {
+      // An empty command is the pong to a server ping.
+      if (id === 0 && this.state === 'connected' && this.pongPending) {
+        this.pongPending = false;
+        this.pongDeadline = 0;
+        return true;
+      }
+      this.disconnect(DisconnectCode.BadRequest);
+      return false;
+    }
+    if (kind === 'send') {
+      if (this.state !== 'connected') {
+        this.disconnect(DisconnectCode.BadRequest);
+        return false;
+      }
+      this.node.onSend(this, command.send?.data);
+      return true;
+    }
+    if (id === 0 || (kind === 'connect') === (this.state === 'connected')) {
+      // No id, a command before connect, or a second connect.
+      this.disconnect(DisconnectCode.BadRequest);
+      return false;
+    }
+    try {
+      const result = await this.#dispatch(kind, command);
+      if (this.state !== 'closed') this.#send(encodeResult(id, kind, result.body));
+      result.after?.();
+      return true;
+    } catch (error) {
+      if (error instanceof ReplyError) {
+        if (this.state === 'closed') return false;
+        this.#send(encodeError(id, error.toBody()));
+        if (kind === 'connect') {
+          // A failed connect leaves the socket unusable: later commands close it with 3501.
+          this.state = 'failed';
+          this.staleAt = Date.now() + this.node.settings.staleCloseDelay * 1000;
+          return false;
+        }
+        return true;
+      }
+      if (error instanceof DisconnectError) {
+        this.disconnect(error.code, error.reason);
+        return false;
+      }
+      throw error;
+    }
+  }
+
+  async #dispatch(kind: Exclude<DecodedCommand['kind'], null>, command: Command): Promise<{ body: object; after?: () => void }> {
+    switch (kind) {
+      case 'connect':
+        return this.#connect(command.connect ?? {});
+      case 'subscribe':
+        return this.#subscribe(command.subscribe ?? {});
+      case 'unsubscribe':
+        return { body: this.#unsubscribe(command.unsubscribe ?? {}) };
+      case 'publish':
+        return { body: await this.#publish(command.publish ?? {}) };
+      case 'presence':
+        return { body: { presence: await this.node.presence.get(this.#presenceChannel(command.presence ?? {})) } };
+      case 'presence_stats':
+        return { body: await this.node.presence.stats(this.#presenceChannel(command.presence_stats ?? {})) };
+      case 'rpc':
+        return { body: await this.#rpc(command.rpc ?? {}) };
+      case 'refresh':
+        return { body: await this.#refresh(command.refresh ?? {}) };
+      case 'sub_refresh':
+        return { body: await this.#subRefresh(command.sub_refresh ?? {}) };
+      case 'ping':
+        return { body: {} };
+      case 'history':
+        throw new ReplyError(ErrorCode.NotAvailable);
+      default:
+        throw new DisconnectError(DisconnectCode.BadRequest, DISCONNECT_REASONS[DisconnectCode.BadRequest]);
+    }
+  }
+
+  /** Maps a token failure: expired → `expired` callback, unavailable → 100 temporary, invalid → `invalid`. */
+  async #verify(token: string, kind: 'connection' | 'subscription', onExpired: () => Error, onInvalid: () => Error): Promise<GatewayClaims> {
+    try {
+      const verifier = kind === 'connection' ? this.node.verifier : this.node.subscriptionVerifier;
+      return checkClaims(await verifier.verify(token), kind);
+    } catch (error) {
+      if (!(error instanceof TokenRejectedError)) throw error;
+      this.node.logger.info({ client: this.id, failure: error.failure, detail: error.detail }, `${kind} token refused`);
+      if (error.failure === 'expired') throw onExpired();
+      if (error.failure === 'unavailable') throw new ReplyError(ErrorCode.Internal, undefined, true);
+      throw onInvalid();
+    }
+  }
+
+  #expiryOf(claims: GatewayClaims): number {
+    if (this.node.settings.insecure) return 0;
+    if (claims.expire_at !== undefined) return claims.expire_at;
+    return claims.exp ?? 0;
+  }
+
+  async #connect(request: ConnectRequest): Promise<{ body: object; after?: () => void }> {
+    const settings = this.node.settings;
+    const token = text(request.token);
+    if (token !== '') {
+      const claims = await this.#verify(
+        token,
+        'connection',
+        () => new ReplyError(ErrorCode.TokenExpired),
+        () => new DisconnectError(DisconnectCode.InvalidToken, DISCONNECT_REASONS[DisconnectCode.InvalidToken]),
+      );
+      if (this.state === 'closed') return { body: {} };
+      this.user = claims.sub ?? '';
+      if (this.user === '' && settings.disallowAnonymousConnectionTokens) {
+        throw new DisconnectError(DisconnectCode.PermissionDenied, DISCONNECT_REASONS[DisconnectCode.PermissionDenied]);
+      }
+      this.claims = claims;
+      this.info = claims.info;
+      this.meta = claims.meta;
+      this.expireAt = this.#expiryOf(claims);
+      if (this.expireAt > 0 && this.expireAt <= nowSeconds()) throw new ReplyError(ErrorCode.Expired);
+    } else if (!(settings.insecure || settings.allowAnonymousConnectWithoutToken)) {
+      throw new DisconnectError(DisconnectCode.BadRequest, DISCONNECT_REASONS[DisconnectCode.BadRequest]);
+    }
+
+    const result: ConnectResult = { client: this.id, version: this.node.version };
+    if (this.expireAt > 0) {
+      result.expires = true;
+      result.ttl = Math.max(0, this.expireAt - nowSeconds());
+    }
+    if (settings.pingInterval > 0) {
+      result.ping = Math.round(settings.pingInterval);
+      result.pong = true;
+    }
+    // Server-side subscriptions from the token's `channels` claim (trusted: no permission check).
+    const serverChannels = (this.claims?.channels ?? []).filter((channel) => channel !== '');
+    const resolved: ResolvedChannel[] = [];
+    for (const channel of new Set(serverChannels)) {
+      const channelResult = resolveChannel(settings.channels, channel);
+      if (typeof channelResult === 'number') throw new DisconnectError(DisconnectCode.BadRequest, DISCONNECT_REASONS[DisconnectCode.BadRequest]);
+      resolved.push(channelResult);
+    }
+    this.state = 'connected';
+    this.staleAt = 0;
+    this.node.attach(this);
+    if (settings.pingInterval > 0) this.nextPingAt = Date.now() + settings.pingInterval * 1000 * (0.5 + Math.random() / 2);
+    if (resolved.length > 0) {
+      const subs: Record<string, SubscribeResult> = {};
+      for (const channel of resolved) {
+        await this.node.hub.reserve(channel.channel, this);
+        subs[channel.channel] = {};
+      }
+      result.subs = subs;
+    }
+    return {
+      body: result,
+      after: () => {
+        for (const channel of resolved) this.#activate(channel, undefined, 0, false);
+      },
+    };
+  }
+
+  #activate(resolved: ResolvedChannel, chanInfo: JsonValue | undefined, expireAt: number, askedJoinLeave: boolean): void {
+    if (this.state !== 'connected') {
+      this.node.hub.remove(resolved.channel, this);
+      return;
+    }
+    const ns = resolved.namespace;
+    const pushJoinLeave = ns.join_leave && (ns.force_push_join_leave || askedJoinLeave);
+    const sub: Subscription = { resolved, chanInfo, expireAt, presence: ns.presence, joinLeave: ns.join_leave };
+    this.subs.set(resolved.channel, sub);
+    if (expireAt > 0) this.expiringSubs += 1;
+    this.node.join(this, resolved.channel, pushJoinLeave, sub.presence, sub.joinLeave, chanInfo);
+  }
+
+  /** `org:<id>` channels need the token's organization to be `<id>`. */
+  #organizationAllowed(resolved: ResolvedChannel): boolean {
+    if (!resolved.namespace.organization_bound || this.node.settings.insecure) return true;
+    return organizationOf(this.claims) === resolved.rest;
+  }
+
+  #resolve(channel: string): ResolvedChannel {
+    const resolved = resolveChannel(this.node.settings.channels, channel);
+    if (typeof resolved === 'number') throw new ReplyError(resolved);
+    return resolved;
+  }
+
+  async #subscribe(request: SubscribeRequest): Promise<{ body: object; after?: () => void }> {
+    const channel = text(request.channel);
+    if (channel === '') throw new ReplyError(ErrorCode.UnknownChannel);
+    if (this.subs.has(channel) || this.#subscribing.has(channel)) throw new ReplyError(ErrorCode.AlreadySubscribed);
+    const resolved = this.#resolve(channel);
+    const ns = resolved.namespace;
+    const settings = this.node.settings;
+    const token = text(request.token);
+    if (resolved.isPrivate && token === '') throw new ReplyError(ErrorCode.PermissionDenied);
+
+    let chanInfo: JsonValue | undefined;
+    let expireAt = 0;
+    if (token !== '') {
+      const claims = await this.#verify(
+        token,
+        'subscription',
+        () => new ReplyError(ErrorCode.TokenExpired),
+        () => new ReplyError(ErrorCode.PermissionDenied),
+      );
+      if (claims.channel !== channel || (claims.sub ?? '') !== this.user || (claims.client !== undefined && claims.client !== this.id)) {
+        throw new DisconnectError(DisconnectCode.InvalidToken, DISCONNECT_REASONS[DisconnectCode.InvalidToken]);
+      }
+      chanInfo = claims.info;
+      expireAt = this.#expiryOf(claims);
+      if (expireAt > 0 && expireAt <= nowSeconds()) throw new ReplyError(ErrorCode.Expired);
+    } else {
+      const userLimited = resolved.users !== null;
+      const allowed =
+        (userLimited && this.user !== '' && resolved.users.includes(this.user)) ||
+        (!userLimited && ns.allow_subscribe_for_client && (this.user !== '' || ns.allow_subscribe_for_anonymous)) ||
+        settings.insecure;
+      if (!allowed || !this.#organizationAllowed(resolved)) throw new ReplyError(ErrorCode.PermissionDenied);
+    }
+    if (this.state !== 'connected') return { body: {} };
+
+    this.#subscribing.add(channel);
+    try {
+      await this.node.hub.reserve(channel, this);
+    } finally {
+      this.#subscribing.delete(channel);
+    }
+    const result: SubscribeResult = {};
+    if (expireAt > 0) {
+      result.expires = true;
+      result.ttl = Math.max(0, expireAt - nowSeconds());
+    }
+    const askedJoinLeave = request.join_leave === true && this.#presenceAllowed(resolved);
+    return { body: result, after: () => this.#activate(resolved, chanInfo, expireAt, askedJoinLeave) };
+  }
+
+  #unsubscribe(request: ChannelRequest): object {
+    const channel = text(request.channel);
+    const sub = this.subs.get(channel);
+    if (sub) {
+      this.subs.delete(channel);
+      if (sub.expireAt > 0) this.expiringSubs -= 1;
+      this.node.leave(this, channel, sub.presence, sub.joinLeave, sub.chanInfo);
+    }
+    return {};
+  }
+
+  async #publish(request: PublishRequest): Promise<object> {
+    const channel = text(request.channel);
+    if (channel === '') throw new ReplyError(ErrorCode.UnknownChannel);
+    if (request.data === undefined) throw new ReplyError(ErrorCode.BadRequest);
+    const resolved = this.#resolve(channel);
+    const ns = resolved.namespace;
+    const anonymousOk = this.user !== '' || ns.allow_publish_for_anonymous;
+    const allowed =
+      (ns.allow_publish_for_client && anonymousOk) ||
+      (ns.allow_publish_for_subscriber && this.subs.has(channel) && anonymousOk) ||
+      this.node.settings.insecure;
+    if (!allowed || !this.#organizationAllowed(resolved)) throw new ReplyError(ErrorCode.PermissionDenied);
+    await this.node.publish(channel, request.data, this.clientInfo(this.subs.get(channel)?.chanInfo));
+    return {};
+  }
+
+  #presenceAllowed(resolved: ResolvedChannel): boolean {
+    const ns = resolved.namespace;
+    const anonymousOk = this.user !== '' || ns.allow_presence_for_anonymous;
+    const allowed =
+      (ns.allow_presence_for_client && anonymousOk) ||
+      (ns.allow_presence_for_subscriber && (this.subs.has(resolved.channel) || this.#subscribing.has(resolved.channel)) && anonymousOk) ||
+      this.node.settings.insecure;
+    return allowed && this.#organizationAllowed(resolved);
+  }
+
+  /** Checks a presence request and returns its channel (108 when the namespace keeps no presence). */
+  #presenceChannel(request: ChannelRequest): string {
+    const channel = text(request.channel);
+    if (channel === '') throw new ReplyError(ErrorCode.UnknownChannel);
+    const resolved = this.#resolve(channel);
+    if (!resolved.namespace.presence) throw new ReplyError(ErrorCode.NotAvailable);
+    if (!this.#presenceAllowed(resolved)) throw new ReplyError(ErrorCode.PermissionDenied);
+    return channel;
+  }
+
+  async #rpc(request: RpcRequest): Promise<object> {
+    const method = text(request.method);
+    const data = await this.node.rpc.call(method, request.data, {
+      client: this.id,
+      user: this.user,
+      method,
+      claims: this.claims,
+      meta: this.meta,
+      headers: this.headers,
+    });
+    return data === undefined ? {} : { data };
+  }
+
+  async #refresh(request: TokenRequest): Promise<object> {
+    const token = text(request.token);
+    if (token === '') throw new DisconnectError(DisconnectCode.BadRequest, DISCONNECT_REASONS[DisconnectCode.BadRequest]);
+    const expired = this.node.settings.expiredCloseCode;
+    const claims = await this.#verify(
+      token,
+      'connection',
+      () => new DisconnectError(expired, DISCONNECT_REASONS[expired]),
+      () => new DisconnectError(DisconnectCode.InvalidToken, DISCONNECT_REASONS[DisconnectCode.InvalidToken]),
+    );
+    if ((claims.sub ?? '') !== this.user) throw new DisconnectError(DisconnectCode.InvalidToken, DISCONNECT_REASONS[DisconnectCode.InvalidToken]);
+    const expireAt = this.#expiryOf(claims);
+    if (expireAt > 0 && expireAt <= nowSeconds()) throw new ReplyError(ErrorCode.Expired);
+    this.claims = claims;
+    this.info = claims.info;
+    this.meta = claims.meta;
+    this.expireAt = expireAt;
+    return expireAt > 0
+      ? { client: this.id, version: this.node.version, expires: true, ttl: Math.max(0, expireAt - nowSeconds()) }
+      : { client: this.id, version: this.node.version, expires: false };
+  }
+
+  async #subRefresh(request: SubRefreshRequest): Promise<object> {
+    const channel = text(request.channel);
+    const token = text(request.token);
+    if (channel === '' || token === '') throw new DisconnectError(DisconnectCode.BadRequest, DISCONNECT_REASONS[DisconnectCode.BadRequest]);
+    const sub = this.subs.get(channel);
+    if (!sub) throw new ReplyError(ErrorCode.PermissionDenied);
+    const claims = await this.#verify(
+      token,
+      'subscription',
+      () => new DisconnectError(DisconnectCode.SubscriptionExpired, DISCONNECT_REASONS[DisconnectCode.SubscriptionExpired]),
+      () => new DisconnectError(DisconnectCode.InvalidToken, DISCONNECT_REASONS[DisconnectCode.InvalidToken]),
+    );
+    if (claims.channel !== channel || (claims.sub ?? '') !== this.user || (claims.client !== undefined && claims.client !== this.id)) {
+      throw new DisconnectError(DisconnectCode.InvalidToken, DISCONNECT_REASONS[DisconnectCode.InvalidToken]);
+    }
+    const expireAt = this.#expiryOf(claims);
+    if (sub.expireAt > 0) this.expiringSubs -= 1;
+    sub.expireAt = expireAt;
+    if (expireAt > 0) this.expiringSubs += 1;
+    return expireAt > 0 ? { expires: true, ttl: Math.max(0, expireAt - nowSeconds()) } : { expires: false };
+  }
+
+  /** Called by the node's ticker: stale, ping/pong and expiry checks. */
+  tick(now: number): void {
+    if (this.state === 'new' || this.state === 'failed') {
+      if (this.staleAt !== 0 && now >= this.staleAt) this.disconnect(DisconnectCode.Stale);
+      return;
+    }
+    if (this.state !== 'connected') return;
+    const settings = this.node.settings;
+    if (this.pongDeadline !== 0 && now >= this.pongDeadline) {
+      this.disconnect(DisconnectCode.NoPong);
+      return;
+    }
+    if (this.expireAt > 0 && now >= (this.expireAt + settings.expiredCloseDelay) * 1000) {
+      this.disconnect(settings.expiredCloseCode);
+      return;
+    }
+    if (this.expiringSubs > 0) {
+      for (const sub of this.subs.values()) {
+        if (sub.expireAt > 0 && now >= (sub.expireAt + settings.expiredSubCloseDelay) * 1000) {
+          this.disconnect(DisconnectCode.SubscriptionExpired);
+          return;
+        }
+      }
+    }
+    if (this.nextPingAt !== 0 && now >= this.nextPingAt && !this.pongPending) this.ping(now);
+  }
+}
