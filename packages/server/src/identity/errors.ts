@@ -29,7 +29,13 @@ export type IdentityErrorCode =
   | 'conflict'
   | 'not_found'
   | 'request_entity_too_large'
-  | 'unexpected_failure';
+  | 'unexpected_failure'
+  // Organizations (Latchkey's own; GoTrue has no organizations)
+  | 'organization_not_found'
+  | 'member_not_found'
+  | 'member_exists'
+  | 'insufficient_role'
+  | 'last_owner';
 
 /**
  * An answer the identity service gives instead of a result: HTTP status, stable code, message. Thrown

@@ -1,4 +1,5 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Queryable } from '../db/index.js';
 import type { AppContext, MountedService, ServiceModule } from '../http/context.js';
 import { AccessTokenIssuer, type ClaimsHook } from './claims.js';
 import { prepareScope } from './http/plugin.js';
@@ -10,7 +11,9 @@ import { registerPublicRoutes } from './routes/public.js';
 import { registerSessionRoutes } from './routes/session-routes.js';
 import { registerUserRoutes } from './routes/user-routes.js';
 import type { IdentityRuntime } from './runtime.js';
-import { issueSession, type StartSessionOptions } from './sessions.js';
+import { issueSession, startSession, type StartSessionOptions } from './sessions.js';
+import { requireAdmin, requireUser, type UserAuthentication } from './http/authenticate.js';
+import { IdentityError } from './errors.js';
 import { loadIdentitySettings, type IdentitySettings } from './settings.js';
 import type { TokenResponse } from './types.js';
 
@@ -41,6 +44,17 @@ export interface IdentityExports {
   rotateSigningKey(): Promise<RotationResult>;
   /** Re-reads the signing keys now (after a rotation made by another process). */
   reloadKeys(): Promise<void>;
+  /**
+   * Opens a session inside a transaction the caller owns (claims hooks see that transaction), for
+   * services that issue sessions as part of a larger write, such as switching organization.
+   */
+  startSession(tx: Queryable, userId: string, options?: StartSessionOptions): Promise<TokenResponse>;
+  /** Authenticates the request's bearer as a user (GoTrue's rules and errors). */
+  requireUser(request: FastifyRequest): Promise<UserAuthentication>;
+  /** Whether the request's bearer is the service_role key or a token with an admin role. */
+  isAdmin(request: FastifyRequest): Promise<boolean>;
+  /** Prepares a Fastify scope for routes under `/auth/v1`: JSON parsing, CORS and GoTrue-format errors. */
+  prepareScope(scope: FastifyInstance): void;
 }
 
 /** Looks the identity service up among the mounted services; `undefined` when it is not mounted. */
@@ -101,6 +115,18 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
       return result;
     },
     reloadKeys: () => keys.reload(),
+    startSession: (tx, userId, options) => startSession(tx, issuer, userId, options),
+    requireUser: (request) => requireUser(runtime, request),
+    isAdmin: async (request) => {
+      try {
+        await requireAdmin(runtime, request);
+        return true;
+      } catch (error) {
+        if (error instanceof IdentityError && error.code === 'not_admin') return false;
+        throw error;
+      }
+    },
+    prepareScope: (scope) => prepareScope(scope, logger),
   };
 
   return {

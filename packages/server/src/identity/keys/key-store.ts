@@ -195,7 +195,9 @@ export class KeyStore {
     const published: JWK[] = [];
     for (const description of descriptions) {
       const isSecret = description.alg === 'HS256';
-      const privateKey = await importJWK(description.privateJwk, description.alg);
+      // Declared key_ops / use describe the pair; WebCrypto refuses "verify" on a private key.
+      const { key_ops: _ops, use: _use, ext: _ext, ...material } = description.privateJwk;
+      const privateKey = await importJWK(material, description.alg);
       if (description.signs) signer = { kid: description.kid, alg: description.alg, key: privateKey };
       if (isSecret) {
         verifiers.set(description.kid, { kid: description.kid, alg: 'HS256', key: privateKey });
