@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import { StoreLockTimeoutError } from '../errors.js';
 
 export interface FileLockOptions {
@@ -55,7 +56,12 @@ async function acquire(lockPath: string, options: FileLockOptions): Promise<() =
       await fs.mkdir(lockPath, { mode: 0o700 });
       break;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') {
+        await fs.mkdir(path.dirname(lockPath), { recursive: true, mode: 0o700 });
+        continue;
+      }
+      if (code !== 'EEXIST') throw error;
     }
     if (await isStale(lockPath, staleMs)) {
       await removeStale(lockPath);
