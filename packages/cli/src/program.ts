@@ -1,7 +1,9 @@
 import { defaultServices } from '@latchkey/server';
 import { Command } from 'commander';
+import { registerKeysCommands } from './commands/keys.js';
 import { runMigrate } from './commands/migrate.js';
 import { serve } from './commands/serve.js';
+import { registerUserCommands } from './commands/user-commands.js';
 
 /** The `latchkey` command tree. Each command lives in `commands/`. */
 export function buildProgram(): Command {
@@ -32,6 +34,10 @@ export function buildProgram(): Command {
     .action(async (flags: { databaseUrl?: string; dataDir?: string; json?: boolean }) => {
       await runMigrate(flags);
     });
+
+  registerUserCommands(program);
+
+  registerKeysCommands(program);
 
   return program;
 }

@@ -1,0 +1,159 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LatchkeyApi, TokenSet } from '@latchkey/client';
+import { FileTokenStore } from '@latchkey/client/node';
+import { describeEachDatabase } from '../../../test-support/databases.js';
+import { LATCHKEY_BIN, spawnNode } from '../../../test-support/processes.js';
+import { email, PASSWORD, startStack, type Stack } from '../../client/test/support.js';
+
+interface Home {
+  readonly dir: string;
+  readonly env: Record<string, string>;
+  readonly sessionFile: string;
+}
+
+const scratch: string[] = [];
+afterAll(async () => {
+  await Promise.all(scratch.map((dir) => fs.rm(dir, { recursive: true, force: true })));
+});
+
+async function newHome(): Promise<Home> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'latchkey-cli-'));
+  scratch.push(dir);
+  return {
+    dir,
+    env: { XDG_DATA_HOME: path.join(dir, 'data'), XDG_CONFIG_HOME: path.join(dir, 'config'), HOME: dir, NO_COLOR: '1', LATCHKEY_URL: '' },
+    sessionFile: path.join(dir, 'data', 'latchkey', 'session.json'),
+  };
+}
+
+/** Runs `latchkey …` to completion; `input` is written to stdin. */
+async function latchkey(home: Home, args: readonly string[], input?: string, env: Record<string, string> = {}) {
+  const proc = spawnNode(LATCHKEY_BIN, args, { ...home.env, ...env });
+  proc.child.stdin?.end(input ?? '');
+  let stdout = '';
+  proc.child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const code = await proc.exited;
+  return { code, stdout, output: proc.output() };
+}
+
+describeEachDatabase('latchkey user commands', (database) => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack(database());
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  async function account(): Promise<string> {
+    const address = email('cli');
+    await new LatchkeyApi(stack.url, { anonKey: stack.anonKey }).auth.signUp({ email: address, password: PASSWORD });
+    return address;
+  }
+
+  it('login in one process; token, whoami and call in others; logout', async () => {
+    const home = await newHome();
+    const address = await account();
+    const login = await latchkey(home, ['login', '--url', stack.url, '--email', address, '--password-stdin'], `${PASSWORD}\n`);
+    expect(login.output).toBe(`Logged in to ${stack.url} as ${address}\n`);
+    expect(login.code).toBe(0);
+    expect((await fs.stat(home.sessionFile)).mode & 0o777).toBe(0o600);
+    expect((await fs.stat(path.dirname(home.sessionFile))).mode & 0o777).toBe(0o700);
+
+    // No --url from here on: the server is remembered.
+    const token = await latchkey(home, ['token']);
+    expect(token.code).toBe(0);
+    const claims = await stack.identity.verifyToken(token.stdout.trim());
+    expect(claims.email).toBe(address);
+
+    const whoami = await latchkey(home, ['whoami', '--json']);
+    expect(whoami.code).toBe(0);
+    expect(JSON.parse(whoami.stdout)).toMatchObject({ email: address, id: claims.sub });
+    const plain = await latchkey(home, ['whoami']);
+    expect(plain.stdout).toContain(address);
+
+    const call = await latchkey(home, ['call', 'GET', '/test/protected']);
+    expect(call.code).toBe(0);
+    expect(JSON.parse(call.stdout)).toEqual({ sub: claims.sub });
+    const included = await latchkey(home, ['call', 'get', '/auth/v1/user', '-i']);
+    expect(included.stdout).toMatch(/^HTTP 200 OK\n(.+\n)*content-type: application\/json/);
+    const missing = await latchkey(home, ['call', 'GET', '/auth/v1/nothing-here', '--json']);
+    expect(missing.code).toBe(1);
+    expect(JSON.parse(missing.stdout)).toMatchObject({ status: 404 });
+
+    const logout = await latchkey(home, ['logout']);
+    expect(logout).toMatchObject({ code: 0, stdout: 'Logged out\n' });
+    await expect(fs.stat(home.sessionFile)).rejects.toMatchObject({ code: 'ENOENT' });
+    const after = await latchkey(home, ['token']);
+    expect(after.code).toBe(3);
+    expect(after.output).toBe('latchkey: not logged in; run `latchkey login`\n');
+  });
+
+  it('processes sharing one session file and one rotating refresh token refresh it once', async () => {
+    const home = await newHome();
+    const address = await account();
+    expect((await latchkey(home, ['login', '--url', stack.url, '--email', address, '--password-stdin'], `${PASSWORD}\n`)).code).toBe(0);
+    const store = new FileTokenStore(home.sessionFile);
+    for (let round = 0; round < 2; round++) {
+      const current = (await store.load())!;
+      await store.save(new TokenSet({ ...current, accessExpiresAt: Date.now() - 1000 })); // expired
+      stack.resetCounters();
+      const runs = await Promise.all(Array.from({ length: 3 }, () => latchkey(home, ['token'])));
+      for (const run of runs) expect(run).toMatchObject({ code: 0 });
+      expect(run0(runs)).not.toBe(current.accessToken);
+      expect(new Set(runs.map((run) => run.stdout)).size).toBe(1);
+      expect(runs.map((run) => run.output).join('')).not.toMatch(/already_used|latchkey:/);
+      expect(stack.tokenRequests).toEqual({ total: 1, byGrant: { refresh_token: 1 } });
+      expect((await fs.stat(home.sessionFile)).mode & 0o777).toBe(0o600);
+    }
+    expect((await latchkey(home, ['whoami'])).code).toBe(0);
+  }, 60_000);
+
+  it('reports a bad login and bad usage with the documented exit codes', async () => {
+    const home = await newHome();
+    const wrong = await latchkey(home, ['login', '--url', stack.url, '--email', email('none'), '--password-stdin'], 'nope-nope\n');
+    expect(wrong.code).toBe(3);
+    expect(wrong.output).toBe('latchkey: login refused: Invalid login credentials\n');
+    const badUrl = await latchkey(home, ['token', '--url', 'ftp://x']);
+    expect(badUrl).toMatchObject({ code: 2, output: 'latchkey: --url: must be an http or https URL\n' });
+    const noTerminal = await latchkey(home, ['login', '--url', stack.url, '--email', 'a@b.c']);
+    expect(noTerminal.code).toBe(2);
+    expect(noTerminal.output).toMatch(/use --password-stdin/);
+  });
+
+  it('prompts for the password without echoing it, in a terminal', async () => {
+    const home = await newHome();
+    const address = await account();
+    // `script` runs the command on a pseudo-terminal and copies our pipe to it as keystrokes.
+    const command = `${process.execPath} ${LATCHKEY_BIN} login --url ${stack.url}`;
+    const child = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...process.env, ...home.env, TERM: 'xterm' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let screen = '';
+    child.stdout.on('data', (chunk: Buffer) => (screen += chunk.toString()));
+    const waitFor = async (text: string) => {
+      const deadline = Date.now() + 20_000;
+      while (!screen.includes(text)) {
+        if (Date.now() > deadline) throw new Error(`no ${JSON.stringify(text)} on screen:\n${screen}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await waitFor('Email: ');
+    child.stdin.write(`${address}\r`);
+    await waitFor('Password: ');
+    child.stdin.write(`${PASSWORD}\r`);
+    await waitFor('Logged in');
+    expect(await exited).toBe(0);
+    child.stdin.end();
+    expect(screen).toContain(address); // the e-mail is echoed
+    expect(screen).not.toContain(PASSWORD); // the password is not
+    expect((await latchkey(home, ['whoami', '--json'])).stdout).toContain(address);
+  }, 40_000);
+});
+
+function run0(runs: { stdout: string }[]): string {
+  return runs[0]!.stdout.trim();
+}
