@@ -402,6 +402,8 @@ export class Session implements Subscriber {
     if (this.state !== 'connected') return { body: {} };
 
     this.#subscribing.add(channel);
+    // Join/leave on request needs presence access as a subscriber (the subscription counts as made).
+    const askedJoinLeave = request.join_leave === true && this.#presenceAllowed(resolved);
     try {
       await this.node.hub.reserve(channel, this);
     } finally {
@@ -412,7 +414,6 @@ export class Session implements Subscriber {
       result.expires = true;
       result.ttl = Math.max(0, expireAt - nowSeconds());
     }
-    const askedJoinLeave = request.join_leave === true && this.#presenceAllowed(resolved);
     return { body: result, after: () => this.#activate(resolved, chanInfo, expireAt, askedJoinLeave) };
   }
 

@@ -125,12 +125,15 @@ export interface RawClient {
   readonly closed: Promise<{ code: number; reason: string }>;
 }
 
-export async function rawClient(url: string): Promise<RawClient> {
+/** Opens a raw client; with `autoPong` (default) it answers server pings like the official client. */
+export async function rawClient(url: string, options: { autoPong?: boolean } = {}): Promise<RawClient> {
   const ws = new WebSocket(url);
   const received: Record<string, unknown>[] = [];
   const waiters = new Set<() => void>();
   ws.on('message', (data: Buffer) => {
-    for (const line of data.toString('utf8').split('\n')) received.push(JSON.parse(line) as Record<string, unknown>);
+    const text = data.toString('utf8');
+    if (text === '{}' && options.autoPong !== false) ws.send('{}');
+    for (const line of text.split('\n')) received.push(JSON.parse(line) as Record<string, unknown>);
     for (const waiter of waiters) waiter();
   });
   const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));

@@ -1,0 +1,110 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, createLogger, loadServerConfig, startServer } from '@latchkey/server';
+import { createTestDatabase, type TestDatabase } from '../../../../test-support/databases.js';
+import { gatewayService, loadGatewaySettings, parseCentrifugoConfig } from '../../src/gateway/index.js';
+import { officialClient, once } from './support.js';
+
+const SECRET = 'centrifugo-hmac-secret-for-tests-0123456789';
+
+const CENTRIFUGO_CONFIG = {
+  client: {
+    token: { hmac_secret_key: SECRET },
+    allowed_origins: ['http://localhost:3000'],
+    ping_interval: '20s',
+    pong_timeout: '5s',
+    expired_close_delay: '1m30s',
+    history_max_publication_limit: 100,
+  },
+  channel: {
+    without_namespace: { presence: true, allow_subscribe_for_client: true },
+    namespaces: [
+      { name: 'chat', allow_subscribe_for_client: true, allow_publish_for_subscriber: true, join_leave: true, history_size: 10, history_ttl: '300s' },
+      { name: 'feed', allow_subscribe_for_client: true, history_size: 0 },
+    ],
+  },
+  http_api: { key: 'file-api-key-0123456789abcdef' },
+  admin: { enabled: true, password: 'x' },
+  engine: { type: 'redis' },
+};
+
+describe('Centrifugo config files', () => {
+  let dir: string;
+  let database: TestDatabase;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'latchkey-gateway-'));
+    database = await createTestDatabase('pglite');
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+    await database?.dispose();
+  });
+
+  it('reads the supported subset and lists every unsupported key', () => {
+    const config = parseCentrifugoConfig(CENTRIFUGO_CONFIG, '--gateway-config');
+    expect(config.unsupported).toEqual(['client.history_max_publication_limit', 'channel.namespaces[chat].history_size', 'channel.namespaces[chat].history_ttl', 'admin', 'engine']);
+    expect(config.pingInterval).toBe(20);
+    expect(config.expiredCloseDelay).toBe(90);
+    expect(config.namespaces?.map((namespace) => namespace.name)).toEqual(['chat', 'feed']);
+    expect(config.token).toEqual({ hmac_secret_key: SECRET });
+  });
+
+  it('names the bad key of a malformed file', async () => {
+    const file = path.join(dir, 'bad.json');
+    await writeFile(file, JSON.stringify({ client: { ping_interval: 'soon' } }));
+    expect(() => loadGatewaySettings({ LATCHKEY_GATEWAY_CONFIG: file })).toThrow(ConfigError);
+    expect(() => loadGatewaySettings({ LATCHKEY_GATEWAY_CONFIG: file })).toThrow(/LATCHKEY_GATEWAY_CONFIG: client.ping_interval must be a duration/);
+    await writeFile(file, '{');
+    expect(() => loadGatewaySettings({}, { configFile: file })).toThrow(/--gateway-config: .* is not valid JSON/);
+    expect(() => loadGatewaySettings({ LATCHKEY_GATEWAY_PING_INTERVAL: '5', LATCHKEY_GATEWAY_PONG_TIMEOUT: '8' })).toThrow(/LATCHKEY_GATEWAY_PONG_TIMEOUT/);
+  });
+
+  it('runs from a Centrifugo file: HMAC tokens from a backend, namespaces, and a warning per unsupported key', async () => {
+    const file = path.join(dir, 'config.json');
+    await writeFile(file, JSON.stringify(CENTRIFUGO_CONFIG));
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(...chunk.toString('utf8').trim().split('\n'));
+        done();
+      },
+    });
+    const server = await startServer({
+      env: { LATCHKEY_GATEWAY_CONFIG: file },
+      config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'warn' }),
+      logger: createLogger('warn', sink),
+      database: database.db,
+      services: [gatewayService()],
+    });
+    try {
+      const warnings = lines.map((line) => JSON.parse(line) as { msg: string }).map((line) => line.msg);
+      expect(warnings).toEqual(expect.arrayContaining(['gateway config: unsupported key admin is ignored', 'gateway config: unsupported key engine is ignored', 'gateway config: unsupported key channel.namespaces[chat].history_size is ignored']));
+      expect(server.banner.join('\n')).toContain('file-api-key-0123456789abcdef');
+
+      const token = await new SignJWT({ sub: 'backend-user' }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(SECRET));
+      const centrifuge = officialClient(`${server.url.replace(/^http/, 'ws')}/connection/websocket`, { token });
+      try {
+        centrifuge.connect();
+        await once(centrifuge, 'connected');
+        const chat = centrifuge.newSubscription('chat:lobby');
+        const publication = once<{ data: unknown; info?: { user: string } }>(chat, 'publication');
+        chat.subscribe();
+        await once(chat, 'subscribed');
+        await chat.publish({ text: 'hi' });
+        expect(await publication).toMatchObject({ data: { text: 'hi' }, info: { user: 'backend-user' } });
+        const feed = centrifuge.newSubscription('feed:news');
+        feed.subscribe();
+        await once(feed, 'subscribed');
+        await expect(feed.publish({ text: 'no' })).rejects.toMatchObject({ code: 103 });
+      } finally {
+        centrifuge.disconnect();
+      }
+    } finally {
+      await server.close();
+    }
+  });
+});
