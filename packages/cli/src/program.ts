@@ -1,5 +1,6 @@
 import { defaultServices } from '@latchkey/server';
 import { Command } from 'commander';
+import { registerKeysCommands } from './commands/keys.js';
 import { runMigrate } from './commands/migrate.js';
 import { serve } from './commands/serve.js';
 import { registerUserCommands } from './commands/user-commands.js';
@@ -35,6 +36,8 @@ export function buildProgram(): Command {
     });
 
   registerUserCommands(program);
+
+  registerKeysCommands(program);
 
   return program;
 }
