@@ -1,0 +1,178 @@
+/**
+ * Gateway benchmark: authenticated sockets held by one node process (memory per socket), connects per
+ * second including JWT verification, and fan-out deliveries per second to many subscribers, each
+ * against a raw `ws` server measured in the same run. Prints medians and ratios.
+ *
+ *   npm run bench:gateway
+ *   BENCH_SOCKETS=19000 BENCH_SUBSCRIBERS=10000 BENCH_MESSAGES=100 BENCH_RUNS=3 npm run bench:gateway
+ *
+ * Load stays on 127.0.0.0/8: clients bind 127.0.0.2, 127.0.0.3, … so no source runs out of ports,
+ * and each process stays under the 20,000 open-files limit.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const SOCKETS = Number(process.env.BENCH_SOCKETS ?? 19_000);
+const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 10_000);
+const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 100);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const CLIENT_PROCESSES = Number(process.env.BENCH_CLIENT_PROCESSES ?? 4);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 50);
+const CHANNEL = 'org:bench';
+const PAYLOAD = { type: 'note.created', id: '6f1c2a9e-7d3b-4c55-9a0e-2b8f1d4e7c10', title: 'benchmark message', at: 1_700_000_000_000 };
+
+type Mode = 'gateway' | 'raw';
+interface Message {
+  type: string;
+  [key: string]: unknown;
+}
+
+function child(script: string, args: string[], execArgv: string[] = []): ChildProcess {
+  return fork(fileURLToPath(new URL(script, import.meta.url)), args, {
+    execArgv: [...execArgv, '--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, LOG_LEVEL: 'silent' },
+  });
+}
+
+function next(proc: ChildProcess, type: string, timeoutMs = 300_000): Promise<Message> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${type}`)), timeoutMs);
+    const listener = (message: Message) => {
+      if (message.type === 'failed') {
+        clearTimeout(timer);
+        proc.off('message', listener);
+        reject(new Error(String(message.error)));
+      } else if (message.type === type) {
+        clearTimeout(timer);
+        proc.off('message', listener);
+        resolve(message);
+      }
+    };
+    proc.on('message', listener);
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface RunResult {
+  connectsPerSecond: number;
+  bytesPerSocket: number;
+  heapPerSocket: number;
+  deliveriesPerSecond: number;
+  publishMs: number;
+}
+
+async function totalReceived(clients: ChildProcess[]): Promise<number> {
+  const counts = await Promise.all(
+    clients.map((proc) => {
+      const reply = next(proc, 'count');
+      proc.send({ type: 'count' });
+      return reply;
+    }),
+  );
+  return counts.reduce((sum, message) => sum + Number(message.received), 0);
+}
+
+async function waitForDeliveries(clients: ChildProcess[], expected: number, timeoutMs = 120_000): Promise<number> {
+  const started = performance.now();
+  for (;;) {
+    const total = await totalReceived(clients);
+    if (total >= expected) return performance.now();
+    if (performance.now() - started > timeoutMs) throw new Error(`only ${total} of ${expected} deliveries arrived`);
+    await sleep(5);
+  }
+}
+
+async function run(mode: Mode): Promise<RunResult> {
+  const server = child('./server.ts', [mode], ['--expose-gc', '--max-old-space-size=4096']);
+  const ready = await next(server, 'ready', 60_000);
+  server.send({ type: 'measure' });
+  const before = await next(server, 'memory');
+
+  const clients: ChildProcess[] = [];
+  const perProcess = Math.ceil(SOCKETS / CLIENT_PROCESSES);
+  const subscribersPerProcess = Math.ceil(SUBSCRIBERS / CLIENT_PROCESSES);
+  for (let i = 0; i < CLIENT_PROCESSES; i += 1) {
+    const proc = child('./clients.ts', []);
+    await next(proc, 'up');
+    clients.push(proc);
+  }
+  const minted = clients.map((proc) => next(proc, 'minted', 600_000));
+  clients.forEach((proc, i) => {
+    const count = Math.min(perProcess, SOCKETS - i * perProcess);
+    proc.send({
+      type: 'start',
+      mode,
+      url: ready.url,
+      count,
+      subscribers: Math.min(subscribersPerProcess, count),
+      localAddress: `127.0.0.${i + 2}`,
+      concurrency: CONCURRENCY,
+      privateJwk: ready.privateJwk,
+      channel: CHANNEL,
+      userPrefix: `bench-${i}`,
+    });
+  });
+  await Promise.all(minted);
+  const connected = clients.map((proc) => next(proc, 'connected', 600_000));
+  const connectStarted = performance.now();
+  for (const proc of clients) proc.send({ type: 'go' });
+  await Promise.all(connected);
+  const connectsPerSecond = SOCKETS / ((performance.now() - connectStarted) / 1000);
+
+  await sleep(500);
+  server.send({ type: 'measure' });
+  const after = await next(server, 'memory');
+  if (Number(after.connections) !== SOCKETS) throw new Error(`server holds ${String(after.connections)} sockets, expected ${SOCKETS}`);
+  const bytesPerSocket = (Number(after.rss) - Number(before.rss)) / SOCKETS;
+  const heapPerSocket = (Number(after.heapUsed) + Number(after.external) - Number(before.heapUsed) - Number(before.external)) / SOCKETS;
+
+  const subscribers = Math.min(SUBSCRIBERS, SOCKETS);
+  // Warm-up, then the measured burst.
+  server.send({ type: 'publish', count: 5, payload: PAYLOAD });
+  await next(server, 'published');
+  await waitForDeliveries(clients, 5 * subscribers);
+  const published = next(server, 'published');
+  const fanoutStarted = performance.now();
+  server.send({ type: 'publish', count: MESSAGES, payload: PAYLOAD });
+  const publishMs = Number((await published).ms);
+  const done = await waitForDeliveries(clients, (5 + MESSAGES) * subscribers);
+  const deliveriesPerSecond = (MESSAGES * subscribers) / ((done - fanoutStarted) / 1000);
+
+  for (const proc of clients) proc.send({ type: 'stop' });
+  server.send({ type: 'stop' });
+  await Promise.all([...clients, server].map((proc) => new Promise((resolve) => (proc.exitCode !== null ? resolve(null) : proc.once('exit', resolve)))));
+  return { connectsPerSecond, bytesPerSocket, heapPerSocket, deliveriesPerSecond, publishMs };
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
+const results: Record<Mode, RunResult[]> = { gateway: [], raw: [] };
+console.log(`gateway benchmark: ${SOCKETS} sockets over ${CLIENT_PROCESSES} client processes, ${SUBSCRIBERS} subscribers, ${MESSAGES} messages, ${RUNS} runs`);
+for (let i = 0; i < RUNS; i += 1) {
+  for (const mode of ['gateway', 'raw'] as const) {
+    const result = await run(mode);
+    results[mode].push(result);
+    console.log(
+      `run ${i + 1} ${mode.padEnd(7)} connects/s ${result.connectsPerSecond.toFixed(0).padStart(6)}  RSS/socket ${(result.bytesPerSocket / 1024).toFixed(1).padStart(5)} KB  heap+external/socket ${(result.heapPerSocket / 1024).toFixed(1).padStart(5)} KB  deliveries/s ${result.deliveriesPerSecond.toFixed(0).padStart(8)}  (server write loop ${result.publishMs.toFixed(0)} ms)`,
+    );
+  }
+}
+const summary = (mode: Mode, key: keyof RunResult) => median(results[mode].map((result) => result[key]));
+const row = (label: string, key: keyof RunResult, unit: (value: number) => string, higherIsBetter: boolean) => {
+  const ours = summary('gateway', key);
+  const peer = summary('raw', key);
+  const ratio = higherIsBetter ? ours / peer : peer / ours;
+  console.log(`${label.padEnd(34)} ${unit(ours).padStart(12)} ${unit(peer).padStart(12)} ${ratio.toFixed(2).padStart(7)}×`);
+};
+console.log(`\nmedian of ${RUNS} runs                      latchkey      raw ws    ratio`);
+row('connects per second (JWT verified)', 'connectsPerSecond', (v) => v.toFixed(0), true);
+row('RSS per socket', 'bytesPerSocket', (v) => `${(v / 1024).toFixed(1)} KB`, false);
+row('heap + external per socket', 'heapPerSocket', (v) => `${(v / 1024).toFixed(1)} KB`, false);
+row(`fan-out deliveries/s (${SUBSCRIBERS} subs)`, 'deliveriesPerSecond', (v) => v.toFixed(0), true);
+console.log('(ratio: latchkey relative to raw ws; above 1 is better for latchkey; memory ratio = raw/latchkey)');
