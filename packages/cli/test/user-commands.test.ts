@@ -7,6 +7,8 @@ import { LatchkeyApi, TokenSet } from '@latchkey/client';
 import { FileTokenStore } from '@latchkey/client/node';
 import { describeEachDatabase } from '../../../test-support/databases.js';
 import { LATCHKEY_BIN, spawnNode } from '../../../test-support/processes.js';
+import { identityService } from '@latchkey/server';
+import { gatewayService, type GatewayExports } from '../../server/src/gateway/index.js';
 import { email, PASSWORD, startStack, type Stack } from '../../client/test/support.js';
 
 interface Home {
@@ -43,8 +45,10 @@ async function latchkey(home: Home, args: readonly string[], input?: string, env
 describeEachDatabase('latchkey user commands', (database) => {
   let stack: Stack;
   beforeAll(async () => {
-    stack = await startStack(database());
+    stack = await startStack(database(), { services: [identityService, gatewayService()] });
+    gateway().registerRpc('sdk.echo', (data) => ({ echoed: data }));
   });
+  const gateway = () => stack.server.services.get('gateway')!.exports as GatewayExports;
   afterAll(async () => {
     await stack?.close();
   });
@@ -111,6 +115,29 @@ describeEachDatabase('latchkey user commands', (database) => {
       expect((await fs.stat(home.sessionFile)).mode & 0o777).toBe(0o600);
     }
     expect((await latchkey(home, ['whoami'])).code).toBe(0);
+  }, 60_000);
+
+  it('rpc calls a gateway method; listen prints publications until interrupted', async () => {
+    const home = await newHome();
+    const address = await account();
+    expect((await latchkey(home, ['login', '--url', stack.url, '--email', address, '--password-stdin'], `${PASSWORD}\n`)).code).toBe(0);
+    const rpc = await latchkey(home, ['rpc', 'sdk.echo', '{"a":1}']);
+    expect(rpc).toMatchObject({ code: 0, stdout: '{"echoed":{"a":1}}\n' });
+    const unknown = await latchkey(home, ['rpc', 'no.such.method']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.output).toMatch(/^latchkey: rpc no\.such\.method failed: 104/);
+    const badJson = await latchkey(home, ['rpc', 'sdk.echo', '{nope']);
+    expect(badJson.code).toBe(2);
+
+    const userId = JSON.parse((await latchkey(home, ['whoami', '--json'])).stdout).id as string;
+    const listen = spawnNode(LATCHKEY_BIN, ['listen', `user:#${userId}`], home.env);
+    await listen.waitFor(/listening on user:#/);
+    await gateway().publish(`user:#${userId}`, { hello: 1 });
+    await gateway().publish(`user:#${userId}`, { hello: 2 });
+    await listen.waitFor(/\{"hello":2\}/);
+    listen.child.kill('SIGINT');
+    expect(await listen.exited).toBe(0);
+    expect(listen.output()).toContain('{"hello":1}\n{"hello":2}\n');
   }, 60_000);
 
   it('reports a bad login and bad usage with the documented exit codes', async () => {

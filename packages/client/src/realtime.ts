@@ -112,9 +112,12 @@ export function createRealtimeClient(url: string, manager: TokenManager, options
   const centrifuge = new Centrifuge(url, {
     ...options.centrifuge,
     websocket,
+    // centrifuge asks only when it needs a new token: first connect, the connection's TTL reached, or
+    // error 109 (expired). After the first, the token it holds is stale whatever our clock says, so
+    // refresh unless the manager already moved past it.
     getToken: async () => {
       try {
-        const tokens = await manager.getTokens();
+        const tokens = lastToken === undefined ? await manager.getTokens() : await manager.forceRefresh(lastToken);
         lastToken = tokens.accessToken;
         return tokens.accessToken;
       } catch (error) {

@@ -1,0 +1,146 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { LatchkeyApi, MemoryTokenStore, TokenSet, type RealtimeClient } from '@latchkey/client';
+import { createNodeRealtimeClient } from '@latchkey/client/node';
+import { identityService } from '@latchkey/server';
+import { gatewayService, type GatewayExports } from '../../server/src/gateway/index.js';
+import { describeEachDatabase } from '../../../test-support/databases.js';
+import { email, PASSWORD, startStack, type Stack } from './support.js';
+
+const TOKEN_SECONDS = 4;
+
+function waitFor<T>(check: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const tick = () => {
+      const value = check();
+      if (value !== undefined && value !== false) return resolve(value);
+      if (Date.now() - started > timeoutMs) return reject(new Error('timed out'));
+      setTimeout(tick, 20);
+    };
+    tick();
+  });
+}
+
+describeEachDatabase('realtime client against the gateway', (database) => {
+  let stack: Stack;
+  const start = (port?: number) =>
+    startStack(database(), {
+      port,
+      env: { LATCHKEY_JWT_EXPIRY: String(TOKEN_SECONDS), LATCHKEY_GATEWAY_EXPIRED_CLOSE_DELAY: '1' },
+      services: [identityService, gatewayService()],
+    });
+  const gateway = () => stack.server.services.get('gateway')!.exports as GatewayExports;
+  beforeAll(async () => {
+    stack = await start();
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  async function session(store = new MemoryTokenStore()): Promise<{ api: LatchkeyApi; userId: string }> {
+    const api = new LatchkeyApi(stack.url, { anonKey: stack.anonKey, store, expirySkew: 1 });
+    const { user } = await api.auth.signUp({ email: email('rt'), password: PASSWORD });
+    return { api, userId: user!.id };
+  }
+
+  function watch(client: RealtimeClient) {
+    const log: string[] = [];
+    client.on('connected', () => log.push('connected'));
+    client.on('disconnected', (code) => log.push(`disconnected ${code}`));
+    client.on('reauthRequired', (error) => log.push(`reauth ${error.message}`));
+    client.centrifuge.on('connecting', (ctx) => log.push(`connecting ${ctx.code}`));
+    return log;
+  }
+
+  it('stays subscribed across 3 token rotations without a disconnect', async () => {
+    const { api, userId } = await session();
+    let rotations = 0;
+    api.tokens.on('refreshed', () => (rotations += 1));
+    const client = createNodeRealtimeClient(`${stack.url.replace(/^http/, 'ws')}/connection/websocket`, api.tokens);
+    const log = watch(client);
+    const received: unknown[] = [];
+    const channel = `user:#${userId}`;
+    const subscription = client.subscribe<{ n: number }>(channel, (data) => received.push(data));
+    const subscriptionLog: string[] = [];
+    subscription.on('unsubscribed', (ctx) => subscriptionLog.push(`unsubscribed ${ctx.code}`));
+    subscription.on('subscribing', (ctx) => subscriptionLog.push(`subscribing ${ctx.code}`));
+    client.connect();
+    try {
+      await client.ready(10_000);
+      await waitFor(() => subscription.state === 'subscribed');
+      subscriptionLog.length = 0; // the initial subscribing
+      for (let n = 1; n <= 3; n++) {
+        const before = rotations;
+        await waitFor(() => rotations > before, (TOKEN_SECONDS + 5) * 1000);
+        await new Promise((resolve) => setTimeout(resolve, 300)); // let the refresh command land
+        await gateway().publish(channel, { n });
+        await waitFor(() => received.length === n);
+      }
+      expect(received).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+      expect(rotations).toBeGreaterThanOrEqual(3);
+      expect(log).toEqual(['connecting 0', 'connected']);
+      expect(subscriptionLog).toEqual([]);
+      gateway().registerRpc('sdk.echo', (data) => ({ echoed: data }));
+      expect(await client.rpc<{ echoed: unknown }>('sdk.echo', { after: 'rotations' })).toEqual({ echoed: { after: 'rotations' } });
+    } finally {
+      client.disconnect();
+    }
+  }, 60_000);
+
+  it('forces one refresh after an invalid-token close (3500) and reconnects', async () => {
+    const { api } = await session();
+    const current = (await api.tokens.peek())!;
+    await api.tokens.setTokens(new TokenSet({ ...current, accessToken: 'not-a-jwt', accessExpiresAt: Date.now() + 3_600_000 }));
+    const client = createNodeRealtimeClient(`${stack.url.replace(/^http/, 'ws')}/connection/websocket`, api.tokens, {
+      centrifuge: { minReconnectDelay: 50, maxReconnectDelay: 200 },
+    });
+    const log = watch(client);
+    client.connect();
+    try {
+      await waitFor(() => log.includes('connected'));
+      expect(log.filter((entry) => entry.startsWith('disconnected'))).toEqual(['disconnected 3500']);
+      expect((await api.tokens.peek())!.accessToken).not.toBe('not-a-jwt');
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('reports re-authentication when the session is gone', async () => {
+    const { api } = await session();
+    await api.tokens.setTokens(new TokenSet({ accessToken: 'not-a-jwt', accessExpiresAt: Date.now() + 3_600_000, refreshToken: 'revoked-or-unknown' }));
+    const client = createNodeRealtimeClient(`${stack.url.replace(/^http/, 'ws')}/connection/websocket`, api.tokens);
+    const log = watch(client);
+    client.connect();
+    try {
+      const reauth = await waitFor(() => log.find((entry) => entry.startsWith('reauth')));
+      expect(reauth).toMatch(/session has ended \(refresh_token_not_found\)/);
+      expect(await api.tokens.peek()).toBeNull();
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('reconnects and resubscribes after the gateway restarts', async () => {
+    const { api, userId } = await session();
+    const client = createNodeRealtimeClient(`${stack.url.replace(/^http/, 'ws')}/connection/websocket`, api.tokens, {
+      centrifuge: { minReconnectDelay: 100, maxReconnectDelay: 500 },
+    });
+    const received: unknown[] = [];
+    const channel = `user:#${userId}`;
+    const subscription = client.subscribe(channel, (data) => received.push(data));
+    client.connect();
+    try {
+      await waitFor(() => subscription.state === 'subscribed');
+      const port = Number(new URL(stack.url).port);
+      await stack.close();
+      await waitFor(() => client.centrifuge.state === 'connecting');
+      stack = await start(port);
+      await waitFor(() => client.centrifuge.state === 'connected' && subscription.state === 'subscribed', 20_000);
+      await gateway().publish(channel, { after: 'restart' });
+      await waitFor(() => received.length === 1);
+      expect(received).toEqual([{ after: 'restart' }]);
+    } finally {
+      client.disconnect();
+    }
+  }, 60_000);
+});
