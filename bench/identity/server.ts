@@ -1,0 +1,29 @@
+/**
+ * The identity service as the benchmark runs it: a separate process, the same `startServer` as
+ * `latchkey serve`, plus one bench-only route reporting the event loop's longest stall since the
+ * last read (`perf_hooks.monitorEventLoopDelay`, 1 ms resolution).
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { identityService, loadServerConfig, startServer } from '@latchkey/server';
+
+const histogram = monitorEventLoopDelay({ resolution: 1 });
+histogram.enable();
+
+const server = await startServer({
+  env: process.env,
+  config: loadServerConfig({ ...process.env, PORT: '0', LOG_LEVEL: 'warn' }),
+  services: [identityService],
+  extend(app) {
+    app.get('/__bench/event-loop', async () => {
+      const answer = { max_ms: histogram.max / 1e6, p99_ms: histogram.percentile(99) / 1e6, mean_ms: histogram.mean / 1e6 };
+      histogram.reset();
+      return answer;
+    });
+  },
+});
+process.stdout.write(`listening ${server.url}\n`);
+const stop = () => {
+  void server.close().then(() => process.exit(0));
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
