@@ -6,7 +6,7 @@
  * @module
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { authenticate, BearerError, checkBearerOptions, type BearerOptions } from './http/bearer.js';
+import { authenticateFast, BearerError, checkBearerOptions, type BearerOptions } from './http/bearer.js';
 import type { Claims } from './jwt/claims.js';
 
 declare global {
@@ -33,20 +33,24 @@ export type ExpressBearerOptions = BearerOptions;
 export function expressBearer(options: ExpressBearerOptions): RequestHandler {
   checkBearerOptions(options);
   return function latchkeyBearer(req: Request, res: Response, next: NextFunction): void {
-    authenticate(req.headers, options).then(
-      (claims) => {
-        req.claims = claims;
-        res.locals.claims = claims;
-        next();
-      },
-      (error: unknown) => {
-        if (!(error instanceof BearerError)) {
-          next(error);
-          return;
-        }
-        res.status(error.status).set(error.headers).json(error.body);
-      },
-    );
+    const accept = (claims: Claims): void => {
+      req.claims = claims;
+      res.locals.claims = claims;
+      next();
+    };
+    const fail = (error: unknown): void => {
+      if (error instanceof BearerError) res.status(error.status).set(error.headers).json(error.body);
+      else next(error);
+    };
+    let result: Claims | Promise<Claims>;
+    try {
+      result = authenticateFast(req.headers, options);
+    } catch (error) {
+      fail(error);
+      return;
+    }
+    if (result instanceof Promise) result.then(accept, fail);
+    else accept(result);
   };
 }
 

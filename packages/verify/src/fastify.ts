@@ -7,7 +7,7 @@
  * @module
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { authenticate, BearerError, checkBearerOptions, type BearerOptions } from './http/bearer.js';
+import { authenticateFast, BearerError, checkBearerOptions, type BearerOptions } from './http/bearer.js';
 import type { Claims } from './jwt/claims.js';
 
 declare module 'fastify' {
@@ -29,16 +29,35 @@ export type FastifyBearerOptions = BearerOptions;
  * app.get('/me', { onRequest: bearerHook({ verifier }) }, (request) => request.claims);
  * ```
  */
-export function bearerHook(options: FastifyBearerOptions): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
+export function bearerHook(options: FastifyBearerOptions): (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => void {
   checkBearerOptions(options);
-  return async function latchkeyBearer(request, reply) {
+  // Callback style on purpose: a token answered from memory costs no promise and no closure.
+  return function latchkeyBearer(request, reply, done) {
+    let result: Claims | Promise<Claims>;
     try {
-      request.claims = await authenticate(request.headers, options);
+      result = authenticateFast(request.headers, options);
     } catch (error) {
-      if (!(error instanceof BearerError)) throw error;
-      await reply.code(error.status).headers(error.headers).send(error.body);
+      refuse(error, reply, done);
+      return;
     }
+    if (result instanceof Promise) {
+      result.then(
+        (claims) => {
+          request.claims = claims;
+          done();
+        },
+        (error: unknown) => refuse(error, reply, done),
+      );
+      return;
+    }
+    request.claims = result;
+    done();
   };
+}
+
+function refuse(error: unknown, reply: FastifyReply, done: (error?: Error) => void): void {
+  if (error instanceof BearerError) void reply.code(error.status).headers(error.headers).send(error.body);
+  else done(error instanceof Error ? error : new Error(String(error)));
 }
 
 /**

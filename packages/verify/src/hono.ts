@@ -5,7 +5,7 @@
  * @module
  */
 import type { MiddlewareHandler } from 'hono';
-import { authenticate, BearerError, checkBearerOptions, type BearerOptions } from './http/bearer.js';
+import { authenticateFast, BearerError, checkBearerOptions, type BearerOptions } from './http/bearer.js';
 import type { Claims } from './jwt/claims.js';
 
 /** Variables the middleware sets, for `new Hono<BearerEnv>()`. */
@@ -31,7 +31,7 @@ export function honoBearer(options: HonoBearerOptions): MiddlewareHandler<Bearer
   return async function latchkeyBearer(c, next) {
     let claims: Claims;
     try {
-      claims = await authenticate(c.req.raw.headers, options);
+      claims = await authenticateFast(c.req.raw.headers, options);
     } catch (error) {
       if (!(error instanceof BearerError)) throw error;
       return c.json(error.body, error.status, error.headers);

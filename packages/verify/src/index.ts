@@ -31,6 +31,7 @@ export type { TokenCacheOptions } from './cache.js';
 export { createDenyList, type DenyList, type RevocationCheck } from './revocation.js';
 export {
   authenticate,
+  authenticateFast,
   bearerToken,
   BearerError,
   checkAccess,

@@ -20,10 +20,11 @@ export interface ClaimsDatabase<Tx extends ClaimsTransaction = ClaimsTransaction
 export type DatabaseRole = 'anon' | 'authenticated' | 'service_role';
 
 /** Role for `claims`: `anon` without claims or with `role: "anon"`, `service_role` for that role, else `authenticated`. */
-export function databaseRole(claims: Readonly<Record<string, unknown>> | null | undefined): DatabaseRole {
+export function databaseRole(claims: object | null | undefined): DatabaseRole {
   if (!claims) return 'anon';
-  if (claims.role === 'service_role') return 'service_role';
-  if (claims.role === 'anon') return 'anon';
+  const role = (claims as { role?: unknown }).role;
+  if (role === 'service_role') return 'service_role';
+  if (role === 'anon') return 'anon';
   return 'authenticated';
 }
 
@@ -39,11 +40,12 @@ export function databaseRole(claims: Readonly<Record<string, unknown>> | null | 
  */
 export async function withClaims<T, Tx extends ClaimsTransaction>(
   db: ClaimsDatabase<Tx>,
-  claims: Readonly<Record<string, unknown>> | null | undefined,
+  claims: object | null | undefined,
   fn: (tx: Tx) => Promise<T>,
 ): Promise<T> {
   const role = databaseRole(claims);
-  const sub = claims && typeof claims.sub === 'string' ? claims.sub : '';
+  const subject = claims ? (claims as { sub?: unknown }).sub : undefined;
+  const sub = typeof subject === 'string' ? subject : '';
   const text = JSON.stringify(claims ?? {});
   return db.transaction(async (tx) => {
     await tx.query(

@@ -13,7 +13,7 @@ import { AlgorithmNotAllowedError, ClaimInvalidError, KeyNotFoundError, Signatur
 import { algorithmSpec, isSymmetric, SUPPORTED_ALGORITHMS, type Algorithm, type AlgorithmSpec } from './jwt/algorithms.js';
 import { checkClaims, type ClaimRules, type Claims } from './jwt/claims.js';
 import { decodePayload, decodeToken, type DecodedToken, type TokenLimits } from './jwt/decode.js';
-import { duration, RemoteJwks, type JwksOptions, type JwksState } from './jwt/jwks.js';
+import { RemoteJwks, type JwksOptions, type JwksState } from './jwt/jwks.js';
 import { importConfiguredKey, importSecret, type KeyInput, type VerificationKey } from './jwt/keys.js';
 import type { RevocationCheck } from './revocation.js';
 
@@ -66,6 +66,13 @@ export interface Verifier {
    * Rejects with a {@link VerifyError} subclass.
    */
   verify(token: string): Promise<Claims>;
+  /**
+   * Same checks as {@link Verifier.verify} for hot paths: returns the claims synchronously (or
+   * throws a {@link VerifyError}) when no I/O is needed, and a promise only when the key set must be
+   * fetched or the revocation hook answers asynchronously. Always present on verifiers made by
+   * {@link createVerifier}; optional so that wrappers may implement only `verify`.
+   */
+  verifyFast?(token: string): Claims | Promise<Claims>;
   /**
    * Synchronous verification with keys already in memory (static keys, the secret, or a fresh
    * JWKS). Throws `ERR_KEY_NOT_FOUND` where {@link Verifier.verify} would fetch the key set, and a
@@ -189,7 +196,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
   function checkSignature(decoded: DecodedToken, spec: AlgorithmSpec, keys: readonly VerificationKey[]): void {
     let candidates = 0;
-    const data = Buffer.from(decoded.signingInput, 'latin1');
+    const data = decoded.signingInput;
     for (const entry of keys) {
       const input = entry.inputs.get(spec.name);
       if (input === undefined) continue;
@@ -224,7 +231,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     });
   }
 
-  async function verify(token: string): Promise<Claims> {
+  function verifyFast(token: string): Claims | Promise<Claims> {
     let cacheKey: string | undefined;
     if (cache !== undefined && typeof token === 'string' && token.length <= limits.maxTokenLength) {
       cacheKey = TokenCache.key(token);
@@ -233,14 +240,28 @@ export function createVerifier(options: VerifierOptions): Verifier {
     }
     const decoded = decodeToken(token, limits);
     const spec = checkHeader(decoded);
-    let keys: readonly VerificationKey[] | undefined;
-    if (spec.family === 'HMAC') keys = secretKey ? [secretKey] : [];
-    else {
-      keys = keysInMemory(decoded.header.kid);
-      if (keys === undefined || (keys.length === 0 && remote !== undefined)) keys = remote ? await remote.lookup(decoded.header.kid) : [];
+    if (spec.family === 'HMAC') {
+      checkSignature(decoded, spec, secretKey ? [secretKey] : []);
+      return afterRevocation(finish(cacheKey, decoded));
     }
-    checkSignature(decoded, spec, keys);
-    return afterRevocation(finish(cacheKey, decoded));
+    const keys = keysInMemory(decoded.header.kid);
+    if (keys !== undefined && (keys.length > 0 || remote === undefined)) {
+      checkSignature(decoded, spec, keys);
+      return afterRevocation(finish(cacheKey, decoded));
+    }
+    // The key set must be (re)loaded first: the only path that waits on I/O.
+    return (remote as RemoteJwks).lookup(decoded.header.kid).then((fetched) => {
+      checkSignature(decoded, spec, fetched);
+      return afterRevocation(finish(cacheKey, decoded));
+    });
+  }
+
+  function verify(token: string): Promise<Claims> {
+    try {
+      return Promise.resolve(verifyFast(token));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   function verifySync(token: string): Claims {
@@ -265,17 +286,18 @@ export function createVerifier(options: VerifierOptions): Verifier {
     return result;
   }
 
-  return { verify, verifySync, jwks: remote, algorithms: Object.freeze([...algorithms]) };
+  return { verify, verifyFast, verifySync, jwks: remote, algorithms: Object.freeze([...algorithms]) };
 }
 
-function signatureMatches(spec: AlgorithmSpec, input: KeyObject | VerifyKeyObjectInput, data: Buffer, signature: Buffer): boolean {
+function signatureMatches(spec: AlgorithmSpec, input: KeyObject | VerifyKeyObjectInput, data: string, signature: Buffer): boolean {
   if (spec.signatureLength !== undefined && signature.length !== spec.signatureLength) return false;
   try {
     if (spec.family === 'HMAC') {
       const mac = createHmac(spec.digest as string, input as KeyObject).update(data).digest();
       return timingSafeEqual(mac, signature);
     }
-    return cryptoVerify(spec.digest, data, input, signature);
+    // `data` is the ASCII signing input; node:crypto encodes strings without an extra copy in JS.
+    return cryptoVerify(spec.digest, data as unknown as Buffer, input, signature);
   } catch {
     return false;
   }

@@ -94,7 +94,10 @@ describe('createVerifier with a JWKS over HTTP', () => {
       ['header is a JSON array', `${segment(['ES256'])}.${goodPayload}.${goodSignature}`, 'ERR_TOKEN_MALFORMED'],
       ['non-JSON payload (validly signed)', nonJsonPayload, 'ERR_TOKEN_MALFORMED'],
       ['critical header extension', `${segment({ alg: 'ES256', kid: 'es-1', crit: ['exp'], exp: 1 })}.${goodPayload}.${goodSignature}`, 'ERR_TOKEN_MALFORMED'],
-      ['not base64url', `${goodHeader}.${goodPayload}+/.${goodSignature}`, 'ERR_TOKEN_MALFORMED'],
+      ['not base64url in the header', `${goodHeader}+/.${goodPayload}.${goodSignature}`, 'ERR_TOKEN_MALFORMED'],
+      ['not base64url in the signature', `${goodHeader}.${goodPayload}.${goodSignature}$`, 'ERR_TOKEN_MALFORMED'],
+      ['not base64url in a validly signed payload', signRaw(segment({ alg: 'ES256', kid: 'es-1' }), `${goodPayload}$`), 'ERR_TOKEN_MALFORMED'],
+      ['foreign characters in the payload of a signed token', `${goodHeader}.${goodPayload}+/.${goodSignature}`, 'ERR_SIGNATURE_INVALID'],
       ['JWE-shaped (five parts)', `${goodHeader}.a.b.c.${goodSignature}`, 'ERR_TOKEN_MALFORMED'],
       ['empty string', '', 'ERR_TOKEN_MALFORMED'],
       ['expired by 1 s', await mint(es256, { iat: now - 61, exp: now - 1 }), 'ERR_TOKEN_EXPIRED'],
@@ -123,6 +126,30 @@ describe('createVerifier with a JWKS over HTTP', () => {
     expect(error.description).toBe('unexpected "aud" claim');
     expect(error.message).not.toContain(token);
     expect(JSON.stringify(error)).not.toContain(token.split('.')[1]);
+  });
+});
+
+describe('verifyFast', () => {
+  it('answers synchronously when no I/O is needed and with a promise when the key set must load', async () => {
+    const key = await signingKey('ES256', 'k1');
+    const server = await startJwksServer([key.publicJwk]);
+    try {
+      const verifier = createVerifier({ jwksUrl: server.url, issuer: ISSUER, audience: AUDIENCE, algorithms: ['ES256'] });
+      const token = await mint(key);
+      const cold = verifier.verifyFast?.(token);
+      expect(cold).toBeInstanceOf(Promise);
+      expect((await cold)?.sub).toBe('user-1');
+      const warm = verifier.verifyFast?.(token);
+      expect(warm).not.toBeInstanceOf(Promise);
+      expect((warm as { sub: string }).sub).toBe('user-1');
+      expect(() => verifier.verifyFast?.(`${token}x`)).toThrow(expect.objectContaining({ code: 'ERR_SIGNATURE_INVALID' }));
+      // verify() never throws synchronously.
+      const rejected = verifier.verify('not a token');
+      expect(rejected).toBeInstanceOf(Promise);
+      await expect(rejected).rejects.toMatchObject({ code: 'ERR_TOKEN_MALFORMED' });
+    } finally {
+      await server.close();
+    }
   });
 });
 

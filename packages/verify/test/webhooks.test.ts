@@ -190,10 +190,10 @@ function replaySuite(store: () => ReplayStore): void {
   it('forgets ids once their ttl has passed', async () => {
     const replay = store();
     const id = `msg_${randomUUID()}`;
-    expect(await replay.remember(id, 50)).toBe(true);
-    expect(await replay.remember(id, 50)).toBe(false);
-    await new Promise((resolve) => setTimeout(resolve, 120));
-    expect(await replay.remember(id, 50)).toBe(true);
+    expect(await replay.remember(id, 1_000)).toBe(true);
+    expect(await replay.remember(id, 1_000)).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect(await replay.remember(id, 1_000)).toBe(true);
   });
 }
 

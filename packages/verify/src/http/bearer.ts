@@ -31,8 +31,8 @@ export interface BearerErrorBody {
 
 /** Options shared by {@link authenticate} and the framework adapters. */
 export interface BearerOptions {
-  /** The verifier that checks tokens. */
-  readonly verifier: Verifier;
+  /** The verifier that checks tokens (see `createVerifier`). */
+  readonly verifier: Pick<Verifier, 'verify' | 'verifyFast'>;
   /** `realm` of the challenge. Default is `"api"`. */
   readonly realm?: string;
   /** Scopes the token must all carry (`scope` claim, space-separated, or `scp` array). Default: none. */
@@ -118,8 +118,18 @@ export function bearerToken(headers: HeadersLike, realm = 'api'): string {
   }
   const token = space === -1 ? '' : value.slice(space + 1).trim();
   if (token === '') throw malformed('bearer token missing');
-  if (!B64TOKEN.test(token)) throw malformed('bearer token has invalid characters');
   return token;
+}
+
+/** Maps a verification failure to its answer; a token that is not even RFC 6750 syntax is a 400. */
+function failure(error: unknown, token: string, realm: string): unknown {
+  if (isVerifyError(error) && error.code === 'ERR_TOKEN_MALFORMED' && !B64TOKEN.test(token)) {
+    const description = 'bearer token has invalid characters';
+    return new BearerError('ERR_AUTHORIZATION_MALFORMED', 400, 'invalid_request', description, {
+      'www-authenticate': challenge(realm, { error: 'invalid_request', error_description: description }),
+    }, error);
+  }
+  return toBearerError(error, realm);
 }
 
 function grantedScopes(claims: Claims): ReadonlySet<string> {
@@ -167,16 +177,36 @@ export function checkAccess(claims: Claims, options: Pick<BearerOptions, 'realm'
  * ```
  */
 export async function authenticate(headers: HeadersLike, options: BearerOptions): Promise<Claims> {
+  return authenticateFast(headers, options);
+}
+
+/**
+ * {@link authenticate} for hot paths: returns the claims synchronously (or throws the
+ * {@link BearerError}) unless the verifier has to wait on I/O, in which case it returns a promise.
+ */
+export function authenticateFast(headers: HeadersLike, options: BearerOptions): Claims | Promise<Claims> {
   const realm = options.realm ?? 'api';
   const token = bearerToken(headers, realm);
-  let claims: Claims;
+  const verifier = options.verifier;
+  let result: Claims | Promise<Claims>;
   try {
-    claims = await options.verifier.verify(token);
+    result = typeof verifier.verifyFast === 'function' ? verifier.verifyFast(token) : verifier.verify(token);
   } catch (error) {
-    throw toBearerError(error, realm);
+    throw failure(error, token, realm);
   }
-  checkAccess(claims, options);
-  return claims;
+  if (result instanceof Promise) {
+    return result.then(
+      (claims) => {
+        checkAccess(claims, options);
+        return claims;
+      },
+      (error: unknown) => {
+        throw failure(error, token, realm);
+      },
+    );
+  }
+  checkAccess(result, options);
+  return result;
 }
 
 /** Validates adapter options eagerly. */

@@ -30,8 +30,10 @@ export interface TokenLimits {
   readonly maxHeaderLength: number;
 }
 
-/** Three base64url segments; only the signature may be empty (it then fails verification). */
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+/** A non-empty base64url segment. */
+const SEGMENT = /^[A-Za-z0-9_-]+$/;
+/** A base64url segment, possibly empty (an empty signature then fails verification). */
+const SIGNATURE_SEGMENT = /^[A-Za-z0-9_-]*$/;
 
 const HEADER_CACHE_SIZE = 64;
 /** Decoded headers by encoded segment: tokens from one issuer share a handful of headers. */
@@ -53,6 +55,7 @@ function parseJsonObject(segment: string, part: string): Record<string, unknown>
 function parseHeader(segment: string): JwsHeader {
   const cached = headerCache.get(segment);
   if (cached) return cached;
+  if (!SEGMENT.test(segment)) throw new TokenMalformedError();
   const header = parseJsonObject(segment, 'header');
   if (typeof header.alg !== 'string') throw new TokenMalformedError('token header has no "alg"');
   if (header.kid !== undefined && typeof header.kid !== 'string') throw new TokenMalformedError('token header "kid" is not a string');
@@ -66,24 +69,41 @@ function parseHeader(segment: string): JwsHeader {
   return frozen;
 }
 
-/** Splits `token` and decodes its header; throws {@link TokenMalformedError}. */
+/**
+ * Splits `token` and decodes its header; throws {@link TokenMalformedError}. The header and
+ * signature segments are checked here; the payload segment is checked by {@link decodePayload},
+ * which runs only after the signature over its exact characters has verified.
+ */
 export function decodeToken(token: unknown, limits: TokenLimits): DecodedToken {
   if (typeof token !== 'string') throw new TokenMalformedError();
   if (token.length > limits.maxTokenLength) throw new TokenMalformedError('token is too large');
   const firstDot = token.indexOf('.');
   if (firstDot > limits.maxHeaderLength) throw new TokenMalformedError('token header is too large');
-  if (!COMPACT_JWS.test(token)) throw new TokenMalformedError();
   const lastDot = token.lastIndexOf('.');
+  // Exactly two dots, non-empty header and payload.
+  if (firstDot < 1 || lastDot <= firstDot + 1 || token.indexOf('.', firstDot + 1) !== lastDot) throw new TokenMalformedError();
+  const signatureSegment = token.slice(lastDot + 1);
+  if (!SIGNATURE_SEGMENT.test(signatureSegment)) throw new TokenMalformedError();
   const header = parseHeader(token.slice(0, firstDot));
   return {
     header,
     payloadSegment: token.slice(firstDot + 1, lastDot),
     signingInput: token.slice(0, lastDot),
-    signature: Buffer.from(token.slice(lastDot + 1), 'base64url'),
+    signature: Buffer.from(signatureSegment, 'base64url'),
   };
 }
 
 /** Decodes the payload segment to a JSON object; throws {@link TokenMalformedError}. */
 export function decodePayload(segment: string): Record<string, unknown> {
-  return parseJsonObject(segment, 'payload');
+  // Node's base64url decoding silently skips foreign characters; refuse them instead.
+  if (!SEGMENT.test(segment)) throw new TokenMalformedError('token payload is not base64url');
+  const bytes = Buffer.from(segment, 'base64url');
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new TokenMalformedError('token payload is not JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TokenMalformedError('token payload is not a JSON object');
+  return value as Record<string, unknown>;
 }
