@@ -5,7 +5,7 @@
  * @module
  */
 import type { Clock } from './clock.js';
-import { HttpError } from './errors.js';
+import { HttpError, ReauthRequiredError } from './errors.js';
 import { createHttpClient, type AuthenticatedFetch } from './http.js';
 import { TokenManager, type RetryOptions } from './manager.js';
 import { PasswordAuth } from './providers.js';
@@ -161,9 +161,21 @@ export class AuthApi {
     return this.#api.tokens.forceRefresh();
   }
 
-  /** The signed-in user (`GET /auth/v1/user`). */
-  user(): Promise<User> {
-    return this.#api.request<User>('GET', '/auth/v1/user');
+  /**
+   * The signed-in user (`GET /auth/v1/user`). When the server no longer knows the session
+   * (`session_not_found`, e.g. after a global logout elsewhere) the session is cleared and
+   * {@link ReauthRequiredError} is raised.
+   */
+  async user(): Promise<User> {
+    try {
+      return await this.#api.request<User>('GET', '/auth/v1/user');
+    } catch (error) {
+      if (error instanceof HttpError && (error.error === 'session_not_found' || error.error === 'user_not_found')) {
+        await this.#api.tokens.clear();
+        throw new ReauthRequiredError(`the session has ended (${error.error}); sign in again`, { cause: error });
+      }
+      throw error;
+    }
   }
 
   /**

@@ -43,6 +43,14 @@ describeEachDatabase('client SDK against the identity service', (database) => {
     await expect(replay.getTokens()).rejects.toBeInstanceOf(ReauthRequiredError);
   });
 
+  it('clears the session when the server no longer knows it (global logout elsewhere)', async () => {
+    const api = await signedIn();
+    const elsewhere = new LatchkeyApi(stack.url, { anonKey: stack.anonKey, store: new MemoryTokenStore((await api.tokens.peek())!) });
+    await elsewhere.auth.logout({ scope: 'global' });
+    await expect(api.auth.user()).rejects.toBeInstanceOf(ReauthRequiredError);
+    expect(await api.tokens.peek()).toBeNull();
+  });
+
   it('rejects wrong credentials with the server code', async () => {
     const api = new LatchkeyApi(stack.url, { anonKey: stack.anonKey });
     const error = await api.auth.login({ email: email('nobody'), password: 'wrong-password' }).catch((e: unknown) => e);

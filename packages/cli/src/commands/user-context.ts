@@ -29,6 +29,9 @@ import { CliError, ExitCode } from '../exit-codes.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8000';
 
+/** Error codes of API answers that mean the session cannot be used (exit code 3). */
+const AUTH_ERRORS = new Set(['no_authorization', 'bad_jwt', 'session_not_found', 'user_not_found']);
+
 /** Flags every user command accepts. */
 export interface UserFlags {
   readonly url?: string;
@@ -116,7 +119,8 @@ export function toCliError(error: unknown, url?: string): unknown {
   if (error instanceof InvalidTokenResponseError) return new CliError(error.message, ExitCode.Failure);
   if (error instanceof StoreLockTimeoutError) return new CliError(error.message, ExitCode.Failure);
   if (error instanceof HttpError) {
-    return new CliError(error.message, error.status === 401 ? ExitCode.AuthRequired : ExitCode.Failure);
+    const authFailure = error.status === 401 || (error.error !== undefined && AUTH_ERRORS.has(error.error));
+    return new CliError(error.message, authFailure ? ExitCode.AuthRequired : ExitCode.Failure);
   }
   if (error instanceof TypeError && /fetch failed/.test(error.message)) {
     return new CliError(`cannot reach ${url ?? 'the server'}`, ExitCode.Failure);
