@@ -136,13 +136,28 @@ export class AccessTokenIssuer {
     return claims;
   }
 
-  /** Claims → hooks → signature. `db` is the transaction the issuance belongs to. */
-  async issue(db: Queryable, user: UserRow, session: SessionFacts, method: AuthenticationMethod | string): Promise<IssuedAccessToken> {
+  /**
+   * Claims → hooks, inside the issuing transaction (`db`), so a hook that refuses or fails leaves
+   * nothing behind. Returns the validated claims; {@link sign} them once the transaction commits, so the
+   * row locks are not held while signing.
+   */
+  async prepare(db: Queryable, user: UserRow, session: SessionFacts, method: AuthenticationMethod | string): Promise<Record<string, unknown>> {
     const now = Math.floor(Date.now() / 1000);
-    let claims: Record<string, unknown> = this.claimsFor(user, session, now);
-    if (this.hooks.length > 0) claims = await this.#runHooks(db, { user_id: user.id, claims: claims as AccessTokenClaims, authentication_method: method });
+    const claims: Record<string, unknown> = this.claimsFor(user, session, now);
+    if (this.hooks.length === 0) return claims;
+    return this.#runHooks(db, { user_id: user.id, claims: claims as AccessTokenClaims, authentication_method: method });
+  }
+
+  /** Signs prepared claims with the current signing key. */
+  async sign(claims: Record<string, unknown>): Promise<IssuedAccessToken> {
+    const now = Math.floor(Date.now() / 1000);
     const token = await this.#keys.sign(claims);
     const expiresAt = typeof claims.exp === 'number' ? claims.exp : now + this.#settings.jwtExpiry;
     return { token, expiresAt, expiresIn: Math.max(0, expiresAt - now) };
+  }
+
+  /** {@link prepare} then {@link sign}. */
+  async issue(db: Queryable, user: UserRow, session: SessionFacts, method: AuthenticationMethod | string): Promise<IssuedAccessToken> {
+    return this.sign(await this.prepare(db, user, session, method));
   }
 }

@@ -15,7 +15,7 @@ import { USER_SELECT, isBanned, type UserRow } from './users.js';
  *  2. {@link ROTATE_SQL}: revoke the presented token if it is still active, insert its child and
  *     touch the session, in one statement. Revoking with `and not revoked` after the lock makes the
  *     statement see any rotation committed while this request waited.
- *  3. Sign the access token; commit.
+ *  3. Run the claims hooks; commit; then sign the access token (locks are released first).
  * Only a token found already revoked takes the slower path of {@link reuse}.
  */
 export const LOCK_SQL = `select t.id as token_id, t.revoked as token_revoked,
@@ -67,7 +67,7 @@ export interface RefreshDependencies {
   readonly sessionLimiter: RateLimiter;
 }
 
-type Outcome = { readonly response: TokenResponse } | { readonly reused: true };
+type Outcome = { readonly row: LockedRow; readonly claims: Record<string, unknown>; readonly refreshToken: string } | { readonly reused: true };
 
 function checkSession(row: LockedRow, settings: IdentitySettings, now: number): void {
   if (row.session_reuse_detected_at) throw new IdentityError(400, 'refresh_token_already_used', Messages.refreshTokenAlreadyUsed);
@@ -152,9 +152,9 @@ export async function refreshGrant(deps: RefreshDependencies, presented: string)
     let issued = row.token_revoked ? null : await rotate(tx, row, presented);
     if (issued === null) issued = await reuse(tx, row, presented, deps.settings, now);
     if (issued === null) return { reused: true };
-    const access = await deps.issuer.issue(tx, row, { id: row.session_id, aal: row.session_aal, amr: row.session_amr }, 'token_refresh');
-    return { response: tokenResponse(row, access, issued) };
+    const claims = await deps.issuer.prepare(tx, row, { id: row.session_id, aal: row.session_aal, amr: row.session_amr }, 'token_refresh');
+    return { row, claims, refreshToken: issued };
   });
   if ('reused' in outcome) throw new IdentityError(400, 'refresh_token_already_used', Messages.refreshTokenAlreadyUsed);
-  return outcome.response;
+  return tokenResponse(outcome.row, await deps.issuer.sign(outcome.claims), outcome.refreshToken);
 }

@@ -11,7 +11,7 @@ import { registerPublicRoutes } from './routes/public.js';
 import { registerSessionRoutes } from './routes/session-routes.js';
 import { registerUserRoutes } from './routes/user-routes.js';
 import type { IdentityRuntime } from './runtime.js';
-import { issueSession, startSession, type StartSessionOptions } from './sessions.js';
+import { issueSession, type StartSessionOptions } from './sessions.js';
 import { requireAdmin, requireUser, type UserAuthentication } from './http/authenticate.js';
 import { IdentityError } from './errors.js';
 import { loadIdentitySettings, type IdentitySettings } from './settings.js';
@@ -37,18 +37,13 @@ export interface IdentityExports {
    * Opens a session for a user and returns the token response (access token through the claims hooks,
    * refresh token), in one transaction. Throws `IdentityError` `user_not_found` / `user_banned`.
    */
-  issueSession(userId: string, options?: StartSessionOptions): Promise<TokenResponse>;
+  issueSession(userId: string, options?: StartSessionOptions, prepare?: (tx: Queryable) => Promise<void>): Promise<TokenResponse>;
   /** Verifies a token signed by this service (or the legacy HS256 secret); throws `IdentityError` `bad_jwt`. */
   verifyToken(token: string): Promise<Record<string, unknown>>;
   /** Adds a new signing key (database-held keys only) and starts signing with it in this process. */
   rotateSigningKey(): Promise<RotationResult>;
   /** Re-reads the signing keys now (after a rotation made by another process). */
   reloadKeys(): Promise<void>;
-  /**
-   * Opens a session inside a transaction the caller owns (claims hooks see that transaction), for
-   * services that issue sessions as part of a larger write, such as switching organization.
-   */
-  startSession(tx: Queryable, userId: string, options?: StartSessionOptions): Promise<TokenResponse>;
   /** Authenticates the request's bearer as a user (GoTrue's rules and errors). */
   requireUser(request: FastifyRequest): Promise<UserAuthentication>;
   /** Whether the request's bearer is the service_role key or a token with an admin role. */
@@ -106,7 +101,7 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
     addClaimsHook: (hook) => {
       issuer.hooks.push(hook);
     },
-    issueSession: (userId, options) => issueSession(context.db, issuer, userId, options),
+    issueSession: (userId, options, prepare) => issueSession(context.db, issuer, userId, options, prepare),
     verifyToken: async (token) => ({ ...(await keys.verify(token)) }),
     rotateSigningKey: async () => {
       if (keys.source !== 'database') throw new Error('signing keys come from LATCHKEY_JWT_KEYS; rotate them there');
@@ -115,7 +110,6 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
       return result;
     },
     reloadKeys: () => keys.reload(),
-    startSession: (tx, userId, options) => startSession(tx, issuer, userId, options),
     requireUser: (request) => requireUser(runtime, request),
     isAdmin: async (request) => {
       try {

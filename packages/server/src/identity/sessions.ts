@@ -35,10 +35,10 @@ export function tokenResponse(user: UserRow, access: { token: string; expiresAt:
 
 /**
  * Opens a session for `userId` inside `tx`: session row, first refresh token, `last_sign_in_at`, and
- * an access token through the claims hooks. The caller owns the transaction, so a failing hook leaves
- * nothing behind.
+ * the access token's claims through the claims hooks. The caller owns the transaction, so a failing hook
+ * leaves nothing behind; {@link finishSession} signs after commit.
  */
-export async function startSession(tx: Queryable, issuer: AccessTokenIssuer, userId: string, options: StartSessionOptions = {}): Promise<TokenResponse> {
+export async function startSession(tx: Queryable, issuer: AccessTokenIssuer, userId: string, options: StartSessionOptions = {}): Promise<PreparedSession> {
   const method = options.method ?? 'password';
   const now = Math.floor(Date.now() / 1000);
   const amr: AmrEntry[] = [{ method, timestamp: now }];
@@ -64,14 +64,36 @@ export async function startSession(tx: Queryable, issuer: AccessTokenIssuer, use
   const user = await findUserById(tx, userId);
   if (!user) throw new IdentityError(404, 'user_not_found', Messages.userNotFound);
   if (isBanned(user)) throw new IdentityError(400, 'user_banned', Messages.userBanned);
-  const access = await issuer.issue(tx, user, session, method);
-  return tokenResponse(user, access, refreshToken);
+  const claims = await issuer.prepare(tx, user, session, method);
+  return { user, claims, refreshToken };
+}
+
+/** What {@link startSession} leaves to do after commit: sign the prepared claims. */
+export interface PreparedSession {
+  readonly user: UserRow;
+  readonly claims: Record<string, unknown>;
+  readonly refreshToken: string;
+}
+
+/** Signs a prepared session's access token (after its transaction committed) and assembles the response. */
+export async function finishSession(issuer: AccessTokenIssuer, prepared: PreparedSession): Promise<TokenResponse> {
+  return tokenResponse(prepared.user, await issuer.sign(prepared.claims), prepared.refreshToken);
 }
 
 /**
  * Issues a session for a user id in its own transaction (for services built on the identity service,
  * such as organization switching or other login methods).
  */
-export function issueSession(db: Database, issuer: AccessTokenIssuer, userId: string, options: StartSessionOptions = {}): Promise<TokenResponse> {
-  return db.transaction((tx) => startSession(tx, issuer, userId, options));
+export async function issueSession(
+  db: Database,
+  issuer: AccessTokenIssuer,
+  userId: string,
+  options: StartSessionOptions = {},
+  prepare?: (tx: Queryable) => Promise<void>,
+): Promise<TokenResponse> {
+  const prepared = await db.transaction(async (tx) => {
+    await prepare?.(tx);
+    return startSession(tx, issuer, userId, options);
+  });
+  return finishSession(issuer, prepared);
 }

@@ -7,7 +7,7 @@ import { checkNewPassword, hashPassword, verifyPassword } from '../passwords.js'
 import type { RateLimiter } from '../rate-limit.js';
 import { refreshGrant } from '../refresh.js';
 import type { IdentityRuntime } from '../runtime.js';
-import { startSession, type ClientFacts } from '../sessions.js';
+import { finishSession, startSession, type ClientFacts, type PreparedSession } from '../sessions.js';
 import type { UserJson } from '../types.js';
 import { findUserByEmail, findUserById, isBanned, isUniqueViolation, userJson } from '../users.js';
 
@@ -68,7 +68,7 @@ async function signUp(runtime: IdentityRuntime, request: FastifyRequest): Promis
   const confirmed = settings.mailerAutoconfirm;
   const identityData = { sub: id, email, email_verified: confirmed, phone_verified: false };
   try {
-    return await runtime.db.transaction(async (tx) => {
+    const result = await runtime.db.transaction(async (tx): Promise<PreparedSession | UserJson> => {
       await tx.query(
         `with u as (
            insert into auth.users (id, aud, role, email, encrypted_password, email_confirmed_at, raw_app_meta_data, raw_user_meta_data)
@@ -93,6 +93,7 @@ async function signUp(runtime: IdentityRuntime, request: FastifyRequest): Promis
       const user = await findUserById(tx, id);
       return userJson(user!);
     });
+    return 'claims' in result ? await finishSession(runtime.issuer, result) : result;
   } catch (error) {
     if (isUniqueViolation(error)) throw new IdentityError(422, 'user_already_exists', Messages.userAlreadyExists);
     throw error;
@@ -119,7 +120,8 @@ async function passwordGrant(runtime: IdentityRuntime, request: FastifyRequest):
   if (!user || !ok) throw new IdentityError(400, 'invalid_credentials', Messages.invalidCredentials);
   if (isBanned(user)) throw new IdentityError(400, 'user_banned', Messages.userBanned);
   if (!user.email_confirmed_at) throw new IdentityError(400, 'email_not_confirmed', Messages.emailNotConfirmed);
-  return runtime.db.transaction((tx) => startSession(tx, runtime.issuer, user.id, { method: 'password', client: clientFacts(runtime, request) }));
+  const prepared = await runtime.db.transaction((tx) => startSession(tx, runtime.issuer, user.id, { method: 'password', client: clientFacts(runtime, request) }));
+  return finishSession(runtime.issuer, prepared);
 }
 
 const LOGOUT_SCOPES = ['global', 'local', 'others'] as const;
