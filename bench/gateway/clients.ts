@@ -62,9 +62,10 @@ function open(start: Start, index: number, token: string | undefined): Promise<v
       ws.send(frame.join('\n'));
     });
     ws.on('message', (data: Buffer) => {
-      // Publications start with {"push"; server pings are {}.
+      // Publications start with {"push" (several may share a frame, one per line); server pings are {}.
       if (data[2] === 0x70) {
         received += 1;
+        for (let at = data.indexOf(0x0a); at !== -1; at = data.indexOf(0x0a, at + 1)) received += 1;
         return;
       }
       if (data.length === 2) {

@@ -60,7 +60,8 @@ interface RunResult {
   bytesPerSocket: number;
   heapPerSocket: number;
   deliveriesPerSecond: number;
-  publishMs: number;
+  /** Absolute server RSS with every socket open. */
+  rssAfter: number;
 }
 
 async function totalReceived(clients: ChildProcess[]): Promise<number> {
@@ -136,14 +137,14 @@ async function run(mode: Mode): Promise<RunResult> {
   const published = next(server, 'published');
   const fanoutStarted = performance.now();
   server.send({ type: 'publish', count: MESSAGES, payload: PAYLOAD });
-  const publishMs = Number((await published).ms);
+  await published;
   const done = await waitForDeliveries(clients, (5 + MESSAGES) * subscribers);
   const deliveriesPerSecond = (MESSAGES * subscribers) / ((done - fanoutStarted) / 1000);
 
   for (const proc of clients) proc.send({ type: 'stop' });
   server.send({ type: 'stop' });
   await Promise.all([...clients, server].map((proc) => new Promise((resolve) => (proc.exitCode !== null ? resolve(null) : proc.once('exit', resolve)))));
-  return { connectsPerSecond, bytesPerSocket, heapPerSocket, deliveriesPerSecond, publishMs };
+  return { connectsPerSecond, bytesPerSocket, heapPerSocket, deliveriesPerSecond, rssAfter: Number(after.rss) };
 }
 
 const median = (values: number[]) => {
@@ -159,7 +160,7 @@ for (let i = 0; i < RUNS; i += 1) {
     const result = await run(mode);
     results[mode].push(result);
     console.log(
-      `run ${i + 1} ${mode.padEnd(7)} connects/s ${result.connectsPerSecond.toFixed(0).padStart(6)}  RSS/socket ${(result.bytesPerSocket / 1024).toFixed(1).padStart(5)} KB  heap+external/socket ${(result.heapPerSocket / 1024).toFixed(1).padStart(5)} KB  deliveries/s ${result.deliveriesPerSecond.toFixed(0).padStart(8)}  (server write loop ${result.publishMs.toFixed(0)} ms)`,
+      `run ${i + 1} ${mode.padEnd(7)} connects/s ${result.connectsPerSecond.toFixed(0).padStart(6)}  RSS/socket ${(result.bytesPerSocket / 1024).toFixed(1).padStart(5)} KB  heap+external/socket ${(result.heapPerSocket / 1024).toFixed(1).padStart(5)} KB  deliveries/s ${result.deliveriesPerSecond.toFixed(0).padStart(8)}  (server RSS ${(result.rssAfter / 1048576).toFixed(0)} MB)`,
     );
   }
 }

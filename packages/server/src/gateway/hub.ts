@@ -15,14 +15,36 @@ interface ChannelEntry {
   readonly pending: Map<Subscriber, Buffer[]>;
   /** Resolves once the broker delivers this channel to this node. */
   readonly ready: Promise<void>;
+  /** Publications that arrived in this turn of the event loop, written together at its end. */
+  batch: Buffer[];
+  batchBytes: number;
+}
+
+/** Largest batch before it is written at once (bytes). */
+const MAX_BATCH_BYTES = 64 * 1024;
+const NEWLINE = Buffer.from('\n');
+
+/** Joins frames with newlines: the JSON protocol carries several pushes in one WebSocket frame. */
+function joinFrames(frames: readonly Buffer[], bytes: number): Buffer {
+  if (frames.length === 1) return frames[0]!;
+  const parts: Buffer[] = [];
+  for (const frame of frames) {
+    if (parts.length > 0) parts.push(NEWLINE);
+    parts.push(frame);
+  }
+  return Buffer.concat(parts, bytes + frames.length - 1);
 }
 
 /**
  * This node's channel → subscribers index. A publication arrives once per channel as bytes and is
- * written to each subscriber as is: encoding never happens per subscriber.
+ * written to each subscriber as is: encoding never happens per subscriber. Publications arriving in the
+ * same turn of the event loop are joined once per channel into one frame (as Centrifugo's write queue
+ * merges messages), so a burst costs one write per subscriber, not one per publication.
  */
 export class Hub {
   readonly #channels = new Map<string, ChannelEntry>();
+  readonly #dirty = new Set<ChannelEntry>();
+  #flushScheduled = false;
   constructor(readonly broker: Broker) {}
 
   get channelCount(): number {
@@ -36,7 +58,7 @@ export class Hub {
   async reserve(channel: string, subscriber: Subscriber): Promise<void> {
     let entry = this.#channels.get(channel);
     if (!entry) {
-      entry = { all: new Set(), joinLeave: new Set(), pending: new Map(), ready: this.broker.subscribe(channel) };
+      entry = { all: new Set(), joinLeave: new Set(), pending: new Map(), ready: this.broker.subscribe(channel), batch: [], batchBytes: 0 };
       entry.ready.catch(() => undefined);
       this.#channels.set(channel, entry);
     }
@@ -53,6 +75,8 @@ export class Hub {
   activate(channel: string, subscriber: Subscriber, joinLeave: boolean): void {
     const entry = this.#channels.get(channel);
     if (!entry) return;
+    // Frames batched before activation went to the held list too: write the batch to the others first.
+    this.#flush(entry);
     const held = entry.pending.get(subscriber);
     entry.pending.delete(subscriber);
     entry.all.add(subscriber);
@@ -69,6 +93,8 @@ export class Hub {
     entry.pending.delete(subscriber);
     if (entry.all.size === 0 && entry.pending.size === 0) {
       this.#channels.delete(channel);
+      this.#dirty.delete(entry);
+      entry.batch = [];
       void this.broker.unsubscribe(channel).catch(() => undefined);
     }
   }
@@ -77,7 +103,38 @@ export class Hub {
   deliver(channel: string, frame: Buffer, joinLeave: boolean): void {
     const entry = this.#channels.get(channel);
     if (!entry) return;
-    for (const subscriber of joinLeave ? entry.joinLeave : entry.all) subscriber.write(frame);
-    if (entry.pending.size > 0 && !joinLeave) for (const held of entry.pending.values()) held.push(frame);
+    if (joinLeave) {
+      // Rare: keep order with publications already batched, then write directly.
+      this.#flush(entry);
+      for (const subscriber of entry.joinLeave) subscriber.write(frame);
+      return;
+    }
+    if (entry.pending.size > 0) for (const held of entry.pending.values()) held.push(frame);
+    entry.batch.push(frame);
+    entry.batchBytes += frame.length;
+    if (entry.batchBytes >= MAX_BATCH_BYTES) {
+      this.#flush(entry);
+      return;
+    }
+    this.#dirty.add(entry);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flushAll());
+    }
+  }
+
+  #flush(entry: ChannelEntry): void {
+    if (entry.batch.length === 0) return;
+    const frame = joinFrames(entry.batch, entry.batchBytes);
+    entry.batch = [];
+    entry.batchBytes = 0;
+    this.#dirty.delete(entry);
+    for (const subscriber of entry.all) subscriber.write(frame);
+  }
+
+  #flushAll(): void {
+    this.#flushScheduled = false;
+    for (const entry of this.#dirty) this.#flush(entry);
+    this.#dirty.clear();
   }
 }

@@ -14,7 +14,8 @@ describe('gateway wire protocol', () => {
     const client = await rawClient(gateway.wsUrl, { autoPong });
     open.push(client);
     client.send({ id: 1, connect: { token: await keys.mint(claims, expiresIn === undefined ? {} : { expiresIn }), name: 'test' } });
-    const reply = await client.reply(1);
+    // Generous: the first connect also fetches the JWKS, on a machine that may be busy.
+    const reply = await client.reply(1, 15_000);
     return { client, reply };
   };
 
@@ -236,5 +237,35 @@ describe('gateway wire protocol', () => {
     });
     expect(await gateway.api('presence_stats', { channel: 'org:none' })).toEqual({ status: 200, body: { result: { num_clients: 0, num_users: 0 } } });
     expect(await gateway.api('nothing', {})).toMatchObject({ status: 404 });
+  });
+});
+
+describe('gateway fan-out batching', () => {
+  let database: TestDatabase;
+  let keys: KeyServer;
+  let gateway: GatewayServer;
+  beforeAll(async () => {
+    database = await createTestDatabase('pglite');
+    keys = await startKeyServer();
+    gateway = await startGateway(database.db, { LATCHKEY_GATEWAY_TOKEN_JWKS_URL: keys.url });
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await keys?.close();
+    await database?.dispose();
+  });
+
+  it('joins a burst of publications into newline-separated frames, in order, without loss', async () => {
+    const client = await rawClient(gateway.wsUrl);
+    client.send({ id: 1, connect: { token: await keys.mint({ sub: 'burst' }) } }, { id: 2, subscribe: { channel: 'user:#burst' } });
+    await client.reply(2, 15_000);
+    const frames: string[] = [];
+    client.ws.on('message', (data: Buffer) => frames.push(data.toString()));
+    await Promise.all(Array.from({ length: 50 }, (_, n) => gateway.gateway.publish('user:#burst', { n })));
+    const pushes = () => client.received.filter((message) => message.push !== undefined);
+    await expect.poll(() => pushes().length).toBe(50);
+    expect(pushes().map((message) => (message.push as { pub: { data: { n: number } } }).pub.data.n)).toEqual(Array.from({ length: 50 }, (_, n) => n));
+    expect(frames.length).toBeLessThan(50);
+    client.ws.close();
   });
 });
