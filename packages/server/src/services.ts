@@ -1,6 +1,8 @@
 import type { ServiceModule } from './http/context.js';
 import { gatewayService } from './gateway/index.js';
 import { identityService } from './identity/index.js';
+import { organizationsService } from './organizations/index.js';
+import { apiService } from './api/index.js';
 
 /** Options of {@link defaultServices} that come from command-line flags. */
 export interface ServiceFlags {
@@ -10,5 +12,5 @@ export interface ServiceFlags {
 
 /** Every service `latchkey serve` mounts, in order (later ones may use earlier ones). */
 export function defaultServices(flags: ServiceFlags = {}): ServiceModule[] {
-  return [identityService, gatewayService(flags.gatewayConfig ? { configFile: flags.gatewayConfig } : {})];
+  return [identityService, organizationsService, gatewayService(flags.gatewayConfig ? { configFile: flags.gatewayConfig } : {}), apiService];
 }

@@ -11,7 +11,7 @@ create table if not exists auth.organizations (
 
 create table if not exists auth.organization_members (
   organization_id uuid not null references auth.organizations (id) on delete cascade,
-  user_id uuid not null,
+  user_id uuid not null references auth.users (id) on delete cascade,
   role text not null check (role in ('owner', 'admin', 'member')),
   created_at timestamptz not null default now(),
   primary key (organization_id, user_id)
@@ -20,7 +20,7 @@ create index if not exists organization_members_user_idx on auth.organization_me
 
 -- The organization a session acts for; chosen by POST /organizations/{id}/switch.
 create table if not exists auth.session_organizations (
-  session_id uuid primary key,
+  session_id uuid primary key references auth.sessions (id) on delete cascade,
   organization_id uuid not null references auth.organizations (id) on delete cascade
 );
 
@@ -96,7 +96,7 @@ $$;
 create table if not exists public.notes (
   id uuid primary key default gen_random_uuid(),
   organization_id uuid not null references auth.organizations (id) on delete cascade,
-  author_id uuid,
+  author_id uuid references auth.users (id) on delete set null,
   title text not null check (length(title) between 1 and 500),
   body text not null default '' check (length(body) <= 100000),
   created_at timestamptz not null default now(),

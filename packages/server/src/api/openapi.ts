@@ -1,0 +1,137 @@
+import { API_ERROR, LIST_QUERY, NEW_NOTE, NOTE, NOTE_LIST, NOTE_PATCH } from './notes/schemas.js';
+
+type Json = Record<string, unknown>;
+
+const bearerError = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
+const json = (schema: Json, description: string) => ({ description, content: { 'application/json': { schema } } });
+
+const ORGANIZATION = {
+  type: 'object',
+  required: ['id', 'name', 'created_at'],
+  properties: {
+    id: { type: 'string', format: 'uuid' },
+    name: { type: 'string' },
+    created_at: { type: 'string', format: 'date-time' },
+    role: { type: 'string', enum: ['owner', 'admin', 'member'], description: "The caller's role (absent for the service role)" },
+  },
+};
+
+const MEMBER = {
+  type: 'object',
+  required: ['organization_id', 'user_id', 'email', 'role', 'created_at'],
+  properties: {
+    organization_id: { type: 'string', format: 'uuid' },
+    user_id: { type: 'string', format: 'uuid' },
+    email: { type: ['string', 'null'] },
+    role: { type: 'string', enum: ['owner', 'admin', 'member'] },
+    created_at: { type: 'string', format: 'date-time' },
+  },
+};
+
+const SESSION = {
+  type: 'object',
+  required: ['access_token', 'token_type', 'expires_in', 'expires_at', 'refresh_token', 'user'],
+  properties: {
+    access_token: { type: 'string' },
+    token_type: { type: 'string', enum: ['bearer'] },
+    expires_in: { type: 'integer' },
+    expires_at: { type: 'integer' },
+    refresh_token: { type: 'string' },
+    user: { type: 'object' },
+  },
+};
+
+const IDENTITY_ERROR = {
+  type: 'object',
+  description: 'GoTrue error: `{code, message}` with `X-Supabase-Api-Version: 2024-01-01`, else `{code, error_code, msg}`',
+  properties: { code: { type: ['string', 'integer'] }, error_code: { type: 'string' }, message: { type: 'string' }, msg: { type: 'string' } },
+};
+
+const identityError = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/IdentityError' } } } });
+const orgId = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
+const userId = { name: 'userId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
+const noteId = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
+const limit = { name: 'limit', in: 'query', required: false, schema: LIST_QUERY.properties.limit };
+const authFailures = { 400: bearerError('Malformed request or Authorization header'), 401: bearerError('Missing, invalid or expired token (RFC 6750)'), 403: bearerError('Not permitted') };
+const orgFailures = { 400: identityError('Invalid input'), 401: identityError('No token'), 403: identityError('Bad token or insufficient role'), 404: identityError('Unknown organization or member') };
+
+/**
+ * The OpenAPI 3.1 document of the organization endpoints and the example API (webhook authentication
+ * is not described here). `serverUrl` is the public base URL.
+ */
+export function buildOpenApiDocument(serverUrl: string): Json {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Latchkey organizations and example API',
+      version: '0.1.0',
+      description:
+        'Organizations live in the identity service under /auth/v1/organizations; the example notes API under /api/v1 is protected by bearer tokens and isolated per organization by PostgreSQL row-level security. The service role key sees every organization.',
+    },
+    servers: [{ url: serverUrl }],
+    security: [{ bearer: [] }],
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      schemas: { Note: NOTE, NoteList: NOTE_LIST, NewNote: NEW_NOTE, NotePatch: NOTE_PATCH, Error: API_ERROR, Organization: ORGANIZATION, Member: MEMBER, Session: SESSION, IdentityError: IDENTITY_ERROR },
+    },
+    paths: {
+      '/auth/v1/organizations': {
+        get: { operationId: 'listOrganizations', summary: "The caller's organizations with their role (every organization for the service role)", tags: ['organizations'], responses: { 200: json({ type: 'array', items: { $ref: '#/components/schemas/Organization' } }, 'Organizations'), ...orgFailures } },
+        post: {
+          operationId: 'createOrganization',
+          summary: 'Create an organization with the caller as owner',
+          tags: ['organizations'],
+          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1, maxLength: 200 }, owner_id: { type: 'string', format: 'uuid', description: 'Service role only' } } } } } },
+          responses: { 201: json({ $ref: '#/components/schemas/Organization' }, 'Created'), ...orgFailures },
+        },
+      },
+      '/auth/v1/organizations/{id}/switch': {
+        post: { operationId: 'switchOrganization', summary: 'A fresh session whose token carries this organization', tags: ['organizations'], parameters: [orgId], responses: { 200: json({ $ref: '#/components/schemas/Session' }, 'Session'), ...orgFailures } },
+      },
+      '/auth/v1/organizations/{id}/members': {
+        get: { operationId: 'listMembers', summary: 'Members of an organization', tags: ['organizations'], parameters: [orgId], responses: { 200: json({ type: 'array', items: { $ref: '#/components/schemas/Member' } }, 'Members'), ...orgFailures } },
+        post: {
+          operationId: 'addMember',
+          summary: 'Add a user by email (owners and admins; only owners add owners)',
+          tags: ['organizations'],
+          parameters: [orgId],
+          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['email'], properties: { email: { type: 'string', format: 'email' }, role: { type: 'string', enum: ['owner', 'admin', 'member'], default: 'member' } } } } } },
+          responses: { 201: json({ $ref: '#/components/schemas/Member' }, 'Added'), 422: identityError('Already a member'), ...orgFailures },
+        },
+      },
+      '/auth/v1/organizations/{id}/members/{userId}': {
+        patch: {
+          operationId: 'updateMember',
+          summary: "Change a member's role",
+          tags: ['organizations'],
+          parameters: [orgId, userId],
+          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['role'], properties: { role: { type: 'string', enum: ['owner', 'admin', 'member'] } } } } } },
+          responses: { 200: json({ $ref: '#/components/schemas/Member' }, 'Updated'), 422: identityError('The last owner cannot be demoted'), ...orgFailures },
+        },
+        delete: { operationId: 'removeMember', summary: 'Remove a member, or leave', tags: ['organizations'], parameters: [orgId, userId], responses: { 204: { description: 'Removed' }, 422: identityError('The last owner cannot leave'), ...orgFailures } },
+      },
+      '/api/v1/notes': {
+        get: { operationId: 'listNotes', summary: 'Notes of the current organization', tags: ['notes'], parameters: [limit], responses: { 200: json({ $ref: '#/components/schemas/NoteList' }, 'Notes'), ...authFailures } },
+        post: {
+          operationId: 'createNote',
+          summary: 'Create a note in the current organization',
+          tags: ['notes'],
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/NewNote' } } } },
+          responses: { 201: json({ $ref: '#/components/schemas/Note' }, 'Created'), ...authFailures },
+        },
+      },
+      '/api/v1/notes/{id}': {
+        get: { operationId: 'getNote', summary: 'One note', tags: ['notes'], parameters: [noteId], responses: { 200: json({ $ref: '#/components/schemas/Note' }, 'Note'), 404: bearerError('Not found (or in another organization)'), ...authFailures } },
+        patch: {
+          operationId: 'updateNote',
+          summary: 'Change a note',
+          tags: ['notes'],
+          parameters: [noteId],
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/NotePatch' } } } },
+          responses: { 200: json({ $ref: '#/components/schemas/Note' }, 'Updated'), 404: bearerError('Not found'), ...authFailures },
+        },
+        delete: { operationId: 'deleteNote', summary: 'Delete a note (owners and admins)', tags: ['notes'], parameters: [noteId], responses: { 204: { description: 'Deleted' }, 404: bearerError('Not found'), ...authFailures } },
+      },
+    },
+  };
+}

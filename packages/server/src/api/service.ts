@@ -1,0 +1,61 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { fastifyBearer } from '@latchkey/verify/fastify';
+import type { GatewayExports } from '../gateway/index.js';
+import type { AppContext, MountedService, ServiceModule } from '../http/context.js';
+import { identityExports } from '../identity/index.js';
+import { renderDocsPage } from './docs-page.js';
+import { ApiError } from './errors.js';
+import { registerNoteRoutes } from './notes/routes.js';
+import { registerNoteRpc } from './notes/rpc.js';
+import { NotesService } from './notes/service.js';
+import { buildOpenApiDocument } from './openapi.js';
+import { createApiVerifier } from './verifier.js';
+
+/** Where the example API is mounted. */
+export const API_PREFIX = '/api/v1';
+
+async function mount(app: FastifyInstance, context: AppContext): Promise<MountedService> {
+  const identity = identityExports(context);
+  if (!identity) throw new Error('the example API needs the identity service mounted before it');
+  const logger = context.logger.child({ service: 'api' });
+  const gateway = context.services.get('gateway')?.exports as GatewayExports | undefined;
+  const notes = new NotesService(context.db, logger, gateway ? (channel, event) => gateway.publish(channel, event) : undefined);
+  if (gateway) registerNoteRpc(gateway, notes);
+  const verifier = createApiVerifier(identity);
+
+  await app.register(
+    async (scope) => {
+      scope.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
+        if (error instanceof ApiError) return reply.code(error.status).send(error.body);
+        if (error.validation || (error.statusCode && error.statusCode >= 400 && error.statusCode < 500)) {
+          return reply.code(error.statusCode ?? 400).send({ error: 'invalid_request', error_description: error.message });
+        }
+        request.log.error({ err: error }, 'api request failed');
+        return reply.code(500).send({ error: 'internal_error', error_description: 'Internal server error' });
+      });
+      scope.setNotFoundHandler((request, reply) => {
+        reply.code(404).send({ error: 'not_found', error_description: `No route for ${request.method} ${request.url.split('?')[0]}` });
+      });
+      scope.get('/openapi.json', async () => buildOpenApiDocument(context.publicUrl()));
+      scope.get('/docs', async (_request, reply) => reply.type('text/html; charset=utf-8').send(renderDocsPage(buildOpenApiDocument(context.publicUrl()))));
+      await scope.register(async (secured) => {
+        await secured.register(fastifyBearer, { verifier, realm: 'latchkey' });
+        registerNoteRoutes(secured, notes);
+      });
+    },
+    { prefix: API_PREFIX },
+  );
+
+  return {
+    name: 'api',
+    exports: { notes },
+    banner: (base) => [`api       ${base}${API_PREFIX}  (docs ${base}${API_PREFIX}/docs)`],
+  };
+}
+
+/**
+ * The example API: organization-scoped notes under `/api/v1`, bearer-protected, every query through
+ * `withClaims` so PostgreSQL row-level security isolates organizations. Changes are published on the
+ * gateway channel `org:<organization_id>`; `query.note.list` and `command.note.create` are its RPC methods.
+ */
+export const apiService: ServiceModule = { name: 'api', mount };

@@ -1,0 +1,44 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createVerifier, type Claims, type Verifier } from '@latchkey/verify';
+import type { IdentityExports } from '../identity/index.js';
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+/**
+ * The example API's verifier: access tokens through the identity service's JWKS (as a separate
+ * resource server would, with the verified-token cache on), plus the service_role API key, which
+ * carries no audience and stands for the service role.
+ */
+export function createApiVerifier(identity: IdentityExports): Verifier {
+  let tokens: Verifier | undefined;
+  // The issuer is known once the server listens, so the verifier is made on first use.
+  const userTokens = (): Verifier => {
+    tokens ??= createVerifier({
+      jwksUrl: identity.jwksUrl(),
+      issuer: identity.issuer(),
+      audience: identity.settings.audience,
+      cache: true,
+      ...(identity.settings.jwtSecret ? { secret: identity.settings.jwtSecret } : {}),
+    });
+    return tokens;
+  };
+  const serviceKey = digest(identity.apiKeys.serviceRoleKey);
+  const serviceClaims: Claims = { role: 'service_role', iss: 'latchkey' } as Claims;
+  const isServiceKey = (token: string) => timingSafeEqual(digest(token), serviceKey);
+  return {
+    async verify(token) {
+      return isServiceKey(token) ? serviceClaims : userTokens().verify(token);
+    },
+    verifySync(token) {
+      return isServiceKey(token) ? serviceClaims : userTokens().verifySync(token);
+    },
+    get jwks() {
+      return userTokens().jwks;
+    },
+    get algorithms() {
+      return userTokens().algorithms;
+    },
+  };
+}

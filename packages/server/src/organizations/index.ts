@@ -1,0 +1,4 @@
+export { organizationsService, type OrganizationsExports } from './service.js';
+export { organizationClaimsHook, chooseOrganizationFor } from './claims-hook.js';
+export { OrganizationStore } from './store.js';
+export type { Actor, MemberJson, OrganizationJson, OrganizationRole } from './types.js';

@@ -1,0 +1,84 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { IdentityError, type IdentityExports } from '../identity/index.js';
+import { chooseOrganizationFor } from './claims-hook.js';
+import type { OrganizationStore } from './store.js';
+import { ORGANIZATION_ROLES, type Actor } from './types.js';
+
+const UUID = z.uuid();
+const CREATE_BODY = z.object({ name: z.string().trim().min(1).max(200), owner_id: UUID.optional() });
+const ADD_MEMBER_BODY = z.object({ email: z.email().max(320), role: z.enum(ORGANIZATION_ROLES).default('member') });
+const UPDATE_MEMBER_BODY = z.object({ role: z.enum(ORGANIZATION_ROLES) });
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value ?? {});
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
+    throw new IdentityError(400, 'validation_failed', `${where}${issue?.message ?? 'invalid request'}`);
+  }
+  return result.data;
+}
+
+function organizationId(request: FastifyRequest<{ Params: { id: string } }>): string {
+  const id = request.params.id;
+  // A malformed id can name no organization: the same answer as an unknown one.
+  if (!UUID.safeParse(id).success) throw new IdentityError(404, 'organization_not_found', 'Organization not found');
+  return id;
+}
+
+function memberId(request: FastifyRequest<{ Params: { id: string; userId: string } }>): string {
+  if (!UUID.safeParse(request.params.userId).success) throw new IdentityError(404, 'member_not_found', 'Member not found');
+  return request.params.userId;
+}
+
+/**
+ * Routes under `/auth/v1/organizations`. A user token acts for that user; the service role (key or a
+ * token with an admin role) acts on any organization.
+ */
+export function registerOrganizationRoutes(app: FastifyInstance, { identity, store }: { identity: IdentityExports; store: OrganizationStore }): void {
+  async function actorOf(request: FastifyRequest): Promise<Actor> {
+    if (await identity.isAdmin(request)) return { kind: 'service' };
+    const { user } = await identity.requireUser(request);
+    return { kind: 'user', userId: user.id };
+  }
+
+  app.post('/', async (request, reply) => {
+    const actor = await actorOf(request);
+    const body = parse(CREATE_BODY, request.body);
+    const ownerId = actor.kind === 'user' ? actor.userId : body.owner_id;
+    if (!ownerId) throw new IdentityError(400, 'validation_failed', 'owner_id: required when acting as the service role');
+    return reply.code(201).send(await store.create(ownerId, body.name));
+  });
+
+  app.get('/', async (request) => store.list(await actorOf(request)));
+
+  app.post<{ Params: { id: string } }>('/:id/switch', async (request) => {
+    const { user } = await identity.requireUser(request);
+    const target = organizationId(request);
+    const client = { ip: request.ip, userAgent: request.headers['user-agent'] };
+    return identity.issueSession(user.id, { method: 'token_refresh', client }, async (tx) => {
+      if (!(await store.isMember(tx, target, user.id))) throw new IdentityError(404, 'organization_not_found', 'Organization not found');
+      chooseOrganizationFor(tx, target);
+    });
+  });
+
+  app.get<{ Params: { id: string } }>('/:id/members', async (request) => store.members(await actorOf(request), organizationId(request)));
+
+  app.post<{ Params: { id: string } }>('/:id/members', async (request, reply) => {
+    const actor = await actorOf(request);
+    const body = parse(ADD_MEMBER_BODY, request.body);
+    return reply.code(201).send(await store.addMember(actor, organizationId(request), body.email, body.role));
+  });
+
+  app.patch<{ Params: { id: string; userId: string } }>('/:id/members/:userId', async (request) => {
+    const actor = await actorOf(request);
+    const body = parse(UPDATE_MEMBER_BODY, request.body);
+    return store.updateMember(actor, organizationId(request), memberId(request), body.role);
+  });
+
+  app.delete<{ Params: { id: string; userId: string } }>('/:id/members/:userId', async (request, reply) => {
+    await store.removeMember(await actorOf(request), organizationId(request), memberId(request));
+    return reply.code(204).send();
+  });
+}

@@ -1,0 +1,168 @@
+import type { Database, Queryable } from '../db/index.js';
+import { IdentityError } from '../identity/index.js';
+import type { Actor, MemberJson, OrganizationJson, OrganizationRole } from './types.js';
+
+type OrganizationRow = {
+  id: string;
+  name: string;
+  created_at: Date;
+  role?: OrganizationRole | null;
+};
+
+type MemberRow = {
+  organization_id: string;
+  user_id: string;
+  email: string | null;
+  role: OrganizationRole;
+  created_at: Date;
+};
+
+function organizationJson(row: OrganizationRow): OrganizationJson {
+  return { id: row.id, name: row.name, created_at: row.created_at.toISOString(), ...(row.role ? { role: row.role } : {}) };
+}
+
+function memberJson(row: MemberRow): MemberJson {
+  return { organization_id: row.organization_id, user_id: row.user_id, email: row.email, role: row.role, created_at: row.created_at.toISOString() };
+}
+
+const notFound = () => new IdentityError(404, 'organization_not_found', 'Organization not found');
+const insufficientRole = (message: string) => new IdentityError(403, 'insufficient_role', message);
+const lastOwner = () => new IdentityError(422, 'last_owner', 'An organization must keep at least one owner');
+
+/**
+ * Locks the organization's membership rows and returns the caller's role in it. Non-members get 404,
+ * so an organization's existence is not revealed; the service role acts as an owner.
+ */
+async function lockMembership(tx: Queryable, organizationId: string, actor: Actor): Promise<{ actorRole: OrganizationRole; owners: number }> {
+  const { rows } = await tx.query<{ user_id: string; role: OrganizationRole }>(
+    `select m.user_id, m.role from auth.organizations o
+       join auth.organization_members m on m.organization_id = o.id
+      where o.id = $1
+      order by m.user_id
+      for update of m`,
+    [organizationId],
+  );
+  const owners = rows.filter((row) => row.role === 'owner').length;
+  if (actor.kind === 'service') {
+    const exists = rows.length > 0 || (await tx.query('select 1 from auth.organizations where id = $1', [organizationId])).rows.length > 0;
+    if (!exists) throw notFound();
+    return { actorRole: 'owner', owners };
+  }
+  const own = rows.find((row) => row.user_id === actor.userId);
+  if (!own) throw notFound();
+  return { actorRole: own.role, owners };
+}
+
+function requireManager(role: OrganizationRole): void {
+  if (role === 'member') throw insufficientRole('Only owners and admins can manage members');
+}
+
+async function selectMember(tx: Queryable, organizationId: string, userId: string): Promise<MemberRow | undefined> {
+  const { rows } = await tx.query<MemberRow>(
+    `select m.organization_id, m.user_id, u.email, m.role, m.created_at
+       from auth.organization_members m join auth.users u on u.id = m.user_id
+      where m.organization_id = $1 and m.user_id = $2`,
+    [organizationId, userId],
+  );
+  return rows[0];
+}
+
+/** Organizations and memberships, with the role rules: only owners and admins manage members, only owners make owners, the last owner stays. */
+export class OrganizationStore {
+  readonly #db: Database;
+
+  constructor(db: Database) {
+    this.#db = db;
+  }
+
+  /** Creates an organization with `ownerId` as its owner. */
+  create(ownerId: string, name: string): Promise<OrganizationJson> {
+    return this.#db.transaction(async (tx) => {
+      const { rows } = await tx.query<OrganizationRow>(`insert into auth.organizations (name) values ($1) returning id, name, created_at`, [name]);
+      const organization = rows[0]!;
+      await tx.query(`insert into auth.organization_members (organization_id, user_id, role) values ($1, $2, 'owner')`, [organization.id, ownerId]);
+      return organizationJson({ ...organization, role: 'owner' });
+    });
+  }
+
+  /** The caller's organizations with their role; every organization for the service role. */
+  async list(actor: Actor): Promise<OrganizationJson[]> {
+    if (actor.kind === 'service') {
+      const { rows } = await this.#db.query<OrganizationRow>(`select id, name, created_at from auth.organizations order by created_at, id`);
+      return rows.map(organizationJson);
+    }
+    const { rows } = await this.#db.query<OrganizationRow>(
+      `select o.id, o.name, o.created_at, m.role
+         from auth.organization_members m join auth.organizations o on o.id = m.organization_id
+        where m.user_id = $1 order by m.created_at, o.id`,
+      [actor.userId],
+    );
+    return rows.map(organizationJson);
+  }
+
+  /** Members of an organization the caller belongs to. */
+  async members(actor: Actor, organizationId: string): Promise<MemberJson[]> {
+    return this.#db.transaction(async (tx) => {
+      await lockMembership(tx, organizationId, actor);
+      const { rows } = await tx.query<MemberRow>(
+        `select m.organization_id, m.user_id, u.email, m.role, m.created_at
+           from auth.organization_members m join auth.users u on u.id = m.user_id
+          where m.organization_id = $1 order by m.created_at, m.user_id`,
+        [organizationId],
+      );
+      return rows.map(memberJson);
+    });
+  }
+
+  /** Whether `userId` belongs to the organization (checked inside `tx`). */
+  async isMember(tx: Queryable, organizationId: string, userId: string): Promise<boolean> {
+    const { rows } = await tx.query('select 1 from auth.organization_members where organization_id = $1 and user_id = $2', [organizationId, userId]);
+    return rows.length > 0;
+  }
+
+  /** Adds the user with `email` to the organization. */
+  addMember(actor: Actor, organizationId: string, email: string, role: OrganizationRole): Promise<MemberJson> {
+    return this.#db.transaction(async (tx) => {
+      const { actorRole } = await lockMembership(tx, organizationId, actor);
+      requireManager(actorRole);
+      if (role === 'owner' && actorRole !== 'owner') throw insufficientRole('Only owners can add owners');
+      const { rows } = await tx.query<{ id: string }>(`select id from auth.users where email = lower($1) and deleted_at is null`, [email]);
+      const user = rows[0];
+      if (!user) throw new IdentityError(404, 'user_not_found', 'User not found');
+      const inserted = await tx.query(
+        `insert into auth.organization_members (organization_id, user_id, role) values ($1, $2, $3) on conflict do nothing`,
+        [organizationId, user.id, role],
+      );
+      if (inserted.rowCount === 0) throw new IdentityError(422, 'member_exists', 'User is already a member of this organization');
+      return memberJson((await selectMember(tx, organizationId, user.id))!);
+    });
+  }
+
+  /** Changes a member's role. */
+  updateMember(actor: Actor, organizationId: string, userId: string, role: OrganizationRole): Promise<MemberJson> {
+    return this.#db.transaction(async (tx) => {
+      const { actorRole, owners } = await lockMembership(tx, organizationId, actor);
+      requireManager(actorRole);
+      const target = await selectMember(tx, organizationId, userId);
+      if (!target) throw new IdentityError(404, 'member_not_found', 'Member not found');
+      if ((target.role === 'owner' || role === 'owner') && actorRole !== 'owner') throw insufficientRole('Only owners can grant or change the owner role');
+      if (target.role === 'owner' && role !== 'owner' && owners <= 1) throw lastOwner();
+      await tx.query(`update auth.organization_members set role = $3 where organization_id = $1 and user_id = $2`, [organizationId, userId, role]);
+      return memberJson({ ...target, role });
+    });
+  }
+
+  /** Removes a member; members may remove themselves (leave). */
+  removeMember(actor: Actor, organizationId: string, userId: string): Promise<void> {
+    return this.#db.transaction(async (tx) => {
+      const { actorRole, owners } = await lockMembership(tx, organizationId, actor);
+      const leaving = actor.kind === 'user' && actor.userId === userId;
+      if (!leaving) requireManager(actorRole);
+      const target = await selectMember(tx, organizationId, userId);
+      if (!target) throw new IdentityError(404, 'member_not_found', 'Member not found');
+      if (target.role === 'owner' && !leaving && actorRole !== 'owner') throw insufficientRole('Only owners can remove an owner');
+      if (target.role === 'owner' && owners <= 1) throw lastOwner();
+      await tx.query(`delete from auth.organization_members where organization_id = $1 and user_id = $2`, [organizationId, userId]);
+    });
+  }
+}

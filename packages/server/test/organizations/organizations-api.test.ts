@@ -1,0 +1,240 @@
+import { Centrifuge, type PublicationContext } from 'centrifuge';
+import { SignJWT, decodeJwt } from 'jose';
+import WebSocket from 'ws';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { withClaims } from '@latchkey/verify';
+import { describeEachDatabase } from '../../../../test-support/databases.js';
+import { loadServerConfig, startServer, type IdentityExports, type RunningServer } from '../../src/index.js';
+import { TEST_ENV, email, supabaseClient } from '../identity/support.js';
+
+const LEGACY_SECRET = 'a-legacy-hs256-secret-of-at-least-32-characters';
+
+interface Session {
+  access_token: string;
+  refresh_token: string;
+  user: { id: string; email: string };
+}
+
+interface Call {
+  status: number;
+  body: any;
+  headers: Headers;
+}
+
+describeEachDatabase('organizations, row-level security and the example API', (database) => {
+  let server: RunningServer;
+  let identity: IdentityExports;
+  const exercised = new Set<string>();
+
+  async function call(operationId: string, method: string, path: string, token: string | null, body?: unknown): Promise<Call> {
+    exercised.add(operationId);
+    const headers: Record<string, string> = { apikey: identity.apiKeys.anonKey };
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const response = await fetch(`${server.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : null, headers: response.headers };
+  }
+
+  async function signUp(): Promise<Session> {
+    const address = email('org');
+    const client = supabaseClient(server.url, identity.apiKeys.anonKey);
+    const { data, error } = await client.auth.signUp({ email: address, password: 'correct horse battery' });
+    expect(error).toBeNull();
+    return data.session as unknown as Session;
+  }
+
+  async function refresh(session: Session): Promise<Session> {
+    const client = supabaseClient(server.url, identity.apiKeys.anonKey);
+    const { data, error } = await client.auth.refreshSession({ refresh_token: session.refresh_token });
+    expect(error).toBeNull();
+    return data.session as unknown as Session;
+  }
+
+  const organizationOf = (session: Session) => (decodeJwt(session.access_token).app_metadata as Record<string, unknown>) ?? {};
+
+  let alice: Session; // owner of A
+  let bob: Session; // member of A, later removed
+  let carol: Session; // owner of B
+  let orgA: string;
+  let orgB: string;
+
+  beforeAll(async () => {
+    server = await startServer({
+      env: { ...TEST_ENV, LATCHKEY_JWT_SECRET: LEGACY_SECRET },
+      config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' }),
+      database: database(),
+    });
+    identity = server.services.get('identity')!.exports as IdentityExports;
+    [alice, bob, carol] = [await signUp(), await signUp(), await signUp()];
+  });
+
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('creates organizations with the caller as owner, and claims follow at the next refresh', async () => {
+    const created = await call('createOrganization', 'POST', '/auth/v1/organizations', alice.access_token, { name: 'Acme' });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ name: 'Acme', role: 'owner' });
+    orgA = created.body.id;
+    const other = await call('createOrganization', 'POST', '/auth/v1/organizations', carol.access_token, { name: 'Globex' });
+    orgB = other.body.id;
+
+    expect(organizationOf(alice).organization_id).toBeUndefined();
+    alice = await refresh(alice);
+    expect(organizationOf(alice)).toMatchObject({ organization_id: orgA, org_role: 'owner', provider: 'email' });
+    carol = await refresh(carol);
+    expect(organizationOf(carol)).toMatchObject({ organization_id: orgB, org_role: 'owner' });
+
+    const mine = await call('listOrganizations', 'GET', '/auth/v1/organizations', alice.access_token);
+    expect(mine.body).toEqual([expect.objectContaining({ id: orgA, role: 'owner' })]);
+  });
+
+  it('rejects bad input with the documented errors', async () => {
+    expect((await call('createOrganization', 'POST', '/auth/v1/organizations', alice.access_token, { name: '' })).body).toMatchObject({ error_code: 'validation_failed' });
+    expect((await call('createOrganization', 'POST', '/auth/v1/organizations', null, { name: 'x' })).status).toBe(401);
+    expect((await call('addMember', 'POST', `/auth/v1/organizations/not-a-uuid/members`, alice.access_token, { email: 'x@example.com' })).body).toMatchObject({ error_code: 'organization_not_found' });
+    expect((await call('addMember', 'POST', `/auth/v1/organizations/${orgB}/members`, alice.access_token, { email: bob.user.email })).status).toBe(404);
+    const badJson = await fetch(`${server.url}/auth/v1/organizations`, { method: 'POST', headers: { authorization: `Bearer ${alice.access_token}`, 'content-type': 'application/json' }, body: '{nope' });
+    expect(badJson.status).toBe(400);
+  });
+
+  it('adds members, enforces roles, and keeps the last owner', async () => {
+    const added = await call('addMember', 'POST', `/auth/v1/organizations/${orgA}/members`, alice.access_token, { email: bob.user.email, role: 'member' });
+    expect(added.status).toBe(201);
+    expect(added.body).toMatchObject({ user_id: bob.user.id, role: 'member' });
+    expect((await call('addMember', 'POST', `/auth/v1/organizations/${orgA}/members`, alice.access_token, { email: bob.user.email })).body).toMatchObject({ error_code: 'member_exists' });
+    bob = await refresh(bob);
+    expect(organizationOf(bob)).toMatchObject({ organization_id: orgA, org_role: 'member' });
+
+    // A member cannot manage members.
+    const byMember = await call('addMember', 'POST', `/auth/v1/organizations/${orgA}/members`, bob.access_token, { email: carol.user.email });
+    expect(byMember).toMatchObject({ status: 403, body: { error_code: 'insufficient_role' } });
+    const members = await call('listMembers', 'GET', `/auth/v1/organizations/${orgA}/members`, bob.access_token);
+    expect(members.body.map((m: { role: string }) => m.role).sort()).toEqual(['member', 'owner']);
+
+    // The last owner can neither leave nor be demoted.
+    expect((await call('removeMember', 'DELETE', `/auth/v1/organizations/${orgA}/members/${alice.user.id}`, alice.access_token)).body).toMatchObject({ error_code: 'last_owner' });
+    expect((await call('updateMember', 'PATCH', `/auth/v1/organizations/${orgA}/members/${alice.user.id}`, alice.access_token, { role: 'admin' })).body).toMatchObject({ error_code: 'last_owner' });
+    const promoted = await call('updateMember', 'PATCH', `/auth/v1/organizations/${orgA}/members/${bob.user.id}`, alice.access_token, { role: 'admin' });
+    expect(promoted.body).toMatchObject({ role: 'admin' });
+    await call('updateMember', 'PATCH', `/auth/v1/organizations/${orgA}/members/${bob.user.id}`, alice.access_token, { role: 'member' });
+    bob = await refresh(bob);
+  });
+
+  it('isolates notes by organization through every endpoint and a raw select', async () => {
+    const a1 = await call('createNote', 'POST', '/api/v1/notes', alice.access_token, { title: 'a1', body: 'first' });
+    expect(a1.status).toBe(201);
+    expect(a1.body).toMatchObject({ organization_id: orgA, author_id: alice.user.id, title: 'a1' });
+    const b1 = await call('createNote', 'POST', '/api/v1/notes', carol.access_token, { title: 'b1' });
+    expect(b1.body.organization_id).toBe(orgB);
+    await call('createNote', 'POST', '/api/v1/notes', bob.access_token, { title: 'a2' });
+
+    const titles = async (session: Session) => (await call('listNotes', 'GET', '/api/v1/notes?limit=50', session.access_token)).body.notes.map((n: { title: string }) => n.title).sort();
+    expect(await titles(alice)).toEqual(['a1', 'a2']);
+    expect(await titles(carol)).toEqual(['b1']);
+
+    expect((await call('getNote', 'GET', `/api/v1/notes/${a1.body.id}`, carol.access_token)).status).toBe(404);
+    expect((await call('getNote', 'GET', `/api/v1/notes/${a1.body.id}`, bob.access_token)).body.title).toBe('a1');
+    expect((await call('updateNote', 'PATCH', `/api/v1/notes/${a1.body.id}`, carol.access_token, { title: 'stolen' })).status).toBe(404);
+    expect((await call('updateNote', 'PATCH', `/api/v1/notes/${a1.body.id}`, bob.access_token, { title: 'a1 edited' })).body.title).toBe('a1 edited');
+    expect((await call('createNote', 'POST', '/api/v1/notes', alice.access_token, { title: 'x', organization_id: orgB })).status).toBe(403);
+    expect((await call('updateNote', 'PATCH', `/api/v1/notes/${a1.body.id}`, bob.access_token, {})).status).toBe(400);
+    expect((await call('getNote', 'GET', '/api/v1/notes/not-a-uuid', bob.access_token)).status).toBe(400);
+
+    // The database itself refuses: a raw select * as role authenticated with the caller's claims.
+    const raw = await withClaims(server.db, decodeJwt(carol.access_token), async (tx) => (await tx.query<{ title: string }>('select * from public.notes')).rows);
+    expect(raw.map((row) => row.title)).toEqual(['b1']);
+
+    // Members cannot delete; owners can.
+    expect((await call('deleteNote', 'DELETE', `/api/v1/notes/${a1.body.id}`, bob.access_token)).status).toBe(403);
+    expect((await call('deleteNote', 'DELETE', `/api/v1/notes/${a1.body.id}`, alice.access_token)).status).toBe(204);
+    expect((await call('deleteNote', 'DELETE', `/api/v1/notes/${a1.body.id}`, alice.access_token)).status).toBe(404);
+  });
+
+  it('switching organization switches what is visible', async () => {
+    await call('addMember', 'POST', `/auth/v1/organizations/${orgB}/members`, carol.access_token, { email: alice.user.email, role: 'admin' });
+    const switched = await call('switchOrganization', 'POST', `/auth/v1/organizations/${orgB}/switch`, alice.access_token);
+    expect(switched.status).toBe(200);
+    const inB: Session = switched.body;
+    expect(organizationOf(inB)).toMatchObject({ organization_id: orgB, org_role: 'admin' });
+    expect((await call('listNotes', 'GET', '/api/v1/notes', inB.access_token)).body.notes.map((n: { title: string }) => n.title)).toEqual(['b1']);
+    // The choice sticks to the session through refreshes; the older session stays in A.
+    expect(organizationOf(await refresh(inB)).organization_id).toBe(orgB);
+    expect(organizationOf(await refresh(alice)).organization_id).toBe(orgA);
+    expect((await call('switchOrganization', 'POST', `/auth/v1/organizations/${orgB}/switch`, bob.access_token)).status).toBe(404);
+  });
+
+  it('a removed member loses access at once and the organization at the next refresh', async () => {
+    const removed = await call('removeMember', 'DELETE', `/auth/v1/organizations/${orgA}/members/${bob.user.id}`, alice.access_token);
+    expect(removed.status).toBe(204);
+    // The old token still names A, but the database checks membership at query time.
+    expect((await call('listNotes', 'GET', '/api/v1/notes', bob.access_token)).body.notes).toEqual([]);
+    bob = await refresh(bob);
+    expect(organizationOf(bob).organization_id).toBeUndefined();
+    expect((await call('createNote', 'POST', '/api/v1/notes', bob.access_token, { title: 'x' })).body).toMatchObject({ error: 'no_organization' });
+  });
+
+  it('answers 401 per RFC 6750 for no token and an expired one; the service role sees every organization', async () => {
+    const none = await call('listNotes', 'GET', '/api/v1/notes', null);
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toMatch(/^Bearer realm="latchkey"$/);
+    const claims = { ...decodeJwt(alice.access_token) };
+    const now = Math.floor(Date.now() / 1000);
+    const expired = await new SignJWT({ ...claims, iat: now - 7200, exp: now - 3600 }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(new TextEncoder().encode(LEGACY_SECRET));
+    const answer = await call('listNotes', 'GET', '/api/v1/notes', expired);
+    expect(answer.status).toBe(401);
+    expect(answer.body).toMatchObject({ error: 'invalid_token' });
+    expect(answer.headers.get('www-authenticate')).toMatch(/error="invalid_token"/);
+
+    const all = await call('listNotes', 'GET', '/api/v1/notes', identity.apiKeys.serviceRoleKey);
+    expect(new Set(all.body.notes.map((n: { organization_id: string }) => n.organization_id))).toEqual(new Set([orgA, orgB]));
+    const orgs = await call('listOrganizations', 'GET', '/auth/v1/organizations', identity.apiKeys.serviceRoleKey);
+    expect(orgs.body.map((o: { id: string }) => o.id).sort()).toEqual([orgA, orgB].sort());
+    const created = await call('createNote', 'POST', '/api/v1/notes', identity.apiKeys.serviceRoleKey, { title: 'ops', organization_id: orgB });
+    expect(created.body).toMatchObject({ organization_id: orgB, author_id: null });
+  });
+
+  it('publishes note changes on the organization channel and serves the notes RPC methods', async () => {
+    const client = new Centrifuge(`${server.url.replace('http', 'ws')}/connection/websocket`, { websocket: WebSocket, token: alice.access_token });
+    try {
+      const received: PublicationContext[] = [];
+      const subscription = client.newSubscription(`org:${orgA}`);
+      subscription.on('publication', (ctx) => received.push(ctx));
+      const subscribed = new Promise((resolve) => subscription.once('subscribed', resolve));
+      subscription.subscribe();
+      client.connect();
+      await subscribed;
+      const refused = client.newSubscription(`org:${orgB}`);
+      const unsubscribed = new Promise<{ code: number }>((resolve) => refused.once('unsubscribed', resolve as never));
+      refused.subscribe();
+      expect((await unsubscribed).code).toBe(103);
+
+      await call('createNote', 'POST', '/api/v1/notes', alice.access_token, { title: 'live' });
+      await expect.poll(() => received.length).toBe(1);
+      expect(received[0]!.data).toMatchObject({ type: 'note.created', note: { title: 'live', organization_id: orgA } });
+
+      const viaRpc = await client.rpc('command.note.create', { title: 'from rpc' });
+      expect(viaRpc.data).toMatchObject({ title: 'from rpc', organization_id: orgA });
+      const listed = await client.rpc('query.note.list', {});
+      expect((listed.data as { notes: { title: string }[] }).notes.map((n) => n.title)).toContain('from rpc');
+      await expect.poll(() => received.length).toBe(2);
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('serves a valid OpenAPI 3.1 document whose every operation the suite exercised', async () => {
+    const document = (await (await fetch(`${server.url}/api/v1/openapi.json`)).json()) as { paths: Record<string, Record<string, { operationId: string }>> };
+    const result = await new Validator().validate(document as never);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+    const operations = Object.values(document.paths).flatMap((methods) => Object.values(methods).map((operation) => operation.operationId));
+    expect(new Set(operations)).toEqual(exercised);
+    const docs = await fetch(`${server.url}/api/v1/docs`);
+    expect(docs.headers.get('content-type')).toMatch(/text\/html/);
+    expect(await docs.text()).toContain('/api/v1/notes/{id}');
+  });
+});
