@@ -55,6 +55,7 @@ export class GatewayNode {
   #subs = 0;
   #ticker: NodeJS.Timeout | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
+  #closing: Promise<void> | undefined;
 
   constructor(options: GatewayNodeOptions) {
     this.settings = options.settings;
@@ -210,11 +211,14 @@ export class GatewayNode {
   }
 
   /** Closes every connection with 3001 (clients reconnect elsewhere) and stops background work. */
-  async close(): Promise<void> {
-    clearInterval(this.#ticker);
-    clearInterval(this.#heartbeat);
-    for (const session of [...this.sessions]) session.disconnect(DisconnectCode.Shutdown);
-    await this.presence.close().catch(() => undefined);
-    await this.broker.close().catch(() => undefined);
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      clearInterval(this.#ticker);
+      clearInterval(this.#heartbeat);
+      for (const session of [...this.sessions]) session.disconnect(DisconnectCode.Shutdown);
+      await this.presence.close().catch(() => undefined);
+      await this.broker.close().catch(() => undefined);
+    })();
+    return this.#closing;
   }
 }
