@@ -78,9 +78,10 @@ async function seedSessions(url: string, prefix: string, count: number): Promise
 function pgbenchScript(prefix: string): string {
   const oneLine = (sql: string) => sql.replace(/\s+/g, ' ').trim();
   const sealed = `'\\x${'ab'.repeat(60)}'::bytea`;
-  // The next token's digest rides along the lock query, so pgbench needs no extra round trip for it.
-  const lock = `SELECT sha256(:h::bytea) AS next_h, l.* FROM (${oneLine(REFRESH_LOCK_SQL).replace('$1', ':h::bytea')}) l \\gset`;
-  const rotate = `${oneLine(REFRESH_ROTATE_SQL).replace('$1', ':token_id').replace('$2', ':next_h::bytea').replace('$3', sealed).replace('$4', ':id::uuid').replaceAll('$5', ':session_id::uuid')};`;
+  // The next token's digest rides along the lock query (\gset overwrites :h with it), so pgbench makes
+  // exactly the server's round trips: BEGIN, lock-and-read, rotate, COMMIT.
+  const lock = `SELECT sha256(:h::bytea) AS h, l.* FROM (${oneLine(REFRESH_LOCK_SQL).replace('$1', ':h::bytea')}) l \\gset`;
+  const rotate = `${oneLine(REFRESH_ROTATE_SQL).replace('$1', ':token_id').replace('$2', ':h::bytea').replace('$3', sealed).replace('$4', ':id::uuid').replaceAll('$5', ':session_id::uuid')};`;
   return [
     '\\if :k = 0',
     `SELECT sha256(convert_to('${prefix}' || :client_id, 'UTF8')) AS h \\gset`,
@@ -90,7 +91,6 @@ function pgbenchScript(prefix: string): string {
     lock,
     rotate,
     'COMMIT;',
-    'SELECT :next_h::bytea AS h \\gset',
   ].join('\n');
 }
 
@@ -141,7 +141,7 @@ async function httpGet(base: URL, pathName: string): Promise<string> {
 }
 
 /** `concurrency` workers, each refreshing its own session's chain, for `seconds` after a warm-up. */
-async function refreshLoad(base: URL, prefix: string, concurrency: number, seconds: number): Promise<{ rps: number; p50: number; p99: number; errors: number }> {
+async function refreshLoad(base: URL, prefix: string, concurrency: number, seconds: number): Promise<{ rps: number; p50: number; p99: number; errors: number; cpuUsPerRefresh: number }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const tokens = Array.from({ length: concurrency }, (_, i) => `${prefix}${i}`);
   const latencies: number[] = [];
@@ -164,17 +164,19 @@ async function refreshLoad(base: URL, prefix: string, concurrency: number, secon
   };
   const running = Promise.all(tokens.map((_, i) => worker(i)));
   await new Promise((resolve) => setTimeout(resolve, 2000));
+  const cpuBefore = (JSON.parse(await httpGet(base, '/__bench/cpu')) as { cpu_us: number }).cpu_us;
   measuring = true;
   const started = performance.now();
   await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
   measuring = false;
+  const cpuAfter = (JSON.parse(await httpGet(base, '/__bench/cpu')) as { cpu_us: number }).cpu_us;
   const elapsed = (performance.now() - started) / 1000;
   const count = latencies.length;
   stop = true;
   await running;
   agent.destroy();
   latencies.sort((a, b) => a - b);
-  return { rps: count / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
+  return { rps: count / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors, cpuUsPerRefresh: (cpuAfter - cpuBefore) / Math.max(1, count) };
 }
 
 /** Password logins by `concurrency` workers; the server reports its longest event-loop stall meanwhile. */
@@ -244,7 +246,7 @@ async function createDatabase(): Promise<{ url: string; drop: () => Promise<void
 }
 
 interface RunResult {
-  readonly levels: { concurrency: number; pgbench: { tps: number; latencyMs: number; clients: number }; refresh: { rps: number; p50: number; p99: number; errors: number } }[];
+  readonly levels: { concurrency: number; pgbench: { tps: number; latencyMs: number; clients: number }; refresh: { rps: number; p50: number; p99: number; errors: number; cpuUsPerRefresh: number } }[];
   readonly login: { lps: number; p50: number; p99: number; stallMs: number };
 }
 
@@ -293,7 +295,7 @@ for (let run = 0; run < RUNS; run += 1) {
   results.push(result);
   for (const level of result.levels) {
     process.stdout.write(
-      `run ${run + 1}  c=${level.concurrency}  refresh ${level.refresh.rps.toFixed(0)}/s p50 ${level.refresh.p50.toFixed(1)} ms p99 ${level.refresh.p99.toFixed(1)} ms` +
+      `run ${run + 1}  c=${level.concurrency}  refresh ${level.refresh.rps.toFixed(0)}/s p50 ${level.refresh.p50.toFixed(1)} ms p99 ${level.refresh.p99.toFixed(1)} ms server CPU ${level.refresh.cpuUsPerRefresh.toFixed(0)} µs/refresh` +
         `  | pgbench (${level.pgbench.clients} clients) ${level.pgbench.tps.toFixed(0)} tps  | ratio ${(level.refresh.rps / level.pgbench.tps).toFixed(2)}\n`,
     );
   }

@@ -14,6 +14,10 @@ const server = await startServer({
   config: loadServerConfig({ ...process.env, PORT: '0', LOG_LEVEL: 'warn' }),
   services: [identityService],
   extend(app) {
+    app.get('/__bench/cpu', async () => {
+      const usage = process.cpuUsage();
+      return { cpu_us: usage.user + usage.system };
+    });
     app.get('/__bench/event-loop', async () => {
       const answer = { max_ms: histogram.max / 1e6, p99_ms: histogram.percentile(99) / 1e6, mean_ms: histogram.mean / 1e6 };
       histogram.reset();

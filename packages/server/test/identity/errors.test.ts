@@ -71,7 +71,8 @@ describeEachDatabase('identity errors and limits', (database) => {
     expect(((await garbage.json()) as { code: string }).code).toBe('bad_jwt');
 
     const anonOnUser = await fetch(`${app.auth}/user`, { headers: { ...MODERN, authorization: `Bearer ${app.anonKey}` } });
-    expect(anonOnUser.status).toBe(400);
+    expect(anonOnUser.status).toBe(403);
+    expect(await anonOnUser.json()).toEqual({ code: 'bad_jwt', message: 'invalid claim: missing sub claim' });
 
     const badId = await fetch(`${app.auth}/admin/users/not-a-uuid`, { headers: { ...MODERN, authorization: `Bearer ${app.serviceRoleKey}` } });
     expect(badId.status).toBe(400);

@@ -19,6 +19,7 @@ export interface UserAuthentication {
  */
 export async function requireUser(runtime: IdentityRuntime, request: FastifyRequest): Promise<UserAuthentication> {
   const claims = await runtime.keys.verify(bearerToken(request));
+  if (claims.sub === undefined || claims.sub === '') throw new IdentityError(403, 'bad_jwt', 'invalid claim: missing sub claim');
   if (!isUuid(claims.sub)) throw new IdentityError(400, 'bad_jwt', 'invalid claim: sub claim must be a UUID');
   const sessionId = typeof claims.session_id === 'string' && claims.session_id !== '' ? claims.session_id : null;
   if (sessionId !== null && !isUuid(sessionId)) throw new IdentityError(403, 'session_not_found', Messages.sessionFromClaimMissing);
