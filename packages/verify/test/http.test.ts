@@ -49,6 +49,7 @@ interface Case {
 const CASES: readonly Case[] = [
   { name: 'valid token', path: '/me', authorization: () => `Bearer ${good}`, status: 200 },
   { name: 'scheme is case-insensitive', path: '/me', authorization: () => `bearer ${good}`, status: 200 },
+  { name: 'extra spaces around the token', path: '/me', authorization: () => `BEARER   ${good}  `, status: 200 },
   { name: 'no credentials', path: '/me', status: 401, error: 'unauthorized', code: 'ERR_CREDENTIALS_MISSING', challenge: /^Bearer realm="api"$/ },
   { name: 'other scheme', path: '/me', authorization: () => 'Basic dXNlcjpwYXNz', status: 401, code: 'ERR_CREDENTIALS_MISSING', challenge: /^Bearer realm="api"$/ },
   { name: 'Bearer without a token', path: '/me', authorization: () => 'Bearer', status: 400, error: 'invalid_request', code: 'ERR_AUTHORIZATION_MALFORMED', challenge: /error="invalid_request"/ },

@@ -111,12 +111,18 @@ export function bearerToken(headers: HeadersLike, realm = 'api'): string {
       'www-authenticate': challenge(realm, { error: 'invalid_request', error_description: description }),
     });
   if (typeof value !== 'string') throw malformed('more than one Authorization header');
-  const space = value.indexOf(' ');
-  const scheme = space === -1 ? value : value.slice(0, space);
-  if (scheme.toLowerCase() !== 'bearer') {
-    throw new BearerError('ERR_CREDENTIALS_MISSING', 401, 'unauthorized', 'bearer token required', { 'www-authenticate': challenge(realm) });
+  // Fast path for the common spelling; the scheme is case-insensitive (RFC 7235 §2.1).
+  let token: string;
+  if (value.startsWith('Bearer ') && value.charCodeAt(7) > 32 && value.charCodeAt(value.length - 1) > 32) {
+    token = value.slice(7);
+  } else {
+    const space = value.indexOf(' ');
+    const scheme = space === -1 ? value : value.slice(0, space);
+    if (scheme.toLowerCase() !== 'bearer') {
+      throw new BearerError('ERR_CREDENTIALS_MISSING', 401, 'unauthorized', 'bearer token required', { 'www-authenticate': challenge(realm) });
+    }
+    token = space === -1 ? '' : value.slice(space + 1).trim();
   }
-  const token = space === -1 ? '' : value.slice(space + 1).trim();
   if (token === '') throw malformed('bearer token missing');
   return token;
 }
@@ -143,8 +149,8 @@ function grantedScopes(claims: Claims): ReadonlySet<string> {
 /** Throws a 403 {@link BearerError} unless `claims` carry every scope and one of the roles. */
 export function checkAccess(claims: Claims, options: Pick<BearerOptions, 'realm' | 'scopes' | 'roles'>): void {
   const realm = options.realm ?? 'api';
-  const scopes = options.scopes ?? [];
-  if (scopes.length > 0) {
+  const scopes = options.scopes;
+  if (scopes !== undefined && scopes.length > 0) {
     const granted = grantedScopes(claims);
     if (!scopes.every((scope) => granted.has(scope))) {
       const needed = scopes.join(' ');
@@ -153,8 +159,8 @@ export function checkAccess(claims: Claims, options: Pick<BearerOptions, 'realm'
       });
     }
   }
-  const roles = options.roles ?? [];
-  if (roles.length > 0 && !(typeof claims.role === 'string' && roles.includes(claims.role))) {
+  const roles = options.roles;
+  if (roles !== undefined && roles.length > 0 && !(typeof claims.role === 'string' && roles.includes(claims.role))) {
     throw new BearerError('ERR_INSUFFICIENT_SCOPE', 403, 'insufficient_scope', 'role not permitted', {
       'www-authenticate': challenge(realm, { error: 'insufficient_scope', error_description: 'role not permitted' }),
     });
