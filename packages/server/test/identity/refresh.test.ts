@@ -84,6 +84,22 @@ describeEachDatabase('refresh token rotation', (database) => {
     }
   });
 
+  it('ends sessions after the inactivity timeout, not while they are used', async () => {
+    const idle = await startIdentity(database(), { GOTRUE_SESSIONS_INACTIVITY_TIMEOUT: '2' });
+    try {
+      const session = await signUp(idle.auth);
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      const used = await refresh(idle.auth, session.refresh_token);
+      expect(used.status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 2100));
+      const answer = await refresh(idle.auth, used.body.refresh_token as string);
+      expect(answer.status).toBe(400);
+      expect(answer.body.code).toBe('session_expired');
+    } finally {
+      await idle.close();
+    }
+  });
+
   it('limits refresh grants per session, not per address', async () => {
     const limited = await startIdentity(database(), { LATCHKEY_RATE_LIMIT_TOKEN_REFRESH: '1', LATCHKEY_RATE_LIMIT_SESSION_BURST: '60' });
     try {
