@@ -95,7 +95,7 @@ describeEachDatabase('latchkey user commands', (database) => {
     const after = await latchkey(home, ['token']);
     expect(after.code).toBe(3);
     expect(after.output).toBe('latchkey: not logged in; run `latchkey login`\n');
-  });
+  }, 180_000);
 
   it('processes sharing one session file and one rotating refresh token refresh it once', async () => {
     const home = await newHome();
@@ -115,7 +115,7 @@ describeEachDatabase('latchkey user commands', (database) => {
       expect((await fs.stat(home.sessionFile)).mode & 0o777).toBe(0o600);
     }
     expect((await latchkey(home, ['whoami'])).code).toBe(0);
-  }, 60_000);
+  }, 180_000);
 
   it('rpc calls a gateway method; listen prints publications until interrupted', async () => {
     const home = await newHome();
@@ -131,14 +131,14 @@ describeEachDatabase('latchkey user commands', (database) => {
 
     const userId = JSON.parse((await latchkey(home, ['whoami', '--json'])).stdout).id as string;
     const listen = spawnNode(LATCHKEY_BIN, ['listen', `user:#${userId}`], home.env);
-    await listen.waitFor(/listening on user:#/);
+    await listen.waitFor(/listening on user:#/, 120_000);
     await gateway().publish(`user:#${userId}`, { hello: 1 });
     await gateway().publish(`user:#${userId}`, { hello: 2 });
-    await listen.waitFor(/\{"hello":2\}/);
+    await listen.waitFor(/\{"hello":2\}/, 60_000);
     listen.child.kill('SIGINT');
     expect(await listen.exited).toBe(0);
     expect(listen.output()).toContain('{"hello":1}\n{"hello":2}\n');
-  }, 60_000);
+  }, 180_000);
 
   it('reports a bad login and bad usage with the documented exit codes', async () => {
     const home = await newHome();
@@ -150,7 +150,7 @@ describeEachDatabase('latchkey user commands', (database) => {
     const noTerminal = await latchkey(home, ['login', '--url', stack.url, '--email', 'a@b.c']);
     expect(noTerminal.code).toBe(2);
     expect(noTerminal.output).toMatch(/use --password-stdin/);
-  });
+  }, 120_000);
 
   it('prompts for the password without echoing it, in a terminal', async () => {
     const home = await newHome();
@@ -161,7 +161,7 @@ describeEachDatabase('latchkey user commands', (database) => {
     let screen = '';
     child.stdout.on('data', (chunk: Buffer) => (screen += chunk.toString()));
     const waitFor = async (text: string) => {
-      const deadline = Date.now() + 20_000;
+      const deadline = Date.now() + 90_000;
       while (!screen.includes(text)) {
         if (Date.now() > deadline) throw new Error(`no ${JSON.stringify(text)} on screen:\n${screen}`);
         await new Promise((resolve) => setTimeout(resolve, 20));
@@ -178,7 +178,7 @@ describeEachDatabase('latchkey user commands', (database) => {
     expect(screen).toContain(address); // the e-mail is echoed
     expect(screen).not.toContain(PASSWORD); // the password is not
     expect((await latchkey(home, ['whoami', '--json'])).stdout).toContain(address);
-  }, 40_000);
+  }, 120_000);
 });
 
 function run0(runs: { stdout: string }[]): string {

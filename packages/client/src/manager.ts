@@ -283,14 +283,15 @@ export class TokenManager extends Emitter<TokenManagerEvents> {
 
     const provider = this.#provider;
     const canUseProvider = provider !== null && (provider.canReauthenticate || (!this.#providerUsed && stored === null));
+    // `fromStore`: the grant spends the stored refresh token; otherwise it is the provider's grant.
     let grant: GrantFields;
-    let viaRefresh: boolean;
+    let fromStore: boolean;
     if (stored && stored.refreshToken !== null && stored.refreshValid(this.expirySkew, now)) {
       grant = refreshGrant(stored.refreshToken, provider?.clientId);
-      viaRefresh = true;
+      fromStore = true;
     } else if (canUseProvider) {
       grant = provider.grantFields();
-      viaRefresh = false;
+      fromStore = false;
     } else if (stored) {
       const why = stored.refreshToken === null ? 'the access token expired and there is no refresh token' : 'the refresh token has expired';
       return this.#endSession(new ReauthRequiredError(`${why}; sign in again`));
@@ -313,34 +314,41 @@ export class TokenManager extends Emitter<TokenManagerEvents> {
         throw error;
       }
       if (!(error instanceof TokenEndpointError) || !SESSION_ENDED_ERRORS.has(error.error)) throw error;
-      if (viaRefresh && canUseProvider) {
+      if (fromStore && canUseProvider) {
         try {
           result = await this.#grantWithRetry(provider.grantFields());
-          viaRefresh = false;
+          fromStore = false;
+          this.#markProviderUsed(provider);
         } catch (second) {
           if (second instanceof TokenEndpointError && SESSION_ENDED_ERRORS.has(second.error)) {
             return this.#endSession(new ReauthRequiredError(`the session has ended (${second.error}); sign in again`, { cause: second }));
           }
           throw second;
         }
-      } else if (viaRefresh || stored) {
+      } else if (fromStore || stored || grant.grant_type === 'refresh_token') {
+        // A refresh token (stored, or the one a RefreshTokenAuth started with) is dead: the session is over.
+        if (!fromStore) this.#markProviderUsed(provider);
         return this.#endSession(new ReauthRequiredError(`the session has ended (${error.error}); sign in again`, { cause: error }));
       } else {
-        throw error;
+        throw error; // wrong credentials on a first sign-in
       }
     }
 
     let tokens = result.tokens;
-    if (viaRefresh && tokens.refreshToken === null && stored) {
+    if (fromStore && tokens.refreshToken === null && stored) {
       // The server did not rotate: keep the refresh token we have (RFC 6749 §6).
       tokens = new TokenSet({ ...tokens, refreshToken: stored.refreshToken, refreshExpiresAt: stored.refreshExpiresAt });
     }
-    if (!viaRefresh && provider === this.#provider) this.#providerUsed = true;
+    if (!fromStore) this.#markProviderUsed(provider);
     await this.store.save(tokens);
     this.#cached = tokens;
     this.#cooldown = undefined;
-    this.emit(viaRefresh ? 'refreshed' : 'signedIn', tokens);
+    this.emit(grant.grant_type === 'refresh_token' && fromStore ? 'refreshed' : 'signedIn', tokens);
     return tokens;
+  }
+
+  #markProviderUsed(provider: AuthProvider | null): void {
+    if (provider !== null && provider === this.#provider) this.#providerUsed = true;
   }
 
   async #endSession(error: ReauthRequiredError): Promise<never> {

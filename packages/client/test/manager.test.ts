@@ -202,6 +202,14 @@ describe('TokenManager', () => {
     expect(endpoint.requests.map((r) => r.fields.refresh_token)).toEqual(['bootstrap', 'refresh-1']);
   });
 
+  it('a dead RefreshTokenAuth token raises ReauthRequiredError and is not sent again', async () => {
+    const endpoint = fakeEndpoint();
+    const manager = new TokenManager(new RefreshTokenAuth('never-issued'), { tokenUrl: TOKEN_URL, fetch: endpoint.fetch });
+    await expect(manager.getTokens()).rejects.toBeInstanceOf(ReauthRequiredError);
+    await expect(manager.getTokens()).rejects.toBeInstanceOf(NotLoggedInError);
+    expect(endpoint.requests).toHaveLength(1);
+  });
+
   it('keeps the refresh token when the server does not rotate it', async () => {
     const clock = fakeClock();
     const endpoint = fakeEndpoint({ respond: () => json({ access_token: 'new', token_type: 'bearer', expires_in: 60 }) });

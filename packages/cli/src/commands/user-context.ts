@@ -113,7 +113,8 @@ export function toCliError(error: unknown, url?: string): unknown {
   if (error instanceof NotLoggedInError) return new CliError('not logged in; run `latchkey login`', ExitCode.AuthRequired);
   if (error instanceof ReauthRequiredError) return new CliError(`${error.message} (run \`latchkey login\`)`, ExitCode.AuthRequired);
   if (error instanceof TokenEndpointError) {
-    return new CliError(`login refused: ${error.errorDescription ?? error.error}`, ExitCode.AuthRequired);
+    if (error.status === 404) return new CliError(`the server has no such token endpoint (HTTP 404); is --url right?`, ExitCode.Failure);
+    return new CliError(`login refused: ${error.errorDescription ?? `${error.error} (HTTP ${error.status})`}`, ExitCode.AuthRequired);
   }
   if (error instanceof TokenEndpointUnavailableError) return new CliError(`identity service unavailable: ${error.message}`, ExitCode.Failure);
   if (error instanceof InvalidTokenResponseError) return new CliError(error.message, ExitCode.Failure);
