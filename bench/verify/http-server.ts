@@ -24,3 +24,5 @@ await app.register(async (scope) => {
 app.get('/cpu', async () => process.cpuUsage());
 const address = await app.listen({ port: 0, host: '127.0.0.1' });
 process.stdout.write(`${new URL(address).port}\n`);
+// Stop with the benchmark even if it dies without killing us.
+process.on('disconnect', () => process.exit(0));

@@ -33,10 +33,12 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
-async function opsPerSecond(item: Case, seconds: number): Promise<number> {
+/** Operations per wall-clock second and per CPU second (this process, all threads) over one window. */
+async function opsPerSecond(item: Case, seconds: number): Promise<{ wall: number; cpu: number }> {
   const deadline = performance.now() + seconds * 1000;
   let operations = 0;
   const started = performance.now();
+  const cpuStart = process.cpuUsage();
   if (item.async) {
     while (performance.now() < deadline) {
       for (let i = 0; i < 16; i += 1) await item.run();
@@ -48,7 +50,8 @@ async function opsPerSecond(item: Case, seconds: number): Promise<number> {
       operations += 16;
     }
   }
-  return operations / ((performance.now() - started) / 1000);
+  const cpu = process.cpuUsage(cpuStart);
+  return { wall: operations / ((performance.now() - started) / 1000), cpu: operations / ((cpu.user + cpu.system) / 1e6) };
 }
 
 function floor(fixture: Fixture): Case {
@@ -91,56 +94,65 @@ async function casesFor(fixture: Fixture): Promise<Case[]> {
   return cases;
 }
 
+type Samples = Map<string, { wall: number[]; cpu: number[] }>;
+
 async function verificationBenchmark(): Promise<void> {
-  const table = new Map<BenchAlgorithm, Map<string, number>>();
-  const roundSamples = new Map<BenchAlgorithm, Map<string, number[]>>();
+  const results = new Map<BenchAlgorithm, Samples>();
   for (const alg of ALGORITHMS) {
     const fixture = await createFixture(alg);
     const cases = await casesFor(fixture);
     for (const item of cases) await opsPerSecond(item, 0.1); // warm-up
-    const samples = new Map<string, number[]>(cases.map((item) => [item.name, []]));
+    const samples: Samples = new Map(cases.map((item) => [item.name, { wall: [], cpu: [] }]));
     for (let round = 0; round < ROUNDS; round += 1) {
-      for (const item of cases) samples.get(item.name)?.push(await opsPerSecond(item, WINDOW_SECONDS));
+      for (const item of cases) {
+        const measured = await opsPerSecond(item, WINDOW_SECONDS);
+        samples.get(item.name)?.wall.push(measured.wall);
+        samples.get(item.name)?.cpu.push(measured.cpu);
+      }
     }
-    const medians = new Map([...samples].map(([name, values]) => [name, median(values)]));
-    table.set(alg, medians);
-    roundSamples.set(alg, samples);
+    results.set(alg, samples);
     process.stderr.write(`${alg} done\n`);
   }
-  const names = [...(table.get('ES256')?.keys() ?? [])];
-  const fmt = (value: number | undefined): string => (value === undefined ? '-' : Math.round(value).toLocaleString('en-US'));
-  console.log(`\nVerifications per second (median of ${ROUNDS} × ${WINDOW_SECONDS} s windows, one core, serial)\n`);
-  console.log(`| verifier | ${ALGORITHMS.join(' | ')} |`);
-  console.log(`|---|${ALGORITHMS.map(() => '---:').join('|')}|`);
-  for (const name of names) console.log(`| ${name} | ${ALGORITHMS.map((alg) => fmt(table.get(alg)?.get(name))).join(' | ')} |`);
-  // Ratios are paired: each round measures both sides back to back, so slow drifts of a shared
-  // machine cancel out; the median over rounds is reported.
-  const ratio = (alg: BenchAlgorithm, a: string, b: string): string => {
-    const xs = roundSamples.get(alg)?.get(a) ?? [];
-    const ys = roundSamples.get(alg)?.get(b) ?? [];
-    if (xs.length === 0 || xs.length !== ys.length) return '-';
-    return `${median(xs.map((x, index) => x / (ys[index] as number))).toFixed(2)}×`;
-  };
-  console.log(`\nRatios (median of ${ROUNDS} paired rounds)\n`);
-  console.log(`| ratio | ${ALGORITHMS.join(' | ')} | target |`);
-  console.log(`|---|${ALGORITHMS.map(() => '---:').join('|')}|---|`);
-  const rows: Array<[string, string, string, string]> = [
-    ['verify() / node:crypto floor', 'latchkey verify()', 'node:crypto floor', 'ES256 ≥ 0.90×'],
-    ['verifySync() / node:crypto floor', 'latchkey verifySync()', 'node:crypto floor', ''],
-    ['verify() / jose jwtVerify', 'latchkey verify()', 'jose jwtVerify', 'ES256 ≥ 2.5×'],
-    ['verify() / fast-jwt', 'latchkey verify()', 'fast-jwt', ''],
-    ['verify() cached / fast-jwt cached', 'latchkey verify() cached', 'fast-jwt cached', '≥ 1.0×'],
-  ];
-  for (const [label, a, b, target] of rows) console.log(`| ${label} | ${ALGORITHMS.map((alg) => ratio(alg, a, b)).join(' | ')} | ${target} |`);
+  const names = [...(results.get('ES256')?.keys() ?? [])];
+  const fmt = (value: number): string => Math.round(value).toLocaleString('en-US');
+  for (const basis of ['wall', 'cpu'] as const) {
+    const unit = basis === 'wall' ? 'per second (wall clock)' : 'per CPU second (process CPU time, all threads)';
+    console.log(`\nVerifications ${unit}: median of ${ROUNDS} × ${WINDOW_SECONDS} s windows, serial\n`);
+    console.log(`| verifier | ${ALGORITHMS.join(' | ')} |`);
+    console.log(`|---|${ALGORITHMS.map(() => '---:').join('|')}|`);
+    for (const name of names) {
+      console.log(`| ${name} | ${ALGORITHMS.map((alg) => fmt(median(results.get(alg)?.get(name)?.[basis] ?? [0]))).join(' | ')} |`);
+    }
+    // Ratios are paired: each round measures both sides back to back, so slow drifts of a shared
+    // machine cancel out; the median over rounds is reported.
+    const ratio = (alg: BenchAlgorithm, a: string, b: string): string => {
+      const xs = results.get(alg)?.get(a)?.[basis] ?? [];
+      const ys = results.get(alg)?.get(b)?.[basis] ?? [];
+      if (xs.length === 0 || xs.length !== ys.length) return '-';
+      return `${median(xs.map((x, index) => x / (ys[index] as number))).toFixed(2)}×`;
+    };
+    console.log(`\nRatios, ${basis === 'wall' ? 'wall clock' : 'CPU time'} (median of ${ROUNDS} paired rounds)\n`);
+    console.log(`| ratio | ${ALGORITHMS.join(' | ')} | target |`);
+    console.log(`|---|${ALGORITHMS.map(() => '---:').join('|')}|---|`);
+    const rows: Array<[string, string, string, string]> = [
+      ['verify() / node:crypto floor', 'latchkey verify()', 'node:crypto floor', 'ES256 ≥ 0.90×'],
+      ['verifySync() / node:crypto floor', 'latchkey verifySync()', 'node:crypto floor', ''],
+      ['verify() / jose jwtVerify', 'latchkey verify()', 'jose jwtVerify', 'ES256 ≥ 2.5×'],
+      ['verify() / fast-jwt', 'latchkey verify()', 'fast-jwt', ''],
+      ['verify() cached / fast-jwt cached', 'latchkey verify() cached', 'fast-jwt cached', '≥ 1.0×'],
+    ];
+    for (const [label, a, b, target] of rows) console.log(`| ${label} | ${ALGORITHMS.map((alg) => ratio(alg, a, b)).join(' | ')} | ${target} |`);
+  }
 }
 
 async function httpBenchmark(): Promise<void> {
   const fixture = await createFixture('ES256');
   const child = spawn(process.execPath, ['--import', 'tsx', new URL('./http-server.ts', import.meta.url).pathname], {
     env: { ...process.env, BENCH_JWK: JSON.stringify(fixture.jwk) },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   try {
+    if (!child.stdout) throw new Error('benchmark server has no stdout');
     const lines = createInterface({ input: child.stdout });
     const [line] = (await once(lines, 'line')) as [string];
     const port = Number(line);

@@ -214,9 +214,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
   function finish(cacheKey: string | undefined, decoded: DecodedToken): Claims {
     const payload = decodePayload(decoded.payloadSegment);
     const nowMs = now();
-    const exp = checkClaims(payload, rules, nowMs / 1000);
+    const validUntil = checkClaims(payload, rules, nowMs / 1000);
     const claims = Object.freeze(payload) as Claims;
-    if (cache !== undefined && cacheKey !== undefined) cache.set(cacheKey, claims, nowMs, (exp + clockTolerance) * 1000);
+    if (cache !== undefined && cacheKey !== undefined) cache.set(cacheKey, claims, nowMs, validUntil * 1000);
     return claims;
   }
 

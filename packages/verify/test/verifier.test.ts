@@ -347,6 +347,16 @@ describe('verified-token cache and revocation', () => {
     expect((await codeOf(verifier.verify(tampered))).code).toBe('ERR_SIGNATURE_INVALID');
   });
 
+  it('never serves a cached token past maxTokenAge', async () => {
+    const es = await signingKey('ES256', 'k');
+    const clock = manualClock();
+    const verifier = createVerifier({ keys: [es.publicJwk], issuer: ISSUER, audience: AUDIENCE, cache: true, maxTokenAge: 5, now: clock.now });
+    const token = await mint(es, { iat: Math.floor(clock.now() / 1000) });
+    expect((await verifier.verify(token)).sub).toBe('user-1');
+    clock.advance(6_000);
+    expect((await codeOf(verifier.verify(token))).code).toBe('ERR_TOKEN_EXPIRED');
+  });
+
   it('refuses tokens of a revoked session, including cached ones', async () => {
     const es = await signingKey('ES256', 'k');
     const denied = createDenyList();

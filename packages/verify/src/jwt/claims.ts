@@ -39,7 +39,8 @@ function numeric(payload: Record<string, unknown>, claim: string): number | unde
 
 /**
  * Checks `payload` against `rules` at `nowSeconds`; throws the matching {@link VerifyError} subclass.
- * Returns the `exp` value (seconds).
+ * Returns the time (seconds) until which the token stays acceptable: `exp`, or `iat + maxTokenAge`
+ * when that comes first, plus the clock tolerance.
  */
 export function checkClaims(payload: Record<string, unknown>, rules: ClaimRules, nowSeconds: number): number {
   for (const claim of rules.requiredClaims) {
@@ -69,5 +70,8 @@ export function checkClaims(payload: Record<string, unknown>, rules: ClaimRules,
   }
 
   if (payload.sub !== undefined && typeof payload.sub !== 'string') throw new ClaimInvalidError('sub', '"sub" claim must be a string');
-  return exp ?? Number.POSITIVE_INFINITY;
+  // The moment (seconds) after which this token stops being acceptable.
+  let validUntil = exp === undefined ? Number.POSITIVE_INFINITY : exp + tolerance;
+  if (rules.maxTokenAge !== undefined && iat !== undefined) validUntil = Math.min(validUntil, iat + rules.maxTokenAge + tolerance);
+  return validUntil;
 }
