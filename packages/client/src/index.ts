@@ -33,6 +33,7 @@ export { StorageTokenStore, type KeyValueStorage } from './stores/storage.js';
 export type { TokenStore } from './stores/store.js';
 export {
   isTransientStatus,
+  TRANSIENT_ERRORS,
   processTokenResponse,
   readErrorBody,
   SESSION_ENDED_ERRORS,

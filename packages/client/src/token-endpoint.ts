@@ -48,6 +48,18 @@ export const SESSION_ENDED_ERRORS: ReadonlySet<string> = new Set([
   'invalid_credentials',
 ]);
 
+/**
+ * Error codes that say "later" whatever the status: RFC 6749's `temporarily_unavailable`, `slow_down`
+ * (RFC 8628, also sent by rate limiters) and GoTrue's rate-limit and contention codes.
+ */
+export const TRANSIENT_ERRORS: ReadonlySet<string> = new Set([
+  'temporarily_unavailable',
+  'slow_down',
+  'over_request_rate_limit',
+  'conflict',
+  'unexpected_failure',
+]);
+
 /** Statuses worth retrying: timeouts, GoTrue's refresh contention (409), rate limits and server errors. */
 export function isTransientStatus(status: number): boolean {
   return status === 408 || status === 409 || status === 425 || status === 429 || status >= 500;
@@ -127,7 +139,7 @@ export async function processTokenResponseBody(
   }
   if (!response.ok) {
     const { error, description } = readErrorBody(body);
-    if (isTransientStatus(response.status)) {
+    if (isTransientStatus(response.status) || (error !== undefined && TRANSIENT_ERRORS.has(error))) {
       const retryAfter = parseRetryAfter(response.headers.get('retry-after'), now);
       throw new TokenEndpointUnavailableError(
         `token endpoint answered ${response.status}${error ? ` ${error}` : ''}${description ? `: ${description}` : ''}`,

@@ -99,6 +99,10 @@ describe('processTokenResponse', () => {
       expect(error).toBeInstanceOf(TokenEndpointUnavailableError);
       expect(error).toMatchObject({ status, retryAfter: 7 });
     }
+    for (const code of ['slow_down', 'temporarily_unavailable']) {
+      const error = await processTokenResponse(json({ error: code }, 400), requestedAt).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TokenEndpointUnavailableError);
+    }
     const html = await processTokenResponse(new Response('Bad gateway', { status: 502 }), requestedAt).catch((e: unknown) => e);
     expect(html).toBeInstanceOf(TokenEndpointUnavailableError);
   });
