@@ -7,3 +7,4 @@ export type { AccessTokenClaims, AmrEntry, AppMetadata, AuthenticationMethod, Au
 export { KeyStore, rotateSigningKey, type RotationResult, type KeySource } from './keys/key-store.js';
 export { loadApiKeys, type ApiKeys } from './keys/api-keys.js';
 export { LOCK_SQL as REFRESH_LOCK_SQL, ROTATE_SQL as REFRESH_ROTATE_SQL } from './refresh.js';
+export { createOAuthClient, listOAuthClients, deleteOAuthClient, clientJson, type ClientJson, type NewClient } from './oauth/clients.js';

@@ -10,6 +10,9 @@ import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerPublicRoutes } from './routes/public.js';
 import { registerSessionRoutes } from './routes/session-routes.js';
 import { registerUserRoutes } from './routes/user-routes.js';
+import { registerMfaRoutes } from './mfa/routes.js';
+import { registerOAuthClientAdminRoutes } from './oauth/admin-routes.js';
+import { registerOAuthTokenEndpoint } from './oauth/token-endpoint.js';
 import type { IdentityRuntime } from './runtime.js';
 import { issueSession, type StartSessionOptions } from './sessions.js';
 import { requireAdmin, requireUser, type UserAuthentication } from './http/authenticate.js';
@@ -88,6 +91,9 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
       registerSessionRoutes(scope, runtime);
       registerUserRoutes(scope, runtime);
       registerAdminRoutes(scope, runtime);
+      registerOAuthTokenEndpoint(scope, runtime);
+      registerMfaRoutes(scope, runtime);
+      registerOAuthClientAdminRoutes(scope, runtime);
     },
     { prefix: IDENTITY_PREFIX },
   );

@@ -18,6 +18,8 @@ export interface StartSessionOptions {
   readonly method?: AuthenticationMethod;
   /** Default `aal1`. */
   readonly aal?: AuthenticatorAssuranceLevel;
+  /** Methods verified in the same request after `method` (e.g. `totp`), newest first in `amr`. Default none. */
+  readonly alsoVerified?: readonly AuthenticationMethod[];
   readonly client?: ClientFacts;
 }
 
@@ -41,7 +43,7 @@ export function tokenResponse(user: UserRow, access: { token: string; expiresAt:
 export async function startSession(tx: Queryable, issuer: AccessTokenIssuer, userId: string, options: StartSessionOptions = {}): Promise<PreparedSession> {
   const method = options.method ?? 'password';
   const now = Math.floor(Date.now() / 1000);
-  const amr: AmrEntry[] = [{ method, timestamp: now }];
+  const amr: AmrEntry[] = [...(options.alsoVerified ?? []).map((also) => ({ method: also, timestamp: now })), { method, timestamp: now }];
   const session: SessionFacts = { id: randomUUID(), aal: options.aal ?? 'aal1', amr };
   const refreshToken = newRefreshToken();
   const written = await tx.query<{ id: string }>(

@@ -1,3 +1,5 @@
+import type { FactorJson } from './mfa/factors.js';
+
 /**
  * Wire types of the identity service, shaped as Supabase Auth (GoTrue) sends them so that
  * `@supabase/supabase-js` reads them unchanged.
@@ -96,6 +98,8 @@ export interface UserJson {
   banned_until?: string;
   deleted_at?: string;
   is_anonymous: boolean;
+  /** Second factors (GoTrue omits the field when there are none). */
+  factors?: FactorJson[];
 }
 
 /** What a successful login, sign-up or refresh returns. */

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/index.js';
+import { factorJson } from './mfa/factors.js';
 import type { AppMetadata, IdentityJson, UserJson } from './types.js';
 
 /** A row of `auth.users` with its identities aggregated (as JSON). */
@@ -23,6 +24,8 @@ export interface UserRow {
   updated_at: Date;
   deleted_at: Date | null;
   identities: IdentityRowJson[] | null;
+  /** Second factors, as `to_jsonb` renders them (secrets left out by the query). */
+  factors?: FactorRowJson[] | null;
   [column: string]: unknown;
 }
 
@@ -39,11 +42,25 @@ interface IdentityRowJson {
   email: string | null;
 }
 
+/** A second factor as the user query aggregates it. */
+interface FactorRowJson {
+  id: string;
+  friendly_name: string;
+  factor_type: string;
+  status: string;
+  created_at: string;
+  updated_at: string;
+  last_challenged_at: string | null;
+}
+
 /** The select list of a user row, `u` being `auth.users`, identities included. */
 export const USER_SELECT = `u.id, u.aud, u.role, u.email, u.encrypted_password, u.email_confirmed_at, u.confirmation_sent_at,
   u.new_email, u.email_change_sent_at, u.phone, u.phone_confirmed_at, u.last_sign_in_at, u.raw_app_meta_data,
   u.raw_user_meta_data, u.banned_until, u.is_anonymous, u.created_at, u.updated_at, u.deleted_at,
-  (select jsonb_agg(to_jsonb(i) order by i.created_at) from auth.identities i where i.user_id = u.id) as identities`;
+  (select jsonb_agg(to_jsonb(i) order by i.created_at) from auth.identities i where i.user_id = u.id) as identities,
+  (select jsonb_agg(jsonb_build_object('id', f.id, 'friendly_name', f.friendly_name, 'factor_type', f.factor_type, 'status', f.status,
+     'created_at', f.created_at, 'updated_at', f.updated_at, 'last_challenged_at', f.last_challenged_at) order by f.created_at)
+     from auth.mfa_factors f where f.user_id = u.id) as factors`;
 
 function iso(value: Date | string | null | undefined): string | undefined {
   if (value === null || value === undefined) return undefined;
@@ -94,6 +111,7 @@ export function userJson(row: UserRow): UserJson {
   const target = json as unknown as Record<string, unknown>;
   for (const [key, value] of optional) if (value) target[key] = iso(value);
   if (row.new_email) json.new_email = row.new_email;
+  if (row.factors && row.factors.length > 0) json.factors = row.factors.map(factorJson);
   return json;
 }
 

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { OAUTH_CLIENT_AUTH_METHODS, OAUTH_GRANT_TYPES, OAUTH_TOKEN_PATH } from '../oauth/token-endpoint.js';
 import type { IdentityRuntime } from '../runtime.js';
 
 /** Version reported by `GET /auth/v1/health`. */
@@ -47,7 +48,7 @@ export function registerPublicRoutes(app: FastifyInstance, runtime: IdentityRunt
       phone_autoconfirm: false,
       sms_provider: '',
       saml_enabled: false,
-      mfa_enabled: false,
+      mfa_enabled: true,
     };
   });
 
@@ -64,13 +65,13 @@ export function registerPublicRoutes(app: FastifyInstance, runtime: IdentityRunt
     return {
       issuer: runtime.jwtIssuer(),
       jwks_uri: `${base}/.well-known/jwks.json`,
-      token_endpoint: `${base}/token`,
+      token_endpoint: `${base}${OAUTH_TOKEN_PATH}`,
       userinfo_endpoint: `${base}/user`,
       response_types_supported: ['code'],
       subject_types_supported: ['public'],
       id_token_signing_alg_values_supported: algorithms,
-      grant_types_supported: ['password', 'refresh_token'],
-      token_endpoint_auth_methods_supported: ['none'],
+      grant_types_supported: [...OAUTH_GRANT_TYPES],
+      token_endpoint_auth_methods_supported: [...OAUTH_CLIENT_AUTH_METHODS],
     };
   });
 }

@@ -1,0 +1,170 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { IdentityError, Messages, validationFailed } from '../errors.js';
+import { requireAdmin, requireUser, type UserAuthentication } from '../http/authenticate.js';
+import { bodyOf, clientAddress, optionalString } from '../http/request.js';
+import { RateLimiter } from '../rate-limit.js';
+import type { IdentityRuntime } from '../runtime.js';
+import { finishSession } from '../sessions.js';
+import { findUserById, isUniqueViolation, isUuid } from '../users.js';
+import { consumeTotp, factorJson, findFactor, listFactors, type FactorRow } from './factors.js';
+import { stepUpSession } from './step-up.js';
+import { newTotpSecret, qrCodeSvg, totpUri } from './totp.js';
+
+/** Seconds a challenge stays answerable (GoTrue's `MFA_CHALLENGE_EXPIRY_DURATION`). */
+export const CHALLENGE_EXPIRY_SECONDS = 300;
+/** Most factors a user may have (GoTrue's `MFA_MAX_ENROLLED_FACTORS`). */
+export const MAX_ENROLLED_FACTORS = 10;
+
+function factorIdParam(value: string): string {
+  if (!isUuid(value)) throw new IdentityError(404, 'mfa_factor_not_found', 'Factor not found');
+  return value.toLowerCase();
+}
+
+async function loadFactor(runtime: IdentityRuntime, userId: string, id: string): Promise<FactorRow> {
+  const factor = await findFactor(runtime.db, userId, factorIdParam(id));
+  if (!factor) throw new IdentityError(404, 'mfa_factor_not_found', 'Factor not found');
+  return factor;
+}
+
+function sessionAal(auth: UserAuthentication): string {
+  return typeof auth.claims.aal === 'string' ? auth.claims.aal : 'aal1';
+}
+
+/** The issuer shown in authenticator apps: the `issuer` asked for, else the site's host name. */
+function issuerFor(runtime: IdentityRuntime, requested: string | undefined): string {
+  if (requested) return requested;
+  const site = runtime.settings.siteUrl ?? runtime.baseUrl();
+  try {
+    return new URL(site).hostname;
+  } catch {
+    return 'latchkey';
+  }
+}
+
+/**
+ * TOTP second factors with GoTrue's API: `POST /factors` (enroll), `POST /factors/{id}/challenge`,
+ * `POST /factors/{id}/verify` (aal2 session), `DELETE /factors/{id}`, and for admins
+ * `GET /admin/users/{id}/factors`, `DELETE /admin/users/{id}/factors/{factorId}`.
+ */
+export function registerMfaRoutes(app: FastifyInstance, runtime: IdentityRuntime): void {
+  // Challenges and verifications per factor and per address: 15 at once, then 15 a minute.
+  const attempts = new RateLimiter(75, 15);
+  const limit = (key: string) => {
+    if (!attempts.take(key)) throw new IdentityError(429, 'over_request_rate_limit', Messages.rateLimited);
+  };
+
+  app.post('/factors', async (request: FastifyRequest) => {
+    const auth = await requireUser(runtime, request);
+    const body = bodyOf(request);
+    const type = optionalString(body, 'factor_type');
+    const friendlyName = (optionalString(body, 'friendly_name') ?? '').trim();
+    if (type !== 'totp') {
+      throw validationFailed(type === 'phone' || type === 'webauthn' ? `MFA enroll is disabled for ${type}` : 'factor_type needs to be totp', 422);
+    }
+    const factors = await listFactors(runtime.db, auth.user.id);
+    const verified = factors.filter((factor) => factor.status === 'verified');
+    if (verified.length > 0 && sessionAal(auth) !== 'aal2') throw new IdentityError(403, 'insufficient_aal', 'AAL2 required to enroll a new factor');
+    if (verified.length >= MAX_ENROLLED_FACTORS) throw new IdentityError(422, 'too_many_enrolled_mfa_factors', 'Maximum number of verified factors reached, unenroll to continue');
+    if (friendlyName !== '' && factors.some((factor) => factor.friendly_name === friendlyName)) {
+      throw new IdentityError(422, 'mfa_factor_name_conflict', `A factor with the friendly name "${friendlyName}" for this user already exists`);
+    }
+    const secret = newTotpSecret();
+    const uri = totpUri(secret, auth.user.email || auth.user.phone || auth.user.id, issuerFor(runtime, optionalString(body, 'issuer')));
+    const id = randomUUID();
+    try {
+      await runtime.db.query(`insert into auth.mfa_factors (id, user_id, friendly_name, factor_type, status, secret) values ($1, $2, $3, 'totp', 'unverified', $4)`, [
+        id,
+        auth.user.id,
+        friendlyName,
+        secret,
+      ]);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new IdentityError(422, 'mfa_factor_name_conflict', `A factor with the friendly name "${friendlyName}" for this user already exists`);
+      throw error;
+    }
+    return { id, type: 'totp', friendly_name: friendlyName, totp: { qr_code: await qrCodeSvg(uri), secret, uri } };
+  });
+
+  app.post<{ Params: { id: string } }>('/factors/:id/challenge', async (request) => {
+    const auth = await requireUser(runtime, request);
+    const factor = await loadFactor(runtime, auth.user.id, request.params.id);
+    limit(`${factor.id}`);
+    limit(`ip:${clientAddress(request, runtime.settings.rateLimitHeader)}`);
+    const id = randomUUID();
+    const { rows } = await runtime.db.transaction(async (tx) => {
+      await tx.query('update auth.mfa_factors set last_challenged_at = now() where id = $1', [factor.id]);
+      return tx.query<{ created_at: Date }>('insert into auth.mfa_challenges (id, factor_id, ip) values ($1, $2, $3) returning created_at', [
+        id,
+        factor.id,
+        clientAddress(request, runtime.settings.rateLimitHeader),
+      ]);
+    });
+    const createdAt = Math.floor(rows[0]!.created_at.getTime() / 1000);
+    return { id, type: 'totp', expires_at: createdAt + CHALLENGE_EXPIRY_SECONDS };
+  });
+
+  app.post<{ Params: { id: string } }>('/factors/:id/verify', async (request) => {
+    const auth = await requireUser(runtime, request);
+    const factor = await loadFactor(runtime, auth.user.id, request.params.id);
+    limit(`${factor.id}`);
+    const body = bodyOf(request);
+    const challengeId = optionalString(body, 'challenge_id');
+    const code = (optionalString(body, 'code') ?? '').trim();
+    if (!challengeId || !isUuid(challengeId)) throw validationFailed('challenge_id must be an UUID');
+    if (auth.sessionId === null) throw new IdentityError(403, 'session_not_found', Messages.sessionFromClaimMissing);
+    const sessionId = auth.sessionId;
+    const prepared = await runtime.db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ created_at: Date }>('delete from auth.mfa_challenges where id = $1 and factor_id = $2 returning created_at', [
+        challengeId.toLowerCase(),
+        factor.id,
+      ]);
+      const challenge = rows[0];
+      if (!challenge) throw new IdentityError(422, 'mfa_factor_not_found', 'MFA factor with the provided challenge ID not found');
+      if (challenge.created_at.getTime() + CHALLENGE_EXPIRY_SECONDS * 1000 < Date.now()) return 'expired' as const;
+      if (!(await consumeTotp(tx, factor, code))) return 'failed' as const;
+      if (factor.status !== 'verified') {
+        await tx.query(`update auth.mfa_factors set status = 'verified', updated_at = now() where id = $1`, [factor.id]);
+        // Sessions below aal2 end when the first factor is verified (GoTrue does the same).
+        await tx.query(`delete from auth.sessions where user_id = $1 and id <> $2 and aal = 'aal1'`, [auth.user.id, sessionId]);
+      }
+      return stepUpSession(tx, runtime.issuer, auth.user.id, sessionId, 'totp');
+    });
+    // The challenge is used up either way (deleted in the committed transaction).
+    if (prepared === 'expired') {
+      throw new IdentityError(422, 'mfa_challenge_expired', `MFA challenge ${challengeId} has expired, verify against another challenge or create a new challenge.`);
+    }
+    if (prepared === 'failed') throw new IdentityError(422, 'mfa_verification_failed', 'Invalid TOTP code entered');
+    return finishSession(runtime.issuer, prepared);
+  });
+
+  app.delete<{ Params: { id: string } }>('/factors/:id', async (request) => {
+    const auth = await requireUser(runtime, request);
+    const factor = await loadFactor(runtime, auth.user.id, request.params.id);
+    if (factor.status === 'verified' && sessionAal(auth) !== 'aal2') throw new IdentityError(422, 'insufficient_aal', 'AAL2 required to unenroll verified factor');
+    await runtime.db.query('delete from auth.mfa_factors where id = $1', [factor.id]);
+    return { id: factor.id };
+  });
+
+  app.register(async (admin) => {
+    admin.addHook('preHandler', async (request) => {
+      await requireAdmin(runtime, request);
+    });
+    const userOf = async (id: string) => {
+      if (!isUuid(id)) throw validationFailed('user_id must be an UUID');
+      const user = await findUserById(runtime.db, id.toLowerCase());
+      if (!user) throw new IdentityError(404, 'user_not_found', Messages.userNotFound);
+      return user;
+    };
+    admin.get<{ Params: { id: string } }>('/admin/users/:id/factors', async (request) => {
+      const user = await userOf(request.params.id);
+      return (await listFactors(runtime.db, user.id)).map(factorJson);
+    });
+    admin.delete<{ Params: { id: string; factorId: string } }>('/admin/users/:id/factors/:factorId', async (request) => {
+      const user = await userOf(request.params.id);
+      const factor = await loadFactor(runtime, user.id, request.params.factorId);
+      await runtime.db.query('delete from auth.mfa_factors where id = $1', [factor.id]);
+      return factorJson(factor);
+    });
+  });
+}

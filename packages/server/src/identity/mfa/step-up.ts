@@ -1,0 +1,31 @@
+import type { Queryable } from '../../db/index.js';
+import type { AccessTokenIssuer } from '../claims.js';
+import { IdentityError, Messages } from '../errors.js';
+import { digestToken, newRefreshToken } from '../refresh-tokens.js';
+import type { PreparedSession } from '../sessions.js';
+import type { AmrEntry, AuthenticationMethod } from '../types.js';
+import { findUserById } from '../users.js';
+
+/**
+ * Raises a session to aal2 after a second factor: the method joins the session's `amr` (newest first),
+ * every refresh token of the session is revoked and a new one issued, so a refresh token from before
+ * the step-up can never mint an aal2 token. Runs inside the caller's transaction.
+ */
+export async function stepUpSession(tx: Queryable, issuer: AccessTokenIssuer, userId: string, sessionId: string, method: AuthenticationMethod): Promise<PreparedSession> {
+  const now = Math.floor(Date.now() / 1000);
+  const { rows } = await tx.query<{ amr: AmrEntry[] }>(
+    `update auth.sessions set aal = 'aal2', amr = jsonb_build_array(jsonb_build_object('method', $3::text, 'timestamp', $4::int8)) || amr,
+            refreshed_at = now(), updated_at = now()
+      where id = $1 and user_id = $2 returning amr`,
+    [sessionId, userId, method, now],
+  );
+  const session = rows[0];
+  if (!session) throw new IdentityError(403, 'session_not_found', Messages.sessionFromClaimMissing);
+  await tx.query('update auth.refresh_tokens set revoked = true, updated_at = now() where session_id = $1 and not revoked', [sessionId]);
+  const refreshToken = newRefreshToken();
+  await tx.query('insert into auth.refresh_tokens (token_hash, user_id, session_id) values ($1, $2, $3)', [digestToken(refreshToken), userId, sessionId]);
+  const user = await findUserById(tx, userId);
+  if (!user) throw new IdentityError(403, 'user_not_found', Messages.userFromSubMissing);
+  const claims = await issuer.prepare(tx, user, { id: sessionId, aal: 'aal2', amr: session.amr }, method);
+  return { user, claims, refreshToken };
+}
