@@ -1,14 +1,23 @@
-import { ConfigError, DatabaseError } from '@latchkey/server';
 import { CliError, ExitCode } from './exit-codes.js';
+
+/** Codes of the server's configuration and database errors (matched by code, so the server need not load). */
+const USAGE_CODES = new Set(['ERR_CONFIG_INVALID']);
+const DATABASE_CODES = new Set(['ERR_DATABASE_UNAVAILABLE', 'ERR_DATABASE_LOCKED', 'ERR_MIGRATION_FAILED']);
+
+function codeOf(error: unknown): string | undefined {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : undefined;
+}
 
 /** Turns any failure into one line and an exit code; never a stack trace. */
 export function describeFailure(error: unknown): { line: string; exitCode: ExitCode } {
   if (error instanceof CliError) return { line: error.message, exitCode: error.exitCode };
-  if (error instanceof ConfigError) return { line: error.message, exitCode: ExitCode.Usage };
-  if (error instanceof DatabaseError) {
+  const code = codeOf(error);
+  const message = error instanceof Error ? error.message : String(error);
+  if (code && USAGE_CODES.has(code)) return { line: message, exitCode: ExitCode.Usage };
+  if (code && DATABASE_CODES.has(code)) {
     const source = process.env.DATABASE_URL ? 'DATABASE_URL' : 'database';
-    return { line: `${source}: ${error.message}`, exitCode: ExitCode.Usage };
+    return { line: `${source}: ${message}`, exitCode: ExitCode.Usage };
   }
-  if (error instanceof Error) return { line: error.message, exitCode: ExitCode.Failure };
-  return { line: String(error), exitCode: ExitCode.Failure };
+  return { line: message, exitCode: ExitCode.Failure };
 }

@@ -1,43 +1,25 @@
-import { defaultServices } from '@latchkey/server';
 import { Command } from 'commander';
-import { registerKeysCommands } from './commands/keys.js';
-import { runMigrate } from './commands/migrate.js';
-import { serve } from './commands/serve.js';
 import { registerUserCommands } from './commands/user-commands.js';
 
-/** The `latchkey` command tree. Each command lives in `commands/`. */
-export function buildProgram(): Command {
+/** Commands registered by `server-commands.ts`; every other command needs only the client SDK. */
+const SERVER_COMMANDS = new Set(['serve', 'migrate', 'keys', 'clients', 'mail']);
+
+/**
+ * The `latchkey` command tree. Each command lives in `commands/`. The server package is loaded only
+ * for the commands that need it, so `latchkey token` starts fast.
+ */
+export async function buildProgram(argv: readonly string[] = process.argv): Promise<Command> {
   const program = new Command('latchkey')
     .description('Latchkey: self-hosted authentication for APIs')
     .showHelpAfterError()
     .exitOverride();
 
-  program
-    .command('serve')
-    .description('run the identity service, example API and realtime gateway')
-    .option('--host <host>', 'listen address (HOST)')
-    .option('--port <port>', 'listen port (PORT)')
-    .option('--database-url <url>', 'PostgreSQL URL, or memory:// (DATABASE_URL)')
-    .option('--data-dir <dir>', 'folder for the embedded database and keys (LATCHKEY_DATA_DIR)')
-    .option('--gateway-config <file>', 'Centrifugo v6 JSON config for the realtime gateway (LATCHKEY_GATEWAY_CONFIG)')
-    .action(async (flags: { host?: string; port?: string; databaseUrl?: string; dataDir?: string; gatewayConfig?: string }) => {
-      const { gatewayConfig, ...serverFlags } = flags;
-      await serve(serverFlags, gatewayConfig ? { services: defaultServices({ gatewayConfig }) } : {});
-    });
-
-  program
-    .command('migrate')
-    .description('apply pending database migrations')
-    .option('--database-url <url>', 'PostgreSQL URL (DATABASE_URL)')
-    .option('--data-dir <dir>', 'folder for the embedded database (LATCHKEY_DATA_DIR)')
-    .option('--json', 'print the report as JSON')
-    .action(async (flags: { databaseUrl?: string; dataDir?: string; json?: boolean }) => {
-      await runMigrate(flags);
-    });
-
+  const command = argv[2];
+  const wantsServer = command === undefined || command.startsWith('-') || command === 'help' || SERVER_COMMANDS.has(command);
+  if (wantsServer) {
+    const { registerServerCommands } = await import('./server-commands.js');
+    registerServerCommands(program);
+  }
   registerUserCommands(program);
-
-  registerKeysCommands(program);
-
   return program;
 }
