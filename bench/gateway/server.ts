@@ -14,7 +14,10 @@ import { encodePublication } from '../../packages/server/src/gateway/node.js';
 export const CHANNEL = 'org:bench';
 const API_KEY = 'bench-api-key-0123456789abcdef';
 
-type Request = { type: 'measure' } | { type: 'publish'; count: number; payload: unknown } | { type: 'stop' };
+type Request = { type: 'measure' } | { type: 'publish'; count: number; payload: unknown; paced?: boolean } | { type: 'stop' };
+
+/** Waits for the next turn of the event loop (after pending I/O callbacks and immediates). */
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 const mode = process.argv[2] === 'raw' ? 'raw' : 'gateway';
 const send = (message: unknown) => process.send?.(message);
@@ -53,7 +56,10 @@ if (mode === 'gateway') {
     } else if (request.type === 'publish') {
       const started = process.hrtime.bigint();
       const pending: Promise<void>[] = [];
-      for (let i = 0; i < request.count; i += 1) pending.push(gateway.publish(CHANNEL, request.payload));
+      for (let i = 0; i < request.count; i += 1) {
+        pending.push(gateway.publish(CHANNEL, request.payload));
+        if (request.paced) await nextTurn();
+      }
       await Promise.all(pending);
       send({ type: 'published', ms: Number(process.hrtime.bigint() - started) / 1e6 });
     } else if (request.type === 'stop') {
@@ -90,6 +96,7 @@ if (mode === 'gateway') {
         // The same bytes the gateway sends, encoded once per message, written to each socket.
         const frame = encodePublication(CHANNEL, JSON.stringify(request.payload));
         for (const ws of subscribers) ws.send(frame, { binary: false });
+        if (request.paced) await nextTurn();
       }
       send({ type: 'published', ms: Number(process.hrtime.bigint() - started) / 1e6 });
     } else if (request.type === 'stop') {

@@ -138,7 +138,9 @@ export class Session implements Subscriber {
       if (this.state === 'failed') this.disconnect(DisconnectCode.BadRequest);
       return;
     }
-    const frame = isBinary ? data.toString('utf8') : data.toString('utf8');
+    // Text frames are the JSON protocol; a binary frame is decoded the same way (and fails if not JSON).
+    void isBinary;
+    const frame = data.toString('utf8');
     if (this.#busy) {
       (this.#queue ??= []).push(frame);
       return;
@@ -227,7 +229,15 @@ export class Session implements Subscriber {
         this.disconnect(error.code, error.reason);
         return false;
       }
-      throw error;
+      // Broker or presence store trouble: a temporary error the client retries, not a crash.
+      this.node.logger.error({ err: error, client: this.id, command: kind }, 'gateway command failed');
+      if (this.state === 'closed') return false;
+      if (kind === 'connect') {
+        this.disconnect(DisconnectCode.InternalError);
+        return false;
+      }
+      this.#send(encodeError(id, { code: ErrorCode.Internal, message: 'internal server error', temporary: true }));
+      return true;
     }
   }
 
