@@ -161,6 +161,7 @@ async function httpBenchmark(): Promise<void> {
     const routes: Array<[string, string, Record<string, string>]> = [
       ['unauthenticated /open', '/open', {}],
       ['unauthenticated /open, same Authorization header sent', '/open', authorization],
+      ['unauthenticated, no-op onRequest hook, same header', '/open-noop-hook', authorization],
       ['authenticated /auth (ES256, cache on)', '/auth', authorization],
       ['authenticated /auth-uncached (ES256, cache off)', '/auth-uncached', authorization],
     ];
