@@ -56,8 +56,19 @@ function next(proc: ChildProcess, type: string, timeoutMs = 300_000): Promise<Me
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** CPU seconds the server process has used so far. */
+async function serverCpu(server: ChildProcess): Promise<number> {
+  const reply = next(server, 'cpu');
+  server.send({ type: 'cpu' });
+  return Number((await reply).seconds);
+}
+
 interface RunResult {
   connectsPerSecond: number;
+  /** Per CPU second of the server process: steadier than wall clock on a shared machine. */
+  connectsPerCpuSecond: number;
+  deliveriesPerCpuSecond: number;
+  pacedDeliveriesPerCpuSecond: number;
   bytesPerSocket: number;
   heapPerSocket: number;
   deliveriesPerSecond: number;
@@ -120,12 +131,15 @@ async function run(mode: Mode): Promise<RunResult> {
   // two measurements, so the process's own start-up memory does not blur it.
   const half = Math.max(1, Math.floor(CLIENT_PROCESSES / 2));
   let connectMs = 0;
+  let connectCpu = 0;
   const phase = async (group: ChildProcess[]) => {
     const connected = group.map((proc) => next(proc, 'connected', 600_000));
+    const cpuBefore = await serverCpu(server);
     const started = performance.now();
     for (const proc of group) proc.send({ type: 'go' });
     await Promise.all(connected);
     connectMs += performance.now() - started;
+    connectCpu += (await serverCpu(server)) - cpuBefore;
     await sleep(500);
     server.send({ type: 'measure' });
     return next(server, 'memory');
@@ -133,6 +147,7 @@ async function run(mode: Mode): Promise<RunResult> {
   const middle = await phase(clients.slice(0, half));
   const after = await phase(clients.slice(half));
   const connectsPerSecond = SOCKETS / (connectMs / 1000);
+  const connectsPerCpuSecond = SOCKETS / connectCpu;
   if (Number(after.connections) !== SOCKETS) throw new Error(`server holds ${String(after.connections)} sockets, expected ${SOCKETS}`);
   const secondPhase = Number(after.connections) - Number(middle.connections);
   const bytesPerSocket = (Number(after.rss) - Number(middle.rss)) / secondPhase;
@@ -144,24 +159,28 @@ async function run(mode: Mode): Promise<RunResult> {
   await next(server, 'published');
   await waitForDeliveries(clients, 5 * subscribers);
   const published = next(server, 'published');
+  const burstCpu = await serverCpu(server);
   const fanoutStarted = performance.now();
   server.send({ type: 'publish', count: MESSAGES, payload: PAYLOAD });
   await published;
   const done = await waitForDeliveries(clients, (5 + MESSAGES) * subscribers);
   const deliveriesPerSecond = (MESSAGES * subscribers) / ((done - fanoutStarted) / 1000);
+  const deliveriesPerCpuSecond = (MESSAGES * subscribers) / ((await serverCpu(server)) - burstCpu);
 
   // Paced: one publication per event-loop turn, so nothing can be joined; every message is its own write.
   const pacedPublished = next(server, 'published');
+  const pacedCpu = await serverCpu(server);
   const pacedStarted = performance.now();
   server.send({ type: 'publish', count: PACED_MESSAGES, payload: PAYLOAD, paced: true });
   await pacedPublished;
   const pacedDone = await waitForDeliveries(clients, (5 + MESSAGES + PACED_MESSAGES) * subscribers);
   const pacedDeliveriesPerSecond = (PACED_MESSAGES * subscribers) / ((pacedDone - pacedStarted) / 1000);
+  const pacedDeliveriesPerCpuSecond = (PACED_MESSAGES * subscribers) / ((await serverCpu(server)) - pacedCpu);
 
   for (const proc of clients) proc.send({ type: 'stop' });
   server.send({ type: 'stop' });
   await Promise.all([...clients, server].map((proc) => new Promise((resolve) => (proc.exitCode !== null ? resolve(null) : proc.once('exit', resolve)))));
-  return { connectsPerSecond, bytesPerSocket, heapPerSocket, deliveriesPerSecond, pacedDeliveriesPerSecond, rssAfter: Number(after.rss) };
+  return { connectsPerSecond, connectsPerCpuSecond, bytesPerSocket, heapPerSocket, deliveriesPerSecond, deliveriesPerCpuSecond, pacedDeliveriesPerSecond, pacedDeliveriesPerCpuSecond, rssAfter: Number(after.rss) };
 }
 
 const median = (values: number[]) => {
@@ -177,7 +196,7 @@ for (let i = 0; i < RUNS; i += 1) {
     const result = await run(mode);
     results[mode].push(result);
     console.log(
-      `run ${i + 1} ${mode.padEnd(7)} connects/s ${result.connectsPerSecond.toFixed(0).padStart(6)}  RSS/socket ${(result.bytesPerSocket / 1024).toFixed(1).padStart(5)} KB  heap+external/socket ${(result.heapPerSocket / 1024).toFixed(1).padStart(5)} KB  burst deliveries/s ${result.deliveriesPerSecond.toFixed(0).padStart(8)}  paced deliveries/s ${result.pacedDeliveriesPerSecond.toFixed(0).padStart(7)}  (server RSS ${(result.rssAfter / 1048576).toFixed(0)} MB)`,
+      `run ${i + 1} ${mode.padEnd(7)} connects/s ${result.connectsPerSecond.toFixed(0).padStart(6)} (${result.connectsPerCpuSecond.toFixed(0)}/CPU s)  RSS/socket ${(result.bytesPerSocket / 1024).toFixed(1).padStart(5)} KB  heap+external/socket ${(result.heapPerSocket / 1024).toFixed(1).padStart(5)} KB  burst deliveries/s ${result.deliveriesPerSecond.toFixed(0).padStart(8)} (${result.deliveriesPerCpuSecond.toFixed(0)}/CPU s)  paced deliveries/s ${result.pacedDeliveriesPerSecond.toFixed(0).padStart(7)} (${result.pacedDeliveriesPerCpuSecond.toFixed(0)}/CPU s)  (server RSS ${(result.rssAfter / 1048576).toFixed(0)} MB)`,
     );
   }
 }
@@ -190,8 +209,11 @@ const row = (label: string, key: keyof RunResult, unit: (value: number) => strin
 };
 console.log(`\nmedian of ${RUNS} runs                      latchkey      raw ws    ratio`);
 row('connects per second (JWT verified)', 'connectsPerSecond', (v) => v.toFixed(0), true);
+row('connects per server CPU second', 'connectsPerCpuSecond', (v) => v.toFixed(0), true);
 row('RSS per socket', 'bytesPerSocket', (v) => `${(v / 1024).toFixed(1)} KB`, false);
 row('heap + external per socket', 'heapPerSocket', (v) => `${(v / 1024).toFixed(1)} KB`, false);
 row(`fan-out burst deliveries/s`, 'deliveriesPerSecond', (v) => v.toFixed(0), true);
 row(`fan-out paced deliveries/s`, 'pacedDeliveriesPerSecond', (v) => v.toFixed(0), true);
+row(`burst deliveries per server CPU s`, 'deliveriesPerCpuSecond', (v) => v.toFixed(0), true);
+row(`paced deliveries per server CPU s`, 'pacedDeliveriesPerCpuSecond', (v) => v.toFixed(0), true);
 console.log('(ratio: latchkey relative to raw ws, above 1 is better for latchkey; memory ratio = raw/latchkey; memory per socket = slope between the measurements at half and at all sockets)');

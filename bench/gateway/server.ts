@@ -14,7 +14,7 @@ import { encodePublication } from '../../packages/server/src/gateway/node.js';
 export const CHANNEL = 'org:bench';
 const API_KEY = 'bench-api-key-0123456789abcdef';
 
-type Request = { type: 'measure' } | { type: 'publish'; count: number; payload: unknown; paced?: boolean } | { type: 'stop' };
+type Request = { type: 'cpu' } | { type: 'measure' } | { type: 'publish'; count: number; payload: unknown; paced?: boolean } | { type: 'stop' };
 
 /** Waits for the next turn of the event loop (after pending I/O callbacks and immediates). */
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
@@ -22,6 +22,15 @@ const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 const mode = process.argv[2] === 'raw' ? 'raw' : 'gateway';
 const send = (message: unknown) => process.send?.(message);
 const gc = (globalThis as { gc?: () => void }).gc;
+
+/** CPU time this process has used (all threads), in seconds. */
+function cpuSeconds(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1e6;
+}
+process.on('message', (request: Request) => {
+  if (request.type === 'cpu') send({ type: 'cpu', seconds: cpuSeconds() });
+});
 
 async function measure(connections: () => number): Promise<void> {
   for (let i = 0; i < 3; i += 1) {

@@ -69,6 +69,8 @@ export class Session implements Subscriber {
   pongDeadline = 0;
   #queue: string[] | null = null;
   #busy = false;
+  /** Replies collected while a frame is processed, written together as one frame (`null` between frames). */
+  #replies: string[] | null = null;
 
   constructor(
     readonly node: GatewayNode,
@@ -93,6 +95,8 @@ export class Session implements Subscriber {
   write(frame: Buffer): void {
     const ws = this.ws;
     if (ws.readyState !== WebSocket.OPEN) return;
+    // Replies of the frame being processed go first (a subscribe reply precedes the channel's pushes).
+    if (this.#replies !== null && this.#replies.length > 0) this.#flushReplies();
     if (ws.bufferedAmount > this.node.settings.queueMaxSize) {
       this.disconnect(DisconnectCode.Slow);
       return;
@@ -101,12 +105,21 @@ export class Session implements Subscriber {
   }
 
   #send(text: string): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(text);
+    if (this.#replies !== null) this.#replies.push(text);
+    else if (this.ws.readyState === WebSocket.OPEN) this.ws.send(text);
+  }
+
+  /** Writes the collected replies as one newline-joined frame. */
+  #flushReplies(): void {
+    const replies = this.#replies;
+    if (replies === null || replies.length === 0) return;
+    this.#replies = [];
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(replies.length === 1 ? replies[0]! : replies.join('\n'));
   }
 
   /** Sends the server ping (an empty reply). */
   ping(now: number): void {
-    this.#send(PING_FRAME);
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(PING_FRAME);
     this.nextPingAt = now + this.node.settings.pingInterval * 1000;
     this.pongPending = true;
     if (this.node.settings.pongTimeout > 0) this.pongDeadline = now + this.node.settings.pongTimeout * 1000;
@@ -115,6 +128,8 @@ export class Session implements Subscriber {
   /** Closes the socket with `code` and leaves every channel at once. */
   disconnect(code: number, reason?: string): void {
     if (this.state === 'closed') return;
+    this.#flushReplies();
+    this.#replies = null;
     this.#cleanup();
     try {
       this.ws.close(code, reason ?? DISCONNECT_REASONS[code as DisconnectCode] ?? '');
@@ -165,6 +180,16 @@ export class Session implements Subscriber {
   }
 
   async #handleFrame(frame: string): Promise<void> {
+    this.#replies = [];
+    try {
+      await this.#handleCommands(frame);
+    } finally {
+      this.#flushReplies();
+      this.#replies = null;
+    }
+  }
+
+  async #handleCommands(frame: string): Promise<void> {
     let commands: DecodedCommand[];
     try {
       commands = decodeCommands(frame);
@@ -476,6 +501,8 @@ export class Session implements Subscriber {
 
   async #rpc(request: RpcRequest): Promise<object> {
     const method = text(request.method);
+    // A handler may take a while: earlier replies of the frame should not wait for it.
+    this.#flushReplies();
     const data = await this.node.rpc.call(method, request.data, {
       client: this.id,
       user: this.user,
