@@ -142,7 +142,8 @@ describe('verifyFast', () => {
       const warm = verifier.verifyFast?.(token);
       expect(warm).not.toBeInstanceOf(Promise);
       expect((warm as { sub: string }).sub).toBe('user-1');
-      expect(() => verifier.verifyFast?.(`${token}x`)).toThrow(expect.objectContaining({ code: 'ERR_SIGNATURE_INVALID' }));
+      expect(() => verifier.verifyFast?.(`${token.slice(0, -4)}AAAA`)).toThrow(expect.objectContaining({ code: 'ERR_SIGNATURE_INVALID' }));
+      expect(() => verifier.verifyFast?.(`${token}x`)).toThrow(expect.objectContaining({ code: 'ERR_TOKEN_MALFORMED' }));
       // verify() never throws synchronously.
       const rejected = verifier.verify('not a token');
       expect(rejected).toBeInstanceOf(Promise);
