@@ -147,6 +147,9 @@ describeEachDatabase('latchkey user commands', (database) => {
     expect(wrong.output).toBe('latchkey: login refused: Invalid login credentials\n');
     const badUrl = await latchkey(home, ['token', '--url', 'ftp://x']);
     expect(badUrl).toMatchObject({ code: 2, output: 'latchkey: --url: must be an http or https URL\n' });
+    const foreign = await latchkey(home, ['call', 'GET', 'https://elsewhere.example/steal', '--url', stack.url]);
+    expect(foreign.code).toBe(2);
+    expect(foreign.output).toMatch(/^latchkey: https:\/\/elsewhere\.example is not the server logged in to/);
     const noTerminal = await latchkey(home, ['login', '--url', stack.url, '--email', 'a@b.c']);
     expect(noTerminal.code).toBe(2);
     expect(noTerminal.output).toMatch(/use --password-stdin/);

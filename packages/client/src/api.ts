@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Clock } from './clock.js';
+import { systemClock, type Clock } from './clock.js';
 import { HttpError, ReauthRequiredError } from './errors.js';
 import { createHttpClient, type AuthenticatedFetch } from './http.js';
 import { TokenManager, type RetryOptions } from './manager.js';
@@ -60,15 +60,21 @@ export class LatchkeyApi {
   /** Base URL without a trailing slash. */
   readonly baseUrl: string;
   readonly tokens: TokenManager;
-  /** `fetch` with the session's bearer token; relative URLs resolve against `baseUrl`. */
+  /**
+   * `fetch` with the session's bearer token; relative URLs resolve against `baseUrl`. The token (and the
+   * anon key) are sent only to `baseUrl`'s origin.
+   */
   readonly fetch: AuthenticatedFetch;
   readonly auth: AuthApi;
+  /** The clock expiries are computed with. */
+  readonly clock: Clock;
   readonly #options: LatchkeyApiOptions;
 
   constructor(baseUrl: string | URL, options: LatchkeyApiOptions = {}) {
     const base = new URL(baseUrl);
     this.baseUrl = base.toString().replace(/\/+$/, '');
     this.#options = options;
+    this.clock = options.clock ?? systemClock;
     this.tokens = new TokenManager(null, {
       tokenUrl: `${this.baseUrl}/auth/v1/token`,
       protocol: 'gotrue',
@@ -84,6 +90,7 @@ export class LatchkeyApi {
       fetch: options.fetch,
       clock: options.clock,
       headers: options.anonKey ? { apikey: options.anonKey } : {},
+      origins: [base.origin],
     });
     this.auth = new AuthApi(this);
   }
@@ -140,12 +147,12 @@ export class AuthApi {
    * which becomes the current one; otherwise `tokens` is `null` until the address is confirmed.
    */
   async signUp(input: { email: string; password: string; data?: Record<string, unknown> }): Promise<{ user: User | null; tokens: TokenSet | null }> {
-    const requestedAt = Date.now();
+    const requestedAt = this.#api.clock.now();
     const response = await this.#api.anonymousResponse('POST', '/auth/v1/signup', input, { 'x-supabase-api-version': '2024-01-01' });
     if (!response.ok) await readJson(response);
     const body = (await response.clone().json()) as Record<string, unknown>;
     if (typeof body.access_token !== 'string') return { user: body as User, tokens: null };
-    const { tokens } = await processTokenResponseBody(response, requestedAt);
+    const { tokens } = await processTokenResponseBody(response, requestedAt, this.#api.clock.now());
     await this.#api.tokens.setTokens(tokens);
     return { user: (body.user as User | undefined) ?? null, tokens };
   }

@@ -12,7 +12,7 @@ export interface HttpClientOptions {
   readonly baseUrl?: string | URL;
   /** Default `globalThis.fetch`. */
   readonly fetch?: typeof fetch;
-  /** Headers added to every request unless the request sets them (e.g. `apikey`). */
+  /** Headers added to every request (to allowed origins) unless the request sets them (e.g. `apikey`). */
   readonly headers?: Readonly<Record<string, string>>;
   /** Retries after 429 (any method) or 503 (idempotent methods). Default 2. */
   readonly maxRetries?: number;
@@ -20,6 +20,11 @@ export interface HttpClientOptions {
   readonly maxRetryAfterMs?: number;
   /** Default the system clock (used for waits). */
   readonly clock?: Clock;
+  /**
+   * Origins (`https://api.example.com`) the token may be sent to; requests elsewhere go out without it.
+   * Default: every origin.
+   */
+  readonly origins?: readonly (string | URL)[];
 }
 
 /** A `fetch` that authenticates its requests. */
@@ -47,6 +52,7 @@ export function createHttpClient(manager: TokenManager, options: HttpClientOptio
   const clock = options.clock ?? systemClock;
   if (!Number.isInteger(maxRetries) || maxRetries < 0) throw new TypeError('maxRetries must be an integer >= 0');
   const baseUrl = options.baseUrl === undefined ? undefined : new URL(options.baseUrl);
+  const origins = options.origins === undefined ? undefined : new Set(options.origins.map((origin) => new URL(origin).origin));
 
   return async (input, init = {}) => {
     const original = input instanceof Request ? input : new Request(new URL(input, baseUrl), init);
@@ -55,10 +61,11 @@ export function createHttpClient(manager: TokenManager, options: HttpClientOptio
     const body = request.body === null ? null : replayable ? await request.arrayBuffer() : request.body;
     const method = request.method.toUpperCase();
     const presetAuthorization = request.headers.has('authorization');
+    const allowed = origins === undefined || origins.has(new URL(request.url).origin);
 
     const send = async (authorization: string | undefined): Promise<Response> => {
       const headers = new Headers(request.headers);
-      for (const [name, value] of Object.entries(options.headers ?? {})) if (!headers.has(name)) headers.set(name, value);
+      if (allowed) for (const [name, value] of Object.entries(options.headers ?? {})) if (!headers.has(name)) headers.set(name, value);
       if (authorization !== undefined) headers.set('authorization', authorization);
       return fetchImpl(request.url, {
         method,
@@ -70,7 +77,7 @@ export function createHttpClient(manager: TokenManager, options: HttpClientOptio
       } as RequestInit);
     };
 
-    let tokens = presetAuthorization ? undefined : await manager.getTokens();
+    let tokens = presetAuthorization || !allowed ? undefined : await manager.getTokens();
     let response = await send(tokens?.authorizationHeader);
     let refreshed = false;
     for (let retries = 0; ; ) {

@@ -86,6 +86,17 @@ describe('createHttpClient', () => {
     expect(clock.sleeps).toEqual([]);
   });
 
+  it('sends the token and extra headers only to the allowed origins', async () => {
+    const { manager } = setup();
+    const server = resourceServer(new Set(['access-0']));
+    const api = createHttpClient(manager, { fetch: server.fetch, origins: ['https://api.example'], headers: { apikey: 'anon' } });
+    expect((await api('https://api.example/a')).status).toBe(200);
+    expect((await api('https://elsewhere.example/a')).status).toBe(401);
+    expect(server.seen[1]!.headers.has('authorization')).toBe(false);
+    expect(server.seen[1]!.headers.has('apikey')).toBe(false);
+    expect(server.seen).toHaveLength(2); // no refresh-and-retry for a request that carried no token
+  });
+
   it('leaves a caller-set Authorization header alone', async () => {
     const { manager, endpoint } = setup(-1);
     const server = resourceServer(new Set(['mine']));

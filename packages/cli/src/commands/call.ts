@@ -24,7 +24,7 @@ async function readData(data: string): Promise<string> {
  * `latchkey call <METHOD> <path>`: sends one request with the session's token (refreshed when needed,
  * retried once after a 401) and prints the response body. `-d` takes a body (`@file`, `@-` for stdin;
  * JSON bodies get `content-type: application/json`), `-H 'name: value'` adds headers, `-i` prints the
- * status line and headers first. Exit code 0 for 1xx–3xx, 1 for other statuses, 3 when the server
+ * status line and headers first. Only the server's own URLs are accepted. Exit code 0 for 1xx–3xx, 1 for other statuses, 3 when the server
  * still answers 401.
  */
 export async function runCall(method: string, target: string, flags: CallFlags, env: NodeJS.ProcessEnv = process.env): Promise<void> {
@@ -53,6 +53,10 @@ export async function runCall(method: string, target: string, flags: CallFlags, 
     url = new URL(target, `${context.url}/`).toString();
   } catch {
     throw new CliError(`not a path or URL: ${JSON.stringify(target)}`, ExitCode.Usage);
+  }
+  if (new URL(url).origin !== new URL(context.url).origin) {
+    // The session's token is only ever sent to the server it belongs to.
+    throw new CliError(`${new URL(url).origin} is not the server logged in to (${context.url}); pass a path or use --url`, ExitCode.Usage);
   }
   await runUserCommand(context.url, async () => {
     const response = await context.api.fetch(url, { method: method.toUpperCase(), headers, body });
