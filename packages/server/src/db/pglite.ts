@@ -2,7 +2,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { PGlite, types as pgliteTypes, type Transaction } from '@electric-sql/pglite';
 import { DatabaseLockedError, DatabaseUnavailableError } from './errors.js';
-import { pgliteTemplate } from './pglite-template.js';
+import { migrate, readMigrations } from './migrate.js';
+import { copyTemplateDir, migratedTemplate, migratedTemplateDir, pgliteTemplate } from './pglite-template.js';
 import type { Database, QueryResult, Row, TransactionHandle } from './types.js';
 
 const INT8_OID = pgliteTypes.INT8;
@@ -99,23 +100,79 @@ class PgliteDatabase implements Database {
   }
 }
 
+const INT8_PARSERS = { [INT8_OID]: (value: string) => Number(value) };
+
+/**
+ * The fastest starting point for a new data directory: the template with the current migrations
+ * applied, else the empty initialised one, else none (PGlite runs initdb).
+ */
+async function startingPoint(): Promise<Blob | null> {
+  try {
+    const migrations = await readMigrations();
+    const migrated = await migratedTemplate(migrations, async (base) => {
+      const scratch = await PGlite.create('memory://', { parsers: INT8_PARSERS, ...(base ? { loadDataDir: base } : {}) });
+      try {
+        await migrate(new PgliteDatabase(scratch, null), migrations);
+        return await scratch.dumpDataDir('gzip');
+      } finally {
+        await scratch.close();
+      }
+    });
+    if (migrated) return migrated;
+  } catch {
+    // fall back to the empty template
+  }
+  return pgliteTemplate();
+}
+
+/**
+ * Fills a new data directory with a copy of the migrated template directory (made on first use).
+ * Returns false when no template directory can be had.
+ */
+async function copyFromTemplateDir(dataDir: string): Promise<boolean> {
+  try {
+    const migrations = await readMigrations();
+    const template = await migratedTemplateDir(migrations, async (dir) => {
+      const base = await startingPoint();
+      const scratch = await PGlite.create(dir, { parsers: INT8_PARSERS, ...(base ? { loadDataDir: base } : {}) });
+      try {
+        await migrate(new PgliteDatabase(scratch, null), migrations);
+      } finally {
+        await scratch.close();
+      }
+    });
+    if (!template) return false;
+    await fs.rm(dataDir, { recursive: true, force: true });
+    await fs.mkdir(path.dirname(dataDir), { recursive: true, mode: 0o700 });
+    await copyTemplateDir(template, dataDir);
+    await fs.chmod(dataDir, 0o700);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Opens embedded PostgreSQL (PGlite). `dataDir` null keeps everything in memory (tests, demos).
- * A directory is created and initialised on first use and locked against a second process.
+ * A directory is created on first use from a cached template and locked against a second process.
  */
 export async function openPgliteDatabase(dataDir: string | null): Promise<Database> {
-  const parsers = { [INT8_OID]: (value: string) => Number(value) };
   if (dataDir === null) {
-    const template = await pgliteTemplate();
-    const db = await PGlite.create('memory://', { parsers, ...(template ? { loadDataDir: template } : {}) });
+    const template = await startingPoint();
+    const db = await PGlite.create('memory://', { parsers: INT8_PARSERS, ...(template ? { loadDataDir: template } : {}) });
     return new PgliteDatabase(db, null);
   }
   const unlock = await lockDataDir(dataDir);
   try {
-    const fresh = !(await isInitialised(dataDir));
-    const template = fresh ? await pgliteTemplate() : null;
-    if (fresh) await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
-    const db = await PGlite.create(dataDir, { parsers, ...(template ? { loadDataDir: template } : {}) });
+    let template: Blob | null = null;
+    if (!(await isInitialised(dataDir))) {
+      const copied = await copyFromTemplateDir(dataDir);
+      if (!copied) {
+        template = await startingPoint();
+        await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
+      }
+    }
+    const db = await PGlite.create(dataDir, { parsers: INT8_PARSERS, ...(template ? { loadDataDir: template } : {}) });
     return new PgliteDatabase(db, unlock);
   } catch (error) {
     await unlock();
