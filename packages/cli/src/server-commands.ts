@@ -2,6 +2,7 @@ import { defaultServices } from '@latchkey/server';
 import type { Command } from 'commander';
 import { registerClientsCommands } from './commands/clients.js';
 import { registerKeysCommands } from './commands/keys.js';
+import { registerMailCommands } from './commands/mail.js';
 import { runMigrate } from './commands/migrate.js';
 import { serve } from './commands/serve.js';
 
@@ -35,4 +36,5 @@ export function registerServerCommands(program: Command): void {
 
   registerKeysCommands(program);
   registerClientsCommands(program);
+  registerMailCommands(program);
 }

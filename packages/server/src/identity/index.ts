@@ -8,3 +8,4 @@ export { KeyStore, rotateSigningKey, type RotationResult, type KeySource } from 
 export { loadApiKeys, type ApiKeys } from './keys/api-keys.js';
 export { LOCK_SQL as REFRESH_LOCK_SQL, ROTATE_SQL as REFRESH_ROTATE_SQL } from './refresh.js';
 export { createOAuthClient, listOAuthClients, deleteOAuthClient, clientJson, type ClientJson, type NewClient } from './oauth/clients.js';
+export { readOutbox, outboxJson, loadMailSettings, type OutboxMessage, type MailSettings } from '../mail/index.js';

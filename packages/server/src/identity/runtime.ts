@@ -1,3 +1,4 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Database } from '../db/index.js';
 import type { Logger } from '../logging/logger.js';
 import type { AccessTokenIssuer } from './claims.js';
@@ -5,6 +6,19 @@ import type { ApiKeys } from './keys/api-keys.js';
 import type { KeyStore } from './keys/key-store.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { IdentitySettings } from './settings.js';
+
+/** A `/token` grant added by a module mounted with the service (e.g. `pkce`). */
+export type GrantHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+
+/** Hooks that modules mounted with the service fill in (one-time codes, anonymous sign-in, extra grants). */
+export interface IdentityExtensions {
+  /** Extra `/token?grant_type=…` handlers, by grant type. */
+  readonly grants: Map<string, GrantHandler>;
+  /** Called after a sign-up that needs email confirmation (sends the confirmation mail). */
+  afterSignUpUnconfirmed?: (request: FastifyRequest, userId: string, email: string) => Promise<void>;
+  /** Answers `/signup` without email or phone when anonymous sign-ins are enabled. */
+  anonymousSignIn?: (request: FastifyRequest) => Promise<unknown>;
+}
 
 /** Everything the identity routes share, built once at mount. */
 export interface IdentityRuntime {
@@ -26,4 +40,5 @@ export interface IdentityRuntime {
   baseUrl(): string;
   /** `iss` of issued tokens. */
   jwtIssuer(): string;
+  readonly extensions: IdentityExtensions;
 }

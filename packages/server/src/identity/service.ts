@@ -10,7 +10,12 @@ import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerPublicRoutes } from './routes/public.js';
 import { registerSessionRoutes } from './routes/session-routes.js';
 import { registerUserRoutes } from './routes/user-routes.js';
+import { loadMailSettings, outboxMailer, smtpMailer } from '../mail/index.js';
 import { registerMfaRoutes } from './mfa/routes.js';
+import { registerDisabledFeatures } from './otp/disabled.js';
+import { registerOutboxRoutes } from './otp/outbox-routes.js';
+import { registerOtpRoutes } from './otp/routes.js';
+import { loadOtpSettings } from './otp/settings.js';
 import { registerOAuthClientAdminRoutes } from './oauth/admin-routes.js';
 import { registerOAuthTokenEndpoint } from './oauth/token-endpoint.js';
 import type { IdentityRuntime } from './runtime.js';
@@ -62,6 +67,8 @@ export function identityExports(context: Pick<AppContext, 'services'>): Identity
 
 async function mount(app: FastifyInstance, context: AppContext): Promise<MountedService> {
   const settings = loadIdentitySettings(context.env);
+  const otpSettings = loadOtpSettings(context.env);
+  const mailSettings = loadMailSettings(context.env);
   const logger = context.logger.child({ service: 'identity' });
   const keys = await KeyStore.open(context.db, settings);
   const apiKeys = await loadApiKeys(context.db, keys, settings, logger);
@@ -82,7 +89,9 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
     },
     baseUrl,
     jwtIssuer,
+    extensions: { grants: new Map() },
   };
+  const mailer = mailSettings.host ? smtpMailer({ ...mailSettings, host: mailSettings.host }) : outboxMailer(context.db);
 
   await app.register(
     async (scope) => {
@@ -94,6 +103,9 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
       registerOAuthTokenEndpoint(scope, runtime);
       registerMfaRoutes(scope, runtime);
       registerOAuthClientAdminRoutes(scope, runtime);
+      registerOtpRoutes(scope, runtime, { mailer, settings: otpSettings });
+      registerOutboxRoutes(scope, runtime);
+      registerDisabledFeatures(scope, runtime);
     },
     { prefix: IDENTITY_PREFIX },
   );
@@ -140,6 +152,7 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
     ],
     async close() {
       keys.stopReloading();
+      mailer.close();
     },
   };
 }

@@ -136,7 +136,8 @@ describeEachDatabase('OAuth token endpoint', (database) => {
       const login = await form(tokenUrl, { grant_type: 'password', username: address, password: PASSWORD });
       expect(login.status).toBe(200);
       expect(login.headers.get('cache-control')).toBe('no-store');
-      expect(login.body).toMatchObject({ token_type: 'bearer', expires_in: 3600 });
+      expect(login.body.token_type).toBe('bearer');
+      expect(login.body.expires_in).toBeGreaterThan(3590);
       expect(claimsOf(login.body.access_token as string)).toMatchObject({ aal: 'aal1', amr: [{ method: 'password' }] });
 
       const refreshed = await form(tokenUrl, { grant_type: 'refresh_token', refresh_token: login.body.refresh_token as string });

@@ -17,7 +17,7 @@ export function registerPublicRoutes(app: FastifyInstance, runtime: IdentityRunt
     const { settings } = runtime;
     return {
       external: {
-        anonymous_users: false,
+        anonymous_users: runtime.extensions.anonymousSignIn !== undefined,
         email: settings.emailEnabled,
         phone: false,
         apple: false,

@@ -50,7 +50,10 @@ async function signUp(runtime: IdentityRuntime, request: FastifyRequest): Promis
   const phone = optionalString(body, 'phone');
   const password = optionalString(body, 'password');
   const data = optionalObject(body, 'data') ?? {};
-  if (!rawEmail && !phone) throw new IdentityError(422, 'anonymous_provider_disabled', Messages.anonymousDisabled);
+  if (!rawEmail && !phone) {
+    if (runtime.extensions.anonymousSignIn) return runtime.extensions.anonymousSignIn(request);
+    throw new IdentityError(422, 'anonymous_provider_disabled', Messages.anonymousDisabled);
+  }
   if (!rawEmail) throw new IdentityError(422, 'phone_provider_disabled', Messages.phoneDisabled);
   if (!settings.emailEnabled) throw new IdentityError(400, 'email_provider_disabled', Messages.emailSignupDisabled);
   const email = normaliseEmail(rawEmail);
@@ -93,7 +96,9 @@ async function signUp(runtime: IdentityRuntime, request: FastifyRequest): Promis
       const user = await findUserById(tx, id);
       return userJson(user!);
     });
-    return 'claims' in result ? await finishSession(runtime.issuer, result) : result;
+    if ('claims' in result) return await finishSession(runtime.issuer, result);
+    await runtime.extensions.afterSignUpUnconfirmed?.(request, result.id, email);
+    return result;
   } catch (error) {
     if (isUniqueViolation(error)) throw new IdentityError(422, 'user_already_exists', Messages.userAlreadyExists);
     throw error;
@@ -130,7 +135,7 @@ const LOGOUT_SCOPES = ['global', 'local', 'others'] as const;
 export function registerSessionRoutes(app: FastifyInstance, runtime: IdentityRuntime): void {
   app.post('/signup', (request) => signUp(runtime, request));
 
-  app.post<{ Querystring: { grant_type?: string } }>('/token', async (request) => {
+  app.post<{ Querystring: { grant_type?: string } }>('/token', async (request, reply) => {
     const grant = request.query.grant_type;
     if (grant === 'password') return passwordGrant(runtime, request);
     if (grant === 'refresh_token') {
@@ -138,6 +143,8 @@ export function registerSessionRoutes(app: FastifyInstance, runtime: IdentityRun
       if (!token) throw new OAuthError('invalid_request', 'refresh_token required');
       return refreshGrant({ db: runtime.db, issuer: runtime.issuer, settings: runtime.settings, sessionLimiter: runtime.limits.refresh }, token);
     }
+    const extra = grant === undefined ? undefined : runtime.extensions.grants.get(grant);
+    if (extra) return extra(request, reply);
     throw new IdentityError(400, 'invalid_credentials', 'unsupported_grant_type');
   });
 

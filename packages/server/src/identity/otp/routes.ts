@@ -1,0 +1,288 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Queryable } from '../../db/index.js';
+import type { Mailer } from '../../mail/index.js';
+import { IdentityError, Messages, validationFailed } from '../errors.js';
+import { bodyOf, clientAddress, normaliseEmail, optionalBoolean, optionalObject, optionalString } from '../http/request.js';
+import { RateLimiter } from '../rate-limit.js';
+import type { IdentityRuntime } from '../runtime.js';
+import { finishSession, startSession, type PreparedSession } from '../sessions.js';
+import type { AuthenticationMethod, TokenResponse } from '../types.js';
+import { findUserByEmail, isBanned, isUniqueViolation, type UserRow } from '../users.js';
+import { createFlowState, exchangeAuthCode, issueAuthCode, pkceChallenge, type PkceChallenge } from './flow-state.js';
+import { composeMail, type MailKind } from './messages.js';
+import { allowedRedirect } from './redirect.js';
+import type { OtpSettings } from './settings.js';
+import { consumeOneTimeToken, issueOneTimeToken, tokenHash, type OneTimeTokenRow, type OneTimeTokenType } from './tokens.js';
+
+const OTP_EXPIRED = 'Token has expired or is invalid';
+const LINK_EXPIRED = 'Email link is invalid or has expired';
+
+/** Verify types of `/verify` and the token types each accepts. */
+const VERIFY_TYPES: Record<string, readonly OneTimeTokenType[]> = {
+  signup: ['confirmation'],
+  magiclink: ['magiclink'],
+  recovery: ['recovery'],
+  email: ['confirmation', 'magiclink'],
+  invite: [],
+  email_change: [],
+};
+
+const TOKEN_METHOD: Record<OneTimeTokenType, AuthenticationMethod> = { confirmation: 'email/signup', magiclink: 'magiclink', recovery: 'recovery' };
+const MAIL_KIND: Record<OneTimeTokenType, MailKind> = { confirmation: 'signup', magiclink: 'magiclink', recovery: 'recovery' };
+const LINK_TYPE: Record<OneTimeTokenType, string> = { confirmation: 'signup', magiclink: 'magiclink', recovery: 'recovery' };
+
+/** What the one-time code routes need besides the runtime. */
+export interface OtpDependencies {
+  readonly mailer: Mailer;
+  readonly settings: OtpSettings;
+}
+
+/**
+ * Email one-time codes and links: `POST /otp`, `POST /verify`, `GET /verify`, `POST /recover`,
+ * `POST /resend`, the `pkce` grant of `/token`, sign-up confirmation mails, and anonymous sign-in.
+ * Answers never depend on whether the address has an account; mail goes out after the answer.
+ */
+export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime, deps: OtpDependencies): void {
+  const { settings: otp, mailer } = deps;
+  const perAddress = new RateLimiter(otp.maxFrequency === 0 ? 0 : 300 / otp.maxFrequency, 1);
+  const perClient = new RateLimiter(otp.emailsPerHour / 12, Math.max(1, otp.emailsPerHour));
+  const verifyLimiter = new RateLimiter(otp.verifyPerFiveMinutes, Math.max(1, otp.verifyPerFiveMinutes));
+  const anonymousLimiter = new RateLimiter(otp.anonymousPerHour / 12, Math.max(1, otp.anonymousPerHour));
+  const address = (request: FastifyRequest) => clientAddress(request, runtime.settings.rateLimitHeader);
+  const siteUrl = () => runtime.settings.siteUrl ?? new URL(runtime.baseUrl()).origin;
+
+  /** One mail to `email` is allowed now (per address and per client), or 429 `over_email_send_rate_limit`. */
+  function takeEmailBudget(request: FastifyRequest, email: string): void {
+    if (!perAddress.take(`email:${email}`)) {
+      throw new IdentityError(429, 'over_email_send_rate_limit', `For security purposes, you can only request this after ${otp.maxFrequency} seconds.`);
+    }
+    if (!perClient.take(`ip:${address(request)}`)) throw new IdentityError(429, 'over_email_send_rate_limit', 'email rate limit exceeded');
+  }
+
+  /** Issues a token (and a PKCE flow), then mails the link and code after the answer. */
+  async function mailToken(user: UserRow, type: OneTimeTokenType, pkce: PkceChallenge | null, redirectTo: string | undefined): Promise<void> {
+    const email = user.email!;
+    const issued = await runtime.db.transaction(async (tx) => {
+      const flow = pkce ? await createFlowState(tx, user.id, pkce, TOKEN_METHOD[type]) : null;
+      if (type === 'confirmation') await tx.query('update auth.users set confirmation_sent_at = now() where id = $1', [user.id]);
+      return issueOneTimeToken(tx, user.id, type, email, flow);
+    });
+    const link = new URL(`${runtime.baseUrl()}/verify`);
+    link.searchParams.set('token', issued.hash);
+    link.searchParams.set('type', LINK_TYPE[type]);
+    link.searchParams.set('redirect_to', allowedRedirect(redirectTo, siteUrl(), otp.uriAllowList));
+    const message = composeMail(MAIL_KIND[type], email, link.toString(), issued.otp);
+    void mailer.send(message).catch((error: unknown) => {
+      runtime.logger.error({ reason: error instanceof Error ? error.message : String(error), kind: MAIL_KIND[type] }, 'mail delivery failed');
+    });
+  }
+
+  async function createPasswordlessUser(email: string, data: Record<string, unknown>): Promise<UserRow | null> {
+    const id = randomUUID();
+    const identityData = { sub: id, email, email_verified: false, phone_verified: false };
+    try {
+      await runtime.db.query(
+        `with u as (
+           insert into auth.users (id, aud, role, email, raw_app_meta_data, raw_user_meta_data)
+           values ($1, $2, $3, $4, $5, $6) returning id
+         )
+         insert into auth.identities (id, provider_id, user_id, identity_data, provider) select $7, $1, u.id, $8, 'email' from u`,
+        [
+          id,
+          runtime.settings.audience,
+          runtime.settings.defaultRole,
+          email,
+          JSON.stringify({ provider: 'email', providers: ['email'] }),
+          JSON.stringify({ ...data, ...identityData }),
+          randomUUID(),
+          JSON.stringify(identityData),
+        ],
+      );
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+    }
+    return findUserByEmail(runtime.db, email);
+  }
+
+  function emailOf(body: Record<string, unknown>): string {
+    if (optionalString(body, 'phone')) throw new IdentityError(422, 'phone_provider_disabled', Messages.phoneDisabled);
+    const raw = optionalString(body, 'email');
+    if (!raw) throw validationFailed('An email address or phone number is required to sign in');
+    if (!runtime.settings.emailEnabled) throw new IdentityError(422, 'email_provider_disabled', Messages.emailLoginDisabled);
+    return normaliseEmail(raw);
+  }
+
+  const redirectOf = (request: FastifyRequest, body: Record<string, unknown>): string | undefined => {
+    const query = (request.query as { redirect_to?: unknown }).redirect_to;
+    return typeof query === 'string' && query !== '' ? query : optionalString(body, 'redirect_to');
+  };
+
+  app.post('/otp', async (request) => {
+    const body = bodyOf(request);
+    const email = emailOf(body);
+    const pkce = pkceChallenge(body);
+    const createUser = optionalBoolean(body, 'create_user') ?? true;
+    const data = optionalObject(body, 'data') ?? {};
+    takeEmailBudget(request, email);
+    let user = await findUserByEmail(runtime.db, email);
+    if (!user && createUser && !runtime.settings.disableSignup) user = await createPasswordlessUser(email, data);
+    if (user && !isBanned(user)) await mailToken(user, user.email_confirmed_at ? 'magiclink' : 'confirmation', pkce, redirectOf(request, body));
+    return {};
+  });
+
+  app.post('/recover', async (request) => {
+    const body = bodyOf(request);
+    const email = emailOf(body);
+    const pkce = pkceChallenge(body);
+    takeEmailBudget(request, email);
+    const user = await findUserByEmail(runtime.db, email);
+    if (user && !isBanned(user)) await mailToken(user, 'recovery', pkce, redirectOf(request, body));
+    return {};
+  });
+
+  app.post('/resend', async (request) => {
+    const body = bodyOf(request);
+    const type = optionalString(body, 'type');
+    if (type === 'sms' || type === 'phone_change') throw new IdentityError(422, 'phone_provider_disabled', Messages.phoneDisabled);
+    if (type !== 'signup' && type !== 'email_change') throw validationFailed('Missing one of these types: signup, email_change, sms, phone_change');
+    const email = emailOf(body);
+    const pkce = pkceChallenge(body);
+    takeEmailBudget(request, email);
+    const user = await findUserByEmail(runtime.db, email);
+    if (type === 'signup' && user && !user.email_confirmed_at && !isBanned(user)) await mailToken(user, 'confirmation', pkce, redirectOf(request, body));
+    return {};
+  });
+
+  runtime.extensions.afterSignUpUnconfirmed = async (request, userId, email) => {
+    const body = bodyOf(request);
+    const pkce = pkceChallenge(body);
+    try {
+      takeEmailBudget(request, email);
+    } catch {
+      return; // The account exists; the user can ask for the mail again (POST /resend) later.
+    }
+    const user = await findUserByEmail(runtime.db, email);
+    if (user && user.id === userId) await mailToken(user, 'confirmation', pkce, redirectOf(request, body));
+  };
+
+  /** Marks the address confirmed (a followed link or a typed code proves it). */
+  async function confirmEmail(tx: Queryable, userId: string): Promise<void> {
+    await tx.query(
+      `update auth.users set email_confirmed_at = coalesce(email_confirmed_at, now()),
+              raw_user_meta_data = raw_user_meta_data || '{"email_verified": true}'::jsonb, updated_at = now()
+        where id = $1`,
+      [userId],
+    );
+    await tx.query(`update auth.identities set identity_data = identity_data || '{"email_verified": true}'::jsonb where user_id = $1 and provider = 'email'`, [userId]);
+  }
+
+  function limitVerify(request: FastifyRequest): void {
+    if (!verifyLimiter.take(address(request))) throw new IdentityError(429, 'over_request_rate_limit', Messages.rateLimited);
+  }
+
+  /** Uses up the token and opens a session (in one transaction); `null` when the token is wrong or old. */
+  async function verifyToken(request: FastifyRequest, hash: string, type: string, method?: AuthenticationMethod): Promise<{ token: OneTimeTokenRow; prepared: PreparedSession } | null> {
+    const types = VERIFY_TYPES[type];
+    if (!types) throw validationFailed(`Verify requires a verification type`);
+    return runtime.db.transaction(async (tx) => {
+      const token = await consumeOneTimeToken(tx, hash, types, otp.otpExpiry);
+      if (!token) return null;
+      if (token.flow_state_id) await tx.query('delete from auth.flow_state where id = $1', [token.flow_state_id]);
+      await confirmEmail(tx, token.user_id);
+      const agent = request.headers['user-agent'];
+      const prepared = await startSession(tx, runtime.issuer, token.user_id, {
+        method: method ?? TOKEN_METHOD[token.token_type],
+        client: { ip: address(request), userAgent: typeof agent === 'string' ? agent : undefined },
+      });
+      return { token, prepared };
+    });
+  }
+
+  app.post('/verify', async (request) => {
+    limitVerify(request);
+    const body = bodyOf(request);
+    const type = optionalString(body, 'type') ?? '';
+    if (type === 'sms' || type === 'phone_change') throw new IdentityError(422, 'phone_provider_disabled', Messages.phoneDisabled);
+    const given = optionalString(body, 'token_hash');
+    let hash: string;
+    if (given) {
+      hash = given;
+    } else {
+      const code = (optionalString(body, 'token') ?? '').trim();
+      const raw = optionalString(body, 'email');
+      if (!raw) throw validationFailed('Only an email address or phone number should be provided on verify');
+      hash = tokenHash(normaliseEmail(raw), code);
+    }
+    const verified = await verifyToken(request, hash, type, type === 'email' ? 'otp' : undefined);
+    if (!verified) throw new IdentityError(403, 'otp_expired', OTP_EXPIRED);
+    return finishSession(runtime.issuer, verified.prepared);
+  });
+
+  /** `GET /verify`: the emailed link. Redirects with the session in the fragment, or a PKCE `code` in the query. */
+  app.get<{ Querystring: { token?: string; type?: string; redirect_to?: string } }>('/verify', async (request, reply: FastifyReply) => {
+    const target = allowedRedirect(request.query.redirect_to, siteUrl(), otp.uriAllowList);
+    const fail = (code: string, description: string) =>
+      reply.redirect(`${target}#${new URLSearchParams({ error: 'access_denied', error_code: code, error_description: description }).toString()}&sb=`, 303);
+    if (!verifyLimiter.take(address(request))) return fail('over_request_rate_limit', Messages.rateLimited);
+    const type = request.query.type ?? '';
+    if (!VERIFY_TYPES[type]) return fail('validation_failed', 'Verify requires a verification type');
+    const hash = request.query.token ?? '';
+    const outcome = await runtime.db.transaction(async (tx) => {
+      const token = await consumeOneTimeToken(tx, hash, VERIFY_TYPES[type]!, otp.otpExpiry);
+      if (!token) return null;
+      await confirmEmail(tx, token.user_id);
+      if (token.flow_state_id) return { code: await issueAuthCode(tx, token.flow_state_id), prepared: undefined };
+      return { code: undefined, prepared: await startSession(tx, runtime.issuer, token.user_id, { method: TOKEN_METHOD[token.token_type], client: { ip: address(request) } }) };
+    });
+    if (!outcome) return fail('otp_expired', LINK_EXPIRED);
+    if (outcome.code !== undefined) {
+      const url = new URL(target);
+      url.searchParams.set('code', outcome.code);
+      return reply.redirect(url.toString(), 303);
+    }
+    const session: TokenResponse = await finishSession(runtime.issuer, outcome.prepared!);
+    const fragment = new URLSearchParams({
+      access_token: session.access_token,
+      expires_at: String(session.expires_at),
+      expires_in: String(session.expires_in),
+      refresh_token: session.refresh_token,
+      token_type: 'bearer',
+      type,
+    });
+    return reply.redirect(`${target.split('#')[0]}#${fragment.toString()}&sb=`, 303);
+  });
+
+  runtime.extensions.grants.set('pkce', async (request) => {
+    const body = bodyOf(request);
+    const code = optionalString(body, 'auth_code') ?? '';
+    const verifier = optionalString(body, 'code_verifier') ?? '';
+    if (code === '' || verifier === '') throw validationFailed('invalid request: both auth code and code verifier should be non-empty');
+    const agent = request.headers['user-agent'];
+    const prepared = await runtime.db.transaction(async (tx) => {
+      const flow = await exchangeAuthCode(tx, code, verifier);
+      return startSession(tx, runtime.issuer, flow.userId, {
+        method: flow.method as AuthenticationMethod,
+        client: { ip: address(request), userAgent: typeof agent === 'string' ? agent : undefined },
+      });
+    });
+    return finishSession(runtime.issuer, prepared);
+  });
+
+  if (otp.anonymousEnabled) {
+    runtime.extensions.anonymousSignIn = async (request) => {
+      if (!anonymousLimiter.take(address(request))) throw new IdentityError(429, 'over_request_rate_limit', Messages.rateLimited);
+      const data = optionalObject(bodyOf(request), 'data') ?? {};
+      const id = randomUUID();
+      const agent = request.headers['user-agent'];
+      const prepared = await runtime.db.transaction(async (tx) => {
+        await tx.query(
+          `insert into auth.users (id, aud, role, is_anonymous, raw_app_meta_data, raw_user_meta_data) values ($1, $2, $3, true, $4, $5)`,
+          [id, runtime.settings.audience, runtime.settings.defaultRole, JSON.stringify({ provider: 'anonymous', providers: ['anonymous'] }), JSON.stringify(data)],
+        );
+        return startSession(tx, runtime.issuer, id, { method: 'anonymous', client: { ip: address(request), userAgent: typeof agent === 'string' ? agent : undefined } });
+      });
+      return finishSession(runtime.issuer, prepared);
+    };
+  }
+}
