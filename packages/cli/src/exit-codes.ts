@@ -8,6 +8,8 @@ export const ExitCode = {
   Usage: 2,
   /** Not logged in, or the session ended: run `latchkey login`. */
   AuthRequired: 3,
+  /** Interrupted with Ctrl-C at a prompt (128 + SIGINT, as shells report it). */
+  Interrupted: 130,
 } as const;
 
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

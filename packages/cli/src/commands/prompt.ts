@@ -15,7 +15,7 @@ export async function promptLine(question: string, input: Input = process.stdin,
   const rl = readline.createInterface({ input, output, terminal: input.isTTY === true });
   try {
     return await new Promise<string>((resolve, reject) => {
-      rl.once('SIGINT', () => reject(new CliError('interrupted', 130 as ExitCode)));
+      rl.once('SIGINT', () => reject(new CliError('interrupted', ExitCode.Interrupted)));
       // After an answer the promise is settled and this rejection is ignored. (Removing readline's own
       // 'close' listeners would leave it attached to the terminal, echoing later keystrokes.)
       rl.once('close', () => reject(new CliError('no input', ExitCode.Usage)));
@@ -57,7 +57,7 @@ export function promptHidden(question: string, input: Input = process.stdin, out
             finish();
             return;
           case '\u0003': // Ctrl-C
-            finish(new CliError('interrupted', 130 as ExitCode));
+            finish(new CliError('interrupted', ExitCode.Interrupted));
             return;
           case '\u0004': // Ctrl-D
             if (value === '') {
