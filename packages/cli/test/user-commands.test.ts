@@ -155,33 +155,52 @@ describeEachDatabase('latchkey user commands', (database) => {
     expect(noTerminal.output).toMatch(/use --password-stdin/);
   }, 120_000);
 
-  it('prompts for the password without echoing it, in a terminal', async () => {
-    const home = await newHome();
-    const address = await account();
-    // `script` runs the command on a pseudo-terminal and copies our pipe to it as keystrokes.
-    const command = `${process.execPath} ${LATCHKEY_BIN} login --url ${stack.url}`;
+  /** Runs `latchkey <args>` on a pseudo-terminal (`script`); our pipe's bytes arrive as keystrokes. */
+  function terminal(home: Home, args: string) {
+    const command = `${process.execPath} ${LATCHKEY_BIN} ${args}`;
     const child = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...process.env, ...home.env, TERM: 'xterm' }, stdio: ['pipe', 'pipe', 'pipe'] });
     let screen = '';
     child.stdout.on('data', (chunk: Buffer) => (screen += chunk.toString()));
-    const waitFor = async (text: string) => {
-      const deadline = Date.now() + 90_000;
-      while (!screen.includes(text)) {
-        if (Date.now() > deadline) throw new Error(`no ${JSON.stringify(text)} on screen:\n${screen}`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    };
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    await waitFor('Email: ');
-    child.stdin.write(`${address}\r`);
-    await waitFor('Password: ');
-    child.stdin.write(`${PASSWORD}\r`);
-    await waitFor('Logged in');
-    expect(await exited).toBe(0);
-    child.stdin.end();
-    expect(screen).toContain(address); // the e-mail is echoed
-    expect(screen).not.toContain(PASSWORD); // the password is not
+    return {
+      child,
+      exited,
+      screen: () => screen,
+      async waitFor(text: string) {
+        const deadline = Date.now() + 90_000;
+        while (!screen.includes(text)) {
+          if (Date.now() > deadline) throw new Error(`no ${JSON.stringify(text)} on screen:\n${screen}`);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      },
+    };
+  }
+
+  it('prompts for the password without echoing it, in a terminal', async () => {
+    const home = await newHome();
+    const address = await account();
+    const tty = terminal(home, `login --url ${stack.url}`);
+    await tty.waitFor('Email: ');
+    tty.child.stdin.write(`${address}\r`);
+    await tty.waitFor('Password: ');
+    tty.child.stdin.write(`${PASSWORD}\r`);
+    await tty.waitFor('Logged in');
+    expect(await tty.exited).toBe(0);
+    tty.child.stdin.end();
+    expect(tty.screen()).toContain(address); // the e-mail is echoed
+    expect(tty.screen()).not.toContain(PASSWORD); // the password is not
     expect((await latchkey(home, ['whoami', '--json'])).stdout).toContain(address);
-  }, 120_000);
+
+    // Ctrl-C at the password prompt: exit code 130, nothing saved.
+    const other = await newHome();
+    const aborted = terminal(other, `login --url ${stack.url} --email ${address}`);
+    await aborted.waitFor('Password: ');
+    aborted.child.stdin.write('half-typed\u0003');
+    expect(await aborted.exited).toBe(130);
+    aborted.child.stdin.end();
+    expect(aborted.screen()).not.toContain('half-typed');
+    await expect(fs.stat(other.sessionFile)).rejects.toMatchObject({ code: 'ENOENT' });
+  }, 180_000);
 });
 
 function run0(runs: { stdout: string }[]): string {
