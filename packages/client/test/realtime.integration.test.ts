@@ -105,6 +105,26 @@ describeEachDatabase('realtime client against the gateway', (database) => {
     }
   });
 
+  it('answers error 109 (expired at connect) with a refresh, even when the local clock thinks the token is fine', async () => {
+    const { api } = await session();
+    const stale = (await api.tokens.peek())!;
+    await new Promise((resolve) => setTimeout(resolve, (TOKEN_SECONDS + 1) * 1000)); // expired for the gateway
+    await api.tokens.setTokens(new TokenSet({ ...stale, accessExpiresAt: Date.now() + 3_600_000 })); // a client clock running behind
+    const client = createNodeRealtimeClient(`${stack.url.replace(/^http/, 'ws')}/connection/websocket`, api.tokens, {
+      centrifuge: { minReconnectDelay: 50, maxReconnectDelay: 200 },
+    });
+    const errors: number[] = [];
+    client.centrifuge.on('error', (ctx) => errors.push(ctx.error.code));
+    client.connect();
+    try {
+      await client.ready(15_000);
+      expect(errors).toEqual([109]);
+      expect((await api.tokens.peek())!.accessToken).not.toBe(stale.accessToken);
+    } finally {
+      client.disconnect();
+    }
+  }, 30_000);
+
   it('reports re-authentication when the session is gone', async () => {
     const { api } = await session();
     await api.tokens.setTokens(new TokenSet({ accessToken: 'not-a-jwt', accessExpiresAt: Date.now() + 3_600_000, refreshToken: 'revoked-or-unknown' }));
