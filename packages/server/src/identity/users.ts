@@ -29,7 +29,7 @@ export interface UserRow {
   [column: string]: unknown;
 }
 
-/** An identity as `to_jsonb` renders the row (timestamps as strings). */
+/** An identity as the user query renders it in JSON (timestamps as strings). */
 interface IdentityRowJson {
   id: string;
   provider_id: string;
@@ -57,7 +57,9 @@ interface FactorRowJson {
 export const USER_SELECT = `u.id, u.aud, u.role, u.email, u.encrypted_password, u.email_confirmed_at, u.confirmation_sent_at,
   u.new_email, u.email_change_sent_at, u.phone, u.phone_confirmed_at, u.last_sign_in_at, u.raw_app_meta_data,
   u.raw_user_meta_data, u.banned_until, u.is_anonymous, u.created_at, u.updated_at, u.deleted_at,
-  (select jsonb_agg(to_jsonb(i) order by i.created_at) from auth.identities i where i.user_id = u.id) as identities,
+  (select jsonb_agg(jsonb_build_object('id', i.id, 'provider_id', i.provider_id, 'user_id', i.user_id, 'identity_data', i.identity_data,
+     'provider', i.provider, 'last_sign_in_at', i.last_sign_in_at, 'created_at', i.created_at, 'updated_at', i.updated_at, 'email', i.email)
+     order by i.created_at) from auth.identities i where i.user_id = u.id) as identities,
   (select jsonb_agg(jsonb_build_object('id', f.id, 'friendly_name', f.friendly_name, 'factor_type', f.factor_type, 'status', f.status,
      'created_at', f.created_at, 'updated_at', f.updated_at, 'last_challenged_at', f.last_challenged_at) order by f.created_at)
      from auth.mfa_factors f where f.user_id = u.id) as factors`;
