@@ -212,7 +212,10 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
       const code = (optionalString(body, 'token') ?? '').trim();
       const raw = optionalString(body, 'email');
       if (!raw) throw validationFailed('Only an email address or phone number should be provided on verify');
-      hash = tokenHash(normaliseEmail(raw), code);
+      const email = normaliseEmail(raw);
+      // Codes are short: guesses are limited per address too, not only per client address.
+      if (!verifyLimiter.take(`email:${email}`)) throw new IdentityError(429, 'over_request_rate_limit', Messages.rateLimited);
+      hash = tokenHash(email, code);
     }
     const verified = await verifyToken(request, hash, type, type === 'email' ? 'otp' : undefined);
     if (!verified) throw new IdentityError(403, 'otp_expired', OTP_EXPIRED);
