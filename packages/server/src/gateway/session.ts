@@ -39,6 +39,12 @@ type State = 'new' | 'connected' | 'failed' | 'closed';
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
+/**
+ * Whole seconds until `expireAt`, rounded down from the exact remaining time, so a client that refreshes
+ * after `ttl` seconds is never late (a rounded-up ttl would eat up to a second of the grace period).
+ */
+const ttlUntil = (expireAt: number) => Math.max(0, Math.floor(expireAt - Date.now() / 1000));
+
 /** Type guard for request bodies' string fields. */
 function text(value: unknown): string {
   return typeof value === 'string' ? value : '';
@@ -342,7 +348,7 @@ export class Session implements Subscriber {
     const result: ConnectResult = { client: this.id, version: this.node.version };
     if (this.expireAt > 0) {
       result.expires = true;
-      result.ttl = Math.max(0, this.expireAt - nowSeconds());
+      result.ttl = ttlUntil(this.expireAt);
     }
     if (settings.pingInterval > 0) {
       result.ping = Math.round(settings.pingInterval);
@@ -447,7 +453,7 @@ export class Session implements Subscriber {
     const result: SubscribeResult = {};
     if (expireAt > 0) {
       result.expires = true;
-      result.ttl = Math.max(0, expireAt - nowSeconds());
+      result.ttl = ttlUntil(expireAt);
     }
     return { body: result, after: () => this.#activate(resolved, chanInfo, expireAt, askedJoinLeave) };
   }
@@ -532,7 +538,7 @@ export class Session implements Subscriber {
     this.meta = claims.meta;
     this.expireAt = expireAt;
     return expireAt > 0
-      ? { client: this.id, version: this.node.version, expires: true, ttl: Math.max(0, expireAt - nowSeconds()) }
+      ? { client: this.id, version: this.node.version, expires: true, ttl: ttlUntil(expireAt) }
       : { client: this.id, version: this.node.version, expires: false };
   }
 
@@ -555,7 +561,7 @@ export class Session implements Subscriber {
     if (sub.expireAt > 0) this.expiringSubs -= 1;
     sub.expireAt = expireAt;
     if (expireAt > 0) this.expiringSubs += 1;
-    return expireAt > 0 ? { expires: true, ttl: Math.max(0, expireAt - nowSeconds()) } : { expires: false };
+    return expireAt > 0 ? { expires: true, ttl: ttlUntil(expireAt) } : { expires: false };
   }
 
   /** Called by the node's ticker: stale, ping/pong and expiry checks. */
