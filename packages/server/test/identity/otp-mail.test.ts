@@ -275,6 +275,12 @@ describeEachDatabase('features that are off', (database) => {
     expect(sso.error?.status).toBe(404);
     const idToken = await client.auth.signInWithIdToken({ provider: 'google', token: 'x.y.z' });
     expect(idToken.error?.code).toBe('provider_disabled');
+    expect(idToken.error?.message).toBe('Provider (issuer "https://accounts.google.com") is not enabled');
+    const custom = await client.auth.signInWithIdToken({ provider: 'acme', token: 'x.y.z' });
+    expect(custom.error?.code).toBe('validation_failed');
+    const noToken = await post(`${app.auth}/token?grant_type=id_token`, { provider: 'google' });
+    expect(noToken.status).toBe(400);
+    expect(noToken.body).toEqual({ error: 'invalid request', error_description: 'id_token required' });
     const web3 = await post(`${app.auth}/token?grant_type=web3`, { chain: 'ethereum' }, { 'x-supabase-api-version': '2024-01-01' });
     expect(web3.status).toBe(422);
     expect(web3.body).toMatchObject({ code: 'web3_provider_disabled', message: 'Web3 provider is disabled' });
