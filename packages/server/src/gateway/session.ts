@@ -567,7 +567,8 @@ export class Session implements Subscriber {
   /** Called by the node's ticker: stale, ping/pong and expiry checks. */
   tick(now: number): void {
     if (this.state === 'new' || this.state === 'failed') {
-      if (this.staleAt !== 0 && now >= this.staleAt) this.disconnect(DisconnectCode.Stale);
+      // A connect still being verified is not stale: it gets its answer (or its own timeout) first.
+      if (this.staleAt !== 0 && now >= this.staleAt && !(this.state === 'new' && this.#busy)) this.disconnect(DisconnectCode.Stale);
       return;
     }
     if (this.state !== 'connected') return;
