@@ -65,7 +65,7 @@ export function registerMfaRoutes(app: FastifyInstance, runtime: IdentityRuntime
     const factors = await listFactors(runtime.db, auth.user.id);
     const verified = factors.filter((factor) => factor.status === 'verified');
     if (verified.length > 0 && sessionAal(auth) !== 'aal2') throw new IdentityError(403, 'insufficient_aal', 'AAL2 required to enroll a new factor');
-    if (verified.length >= MAX_ENROLLED_FACTORS) throw new IdentityError(422, 'too_many_enrolled_mfa_factors', 'Maximum number of verified factors reached, unenroll to continue');
+    if (verified.length >= MAX_ENROLLED_FACTORS || factors.length >= 2 * MAX_ENROLLED_FACTORS) throw new IdentityError(422, 'too_many_enrolled_mfa_factors', 'Maximum number of verified factors reached, unenroll to continue');
     if (friendlyName !== '' && factors.some((factor) => factor.friendly_name === friendlyName)) {
       throw new IdentityError(422, 'mfa_factor_name_conflict', `A factor with the friendly name "${friendlyName}" for this user already exists`);
     }

@@ -39,6 +39,12 @@ export async function issueOneTimeToken(
 ): Promise<{ otp: string; hash: string }> {
   const otp = newOtp();
   const hash = tokenHash(address, otp);
+  // The replaced token's PKCE flow, and the user's flows nobody finished within a day, go too.
+  await tx.query(
+    `delete from auth.flow_state where user_id = $1 and (created_at < now() - interval '1 day'
+        or id in (select flow_state_id from auth.one_time_tokens where user_id = $1 and token_type = $2))`,
+    [userId, type],
+  );
   await tx.query('delete from auth.one_time_tokens where user_id = $1 and token_type = $2', [userId, type]);
   await tx.query('insert into auth.one_time_tokens (id, user_id, token_type, token_digest, relates_to, flow_state_id) values ($1, $2, $3, $4, $5, $6)', [
     randomUUID(),
