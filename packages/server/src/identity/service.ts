@@ -149,6 +149,7 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
       `jwks      ${base}${IDENTITY_PREFIX}/.well-known/jwks.json`,
       `anon key          ${apiKeys.anonKey}`,
       `service_role key  ${apiKeys.serviceRoleKey}`,
+      `mail      ${mailer.kind === 'smtp' ? `SMTP ${mailSettings.host}:${mailSettings.port}` : 'development outbox (latchkey mail)'}`,
     ],
     async close() {
       keys.stopReloading();
