@@ -11,7 +11,7 @@ import {
   type Subscription,
   type SubscriptionOptions,
 } from 'centrifuge';
-import { LatchkeyClientError, NotLoggedInError, ReauthRequiredError } from './errors.js';
+import { LatchkeyClientError, NotLoggedInError, ReauthRequiredError, TokenEndpointUnavailableError } from './errors.js';
 import { Emitter } from './events.js';
 import type { TokenManager } from './manager.js';
 
@@ -142,17 +142,18 @@ export function createRealtimeClient(url: string, manager: TokenManager, options
       return;
     }
     invalidTokenReconnects += 1;
-    manager.forceRefresh(lastToken).then(
-      () => {
-        if (stopped) return;
-        centrifuge.setToken(''); // makes centrifuge ask getToken, which now returns the refreshed token
-        centrifuge.connect();
-      },
-      (error: unknown) => {
-        if (error instanceof ReauthRequiredError || error instanceof NotLoggedInError) reportReauth(error);
-        else reportReauth(new RealtimeAuthError('could not refresh the token after the gateway rejected it', { cause: error }));
-      },
-    );
+    const reconnect = () => {
+      if (stopped) return;
+      centrifuge.setToken(''); // makes centrifuge ask getToken, which returns the refreshed token
+      centrifuge.connect();
+    };
+    manager.forceRefresh(lastToken).then(reconnect, (error: unknown) => {
+      if (error instanceof ReauthRequiredError || error instanceof NotLoggedInError) reportReauth(error);
+      // The identity service is unreachable for now: reconnect anyway; getToken fails transiently and
+      // centrifuge keeps retrying with backoff until a refresh succeeds.
+      else if (error instanceof TokenEndpointUnavailableError) reconnect();
+      else reportReauth(new RealtimeAuthError('could not refresh the token after the gateway rejected it', { cause: error }));
+    });
   });
 
   return {
