@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, createLogger, loadServerConfig, startServer } from '@latchkey/server';
 import { createTestDatabase, type TestDatabase } from '../../../../test-support/databases.js';
 import { gatewayService, loadGatewaySettings, parseCentrifugoConfig } from '../../src/gateway/index.js';
+import { LATCHKEY_BIN, spawnNode } from '../../../../test-support/processes.js';
 import { officialClient, once } from './support.js';
 
 const SECRET = 'centrifugo-hmac-secret-for-tests-0123456789';
@@ -107,4 +108,19 @@ describe('Centrifugo config files', () => {
       await server.close();
     }
   });
+
+  it('takes the file from `latchkey serve --gateway-config` and names each unsupported key at start', async () => {
+    const file = path.join(dir, 'cli.json');
+    await writeFile(file, JSON.stringify(CENTRIFUGO_CONFIG));
+    const proc = spawnNode(LATCHKEY_BIN, ['serve', '--gateway-config', file], { PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'warn' });
+    try {
+      await proc.waitFor(/gateway API key: file-api-key-0123456789abcdef/, 60_000);
+      await proc.waitFor(/unsupported key engine is ignored/, 5000);
+      expect(proc.output()).toContain('gateway config: unsupported key admin is ignored');
+      expect(proc.output()).toContain('gateway config: unsupported key client.history_max_publication_limit is ignored');
+    } finally {
+      proc.child.kill('SIGTERM');
+      await proc.exited;
+    }
+  }, 90_000);
 });
