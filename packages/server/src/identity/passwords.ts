@@ -1,3 +1,4 @@
+import os from 'node:os';
 import bcrypt from 'bcrypt';
 import { IdentityError, validationFailed, weakPasswordError } from './errors.js';
 
@@ -24,9 +25,31 @@ export function checkNewPassword(password: unknown, minLength: number): string {
   return password;
 }
 
+/**
+ * bcrypt runs on libuv's thread pool, never on the event loop, and is also kept from taking every core:
+ * at most (cores − 1, at least 1) computations run at once, so a login storm leaves the event loop — and
+ * every other request — a core of its own.
+ */
+const HASHING_LIMIT = Math.max(1, os.availableParallelism() - 1);
+let hashing = 0;
+const waiting: (() => void)[] = [];
+
+async function withHashingSlot<T>(work: () => Promise<T>): Promise<T> {
+  // A finishing computation hands its slot straight to the next waiter.
+  if (hashing >= HASHING_LIMIT) await new Promise<void>((resolve) => waiting.push(resolve));
+  else hashing += 1;
+  try {
+    return await work();
+  } finally {
+    const next = waiting.shift();
+    if (next) next();
+    else hashing -= 1;
+  }
+}
+
 /** Hashes on libuv's thread pool, off the event loop. */
 export function hashPassword(password: string): Promise<string> {
-  return bcrypt.hash(password, BCRYPT_COST);
+  return withHashingSlot(() => bcrypt.hash(password, BCRYPT_COST));
 }
 
 let dummyHash: Promise<string> | undefined;
@@ -38,12 +61,13 @@ let dummyHash: Promise<string> | undefined;
 export async function verifyPassword(password: string, hash: string | null): Promise<boolean> {
   if (Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES) return false;
   if (hash === null || !isBcryptHash(hash)) {
-    dummyHash ??= bcrypt.hash('latchkey-dummy-password', BCRYPT_COST);
-    await bcrypt.compare(password, await dummyHash);
+    dummyHash ??= withHashingSlot(() => bcrypt.hash('latchkey-dummy-password', BCRYPT_COST));
+    const dummy = await dummyHash;
+    await withHashingSlot(() => bcrypt.compare(password, dummy));
     return false;
   }
   try {
-    return await bcrypt.compare(password, hash);
+    return await withHashingSlot(() => bcrypt.compare(password, hash));
   } catch {
     throw new IdentityError(500, 'unexpected_failure', 'Unable to verify the password');
   }
