@@ -27,7 +27,7 @@ describe('gateway with the official centrifuge client', () => {
     keys = await startKeyServer();
     gateway = await startGateway(database.db, {
       LATCHKEY_GATEWAY_TOKEN_JWKS_URL: keys.url,
-      LATCHKEY_GATEWAY_EXPIRED_CLOSE_DELAY: '1',
+      LATCHKEY_GATEWAY_EXPIRED_CLOSE_DELAY: '2',
     });
     gateway.gateway.registerRpc<{ text: string }, { echo: string; user: string }>('echo', (data, context) => ({ echo: data.text, user: context.user }));
     gateway.gateway.registerRpc('forbidden', () => {
