@@ -6,3 +6,15 @@ export { createLogger, redactUrl, REDACTED_PATHS, type Logger } from './logging/
 export { defaultServices } from './services.js';
 export { startServer, type RunningServer, type StartOptions } from './server.js';
 export * from './identity/index.js';
+export {
+  gatewayService,
+  GATEWAY_VERSION,
+  ErrorCode as GatewayErrorCode,
+  DisconnectCode as GatewayDisconnectCode,
+  RpcError,
+  type GatewayExports,
+  type GatewayServiceOptions,
+  type GatewayClaims,
+  type RpcContext,
+  type RpcHandler,
+} from './gateway/index.js';
