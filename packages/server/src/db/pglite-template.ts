@@ -147,7 +147,29 @@ export async function migratedTemplateDir(migrations: readonly Migration[], buil
   return null;
 }
 
-/** Copies a template directory into a new data directory (without the template's marker). */
+/**
+ * Copies a template directory into a new data directory (without the template's marker). Files are
+ * copied many at a time: a data directory holds about a thousand small files, and a one-by-one copy
+ * costs about a second.
+ */
 export async function copyTemplateDir(template: string, dataDir: string): Promise<void> {
-  await fs.cp(template, dataDir, { recursive: true, filter: (source) => path.basename(source) !== READY_MARKER });
+  const files: [string, string][] = [];
+  const walk = async (from: string, to: string): Promise<void> => {
+    await fs.mkdir(to, { recursive: true, mode: 0o700 });
+    const entries = await fs.readdir(from, { withFileTypes: true });
+    await Promise.all(
+      entries.map(async (entry) => {
+        const source = path.join(from, entry.name);
+        const target = path.join(to, entry.name);
+        if (entry.isDirectory()) await walk(source, target);
+        else if (entry.isFile() && entry.name !== READY_MARKER) files.push([source, target]);
+      }),
+    );
+  };
+  await walk(template, dataDir);
+  const queue = files.slice();
+  const worker = async (): Promise<void> => {
+    for (let next = queue.pop(); next; next = queue.pop()) await fs.copyFile(next[0], next[1]);
+  };
+  await Promise.all(Array.from({ length: 32 }, worker));
 }
