@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { errors as joseErrors, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type CryptoKey, type JWK, type JWTHeaderParameters, type JWTPayload } from 'jose';
+import { errors as joseErrors, exportJWK, generateKeyPair, importJWK, jwtVerify, type CryptoKey, type JWK, type JWTHeaderParameters, type JWTPayload } from 'jose';
 import type { Database, Queryable } from '../../db/index.js';
 import { badJwt } from '../errors.js';
 import type { IdentitySettings } from '../settings.js';
+import { createCompactSigner, type CompactSigner } from './compact-signer.js';
 import { parseJwtKeys, publicJwk, type PrivateKeyDescription, type SigningAlgorithm } from './jwk.js';
 
 /** Advisory lock key serialising key generation and rotation across processes. */
@@ -129,6 +130,7 @@ export class KeyStore {
   readonly #db: Database;
   readonly #settings: IdentitySettings;
   #signer!: ImportedKey;
+  #compactSign!: CompactSigner;
   #verifiers = new Map<string, ImportedKey>();
   #secret: ImportedKey | null = null;
   #jwks = '{"keys":[]}';
@@ -192,13 +194,17 @@ export class KeyStore {
   async #install(descriptions: readonly PrivateKeyDescription[], fingerprint: string | null): Promise<void> {
     const verifiers = new Map<string, ImportedKey>();
     let signer: ImportedKey | undefined;
+    let fastSigner: CompactSigner | undefined;
     const published: JWK[] = [];
     for (const description of descriptions) {
       const isSecret = description.alg === 'HS256';
       // Declared key_ops / use describe the pair; WebCrypto refuses "verify" on a private key.
       const { key_ops: _ops, use: _use, ext: _ext, ...material } = description.privateJwk;
       const privateKey = await importJWK(material, description.alg);
-      if (description.signs) signer = { kid: description.kid, alg: description.alg, key: privateKey };
+      if (description.signs) {
+        signer = { kid: description.kid, alg: description.alg, key: privateKey };
+        fastSigner = createCompactSigner(description.alg, description.privateJwk, description.kid);
+      }
       if (isSecret) {
         verifiers.set(description.kid, { kid: description.kid, alg: 'HS256', key: privateKey });
       } else {
@@ -207,8 +213,9 @@ export class KeyStore {
         published.push(pub);
       }
     }
-    if (!signer) throw new Error('no signing key');
+    if (!signer || !fastSigner) throw new Error('no signing key');
     this.#signer = signer;
+    this.#compactSign = fastSigner;
     this.#verifiers = verifiers;
     this.#jwks = JSON.stringify({ keys: published });
     const algorithms = new Set<SigningAlgorithm>([...verifiers.values()].map((key) => key.alg));
@@ -234,9 +241,7 @@ export class KeyStore {
 
   /** Signs `claims` with the current signing key, `kid` in the header. */
   async sign(claims: JWTPayload): Promise<string> {
-    const header: JWTHeaderParameters = { alg: this.#signer.alg, typ: 'JWT' };
-    if (this.#signer.kid !== undefined) header.kid = this.#signer.kid;
-    return new SignJWT(claims).setProtectedHeader(header).sign(this.#signer.key);
+    return this.#compactSign(claims);
   }
 
   async #keyFor(header: JWTHeaderParameters): Promise<KeyMaterial> {
