@@ -1,5 +1,6 @@
-import { clientJson, createOAuthClient, deleteOAuthClient, listOAuthClients, loadServerConfig, migrate, openDatabase, type Database } from '@latchkey/server';
+import { clientJson, createOAuthClient, deleteOAuthClient, listOAuthClients } from '@latchkey/server';
 import type { Command } from 'commander';
+import { withServerDatabase } from './database.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 
 /**
@@ -24,16 +25,6 @@ export interface CreateClientFlags extends ClientsFlags {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
-async function withDatabase<T>(flags: ClientsFlags, work: (db: Database) => Promise<T>): Promise<T> {
-  const config = loadServerConfig(process.env, flags);
-  const db = await openDatabase(config);
-  try {
-    await migrate(db);
-    return await work(db);
-  } finally {
-    await db.close();
-  }
-}
 
 function print(flags: ClientsFlags, json: unknown, text: string): void {
   process.stdout.write(flags.json ? `${JSON.stringify(json)}\n` : text);
@@ -46,7 +37,7 @@ export async function runClientsCreate(flags: CreateClientFlags): Promise<void> 
   const bad = scopes.find((scope) => !SCOPE.test(scope));
   if (bad !== undefined) throw new CliError(`--scope: ${JSON.stringify(bad)} is not a valid scope`, ExitCode.Usage);
   if (flags.organization !== undefined && !UUID.test(flags.organization)) throw new CliError('--organization must be an organization id (UUID)', ExitCode.Usage);
-  const created = await withDatabase(flags, async (db) => {
+  const created = await withServerDatabase(flags, async (db) => {
     try {
       return await createOAuthClient(db, { name, scopes, organizationId: flags.organization?.toLowerCase() ?? null });
     } catch (error) {
@@ -64,14 +55,14 @@ export async function runClientsCreate(flags: CreateClientFlags): Promise<void> 
 }
 
 export async function runClientsList(flags: ClientsFlags): Promise<void> {
-  const rows = await withDatabase(flags, (db) => listOAuthClients(db));
+  const rows = await withServerDatabase(flags, (db) => listOAuthClients(db));
   const clients = rows.map((row) => clientJson(row));
   const lines = clients.map((client) => `${client.client_id}  ${client.client_name}  [${client.scopes.join(' ')}]${client.organization_id ? `  org ${client.organization_id}` : ''}\n`);
   print(flags, { clients }, lines.join('') || 'no clients\n');
 }
 
 export async function runClientsDelete(id: string, flags: ClientsFlags): Promise<void> {
-  const row = await withDatabase(flags, (db) => deleteOAuthClient(db, id));
+  const row = await withServerDatabase(flags, (db) => deleteOAuthClient(db, id));
   if (!row) throw new CliError(`no client ${id}`, ExitCode.Failure);
   print(flags, clientJson(row), `deleted ${row.id} (${row.name})\n`);
 }

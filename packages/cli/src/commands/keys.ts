@@ -1,5 +1,6 @@
-import { KeyStore, loadApiKeys, loadIdentitySettings, loadServerConfig, migrate, openDatabase, rotateSigningKey, type Database } from '@latchkey/server';
+import { KeyStore, loadApiKeys, loadIdentitySettings, rotateSigningKey } from '@latchkey/server';
 import type { Command } from 'commander';
+import { withServerDatabase } from './database.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 
 export interface KeysFlags {
@@ -8,16 +9,6 @@ export interface KeysFlags {
   readonly json?: boolean;
 }
 
-async function withDatabase<T>(flags: KeysFlags, work: (db: Database) => Promise<T>): Promise<T> {
-  const config = loadServerConfig(process.env, flags);
-  const db = await openDatabase(config);
-  try {
-    await migrate(db);
-    return await work(db);
-  } finally {
-    await db.close();
-  }
-}
 
 /**
  * `latchkey keys`: prints the anon and service_role API keys (generating them on a fresh database, as
@@ -25,7 +16,7 @@ async function withDatabase<T>(flags: KeysFlags, work: (db: Database) => Promise
  */
 export async function runKeys(flags: KeysFlags): Promise<void> {
   const settings = loadIdentitySettings(process.env);
-  const keys = await withDatabase(flags, async (db) => {
+  const keys = await withServerDatabase(flags, async (db) => {
     const store = await KeyStore.open(db, settings);
     const apiKeys = await loadApiKeys(db, store, settings);
     return { apiKeys, kid: store.signingKey.kid ?? null, kids: store.kids };
@@ -49,7 +40,7 @@ export async function runKeysRotate(flags: KeysFlags): Promise<void> {
   if (settings.jwtKeys) {
     throw new CliError(`${settings.jwtKeys.name}: signing keys come from this variable; rotate them there`, ExitCode.Usage);
   }
-  const result = await withDatabase(flags, async (db) => {
+  const result = await withServerDatabase(flags, async (db) => {
     await KeyStore.open(db, settings);
     return rotateSigningKey(db, settings);
   });

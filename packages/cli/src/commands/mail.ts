@@ -1,4 +1,5 @@
-import { loadServerConfig, migrate, openDatabase, outboxJson, readOutbox } from '@latchkey/server';
+import { outboxJson, readOutbox } from '@latchkey/server';
+import { withServerDatabase } from './database.js';
 import type { Command } from 'commander';
 import { CliError, ExitCode } from '../exit-codes.js';
 
@@ -18,15 +19,9 @@ export interface MailFlags {
  */
 export async function runMail(flags: MailFlags): Promise<void> {
   if (flags.limit !== undefined && !/^\d{1,4}$/.test(flags.limit)) throw new CliError('--limit must be a whole number from 1 to 1000', ExitCode.Usage);
-  const config = loadServerConfig(process.env, flags);
-  const db = await openDatabase(config);
-  let messages;
-  try {
-    await migrate(db);
-    messages = (await readOutbox(db, { ...(flags.to ? { recipient: flags.to } : {}), limit: flags.limit ? Number(flags.limit) : 10 })).map(outboxJson);
-  } finally {
-    await db.close();
-  }
+  const messages = await withServerDatabase(flags, async (db) =>
+    (await readOutbox(db, { ...(flags.to ? { recipient: flags.to } : {}), limit: flags.limit ? Number(flags.limit) : 10 })).map(outboxJson),
+  );
   if (flags.json) {
     process.stdout.write(`${JSON.stringify({ messages })}\n`);
     return;
