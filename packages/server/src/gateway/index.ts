@@ -60,6 +60,7 @@ export function gatewayService(options: GatewayServiceOptions = {}): ServiceModu
         identityJwksUrl: () => `${context.publicUrl()}/auth/v1/.well-known/jwks.json`,
         identityIssuer: () => context.env.LATCHKEY_JWT_ISSUER?.trim() || context.env.GOTRUE_JWT_ISSUER?.trim() || `${context.publicUrl()}/auth/v1`,
         identityAudience,
+        identitySecret: context.env.LATCHKEY_JWT_SECRET?.trim() || context.env.GOTRUE_JWT_SECRET?.trim() || null,
       };
       const verifier = createGatewayVerifier(settings.token, verifierContext, 'LATCHKEY_GATEWAY_TOKEN_*');
       const subscriptionVerifier = settings.subscriptionToken

@@ -226,6 +226,23 @@ describeEachDatabase('organizations, row-level security and the example API', (d
     }
   });
 
+  it('accepts tokens signed with the legacy HS256 secret at the gateway too', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const legacy = await new SignJWT({ ...decodeJwt(alice.access_token), iat: now, exp: now + 60 })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .sign(new TextEncoder().encode(LEGACY_SECRET));
+    const client = new Centrifuge(`${server.url.replace('http', 'ws')}/connection/websocket`, { websocket: WebSocket, token: legacy });
+    try {
+      const connected = new Promise<{ client: string }>((resolve) => client.once('connected', resolve as never));
+      client.connect();
+      expect((await connected).client).toBeTruthy();
+      const listed = await client.rpc('query.note.list', {});
+      expect(Array.isArray((listed.data as { notes: unknown[] }).notes)).toBe(true);
+    } finally {
+      client.disconnect();
+    }
+  });
+
   it('serves a valid OpenAPI 3.1 document whose every operation the suite exercised', async () => {
     const document = (await (await fetch(`${server.url}/api/v1/openapi.json`)).json()) as { paths: Record<string, Record<string, { operationId: string }>> };
     const result = await new Validator().validate(document as never);

@@ -42,6 +42,8 @@ export interface VerifierContext {
   identityIssuer(): string;
   /** `aud` of the identity service's tokens. */
   readonly identityAudience: string;
+  /** The identity service's legacy HS256 secret, when one is configured: its tokens are accepted too. */
+  readonly identitySecret?: string | null;
 }
 
 /**
@@ -63,12 +65,15 @@ function createStrictVerifier(settings: TokenSettings, context: VerifierContext,
   const build = (): Verifier => {
     if (settings.jwksUrl !== null) {
       const identity = settings.jwksUrl === 'identity';
+      // The verifier refuses HMAC secrets under 32 bytes; shorter legacy secrets stay unsupported here.
+      const secret = identity && context.identitySecret && Buffer.byteLength(context.identitySecret) >= 32 ? context.identitySecret : null;
       return createVerifier({
         jwksUrl: identity ? context.identityJwksUrl() : settings.jwksUrl,
         jwks: { timeout: 1000, cooldown: 5000 },
         issuer: settings.issuer ?? context.identityIssuer(),
         audience: settings.audience ?? context.identityAudience,
-        algorithms: ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA'],
+        algorithms: ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA', ...(secret ? (['HS256'] as Algorithm[]) : [])],
+        ...(secret ? { secret } : {}),
       });
     }
     const keys = [...(settings.rsaPublicKey ? [{ key: settings.rsaPublicKey }] : []), ...(settings.ecdsaPublicKey ? [{ key: settings.ecdsaPublicKey }] : [])];
