@@ -14,6 +14,12 @@ export interface Spawned {
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
 }
 
+/** Children still running; killed when the test process exits, so a timed-out test leaves none behind. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /** Runs a Node program (a `.js` or, through tsx, a `.ts` file) with arguments and extra environment. */
 export function spawnNode(script: string, args: readonly string[], env: Record<string, string | undefined> = {}): Spawned {
   const tsx = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
@@ -29,8 +35,12 @@ export function spawnNode(script: string, args: readonly string[], env: Record<s
   };
   child.stdout?.on('data', onData);
   child.stderr?.on('data', onData);
+  running.add(child);
   const exited = new Promise<number | string>((resolve) => {
-    child.on('exit', (code, signal) => resolve(code ?? signal ?? -1));
+    child.on('exit', (code, signal) => {
+      running.delete(child);
+      resolve(code ?? signal ?? -1);
+    });
   });
   return {
     child,
