@@ -58,15 +58,21 @@ async function ensureStoredKeys(db: Database): Promise<StoredKeyRow[]> {
     await tx.query('select pg_advisory_xact_lock($1)', [KEYS_LOCK]);
     const again = await readActiveRows(tx);
     if (again.some((row) => row.retired_at === null)) return again;
-    const fresh = await generateStoredKey();
-    await tx.query('insert into auth.signing_keys (kid, alg, private_jwk, public_jwk) values ($1, $2, $3, $4)', [
-      fresh.kid,
-      fresh.alg,
-      JSON.stringify(fresh.privateJwk),
-      JSON.stringify(fresh.publicJwk),
-    ]);
+    await insertFreshKey(tx);
     return readActiveRows(tx);
   });
+}
+
+/** Generates a new ES256 signing key and stores it as the active one (inside the caller's locked transaction). */
+async function insertFreshKey(tx: Queryable): Promise<{ kid: string }> {
+  const fresh = await generateStoredKey();
+  await tx.query('insert into auth.signing_keys (kid, alg, private_jwk, public_jwk) values ($1, $2, $3, $4)', [
+    fresh.kid,
+    fresh.alg,
+    JSON.stringify(fresh.privateJwk),
+    JSON.stringify(fresh.publicJwk),
+  ]);
+  return fresh;
 }
 
 /** What {@link rotateSigningKey} did. */
@@ -97,13 +103,7 @@ export async function rotateSigningKey(db: Database, settings: Pick<IdentitySett
       verifyUntil = new Date(Math.max(tokensUntil, apiKeysUntil));
       await tx.query('update auth.signing_keys set retired_at = now(), verify_until = $2 where kid = $1', [retiredKid, verifyUntil]);
     }
-    const fresh = await generateStoredKey();
-    await tx.query('insert into auth.signing_keys (kid, alg, private_jwk, public_jwk) values ($1, $2, $3, $4)', [
-      fresh.kid,
-      fresh.alg,
-      JSON.stringify(fresh.privateJwk),
-      JSON.stringify(fresh.publicJwk),
-    ]);
+    const fresh = await insertFreshKey(tx);
     return { kid: fresh.kid, retiredKid, verifyUntil };
   });
 }
