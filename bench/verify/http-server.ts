@@ -23,6 +23,16 @@ await app.register(async (scope) => {
   await scope.register(fastifyBearer, { verifier: uncached });
   scope.get('/auth-uncached', handler);
 });
+// What the plugin's scope costs without verifying: the same decorator and a hook that sets a fixed value.
+const fixedClaims = Object.freeze({ sub: 'fixed' });
+await app.register(async (scope) => {
+  if (!scope.hasRequestDecorator('claims')) scope.decorateRequest('claims', null);
+  scope.addHook('onRequest', (request, _reply, done) => {
+    (request as unknown as { claims: unknown }).claims = fixedClaims;
+    done();
+  });
+  scope.get('/scope-fixed', handler);
+});
 app.get('/cpu', async () => process.cpuUsage());
 const address = await app.listen({ port: 0, host: '127.0.0.1' });
 process.stdout.write(`${new URL(address).port}\n`);

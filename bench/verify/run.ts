@@ -81,6 +81,7 @@ async function casesFor(fixture: Fixture): Promise<Case[]> {
   const cases: Case[] = [
     floor(fixture),
     { name: 'latchkey verify()', run: () => ours.verify(token), async: true },
+    { name: 'latchkey verifyFast()', run: () => ours.verifyFast?.(token), async: false },
     { name: 'latchkey verifySync()', run: () => ours.verifySync(token), async: false },
     { name: 'jose jwtVerify', run: () => jwtVerify(token, fixture.joseKey, joseOptions), async: true },
     { name: 'fast-jwt', run: () => fastJwt(token), async: false },
@@ -136,7 +137,9 @@ async function verificationBenchmark(): Promise<void> {
     console.log(`|---|${ALGORITHMS.map(() => '---:').join('|')}|---|`);
     const rows: Array<[string, string, string, string]> = [
       ['verify() / node:crypto floor', 'latchkey verify()', 'node:crypto floor', 'ES256 ≥ 0.90×'],
+      ['verifyFast() / node:crypto floor', 'latchkey verifyFast()', 'node:crypto floor', 'ES256 ≥ 0.90× (the adapters\' path)'],
       ['verifySync() / node:crypto floor', 'latchkey verifySync()', 'node:crypto floor', ''],
+      ['node:crypto floor / jose jwtVerify', 'node:crypto floor', 'jose jwtVerify', 'ceiling of any verifier vs jose'],
       ['verify() / jose jwtVerify', 'latchkey verify()', 'jose jwtVerify', 'ES256 ≥ 2.5×'],
       ['verify() / fast-jwt', 'latchkey verify()', 'fast-jwt', ''],
       ['verify() cached / fast-jwt cached', 'latchkey verify() cached', 'fast-jwt cached', '≥ 1.0×'],
@@ -173,6 +176,7 @@ async function httpBenchmark(): Promise<void> {
       ['unauthenticated /open', '/open', {}],
       ['unauthenticated /open, same Authorization header sent', '/open', authorization],
       ['unauthenticated, no-op onRequest hook, same header', '/open-noop-hook', authorization],
+      ['unauthenticated, scoped hook setting fixed claims, same header', '/scope-fixed', authorization],
       ['authenticated /auth (ES256, cache on)', '/auth', authorization],
       ['authenticated /auth-uncached (ES256, cache off)', '/auth-uncached', authorization],
     ];

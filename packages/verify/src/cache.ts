@@ -1,6 +1,8 @@
 /**
- * A bounded cache of verified tokens, keyed by a SHA-256 hash of the token (the token itself is never
- * stored), each entry living at most until the token's `exp`.
+ * A bounded cache of verified tokens. The token itself is never stored: an entry is found by a
+ * SHA-256 hash of the token's signature segment and holds the signed part (`header.payload`, which
+ * is not a credential without its signature), so a hit is an exact match of the whole token while
+ * hashing only its last ~86 characters. Each entry lives at most until the token's `exp`.
  *
  * @module
  */
@@ -16,6 +18,8 @@ export interface TokenCacheOptions {
 }
 
 interface Entry {
+  /** `header.payload` of the verified token. */
+  readonly signed: string;
   readonly claims: Claims;
   readonly expiresAt: number;
 }
@@ -35,34 +39,43 @@ export class TokenCache {
     this.#ttl = ttl;
   }
 
-  /** Hash used as the key. */
-  static key(token: string): string {
-    return hash('sha256', token, 'base64');
+  /**
+   * The lookup key of `token`: a hash of everything after its last dot (the signature), or
+   * `undefined` for a string that cannot be a compact JWS.
+   */
+  static key(token: string): string | undefined {
+    const dot = token.lastIndexOf('.');
+    return dot < 1 ? undefined : hash('sha256', dot === token.length - 1 ? '' : token.slice(dot + 1), 'binary');
   }
 
   get size(): number {
     return this.#entries.size;
   }
 
-  get(key: string, now: number): Claims | undefined {
+  /** The claims cached for exactly `token` (whose {@link TokenCache.key} is `key`), if still valid at `now`. */
+  get(key: string, token: string, now: number): Claims | undefined {
     const entry = this.#entries.get(key);
     if (entry === undefined) return undefined;
     if (now >= entry.expiresAt) {
       this.#entries.delete(key);
       return undefined;
     }
+    // The whole token must match: the key covers everything after the last dot, and what precedes
+    // that dot must be the verified signed part (string equality compares whole blocks of memory).
+    const signed = entry.signed;
+    if (token.lastIndexOf('.') !== signed.length || token.slice(0, signed.length) !== signed) return undefined;
     return entry.claims;
   }
 
-  /** Stores claims until `min(now + ttl, expMs)`. */
-  set(key: string, claims: Claims, now: number, expMs: number): void {
+  /** Stores the claims of the token `signed.signature` (key from {@link TokenCache.key}) until `min(now + ttl, expMs)`. */
+  set(key: string, signed: string, claims: Claims, now: number, expMs: number): void {
     const expiresAt = Math.min(now + this.#ttl, expMs);
     if (expiresAt <= now) return;
     if (this.#entries.size >= this.#max && !this.#entries.has(key)) {
       const oldest = this.#entries.keys().next();
       if (!oldest.done) this.#entries.delete(oldest.value);
     }
-    this.#entries.set(key, { claims, expiresAt });
+    this.#entries.set(key, { signed, claims, expiresAt });
   }
 
   clear(): void {

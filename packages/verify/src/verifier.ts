@@ -216,7 +216,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     const nowMs = now();
     const validUntil = checkClaims(payload, rules, nowMs / 1000);
     const claims = Object.freeze(payload) as Claims;
-    if (cache !== undefined && cacheKey !== undefined) cache.set(cacheKey, claims, nowMs, validUntil * 1000);
+    if (cache !== undefined && cacheKey !== undefined) cache.set(cacheKey, decoded.signingInput, claims, nowMs, validUntil * 1000);
     return claims;
   }
 
@@ -235,7 +235,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     let cacheKey: string | undefined;
     if (cache !== undefined && typeof token === 'string' && token.length <= limits.maxTokenLength) {
       cacheKey = TokenCache.key(token);
-      const hit = cache.get(cacheKey, now());
+      const hit = cacheKey === undefined ? undefined : cache.get(cacheKey, token, now());
       if (hit !== undefined) return afterRevocation(hit);
     }
     const decoded = decodeToken(token, limits);
@@ -269,7 +269,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     let claims: Claims | undefined;
     if (cache !== undefined && typeof token === 'string' && token.length <= limits.maxTokenLength) {
       cacheKey = TokenCache.key(token);
-      claims = cache.get(cacheKey, now());
+      claims = cacheKey === undefined ? undefined : cache.get(cacheKey, token, now());
     }
     if (claims === undefined) {
       const decoded = decodeToken(token, limits);

@@ -348,6 +348,22 @@ describe('verified-token cache and revocation', () => {
     expect((await codeOf(verifier.verify(tampered))).code).toBe('ERR_SIGNATURE_INVALID');
   });
 
+  it('serves a cached entry only to the exact token, whatever shares its signature', async () => {
+    const es = await signingKey('ES256', 'k');
+    const verifier = createVerifier({ keys: [es.publicJwk], issuer: ISSUER, audience: AUDIENCE, cache: true });
+    const token = await mint(es, { role: 'authenticated' });
+    expect((await verifier.verify(token)).role).toBe('authenticated');
+    const [header, payload, signature] = token.split('.') as [string, string, string];
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const forgedPayload = Buffer.from(JSON.stringify({ ...claims, role: 'service_role' })).toString('base64url');
+    // The cached token's signature under another payload, or with extra segments, is verified afresh and refused.
+    expect((await codeOf(verifier.verify(`${header}.${forgedPayload}.${signature}`))).code).toBe('ERR_SIGNATURE_INVALID');
+    expect((await codeOf(verifier.verify(`${header}.${payload}.x.${signature}`))).code).toBe('ERR_TOKEN_MALFORMED');
+    expect((await codeOf(verifier.verify(`x${header}.${payload}.${signature}`))).code).toBe('ERR_TOKEN_MALFORMED');
+    expect(() => verifier.verifySync(`${header}.${forgedPayload}.${signature}`)).toThrow(expect.objectContaining({ code: 'ERR_SIGNATURE_INVALID' }));
+    expect((await verifier.verify(token)).role).toBe('authenticated');
+  });
+
   it('never serves a cached token past maxTokenAge', async () => {
     const es = await signingKey('ES256', 'k');
     const clock = manualClock();

@@ -100,17 +100,19 @@ export function toBearerError(error: unknown, realm = 'api'): BearerError | unkn
   }, error);
 }
 
+function malformed(realm: string, description: string, cause?: unknown): BearerError {
+  return new BearerError('ERR_AUTHORIZATION_MALFORMED', 400, 'invalid_request', description, {
+    'www-authenticate': challenge(realm, { error: 'invalid_request', error_description: description }),
+  }, cause);
+}
+
 /** Extracts the bearer token from `headers`; throws {@link BearerError} (400/401). */
 export function bearerToken(headers: HeadersLike, realm = 'api'): string {
   const value = authorizationHeader(headers);
   if (value === undefined || value === '') {
     throw new BearerError('ERR_CREDENTIALS_MISSING', 401, 'unauthorized', 'authentication required', { 'www-authenticate': challenge(realm) });
   }
-  const malformed = (description: string): BearerError =>
-    new BearerError('ERR_AUTHORIZATION_MALFORMED', 400, 'invalid_request', description, {
-      'www-authenticate': challenge(realm, { error: 'invalid_request', error_description: description }),
-    });
-  if (typeof value !== 'string') throw malformed('more than one Authorization header');
+  if (typeof value !== 'string') throw malformed(realm, 'more than one Authorization header');
   // Fast path for the common spelling; the scheme is case-insensitive (RFC 7235 §2.1).
   let token: string;
   if (value.startsWith('Bearer ') && value.charCodeAt(7) > 32 && value.charCodeAt(value.length - 1) > 32) {
@@ -123,17 +125,14 @@ export function bearerToken(headers: HeadersLike, realm = 'api'): string {
     }
     token = space === -1 ? '' : value.slice(space + 1).trim();
   }
-  if (token === '') throw malformed('bearer token missing');
+  if (token === '') throw malformed(realm, 'bearer token missing');
   return token;
 }
 
 /** Maps a verification failure to its answer; a token that is not even RFC 6750 syntax is a 400. */
 function failure(error: unknown, token: string, realm: string): unknown {
   if (isVerifyError(error) && error.code === 'ERR_TOKEN_MALFORMED' && !B64TOKEN.test(token)) {
-    const description = 'bearer token has invalid characters';
-    return new BearerError('ERR_AUTHORIZATION_MALFORMED', 400, 'invalid_request', description, {
-      'www-authenticate': challenge(realm, { error: 'invalid_request', error_description: description }),
-    }, error);
+    return malformed(realm, 'bearer token has invalid characters', error);
   }
   return toBearerError(error, realm);
 }
