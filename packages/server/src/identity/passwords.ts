@@ -1,6 +1,5 @@
-import os from 'node:os';
-import bcrypt from 'bcrypt';
 import { IdentityError, validationFailed, weakPasswordError } from './errors.js';
+import { HashingPool } from './hashing-pool.js';
 
 /** bcrypt cost, as GoTrue's `bcrypt.DefaultCost`. */
 export const BCRYPT_COST = 10;
@@ -25,49 +24,41 @@ export function checkNewPassword(password: unknown, minLength: number): string {
   return password;
 }
 
-/**
- * bcrypt runs on libuv's thread pool, never on the event loop, and is also kept from taking every core:
- * at most (cores − 1, at least 1) computations run at once, so a login storm leaves the event loop — and
- * every other request — a core of its own.
- */
-const HASHING_LIMIT = Math.max(1, os.availableParallelism() - 1);
-let hashing = 0;
-const waiting: (() => void)[] = [];
+/** Password hashing threads shared by every identity service of the process. */
+const hashing = new HashingPool();
 
-async function withHashingSlot<T>(work: () => Promise<T>): Promise<T> {
-  // A finishing computation hands its slot straight to the next waiter.
-  if (hashing >= HASHING_LIMIT) await new Promise<void>((resolve) => waiting.push(resolve));
-  else hashing += 1;
-  try {
-    return await work();
-  } finally {
-    const next = waiting.shift();
-    if (next) next();
-    else hashing -= 1;
-  }
-}
-
-/** Hashes on libuv's thread pool, off the event loop. */
+/** Hashes on a low-priority hashing thread, off the event loop. */
 export function hashPassword(password: string): Promise<string> {
-  return withHashingSlot(() => bcrypt.hash(password, BCRYPT_COST));
+  return hashing.hash(password, BCRYPT_COST);
 }
 
 let dummyHash: Promise<string> | undefined;
 
 /**
- * Compares on the thread pool. With no stored hash (unknown user, or no password set) a comparison
+ * Starts the hashing threads and computes the dummy hash ahead of the first login. Called once the
+ * identity service is mounted; safe to call again.
+ */
+export function preparePasswordHashing(): void {
+  hashing.start();
+  dummyHash ??= hashing.hash('latchkey-dummy-password', BCRYPT_COST);
+  dummyHash.catch(() => {
+    dummyHash = undefined;
+  });
+}
+
+/**
+ * Compares on a hashing thread. With no stored hash (unknown user, or no password set) a comparison
  * against a dummy hash still runs, so the answer takes as long either way.
  */
 export async function verifyPassword(password: string, hash: string | null): Promise<boolean> {
   if (Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES) return false;
   if (hash === null || !isBcryptHash(hash)) {
-    dummyHash ??= withHashingSlot(() => bcrypt.hash('latchkey-dummy-password', BCRYPT_COST));
-    const dummy = await dummyHash;
-    await withHashingSlot(() => bcrypt.compare(password, dummy));
+    dummyHash ??= hashing.hash('latchkey-dummy-password', BCRYPT_COST);
+    await hashing.compare(password, await dummyHash);
     return false;
   }
   try {
-    return await withHashingSlot(() => bcrypt.compare(password, hash));
+    return await hashing.compare(password, hash);
   } catch {
     throw new IdentityError(500, 'unexpected_failure', 'Unable to verify the password');
   }

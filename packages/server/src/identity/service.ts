@@ -5,6 +5,7 @@ import { AccessTokenIssuer, type ClaimsHook } from './claims.js';
 import { prepareScope } from './http/plugin.js';
 import { loadApiKeys, type ApiKeys } from './keys/api-keys.js';
 import { KeyStore, rotateSigningKey, type RotationResult } from './keys/key-store.js';
+import { preparePasswordHashing } from './passwords.js';
 import { RateLimiter } from './rate-limit.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerPublicRoutes } from './routes/public.js';
@@ -110,6 +111,8 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
     { prefix: IDENTITY_PREFIX },
   );
   keys.startReloading(settings.keysReloadInterval);
+  // After start-up work is done: the hashing threads are ready before the first login arrives.
+  setImmediate(preparePasswordHashing).unref();
 
   const exports: IdentityExports = {
     settings,
