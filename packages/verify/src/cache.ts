@@ -45,7 +45,7 @@ export class TokenCache {
    */
   static key(token: string): string | undefined {
     const dot = token.lastIndexOf('.');
-    return dot < 1 ? undefined : hash('sha256', dot === token.length - 1 ? '' : token.slice(dot + 1), 'binary');
+    return dot < 1 ? undefined : hash('sha256', token.slice(dot + 1), 'binary');
   }
 
   get size(): number {

@@ -13,11 +13,11 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 
-/** A job sent to a hashing thread. */
-type HashingJob = { readonly id: number; readonly op: 'hash'; readonly password: string; readonly cost: number } | { readonly id: number; readonly op: 'compare'; readonly password: string; readonly hash: string };
+/** A job sent to a hashing thread; each thread has at most one at a time, so answers need no id. */
+type HashingJob = { readonly op: 'hash'; readonly password: string; readonly cost: number } | { readonly op: 'compare'; readonly password: string; readonly hash: string };
 
 /** A hashing thread's answer. */
-type HashingAnswer = { readonly id: number; readonly result: string | boolean } | { readonly id: number; readonly error: string };
+type HashingAnswer = { readonly result: string | boolean } | { readonly error: string };
 
 interface Pending {
   readonly job: HashingJob;
@@ -33,9 +33,9 @@ const bcrypt = require(workerData.bcrypt);
 parentPort.on('message', (job) => {
   try {
     const result = job.op === 'hash' ? bcrypt.hashSync(job.password, job.cost) : bcrypt.compareSync(job.password, job.hash);
-    parentPort.postMessage({ id: job.id, result });
+    parentPort.postMessage({ result });
   } catch (error) {
-    parentPort.postMessage({ id: job.id, error: error instanceof Error ? error.message : String(error) });
+    parentPort.postMessage({ error: error instanceof Error ? error.message : String(error) });
   }
 });
 `;
@@ -50,7 +50,6 @@ export class HashingPool {
   readonly #busy = new Map<Worker, Pending>();
   readonly #queue: Pending[] = [];
   #started = 0;
-  #nextId = 1;
 
   /** @param size number of threads; default is one per core. */
   constructor(size = os.availableParallelism()) {
@@ -68,12 +67,12 @@ export class HashingPool {
 
   /** bcrypt hash of `password` at `cost`. */
   hash(password: string, cost: number): Promise<string> {
-    return this.#run({ id: this.#nextId++, op: 'hash', password, cost }) as Promise<string>;
+    return this.#run({ op: 'hash', password, cost }) as Promise<string>;
   }
 
   /** Whether `password` matches the bcrypt `hash`. */
   compare(password: string, hash: string): Promise<boolean> {
-    return this.#run({ id: this.#nextId++, op: 'compare', password, hash }) as Promise<boolean>;
+    return this.#run({ op: 'compare', password, hash }) as Promise<boolean>;
   }
 
   #run(job: HashingJob): Promise<string | boolean> {

@@ -34,16 +34,24 @@ export function hashPassword(password: string): Promise<string> {
 
 let dummyHash: Promise<string> | undefined;
 
+/** The hash compared against when there is none to compare with; computed once (again after a failure). */
+function dummy(): Promise<string> {
+  if (dummyHash === undefined) {
+    dummyHash = hashing.hash('latchkey-dummy-password', BCRYPT_COST);
+    dummyHash.catch(() => {
+      dummyHash = undefined;
+    });
+  }
+  return dummyHash;
+}
+
 /**
  * Starts the hashing threads and computes the dummy hash ahead of the first login. Called once the
  * identity service is mounted; safe to call again.
  */
 export function preparePasswordHashing(): void {
   hashing.start();
-  dummyHash ??= hashing.hash('latchkey-dummy-password', BCRYPT_COST);
-  dummyHash.catch(() => {
-    dummyHash = undefined;
-  });
+  void dummy();
 }
 
 /**
@@ -52,12 +60,11 @@ export function preparePasswordHashing(): void {
  */
 export async function verifyPassword(password: string, hash: string | null): Promise<boolean> {
   if (Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES) return false;
-  if (hash === null || !isBcryptHash(hash)) {
-    dummyHash ??= hashing.hash('latchkey-dummy-password', BCRYPT_COST);
-    await hashing.compare(password, await dummyHash);
-    return false;
-  }
   try {
+    if (hash === null || !isBcryptHash(hash)) {
+      await hashing.compare(password, await dummy());
+      return false;
+    }
     return await hashing.compare(password, hash);
   } catch {
     throw new IdentityError(500, 'unexpected_failure', 'Unable to verify the password');
