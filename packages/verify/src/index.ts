@@ -43,3 +43,10 @@ export {
   type HeadersLike,
 } from './http/bearer.js';
 export { databaseRole, withClaims, type ClaimsDatabase, type ClaimsTransaction, type DatabaseRole } from './rls.js';
+export {
+  parseRevocationEvent,
+  REVOCATION_KINDS,
+  revocationMatches,
+  type RevocationEvent,
+  type RevocationKind,
+} from './revocation-events.js';
