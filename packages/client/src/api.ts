@@ -16,15 +16,15 @@ import type { TokenSet } from './token-set.js';
 
 export interface LatchkeyApiOptions {
   /** The anon key, sent as the `apikey` header on every call (gateways in front of the service need it). */
-  readonly anonKey?: string;
+  readonly anonKey?: string | undefined;
   /** Where the session lives. Default in memory. */
-  readonly store?: TokenStore;
+  readonly store?: TokenStore | undefined;
   /** Default `globalThis.fetch`. */
-  readonly fetch?: typeof fetch;
-  readonly clock?: Clock;
+  readonly fetch?: typeof fetch | undefined;
+  readonly clock?: Clock | undefined;
   /** Seconds before expiry at which the access token is refreshed. Default 30. */
-  readonly expirySkew?: number;
-  readonly retry?: RetryOptions;
+  readonly expirySkew?: number | undefined;
+  readonly retry?: RetryOptions | undefined;
 }
 
 /** A user as the identity service returns it (GoTrue's shape). */
@@ -118,7 +118,7 @@ export class LatchkeyApi {
     return (this.#options.fetch ?? globalThis.fetch)(this.#resolve(path), {
       method,
       headers: all,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
   }
 

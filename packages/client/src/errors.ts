@@ -61,7 +61,7 @@ export class TokenEndpointUnavailableError extends LatchkeyClientError {
   readonly status: number | undefined;
   readonly retryAfter: number | undefined;
 
-  constructor(message: string, options: { status?: number; retryAfter?: number; cause?: unknown } = {}) {
+  constructor(message: string, options: { status?: number | undefined; retryAfter?: number | undefined; cause?: unknown } = {}) {
     super('ERR_TOKEN_ENDPOINT_UNAVAILABLE', message, { cause: options.cause });
     this.status = options.status;
     this.retryAfter = options.retryAfter;

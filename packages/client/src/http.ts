@@ -9,22 +9,22 @@ import type { TokenManager } from './manager.js';
 
 export interface HttpClientOptions {
   /** Relative URLs are resolved against it. */
-  readonly baseUrl?: string | URL;
+  readonly baseUrl?: string | URL | undefined;
   /** Default `globalThis.fetch`. */
-  readonly fetch?: typeof fetch;
+  readonly fetch?: typeof fetch | undefined;
   /** Headers added to every request (to allowed origins) unless the request sets them (e.g. `apikey`). */
-  readonly headers?: Readonly<Record<string, string>>;
+  readonly headers?: Readonly<Record<string, string>> | undefined;
   /** Retries after 429 (any method) or 503 (idempotent methods). Default 2. */
-  readonly maxRetries?: number;
+  readonly maxRetries?: number | undefined;
   /** A `Retry-After` longer than this (ms) is not waited for; the response is returned. Default 60 000. */
-  readonly maxRetryAfterMs?: number;
+  readonly maxRetryAfterMs?: number | undefined;
   /** Default the system clock (used for waits). */
-  readonly clock?: Clock;
+  readonly clock?: Clock | undefined;
   /**
    * Origins (`https://api.example.com`) the token may be sent to; requests elsewhere go out without it.
    * Default: every origin.
    */
-  readonly origins?: readonly (string | URL)[];
+  readonly origins?: readonly (string | URL)[] | undefined;
 }
 
 /** A `fetch` that authenticates its requests. */

@@ -41,27 +41,27 @@ export interface TokenManagerOptions {
   /** The token endpoint: `…/auth/v1/oauth/token` (OAuth) or `…/auth/v1/token` (GoTrue). */
   readonly tokenUrl: string | URL;
   /** Wire format of `tokenUrl`. Default `oauth`. */
-  readonly protocol?: TokenEndpointProtocol;
+  readonly protocol?: TokenEndpointProtocol | undefined;
   /** The anon key, sent as the `apikey` header. */
-  readonly apiKey?: string;
+  readonly apiKey?: string | undefined;
   /** Extra headers for token requests. */
-  readonly headers?: Readonly<Record<string, string>>;
+  readonly headers?: Readonly<Record<string, string>> | undefined;
   /** Default `globalThis.fetch`. */
-  readonly fetch?: typeof fetch;
+  readonly fetch?: typeof fetch | undefined;
   /** Default a new {@link MemoryTokenStore}. */
-  readonly store?: TokenStore;
+  readonly store?: TokenStore | undefined;
   /** Seconds before expiry at which a token counts as expired and is refreshed. Default 30. */
-  readonly expirySkew?: number;
+  readonly expirySkew?: number | undefined;
   /** Default the system clock. */
-  readonly clock?: Clock;
-  readonly retry?: RetryOptions;
+  readonly clock?: Clock | undefined;
+  readonly retry?: RetryOptions | undefined;
   /**
    * After a transient failure, how long (ms) a still-valid token is used without asking the endpoint
    * again (at least the server's `Retry-After`). Default 5000.
    */
-  readonly failureCooldownMs?: number;
+  readonly failureCooldownMs?: number | undefined;
   /** Timeout of one token request (ms). Default 30 000. */
-  readonly requestTimeoutMs?: number;
+  readonly requestTimeoutMs?: number | undefined;
 }
 
 /** Why a session ended. */

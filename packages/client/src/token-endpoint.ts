@@ -24,11 +24,11 @@ export interface TokenEndpoint {
   /** `…/auth/v1/oauth/token` for `oauth`, `…/auth/v1/token` for `gotrue`. */
   readonly url: string;
   /** Default `oauth`. */
-  readonly protocol?: TokenEndpointProtocol;
+  readonly protocol?: TokenEndpointProtocol | undefined;
   /** Sent as the `apikey` header (the anon key); GoTrue deployments behind a gateway need it. */
-  readonly apiKey?: string;
+  readonly apiKey?: string | undefined;
   /** Extra headers for every token request. */
-  readonly headers?: Readonly<Record<string, string>>;
+  readonly headers?: Readonly<Record<string, string>> | undefined;
 }
 
 /**

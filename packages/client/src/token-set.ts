@@ -35,10 +35,10 @@ export class TokenSet {
 
   constructor(fields: {
     accessToken: string;
-    tokenType?: string;
+    tokenType?: string | undefined;
     accessExpiresAt: number | null;
-    refreshToken?: string | null;
-    refreshExpiresAt?: number | null;
+    refreshToken?: string | null | undefined;
+    refreshExpiresAt?: number | null | undefined;
   }) {
     if (typeof fields.accessToken !== 'string' || fields.accessToken === '') throw new TypeError('accessToken must be a non-empty string');
     this.accessToken = fields.accessToken;

@@ -30,7 +30,7 @@ export const STACK_ENV: Record<string, string> = {
 
 export async function startStack(
   database: Database,
-  options: { env?: Record<string, string>; services?: readonly ServiceModule[]; port?: number } = {},
+  options: { env?: Record<string, string>; services?: readonly ServiceModule[]; port?: number | undefined } = {},
 ): Promise<Stack> {
   const tokenRequests = { total: 0, byGrant: {} as Record<string, number> };
   const revoked = new Set<string>();

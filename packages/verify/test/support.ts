@@ -24,15 +24,18 @@ export function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }
 
-/** Mints a token with standard claims (iss, aud, sub, iat, exp in 1 h) merged with `claims`. */
+/**
+ * Mints a token with standard claims (iss, aud, sub, iat, exp in 1 h) merged with `claims`; a claim
+ * given as `undefined` is left out.
+ */
 export async function mint(
   key: SigningKey | { alg: 'HS256'; secret: string | Uint8Array; kid?: string },
-  claims: JWTPayload = {},
+  claims: { [K in keyof JWTPayload]?: JWTPayload[K] | undefined } = {},
   header: Record<string, unknown> = {},
 ): Promise<string> {
   const now = nowSeconds();
-  const payload: JWTPayload = { iss: ISSUER, aud: AUDIENCE, sub: 'user-1', iat: now, exp: now + 3600, ...claims };
-  for (const [name, value] of Object.entries(payload)) if (value === undefined) delete payload[name];
+  const merged = { iss: ISSUER, aud: AUDIENCE, sub: 'user-1', iat: now, exp: now + 3600, ...claims };
+  const payload: JWTPayload = Object.fromEntries(Object.entries(merged).filter(([, value]) => value !== undefined));
   const jwt = new SignJWT(payload).setProtectedHeader({ alg: key.alg, ...(key.kid ? { kid: key.kid } : {}), typ: 'JWT', ...header });
   if ('secret' in key) return jwt.sign(typeof key.secret === 'string' ? new TextEncoder().encode(key.secret) : key.secret);
   return jwt.sign(key.privateKey);

@@ -22,7 +22,7 @@ import {
   type SigningKey,
 } from './support.js';
 
-async function codeOf(promise: Promise<unknown>): Promise<{ code: VerifyErrorCode; claim?: string; temporary: boolean }> {
+async function codeOf(promise: Promise<unknown>): Promise<{ code: VerifyErrorCode; claim?: string | undefined; temporary: boolean }> {
   try {
     await promise;
   } catch (error) {

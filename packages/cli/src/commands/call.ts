@@ -59,7 +59,7 @@ export async function runCall(method: string, target: string, flags: CallFlags, 
     throw new CliError(`${new URL(url).origin} is not the server logged in to (${context.url}); pass a path or use --url`, ExitCode.Usage);
   }
   await runUserCommand(context.url, async () => {
-    const response = await context.api.fetch(url, { method: method.toUpperCase(), headers, body });
+    const response = await context.api.fetch(url, { method: method.toUpperCase(), headers, ...(body !== undefined ? { body } : {}) });
     const text = await response.text();
     if (flags.json) {
       let parsed: unknown = text;

@@ -61,8 +61,8 @@ export async function readSavedConfig(file: string): Promise<SavedConfig> {
     if (typeof parsed !== 'object' || parsed === null) return {};
     const record = parsed as Record<string, unknown>;
     return {
-      url: typeof record.url === 'string' ? record.url : undefined,
-      anon_key: typeof record.anon_key === 'string' ? record.anon_key : undefined,
+      ...(typeof record.url === 'string' ? { url: record.url } : {}),
+      ...(typeof record.anon_key === 'string' ? { anon_key: record.anon_key } : {}),
     };
   } catch {
     return {};

@@ -153,33 +153,37 @@ export function parseCentrifugoConfig(document: unknown, variable: string): File
   const r = new Reader(variable);
   const root = r.object(document, 'config');
   const config: FileConfig = { unsupported: r.unsupported };
+  /** Sets an optional key only when the file gives it a value, so absent keys stay absent. */
+  const set = <K extends keyof FileConfig>(key: K, value: Exclude<FileConfig[K], undefined> | undefined): void => {
+    if (value !== undefined) config[key] = value;
+  };
 
   const client = r.object(root.client, 'client');
-  config.token = r.token(client.token, 'client.token');
+  set('token', r.token(client.token, 'client.token'));
   const subscriptionToken = r.object(client.subscription_token, 'client.subscription_token');
-  if (r.boolean(subscriptionToken.enabled, 'client.subscription_token.enabled')) config.subscriptionToken = r.token(subscriptionToken, 'client.subscription_token');
+  if (r.boolean(subscriptionToken.enabled, 'client.subscription_token.enabled')) set('subscriptionToken', r.token(subscriptionToken, 'client.subscription_token'));
   else r.rest(subscriptionToken, 'client.subscription_token', ['enabled']);
-  config.allowedOrigins = r.strings(client.allowed_origins, 'client.allowed_origins');
-  config.allowAnonymousConnectWithoutToken = r.boolean(client.allow_anonymous_connect_without_token, 'client.allow_anonymous_connect_without_token');
-  config.disallowAnonymousConnectionTokens = r.boolean(client.disallow_anonymous_connection_tokens, 'client.disallow_anonymous_connection_tokens');
-  config.insecure = r.boolean(client.insecure, 'client.insecure');
-  config.pingInterval = r.duration(client.ping_interval, 'client.ping_interval');
-  config.pongTimeout = r.duration(client.pong_timeout, 'client.pong_timeout');
-  config.staleCloseDelay = r.duration(client.stale_close_delay, 'client.stale_close_delay');
-  config.expiredCloseDelay = r.duration(client.expired_close_delay, 'client.expired_close_delay');
-  config.expiredSubCloseDelay = r.duration(client.expired_sub_close_delay, 'client.expired_sub_close_delay');
-  config.queueMaxSize = r.integer(client.queue_max_size, 'client.queue_max_size');
+  set('allowedOrigins', r.strings(client.allowed_origins, 'client.allowed_origins'));
+  set('allowAnonymousConnectWithoutToken', r.boolean(client.allow_anonymous_connect_without_token, 'client.allow_anonymous_connect_without_token'));
+  set('disallowAnonymousConnectionTokens', r.boolean(client.disallow_anonymous_connection_tokens, 'client.disallow_anonymous_connection_tokens'));
+  set('insecure', r.boolean(client.insecure, 'client.insecure'));
+  set('pingInterval', r.duration(client.ping_interval, 'client.ping_interval'));
+  set('pongTimeout', r.duration(client.pong_timeout, 'client.pong_timeout'));
+  set('staleCloseDelay', r.duration(client.stale_close_delay, 'client.stale_close_delay'));
+  set('expiredCloseDelay', r.duration(client.expired_close_delay, 'client.expired_close_delay'));
+  set('expiredSubCloseDelay', r.duration(client.expired_sub_close_delay, 'client.expired_sub_close_delay'));
+  set('queueMaxSize', r.integer(client.queue_max_size, 'client.queue_max_size'));
   r.rest(client, 'client', [
     'token', 'subscription_token', 'allowed_origins', 'allow_anonymous_connect_without_token', 'disallow_anonymous_connection_tokens',
     'insecure', 'ping_interval', 'pong_timeout', 'stale_close_delay', 'expired_close_delay', 'expired_sub_close_delay', 'queue_max_size',
   ]);
 
   const channel = r.object(root.channel, 'channel');
-  config.privatePrefix = r.string(channel.private_prefix, 'channel.private_prefix');
-  config.namespaceBoundary = r.string(channel.namespace_boundary, 'channel.namespace_boundary');
-  config.userBoundary = r.string(channel.user_boundary, 'channel.user_boundary');
-  config.userSeparator = r.string(channel.user_separator, 'channel.user_separator');
-  config.maxLength = r.integer(channel.max_length, 'channel.max_length');
+  set('privatePrefix', r.string(channel.private_prefix, 'channel.private_prefix'));
+  set('namespaceBoundary', r.string(channel.namespace_boundary, 'channel.namespace_boundary'));
+  set('userBoundary', r.string(channel.user_boundary, 'channel.user_boundary'));
+  set('userSeparator', r.string(channel.user_separator, 'channel.user_separator'));
+  set('maxLength', r.integer(channel.max_length, 'channel.max_length'));
   if (channel.without_namespace !== undefined) config.withoutNamespace = r.namespace(channel.without_namespace, 'channel.without_namespace', '');
   if (channel.namespaces !== undefined) {
     if (!Array.isArray(channel.namespaces)) throw new ConfigError(variable, 'channel.namespaces must be a list');
@@ -206,7 +210,7 @@ export function parseCentrifugoConfig(document: unknown, variable: string): File
   }
   r.rest(proxy, 'rpc.proxy', ['endpoint', 'timeout', 'http_headers', 'static_headers']);
   const rpcWithout = r.object(rpc.without_namespace, 'rpc.without_namespace');
-  config.rpcWithoutNamespaceProxy = r.boolean(rpcWithout.proxy_enabled, 'rpc.without_namespace.proxy_enabled');
+  set('rpcWithoutNamespaceProxy', r.boolean(rpcWithout.proxy_enabled, 'rpc.without_namespace.proxy_enabled'));
   r.rest(rpcWithout, 'rpc.without_namespace', ['proxy_enabled']);
   if (rpc.namespaces !== undefined) {
     if (!Array.isArray(rpc.namespaces)) throw new ConfigError(variable, 'rpc.namespaces must be a list');
@@ -218,16 +222,16 @@ export function parseCentrifugoConfig(document: unknown, variable: string): File
       return { name, proxyEnabled: r.boolean(section.proxy_enabled, `rpc.namespaces[${name}].proxy_enabled`) ?? false };
     });
   }
-  config.rpcNamespaceBoundary = r.string(rpc.namespace_boundary, 'rpc.namespace_boundary');
+  set('rpcNamespaceBoundary', r.string(rpc.namespace_boundary, 'rpc.namespace_boundary'));
   r.rest(rpc, 'rpc', ['proxy', 'without_namespace', 'namespaces', 'namespace_boundary']);
 
   const httpApi = r.object(root.http_api, 'http_api');
-  config.apiKey = r.string(httpApi.key, 'http_api.key');
-  config.apiInsecure = r.boolean(httpApi.insecure, 'http_api.insecure');
+  set('apiKey', r.string(httpApi.key, 'http_api.key'));
+  set('apiInsecure', r.boolean(httpApi.insecure, 'http_api.insecure'));
   r.rest(httpApi, 'http_api', ['key', 'insecure']);
 
   const websocket = r.object(root.websocket, 'websocket');
-  config.messageSizeLimit = r.integer(websocket.message_size_limit, 'websocket.message_size_limit');
+  set('messageSizeLimit', r.integer(websocket.message_size_limit, 'websocket.message_size_limit'));
   r.rest(websocket, 'websocket', ['message_size_limit']);
 
   r.rest(root, '', ['client', 'channel', 'rpc', 'http_api', 'websocket']);
