@@ -4,7 +4,8 @@ import { IdentityError, Messages, validationFailed } from '../errors.js';
 import { requireAdmin, requireUser } from '../http/authenticate.js';
 import type { IdentityRuntime } from '../runtime.js';
 import { findUserById, isUuid } from '../users.js';
-import { endSessions, listSessions } from './store.js';
+import { endSessions } from '../end-sessions.js';
+import { listSessions } from './store.js';
 
 /** The same answer for a session that does not exist and one of another user: existence is not revealed. */
 const sessionNotFound = () => new IdentityError(404, 'not_found', 'Session not found');
@@ -16,7 +17,9 @@ function sessionIdOf(value: string): string {
 
 /** Ends the sessions in one transaction, then announces the event (so every node refuses their tokens). */
 async function end(runtime: IdentityRuntime, userId: string, sessionId: string | null): Promise<RevocationEvent | null> {
-  const event = await runtime.db.transaction((tx) => endSessions(tx, runtime.revocations, userId, sessionId));
+  const event = await runtime.db.transaction((tx) =>
+    endSessions(tx, runtime.revocations, { kind: 'session_revoked', userId, sessionIds: sessionId === null ? undefined : [sessionId] }),
+  );
   if (event) await runtime.revocations.announce(event);
   return event;
 }

@@ -1,5 +1,4 @@
 import type { Queryable } from '../../db/index.js';
-import type { Revocations } from '../../revocation/types.js';
 import type { IdentitySettings } from '../settings.js';
 
 /** A session as `GET /sessions` and the admin API list it. */
@@ -60,16 +59,4 @@ export async function listSessions(db: Queryable, settings: Expiry, userId: stri
     not_after: row.not_after?.toISOString() ?? null,
     current: row.id === currentSessionId,
   }));
-}
-
-/**
- * Ends sessions of `userId` — the one named, or all of them when `sessionId` is `null` — inside `tx`:
- * deletes them (their refresh tokens go with them) and records one `session_revoked` event naming
- * them, so access tokens are refused everywhere. Returns the event to announce after commit, or `null`
- * when no session matched.
- */
-export async function endSessions(tx: Queryable, revocations: Revocations, userId: string, sessionId: string | null) {
-  const { rows } = await tx.query<{ id: string }>('delete from auth.sessions where user_id = $1 and ($2::uuid is null or id = $2::uuid) returning id', [userId, sessionId]);
-  if (rows.length === 0) return null;
-  return revocations.record(tx, { kind: 'session_revoked', userId, sessionIds: rows.map((row) => row.id) });
 }
