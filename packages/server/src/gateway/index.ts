@@ -100,7 +100,7 @@ export function gatewayService(options: GatewayServiceOptions = {}): ServiceModu
         await node.close();
         throw error;
       }
-      const stopRevocations = await followRevocations((context as AppContext & { readonly revocations?: Revocations }).revocations, node, context);
+      const stopRevocations = await followRevocations(context.revocations, node, context);
       const { key: apiKey, generated } = await resolveApiKey(context.db, settings.apiKey);
 
       for (const key of settings.unsupported) context.logger.warn({ key, file: settings.configFile }, `gateway config: unsupported key ${key} is ignored`);
@@ -150,8 +150,7 @@ const CATCH_UP_PAGE = 1000;
  * the stored unexpired ones at start, so connects with tokens of sessions that ended while this node was
  * down are refused too. Returns the function that stops listening.
  */
-async function followRevocations(revocations: Revocations | undefined, node: GatewayNode, context: AppContext): Promise<() => void> {
-  if (!revocations) return () => undefined;
+async function followRevocations(revocations: Revocations, node: GatewayNode, context: AppContext): Promise<() => void> {
   const stop = revocations.subscribe((event) => node.applyRevocation(event));
   try {
     let after: string | null = null;

@@ -1,19 +1,11 @@
-import type { Centrifuge, Subscription } from 'centrifuge';
+import type { Centrifuge } from 'centrifuge';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { Database } from '@latchkey/server';
 import { describeEachDatabase } from '../../../../test-support/databases.js';
-import { addMember, claimsOf, createOrganization, refresh, signUp, startStack, type Stack, type User } from './stack.js';
+import { addMember, claimsOf, createOrganization, outcome, refresh, signUp, startStack, type Stack, type User } from './stack.js';
 import { officialClient, once, sleep } from './support.js';
 
 const TOKEN_SECONDS = 4;
-
-/** Resolves with `subscribed` or `unsubscribed <code> <reason>`, whichever comes first. */
-export function outcome(subscription: Subscription): Promise<string> {
-  return new Promise((resolve) => {
-    subscription.once('subscribed', () => resolve('subscribed'));
-    subscription.once('unsubscribed', (context: { code: number; reason: string }) => resolve(`unsubscribed ${context.code} ${context.reason}`));
-  });
-}
 
 describeEachDatabase('organization channels checked against the membership tables', (database) => {
   let stack: Stack;

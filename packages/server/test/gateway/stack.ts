@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { Subscription } from 'centrifuge';
 import { expect } from 'vitest';
-import { identityService, loadServerConfig, startServer, type Database, type IdentityExports, type RunningServer } from '@latchkey/server';
+import { identityService, loadServerConfig, startServer, type Database, type IdentityExports, type Revocations, type RunningServer } from '@latchkey/server';
 import { gatewayService, type GatewayExports } from '../../src/gateway/index.js';
 import { organizationsService } from '../../src/organizations/index.js';
 import { TEST_ENV } from '../identity/support.js';
@@ -13,6 +14,8 @@ export interface Stack {
   readonly anonKey: string;
   readonly serviceRoleKey: string;
   readonly gateway: GatewayExports;
+  /** The process's revocation events (to emit kinds no route emits yet). */
+  readonly revocations: Revocations;
   close(): Promise<void>;
 }
 
@@ -24,12 +27,17 @@ export interface User {
   refresh: string;
 }
 
+/** Starts a stack on `database`; `env` also carries `REDIS_URL` / `LATCHKEY_REDIS_PREFIX` for several nodes. */
 export async function startStack(database: Database, env: Record<string, string> = {}): Promise<Stack> {
+  let revocations: Revocations | undefined;
   const server = await startServer({
     env: { ...TEST_ENV, ...env },
     config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent', ...env }),
     database,
     services: [identityService, organizationsService, gatewayService()],
+    extend: (_app, context) => {
+      revocations = context.revocations;
+    },
   });
   const { anonKey, serviceRoleKey } = (server.services.get('identity')!.exports as IdentityExports).apiKeys;
   return {
@@ -39,6 +47,7 @@ export async function startStack(database: Database, env: Record<string, string>
     anonKey,
     serviceRoleKey,
     gateway: server.services.get('gateway')!.exports as GatewayExports,
+    revocations: revocations!,
     close: () => server.close(),
   };
 }
@@ -96,4 +105,13 @@ export async function addMember(database: Database, stack: Stack, organization: 
 /** The claims of an access token (not verified: the test minted it through the identity service). */
 export function claimsOf(token: string): { app_metadata?: { organization_id?: string; org_role?: string }; session_id?: string } {
   return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as ReturnType<typeof claimsOf>;
+}
+
+
+/** Resolves with `subscribed` or `unsubscribed <code> <reason>`, whichever comes first. */
+export function outcome(subscription: Subscription): Promise<string> {
+  return new Promise((resolve) => {
+    subscription.once('subscribed', () => resolve('subscribed'));
+    subscription.once('unsubscribed', (context: { code: number; reason: string }) => resolve(`unsubscribed ${context.code} ${context.reason}`));
+  });
 }
