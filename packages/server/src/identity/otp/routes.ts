@@ -5,13 +5,13 @@ import type { Mailer } from '../../mail/index.js';
 import { IdentityError, Messages, validationFailed } from '../errors.js';
 import { bodyOf, clientAddress, normaliseEmail, optionalBoolean, optionalObject, optionalString } from '../http/request.js';
 import { RateLimiter } from '../rate-limit.js';
+import { redirectTarget } from '../redirects.js';
 import type { IdentityRuntime } from '../runtime.js';
 import { finishSession, startSession, type PreparedSession } from '../sessions.js';
 import type { AuthenticationMethod, TokenResponse } from '../types.js';
 import { findUserByEmail, isBanned, isUniqueViolation, type UserRow } from '../users.js';
 import { createFlowState, exchangeAuthCode, issueAuthCode, pkceChallenge, type PkceChallenge } from './flow-state.js';
 import { composeMail, type MailKind } from './messages.js';
-import { allowedRedirect } from './redirect.js';
 import type { OtpSettings } from './settings.js';
 import { consumeOneTimeToken, issueOneTimeToken, tokenHash, type OneTimeTokenRow, type OneTimeTokenType } from './tokens.js';
 
@@ -71,7 +71,7 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
     const link = new URL(`${runtime.baseUrl()}/verify`);
     link.searchParams.set('token', issued.hash);
     link.searchParams.set('type', LINK_TYPE[type]);
-    link.searchParams.set('redirect_to', allowedRedirect(redirectTo, siteUrl(), otp.uriAllowList));
+    link.searchParams.set('redirect_to', redirectTarget(redirectTo, siteUrl(), otp.uriAllowList));
     const message = composeMail(MAIL_KIND[type], email, link.toString(), issued.otp);
     void mailer.send(message).catch((error: unknown) => {
       runtime.logger.error({ reason: error instanceof Error ? error.message : String(error), kind: MAIL_KIND[type] }, 'mail delivery failed');
@@ -224,7 +224,7 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
 
   /** `GET /verify`: the emailed link. Redirects with the session in the fragment, or a PKCE `code` in the query. */
   app.get<{ Querystring: { token?: string; type?: string; redirect_to?: string } }>('/verify', async (request, reply: FastifyReply) => {
-    const target = allowedRedirect(request.query.redirect_to, siteUrl(), otp.uriAllowList);
+    const target = redirectTarget(request.query.redirect_to, siteUrl(), otp.uriAllowList).split('#')[0]!;
     const fail = (code: string, description: string) =>
       reply.redirect(`${target}#${new URLSearchParams({ error: 'access_denied', error_code: code, error_description: description }).toString()}&sb=`, 303);
     if (!verifyLimiter.take(address(request))) return fail('over_request_rate_limit', Messages.rateLimited);
@@ -253,7 +253,7 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
       token_type: 'bearer',
       type,
     });
-    return reply.redirect(`${target.split('#')[0]}#${fragment.toString()}&sb=`, 303);
+    return reply.redirect(`${target}#${fragment.toString()}&sb=`, 303);
   });
 
   runtime.extensions.grants.set('pkce', async (request) => {
