@@ -100,6 +100,8 @@ export function registerRevocationFeedRoute(app: FastifyInstance, options: Revoc
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
       'x-accel-buffering': 'no',
+      // A stream is never followed by another request on its connection: ending it closes the socket.
+      connection: 'close',
     });
     stream.flushHeaders();
     streams.add(stream);
@@ -124,9 +126,6 @@ export function registerRevocationFeedRoute(app: FastifyInstance, options: Revoc
       streams.delete(stream);
     };
     stream.on('close', finish);
-    request.raw.on('close', () => {
-      if (!stream.writableEnded) stream.end();
-    });
 
     try {
       // Subscribed first, then read the store: an event committed meanwhile is in both and sent once.

@@ -27,7 +27,10 @@ export interface RedisSubscriber {
 
 /** Options of {@link redisRevocationSource}. */
 export interface RedisRevocationSourceOptions {
-  /** The channel the identity service publishes on. Default is `latchkey:revocations`. */
+  /**
+   * The channel the identity service publishes on: `<LATCHKEY_REDIS_PREFIX>.revocations`. Default is
+   * `latchkey.revocations`.
+   */
   readonly channel?: string;
   /**
    * The feed endpoint to read missed events from after (re)subscribing. Without it, events published
@@ -37,10 +40,11 @@ export interface RedisRevocationSourceOptions {
 }
 
 /** The default channel of {@link redisRevocationSource}. */
-export const DEFAULT_REVOCATION_CHANNEL = 'latchkey:revocations';
+export const DEFAULT_REVOCATION_CHANNEL = 'latchkey.revocations';
 
 /**
- * A source listening on Redis pub/sub. Each message is one event's JSON. It is current once
+ * A source listening on Redis pub/sub. Each message is a JSON array of events (as the identity
+ * service publishes them) or a single event; entries that are not well-formed events are ignored. It is current once
  * subscribed (and caught up through `catchUp`), down while ioredis reconnects; ioredis subscribes
  * again by itself, after which the source catches up again.
  *
@@ -77,9 +81,11 @@ export function redisRevocationSource(redis: RedisSubscriber, options: RedisRevo
           sink.malformed();
           return;
         }
-        const event = parseRevocationEvent(json);
-        if (event === null) sink.malformed();
-        else sink.event(event);
+        for (const entry of Array.isArray(json) ? json : [json]) {
+          const event = parseRevocationEvent(entry);
+          if (event === null) sink.malformed();
+          else sink.event(event);
+        }
       };
       // Subscribed (again): read what was missed, then the source is current.
       const current = async (): Promise<void> => {
