@@ -9,7 +9,7 @@ export interface OtpSettings {
   readonly maxFrequency: number;
   /** Mails per hour per client address (`LATCHKEY_RATE_LIMIT_EMAIL_SENT` / `GOTRUE_RATE_LIMIT_EMAIL_SENT`); 0 = no limit. Default 30. */
   readonly emailsPerHour: number;
-  /** `/verify` requests per 5 minutes per client address (`LATCHKEY_RATE_LIMIT_VERIFY` / `GOTRUE_RATE_LIMIT_VERIFY`); 0 = no limit. Default 30. */
+  /** Verifications (`POST` and `GET /verify`) per 5 minutes per client address and per email address (`LATCHKEY_RATE_LIMIT_VERIFY` / `GOTRUE_RATE_LIMIT_VERIFY`); 0 = no limit. Default 30. */
   readonly verifyPerFiveMinutes: number;
   /**
    * Redirect targets allowed besides the site URL (`LATCHKEY_URI_ALLOW_LIST` / `GOTRUE_URI_ALLOW_LIST`):
