@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
+import { registerSessionsCommand } from './commands/sessions.js';
 import { registerUserCommands } from './commands/user-commands.js';
 
 /** This package's version (`package.json` sits one folder above both `src/` and `dist/`). */
@@ -27,5 +28,6 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
     registerServerCommands(program);
   }
   registerUserCommands(program);
+  registerSessionsCommand(program);
   return program;
 }
