@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Database } from '../db/index.js';
+import { DEFAULT_BODY_LIMIT, registerInputSafety } from '../input/index.js';
 import type { Logger } from '../logging/logger.js';
 import { registerHealthRoute } from './health.js';
 import { createMetrics, registerMetrics } from './metrics.js';
@@ -12,8 +13,9 @@ export interface AppOptions {
 }
 
 /**
- * The bare HTTP application: health, metrics, JSON errors. Services are mounted on it by
- * `startServer`. Errors never carry a stack trace; 5xx bodies never carry the internal message.
+ * The bare HTTP application: health, metrics, JSON errors, and the input guard of every route (bodies of
+ * at most 1 MiB, JSON nested at most 64 levels, no NUL or unpaired surrogates: see `registerInputSafety`).
+ * Services are mounted on it by `startServer`. Errors never carry a stack trace; 5xx bodies never carry the internal message.
  */
 export function buildApp(options: AppOptions): FastifyInstance {
   const app = Fastify({
@@ -22,8 +24,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
     trustProxy: options.trustProxy ?? false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    bodyLimit: 1024 * 1024,
+    bodyLimit: DEFAULT_BODY_LIMIT,
   });
+  // Before any service is mounted, so every scope inherits the guard.
+  registerInputSafety(app);
 
   // While shutting down, answers carry `Connection: close` and idle keep-alive sockets are dropped as
   // soon as their last request ends, so close() waits only for requests, never for idle clients.
