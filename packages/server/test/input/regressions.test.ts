@@ -34,19 +34,19 @@ describeEachDatabase('refused input never reaches the database', (database) => {
   }
 
   it('a NUL in a note is 400 invalid_request on /api/v1/notes', async () => {
-    const response = await send('POST', '/api/v1/notes', { title: `a${NUL}b`, body: 'x' }, target.userToken);
+    const response = await send('POST', '/api/v1/notes', { title: `a${NUL}b`, body: 'x' }, target.fixture.userToken);
     expect(response.statusCode).toBe(400);
     expect(response.json()).toEqual({ error: 'invalid_request', error_description: expect.stringContaining('NUL') });
   });
 
   it('a lone surrogate in a note is 400 invalid_request on /api/v1/notes', async () => {
-    const response = await send('POST', '/api/v1/notes', { title: `a${LONE}b`, body: 'x' }, target.userToken);
+    const response = await send('POST', '/api/v1/notes', { title: `a${LONE}b`, body: 'x' }, target.fixture.userToken);
     expect(response.statusCode).toBe(400);
     expect(response.json()).toMatchObject({ error: 'invalid_request' });
   });
 
   it('a NUL in an organization name is 400 validation_failed', async () => {
-    expectIdentityRefusal(await send('POST', '/auth/v1/organizations', { name: `x${NUL}` }, target.userToken));
+    expectIdentityRefusal(await send('POST', '/auth/v1/organizations', { name: `x${NUL}` }, target.fixture.userToken));
   });
 
   it('a lone surrogate in an OAuth client name is 400 validation_failed', async () => {
@@ -54,11 +54,11 @@ describeEachDatabase('refused input never reaches the database', (database) => {
   });
 
   it('a NUL in user metadata is 400 validation_failed on PUT /user', async () => {
-    expectIdentityRefusal(await send('PUT', '/auth/v1/user', { data: { nickname: `x${NUL}` } }, target.userToken));
+    expectIdentityRefusal(await send('PUT', '/auth/v1/user', { data: { nickname: `x${NUL}` } }, target.fixture.userToken));
   });
 
   it('a NUL in an object key is refused too', async () => {
-    expectIdentityRefusal(await send('PUT', '/auth/v1/user', { data: { [`k${NUL}`]: 'v' } }, target.userToken));
+    expectIdentityRefusal(await send('PUT', '/auth/v1/user', { data: { [`k${NUL}`]: 'v' } }, target.fixture.userToken));
   });
 
   it('a NUL in an email is 400 validation_failed on /otp', async () => {
@@ -79,8 +79,8 @@ describeEachDatabase('refused input never reaches the database', (database) => {
   });
 
   it('JSON nested deeper than 64 levels is 400 on /auth/v1 and /api/v1', async () => {
-    expectIdentityRefusal(await send('PUT', '/auth/v1/user', `{"data":{"x":${nested(100)}}}`, target.userToken));
-    const response = await send('POST', '/api/v1/notes', `{"title":"t","body":${nested(100)}}`, target.userToken);
+    expectIdentityRefusal(await send('PUT', '/auth/v1/user', `{"data":{"x":${nested(100)}}}`, target.fixture.userToken));
+    const response = await send('POST', '/api/v1/notes', `{"title":"t","body":${nested(100)}}`, target.fixture.userToken);
     expect(response.statusCode).toBe(400);
     expect(response.json()).toMatchObject({ error: 'invalid_request' });
   });
@@ -112,7 +112,7 @@ describeEachDatabase('refused input never reaches the database', (database) => {
   it('a NUL in a query string or a path parameter is refused before any query runs', async () => {
     const query = await target.app.inject({ method: 'GET', url: '/auth/v1/admin/users?email=a%00b', headers: { apikey: target.serviceKey, authorization: `Bearer ${target.serviceKey}` } });
     expectIdentityRefusal(query);
-    const path = await target.app.inject({ method: 'GET', url: '/api/v1/notes/a%00b', headers: { authorization: `Bearer ${target.userToken}` } });
+    const path = await target.app.inject({ method: 'GET', url: '/api/v1/notes/a%00b', headers: { authorization: `Bearer ${target.fixture.userToken}` } });
     expect(path.statusCode).toBe(400);
     expect(path.json()).toMatchObject({ error: 'invalid_request' });
   });
@@ -135,9 +135,9 @@ describeEachDatabase('refused input never reaches the database', (database) => {
     it('closes a connection that sends a NUL, a lone surrogate or deep nesting with 3501 bad request', async () => {
       const wsUrl = `${target.server.url.replace('http', 'ws')}/connection/websocket`;
       for (const frame of [
-        `{"id":1,"connect":{"token":"${target.userToken}","name":"a\\u0000"}}`,
-        `{"id":1,"connect":{"token":"${target.userToken}","name":"a\\ud800"}}`,
-        `{"id":1,"connect":{"token":"${target.userToken}","data":${nested(1000)}}}`,
+        `{"id":1,"connect":{"token":"${target.fixture.userToken}","name":"a\\u0000"}}`,
+        `{"id":1,"connect":{"token":"${target.fixture.userToken}","name":"a\\ud800"}}`,
+        `{"id":1,"connect":{"token":"${target.fixture.userToken}","data":${nested(1000)}}}`,
       ]) {
         const ws = new WebSocket(wsUrl);
         await new Promise<void>((resolve, reject) => {

@@ -20,11 +20,22 @@ export interface Target {
   readonly anonKey: string;
   readonly serviceKey: string;
   readonly gatewayKey: string;
-  /** An access token of a confirmed user who owns an organization (and has it in the token). */
-  readonly userToken: string;
-  readonly ids: { readonly user: string; readonly organization: string; readonly note: string; readonly client: string };
+  /** A confirmed user who owns an organization, its token (with the organization), a note and a client. */
+  readonly fixture: Fixture;
+  /** Replaces `{{name}}` with the fixture's current value (so generated requests survive {@link renew}). */
+  resolve(text: string): string;
+  /** Makes a fresh fixture when the current user's token stopped working (logged out, banned, deleted). */
+  renew(): Promise<void>;
   counts(): Promise<Record<string, number>>;
   close(): Promise<void>;
+}
+
+export interface Fixture {
+  userToken: string;
+  user: string;
+  organization: string;
+  note: string;
+  client: string;
 }
 
 export const GATEWAY_KEY = 'fuzz-gateway-api-key';
@@ -61,16 +72,23 @@ export async function startTarget(database: Database): Promise<Target> {
   const json = (method: HTTPMethods, url: string, body: unknown, token = anonKey) =>
     app.inject({ method, url, payload: JSON.stringify(body), headers: { 'content-type': 'application/json', apikey: anonKey, authorization: `Bearer ${token}` } });
 
-  const email = `fuzz-${Date.now().toString(36)}@example.com`;
-  const password = 'correct horse battery staple';
-  const signup = await expectOk(await json('POST', '/auth/v1/signup', { email, password }), 'signup');
-  const user = (signup.user as { id: string } | undefined)?.id ?? (signup.id as string);
-  const first = await expectOk(await json('POST', '/auth/v1/token?grant_type=password', { email, password }), 'login');
-  const organization = (await expectOk(await json('POST', '/auth/v1/organizations', { name: 'Fuzz' }, first.access_token as string), 'organization')).id as string;
-  const switched = await expectOk(await json('POST', `/auth/v1/organizations/${organization}/switch`, {}, first.access_token as string), 'switch');
-  const userToken = switched.access_token as string;
-  const note = (await expectOk(await json('POST', '/api/v1/notes', { title: 'first', body: 'text' }, userToken), 'note')).id as string;
-  const client = (await expectOk(await json('POST', '/auth/v1/admin/oauth/clients', { client_name: 'fuzz' }, serviceRoleKey), 'client')).client_id as string;
+  let made = 0;
+  async function makeFixture(): Promise<Fixture> {
+    made += 1;
+    const email = `fuzz-${made}-${Date.now().toString(36)}@example.com`;
+    const password = 'correct horse battery staple';
+    const signup = await expectOk(await json('POST', '/auth/v1/signup', { email, password }), 'signup');
+    const user = (signup.user as { id: string } | undefined)?.id ?? (signup.id as string);
+    const first = await expectOk(await json('POST', '/auth/v1/token?grant_type=password', { email, password }), 'login');
+    const organization = (await expectOk(await json('POST', '/auth/v1/organizations', { name: 'Fuzz' }, first.access_token as string), 'organization')).id as string;
+    const switched = await expectOk(await json('POST', `/auth/v1/organizations/${organization}/switch`, {}, first.access_token as string), 'switch');
+    const userToken = switched.access_token as string;
+    const note = (await expectOk(await json('POST', '/api/v1/notes', { title: 'first', body: 'text' }, userToken), 'note')).id as string;
+    const client = (await expectOk(await json('POST', '/auth/v1/admin/oauth/clients', { client_name: 'fuzz' }, serviceRoleKey), 'client')).client_id as string;
+    return { userToken, user, organization, note, client };
+  }
+  const fixture = await makeFixture();
+  const values = (): Record<string, string> => ({ ...fixture, anonKey, serviceKey: serviceRoleKey, gatewayKey: GATEWAY_KEY });
 
   return {
     server,
@@ -79,8 +97,14 @@ export async function startTarget(database: Database): Promise<Target> {
     anonKey,
     serviceKey: serviceRoleKey,
     gatewayKey: GATEWAY_KEY,
-    userToken,
-    ids: { user, organization, note, client },
+    fixture,
+    resolve: (text) => text.replace(/\{\{(\w+)\}\}/g, (whole, name: string) => values()[name] ?? whole),
+    async renew() {
+      const check = await app.inject({ method: 'GET', url: '/api/v1/notes', headers: { authorization: `Bearer ${fixture.userToken}` } });
+      const user = await app.inject({ method: 'GET', url: '/auth/v1/user', headers: { apikey: anonKey, authorization: `Bearer ${fixture.userToken}` } });
+      if (check.statusCode === 200 && user.statusCode === 200) return;
+      Object.assign(fixture, await makeFixture());
+    },
     async counts() {
       const result: Record<string, number> = {};
       for (const table of COUNTED_TABLES) {
