@@ -6,6 +6,7 @@ export { createLogger, redactUrl, REDACTED_PATHS, type Logger } from './logging/
 export { defaultServices } from './services.js';
 export { startServer, type RunningServer, type StartOptions } from './server.js';
 export * from './identity/index.js';
+export * from './revocation/index.js';
 export {
   gatewayService,
   GATEWAY_VERSION,

@@ -3,7 +3,10 @@ import { loadServerConfig, type Environment, type ServerConfig, type ServerFlags
 import { migrate, openDatabase, type Database } from './db/index.js';
 import { buildApp } from './http/app.js';
 import type { AppContext, MountedService, ServiceModule } from './http/context.js';
+import { loadAccessTokenLifetime } from './identity/settings.js';
 import { createLogger, type Logger } from './logging/logger.js';
+import { createRevocations } from './revocation/revocations.js';
+import type { Revocations } from './revocation/types.js';
 import { defaultServices } from './services.js';
 
 export interface StartOptions {
@@ -52,12 +55,20 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const db = options.database ?? (await openDatabase(config));
   const mounted: MountedService[] = [];
   let app: FastifyInstance | undefined;
+  let revocations: Revocations | undefined;
   try {
     await migrate(db);
+    revocations = await createRevocations({
+      db,
+      logger: logger.child({ service: 'revocations' }),
+      tokenLifetime: loadAccessTokenLifetime(env),
+      redisUrl: config.redisUrl,
+      channelPrefix: config.redisPrefix,
+    });
     app = buildApp({ db, logger });
     const services = new Map<string, MountedService>();
     let listeningUrl = `http://${formatHost(config.host)}:${config.port}`;
-    const context: AppContext = { config, env, db, logger, publicUrl: () => config.publicUrl ?? listeningUrl, services };
+    const context: AppContext = { config, env, db, logger, revocations, publicUrl: () => config.publicUrl ?? listeningUrl, services };
     for (const service of options.services ?? defaultServices()) {
       const instance = await service.mount(app, context);
       services.set(service.name, instance);
@@ -72,6 +83,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     const base = context.publicUrl();
     const banner = [`health    ${base}/health`, `metrics   ${base}/metrics`, ...mounted.flatMap((service) => service.banner?.(base) ?? [])];
     const listening = app;
+    const events = revocations;
     let closing: Promise<void> | undefined;
     return {
       url,
@@ -85,6 +97,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         closing ??= (async () => {
           await listening.close();
           for (const service of [...mounted].reverse()) await service.close?.();
+          await events.close();
           if (ownsDatabase) await db.close();
         })();
         return closing;
@@ -93,6 +106,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   } catch (error) {
     await app?.close().catch(() => undefined);
     for (const service of mounted.reverse()) await service.close?.().catch(() => undefined);
+    await revocations?.close().catch(() => undefined);
     if (ownsDatabase) await db.close().catch(() => undefined);
     throw error;
   }

@@ -104,7 +104,8 @@ async function swapRevoked(tx: Queryable, row: LockedRow, presented: string): Pr
 
 /**
  * A revoked token was presented (the session lock is held, so this is the settled state):
- *  (a) it is the direct parent of the session's active token → that active token is returned;
+ *  (a) it was revoked less than the reuse interval ago and is the direct parent of the session's active
+ *      token (a client that lost the answer) → that active token is returned;
  *  (b) it was revoked less than the reuse interval ago, or rotation is off → a new child is issued;
  *  (c) otherwise every refresh token of the session is revoked and the caller answers
  *      `refresh_token_already_used` after commit.
@@ -123,13 +124,12 @@ async function reuse(tx: Queryable, row: LockedRow, presented: string, settings:
   const state = rows[0];
   if (!state) throw new IdentityError(400, 'refresh_token_not_found', Messages.refreshTokenNotFound);
   if (!state.revoked) return rotate(tx, row, presented);
-  if (state.active_parent_id === row.token_id && state.active_sealed) {
+  const insideInterval = now <= state.updated_at.getTime() + settings.refreshTokenReuseInterval * 1000;
+  if (insideInterval && state.active_parent_id === row.token_id && state.active_sealed) {
     const active = openWithParent(state.active_sealed, presented);
     if (active) return active;
   }
-  if (!settings.refreshTokenRotation || now <= state.updated_at.getTime() + settings.refreshTokenReuseInterval * 1000) {
-    return swapRevoked(tx, row, presented);
-  }
+  if (!settings.refreshTokenRotation || insideInterval) return swapRevoked(tx, row, presented);
   await tx.query('update auth.refresh_tokens set revoked = true, updated_at = now() where session_id = $1 and not revoked', [row.session_id]);
   await tx.query('update auth.sessions set reuse_detected_at = now(), updated_at = now() where id = $1', [row.session_id]);
   return null;

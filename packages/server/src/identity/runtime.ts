@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Database } from '../db/index.js';
 import type { Logger } from '../logging/logger.js';
+import type { Revocations } from '../revocation/types.js';
 import type { AccessTokenIssuer } from './claims.js';
 import type { ApiKeys } from './keys/api-keys.js';
 import type { KeyStore } from './keys/key-store.js';
@@ -28,6 +29,8 @@ export interface IdentityRuntime {
   readonly issuer: AccessTokenIssuer;
   readonly apiKeys: ApiKeys;
   readonly logger: Logger;
+  /** Where routes that end sessions record and announce the revocation event (`context.revocations`). */
+  readonly revocations: Revocations;
   readonly limits: {
     /** Password grants per client address. */
     readonly token: RateLimiter;

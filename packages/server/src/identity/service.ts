@@ -83,6 +83,7 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
     issuer,
     apiKeys,
     logger,
+    revocations: context.revocations,
     limits: {
       token: new RateLimiter(settings.rateLimitToken, settings.rateLimitBurst),
       refresh: new RateLimiter(settings.rateLimitToken, settings.rateLimitSessionBurst),

@@ -90,6 +90,11 @@ function jwtShaped(setting: RawSetting | undefined): string | null {
   return setting.value;
 }
 
+/** Access-token lifetime in seconds (`LATCHKEY_JWT_EXPIRY` / `GOTRUE_JWT_EXP`). Default 3600. */
+export function loadAccessTokenLifetime(env: Environment): number {
+  return integer(env, ['LATCHKEY_JWT_EXPIRY', 'GOTRUE_JWT_EXP'], 3600, { min: 1, max: 7 * 24 * 3600 });
+}
+
 /**
  * Reads and validates the identity settings; throws {@link ConfigError} naming the first bad variable.
  *
@@ -116,7 +121,7 @@ export function loadIdentitySettings(env: Environment): IdentitySettings {
     jwtSecret: secret?.value ?? null,
     jwtSecretKeyId: read(env, 'LATCHKEY_JWT_KEY_ID', 'GOTRUE_JWT_KEY_ID')?.value ?? null,
     jwtKeys: keys ? { name: keys.name, value: keys.value } : null,
-    jwtExpiry: integer(env, ['LATCHKEY_JWT_EXPIRY', 'GOTRUE_JWT_EXP'], 3600, { min: 1, max: 7 * 24 * 3600 }),
+    jwtExpiry: loadAccessTokenLifetime(env),
     adminRoles,
     audience,
     defaultRole,
