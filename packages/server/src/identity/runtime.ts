@@ -5,6 +5,7 @@ import type { Revocations } from '../revocation/types.js';
 import type { AccessTokenIssuer } from './claims.js';
 import type { ApiKeys } from './keys/api-keys.js';
 import type { KeyStore } from './keys/key-store.js';
+import type { LoginThrottle } from './login-throttle.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { IdentitySettings } from './settings.js';
 
@@ -39,6 +40,8 @@ export interface IdentityRuntime {
     /** Sign-ups per client address. */
     readonly signup: RateLimiter;
   };
+  /** Failed password logins per account and per address, shared by every node. */
+  readonly logins: LoginThrottle;
   /** The service's base URL, e.g. `http://127.0.0.1:8000/auth/v1`. */
   baseUrl(): string;
   /** `iss` of issued tokens. */

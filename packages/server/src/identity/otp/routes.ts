@@ -56,7 +56,7 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
   const perClient = new RateLimiter(otp.emailsPerHour / 12, Math.max(1, otp.emailsPerHour));
   const verifyLimiter = new RateLimiter(otp.verifyPerFiveMinutes, Math.max(1, otp.verifyPerFiveMinutes));
   const anonymousLimiter = new RateLimiter(otp.anonymousPerHour / 12, Math.max(1, otp.anonymousPerHour));
-  const address = (request: FastifyRequest) => clientAddress(request, runtime.settings.rateLimitHeader);
+  const address = (request: FastifyRequest) => clientAddress(request, runtime.settings);
   const siteUrl = () => runtime.settings.siteUrl ?? new URL(runtime.baseUrl()).origin;
 
   /** One mail to `email` is allowed now (per address and per client), or 429 `over_email_send_rate_limit`. */
