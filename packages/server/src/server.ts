@@ -33,6 +33,8 @@ export interface RunningServer {
   readonly config: ServerConfig;
   readonly logger: Logger;
   readonly services: ReadonlyMap<string, MountedService>;
+  /** This process's revocation events (`context.revocations`); closed by `close()`. */
+  readonly revocations: Revocations;
   /** Banner lines naming each URL. */
   readonly banner: readonly string[];
   /** Stops accepting, lets in-flight requests finish, stops services, closes the database. */
@@ -92,6 +94,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       config,
       logger,
       services,
+      revocations: events,
       banner,
       close() {
         closing ??= (async () => {

@@ -25,6 +25,7 @@ import { loadOtpSettings } from './otp/settings.js';
 import { registerOAuthClientAdminRoutes } from './oauth/admin-routes.js';
 import { registerOAuthTokenEndpoint } from './oauth/token-endpoint.js';
 import type { IdentityRuntime } from './runtime.js';
+import { registerRevocationFeedRoute } from '../revocation/feed-route.js';
 import { issueSession, type ClientFacts, type StartSessionOptions } from './sessions.js';
 import { requireAdmin, requireUser, type UserAuthentication } from './http/authenticate.js';
 import { IdentityError } from './errors.js';
@@ -125,6 +126,7 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
       registerOtpRoutes(scope, runtime, { mail: codeMailer });
       registerOutboxRoutes(scope, runtime);
       registerDisabledFeatures(scope, runtime);
+      registerRevocationFeedRoute(scope, { revocations: runtime.revocations, serviceRoleKey: () => apiKeys.serviceRoleKey });
     },
     { prefix: IDENTITY_PREFIX },
   );

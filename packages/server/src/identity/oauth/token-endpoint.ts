@@ -137,7 +137,7 @@ async function passwordGrant(runtime: IdentityRuntime, request: FastifyRequest, 
 async function refreshTokenGrant(runtime: IdentityRuntime, form: Map<string, string>): Promise<Record<string, unknown>> {
   const token = required(form, 'refresh_token');
   try {
-    return { ...(await refreshGrant({ db: runtime.db, issuer: runtime.issuer, settings: runtime.settings, sessionLimiter: runtime.limits.refresh }, token)) };
+    return { ...(await refreshGrant({ db: runtime.db, issuer: runtime.issuer, settings: runtime.settings, sessionLimiter: runtime.limits.refresh, revocations: runtime.revocations }, token)) };
   } catch (error) {
     throw asOAuthError(error);
   }

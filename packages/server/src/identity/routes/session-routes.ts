@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { IdentityError, Messages, OAuthError, validationFailed } from '../errors.js';
+import { endSessions } from '../end-sessions.js';
 import { requireUser } from '../http/authenticate.js';
 import { clientFacts } from '../http/client-address.js';
 import { bodyOf, clientAddress, normaliseEmail, optionalObject, optionalString } from '../http/request.js';
@@ -139,7 +140,7 @@ export function registerSessionRoutes(app: FastifyInstance, runtime: IdentityRun
     if (grant === 'refresh_token') {
       const token = optionalString(bodyOf(request), 'refresh_token');
       if (!token) throw new OAuthError('invalid_request', 'refresh_token required');
-      return refreshGrant({ db: runtime.db, issuer: runtime.issuer, settings: runtime.settings, sessionLimiter: runtime.limits.refresh }, token);
+      return refreshGrant({ db: runtime.db, issuer: runtime.issuer, settings: runtime.settings, sessionLimiter: runtime.limits.refresh, revocations: runtime.revocations }, token);
     }
     const extra = grant === undefined ? undefined : runtime.extensions.grants.get(grant);
     if (extra) return extra(request, reply);
@@ -150,13 +151,10 @@ export function registerSessionRoutes(app: FastifyInstance, runtime: IdentityRun
     const scope = request.query.scope ?? 'global';
     if (!(LOGOUT_SCOPES as readonly string[]).includes(scope)) throw validationFailed(`Unsupported logout scope ${JSON.stringify(scope)}`);
     const { user, sessionId } = await requireUser(runtime, request);
-    if (scope === 'global' || sessionId === null) {
-      await runtime.db.query('delete from auth.sessions where user_id = $1', [user.id]);
-    } else if (scope === 'local') {
-      await runtime.db.query('delete from auth.sessions where id = $1', [sessionId]);
-    } else {
-      await runtime.db.query('delete from auth.sessions where user_id = $1 and id <> $2', [user.id, sessionId]);
-    }
+    const which =
+      scope === 'global' || sessionId === null ? {} : scope === 'local' ? { sessionIds: [sessionId] } : { exceptSessionId: sessionId };
+    const event = await runtime.db.transaction((tx) => endSessions(tx, runtime.revocations, { kind: 'logout', userId: user.id, ...which }));
+    if (event) await runtime.revocations.announce(event);
     return reply.code(204).send();
   });
 }
