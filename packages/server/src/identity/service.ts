@@ -13,6 +13,7 @@ import { RateLimiter } from './rate-limit.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerPublicRoutes } from './routes/public.js';
 import { registerSessionRoutes } from './routes/session-routes.js';
+import { registerSessionListRoutes } from './session-list/routes.js';
 import { registerUserRoutes } from './routes/user-routes.js';
 import { loadUserUpdateSettings } from './routes/user-settings.js';
 import { loadMailSettings, outboxMailer, smtpMailer, type Mailer } from '../mail/index.js';
@@ -120,6 +121,7 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
       registerSessionRoutes(scope, runtime);
       registerUserRoutes(scope, runtime, { mail: codeMailer, settings: userUpdateSettings });
       registerAdminRoutes(scope, runtime);
+      registerSessionListRoutes(scope, runtime);
       registerOAuthTokenEndpoint(scope, runtime);
       registerMfaRoutes(scope, runtime);
       registerOAuthClientAdminRoutes(scope, runtime);
