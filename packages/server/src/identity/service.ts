@@ -23,6 +23,7 @@ import { loadOtpSettings } from './otp/settings.js';
 import { registerOAuthClientAdminRoutes } from './oauth/admin-routes.js';
 import { registerOAuthTokenEndpoint } from './oauth/token-endpoint.js';
 import type { IdentityRuntime } from './runtime.js';
+import { startSessionExpiry } from './session-expiry.js';
 import { issueSession, type ClientFacts, type StartSessionOptions } from './sessions.js';
 import { requireAdmin, requireUser, type UserAuthentication } from './http/authenticate.js';
 import { IdentityError } from './errors.js';
@@ -125,6 +126,7 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
     { prefix: IDENTITY_PREFIX },
   );
   keys.startReloading(settings.keysReloadInterval);
+  const stopSessionExpiry = startSessionExpiry(context.db, context.revocations, settings, logger);
   const sweeper = setInterval(() => {
     logins.sweep().catch((error: unknown) => logger.warn({ reason: error instanceof Error ? error.message : String(error) }, 'login failure sweep failed'));
   }, 600_000);
@@ -175,6 +177,7 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
       `mail      ${mailer.kind === 'smtp' ? `SMTP ${mailSettings.host}:${mailSettings.port}` : 'development outbox (latchkey mail)'}`,
     ],
     async close() {
+      stopSessionExpiry();
       keys.stopReloading();
       clearInterval(sweeper);
       mailer.close();

@@ -13,7 +13,7 @@ export interface OrganizationsExports {
 async function mount(app: FastifyInstance, context: AppContext): Promise<MountedService> {
   const identity = identityExports(context);
   if (!identity) throw new Error('the organizations service needs the identity service mounted before it');
-  const store = new OrganizationStore(context.db);
+  const store = new OrganizationStore(context.db, context.revocations);
   identity.addClaimsHook(organizationClaimsHook);
   await app.register(
     async (scope) => {

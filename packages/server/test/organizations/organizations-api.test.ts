@@ -243,6 +243,17 @@ describeEachDatabase('organizations, row-level security and the example API', (d
     }
   });
 
+  it('lets owners delete an organization', async () => {
+    const doomed = (await call('createOrganization', 'POST', '/auth/v1/organizations', carol.access_token, { name: 'Doomed' })).body.id as string;
+    await call('addMember', 'POST', `/auth/v1/organizations/${doomed}/members`, carol.access_token, { email: bob.user.email, role: 'admin' });
+    expect((await call('deleteOrganization', 'DELETE', `/auth/v1/organizations/${doomed}`, alice.access_token)).status).toBe(404);
+    expect((await call('deleteOrganization', 'DELETE', `/auth/v1/organizations/${doomed}`, bob.access_token)).body).toMatchObject({ error_code: 'insufficient_role' });
+    expect((await call('deleteOrganization', 'DELETE', `/auth/v1/organizations/${doomed}`, carol.access_token)).status).toBe(204);
+    expect((await call('deleteOrganization', 'DELETE', `/auth/v1/organizations/${doomed}`, identity.apiKeys.serviceRoleKey)).status).toBe(404);
+    const left = await call('listOrganizations', 'GET', '/auth/v1/organizations', carol.access_token);
+    expect(left.body.map((o: { id: string }) => o.id)).not.toContain(doomed);
+  });
+
   it('serves a valid OpenAPI 3.1 document whose every operation the suite exercised', async () => {
     const document = (await (await fetch(`${server.url}/api/v1/openapi.json`)).json()) as { paths: Record<string, Record<string, { operationId: string }>> };
     const result = await new Validator().validate(document as never);
