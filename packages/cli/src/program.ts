@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerSessionsCommand } from './commands/sessions.js';
 import { registerUserCommands } from './commands/user-commands.js';
 
 /** Commands registered by `server-commands.ts`; every other command needs only the client SDK. */
@@ -21,5 +22,6 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
     registerServerCommands(program);
   }
   registerUserCommands(program);
+  registerSessionsCommand(program);
   return program;
 }

@@ -9,7 +9,7 @@ import { runWhoami } from './whoami.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-function withServer(command: Command): Command {
+export function withServer(command: Command): Command {
   return command
     .option('--url <url>', 'server base URL (LATCHKEY_URL; default: the one logged in to, else http://127.0.0.1:8000)')
     .option('--anon-key <key>', 'anon key sent as apikey (LATCHKEY_ANON_KEY); optional')

@@ -13,6 +13,7 @@ import { RateLimiter } from './rate-limit.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerPublicRoutes } from './routes/public.js';
 import { registerSessionRoutes } from './routes/session-routes.js';
+import { registerSessionListRoutes } from './session-list/routes.js';
 import { registerUserRoutes } from './routes/user-routes.js';
 import { loadMailSettings, outboxMailer, smtpMailer, type Mailer } from '../mail/index.js';
 import { registerMfaRoutes } from './mfa/routes.js';
@@ -24,6 +25,7 @@ import { registerOAuthClientAdminRoutes } from './oauth/admin-routes.js';
 import { registerOAuthTokenEndpoint } from './oauth/token-endpoint.js';
 import type { IdentityRuntime } from './runtime.js';
 import { startSessionExpiry } from './session-expiry.js';
+import { registerRevocationFeedRoute } from '../revocation/feed-route.js';
 import { issueSession, type ClientFacts, type StartSessionOptions } from './sessions.js';
 import { requireAdmin, requireUser, type UserAuthentication } from './http/authenticate.js';
 import { IdentityError } from './errors.js';
@@ -116,12 +118,14 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
       registerSessionRoutes(scope, runtime);
       registerUserRoutes(scope, runtime);
       registerAdminRoutes(scope, runtime);
+      registerSessionListRoutes(scope, runtime);
       registerOAuthTokenEndpoint(scope, runtime);
       registerMfaRoutes(scope, runtime);
       registerOAuthClientAdminRoutes(scope, runtime);
       registerOtpRoutes(scope, runtime, { mailer, settings: otpSettings });
       registerOutboxRoutes(scope, runtime);
       registerDisabledFeatures(scope, runtime);
+      registerRevocationFeedRoute(scope, { revocations: runtime.revocations, serviceRoleKey: () => apiKeys.serviceRoleKey });
     },
     { prefix: IDENTITY_PREFIX },
   );
