@@ -1,5 +1,6 @@
 import type { Database, Queryable } from '../db/index.js';
 import { IdentityError } from '../identity/index.js';
+import type { RevocationEvent, RevocationInput, Revocations } from '../revocation/types.js';
 import type { Actor, MemberJson, OrganizationJson, OrganizationRole } from './types.js';
 
 type OrganizationRow = {
@@ -9,7 +10,7 @@ type OrganizationRow = {
   role?: OrganizationRole | null;
 };
 
-type MemberRow = {
+export type MemberRow = {
   organization_id: string;
   user_id: string;
   email: string | null;
@@ -21,19 +22,19 @@ function organizationJson(row: OrganizationRow): OrganizationJson {
   return { id: row.id, name: row.name, created_at: row.created_at.toISOString(), ...(row.role ? { role: row.role } : {}) };
 }
 
-function memberJson(row: MemberRow): MemberJson {
+export function memberJson(row: MemberRow): MemberJson {
   return { organization_id: row.organization_id, user_id: row.user_id, email: row.email, role: row.role, created_at: row.created_at.toISOString() };
 }
 
 const notFound = () => new IdentityError(404, 'organization_not_found', 'Organization not found');
-const insufficientRole = (message: string) => new IdentityError(403, 'insufficient_role', message);
+export const insufficientRole = (message: string) => new IdentityError(403, 'insufficient_role', message);
 const lastOwner = () => new IdentityError(422, 'last_owner', 'An organization must keep at least one owner');
 
 /**
  * Locks the organization's membership rows and returns the caller's role in it. Non-members get 404,
  * so an organization's existence is not revealed; the service role acts as an owner.
  */
-async function lockMembership(tx: Queryable, organizationId: string, actor: Actor): Promise<{ actorRole: OrganizationRole; owners: number }> {
+export async function lockMembership(tx: Queryable, organizationId: string, actor: Actor): Promise<{ actorRole: OrganizationRole; owners: number }> {
   const { rows } = await tx.query<{ user_id: string; role: OrganizationRole }>(
     `select m.user_id, m.role from auth.organizations o
        join auth.organization_members m on m.organization_id = o.id
@@ -53,11 +54,11 @@ async function lockMembership(tx: Queryable, organizationId: string, actor: Acto
   return { actorRole: own.role, owners };
 }
 
-function requireManager(role: OrganizationRole): void {
+export function requireManager(role: OrganizationRole): void {
   if (role === 'member') throw insufficientRole('Only owners and admins can manage members');
 }
 
-async function selectMember(tx: Queryable, organizationId: string, userId: string): Promise<MemberRow | undefined> {
+export async function selectMember(tx: Queryable, organizationId: string, userId: string): Promise<MemberRow | undefined> {
   const { rows } = await tx.query<MemberRow>(
     `select m.organization_id, m.user_id, u.email, m.role, m.created_at
        from auth.organization_members m join auth.users u on u.id = m.user_id
@@ -67,12 +68,30 @@ async function selectMember(tx: Queryable, organizationId: string, userId: strin
   return rows[0];
 }
 
-/** Organizations and memberships, with the role rules: only owners and admins manage members, only owners make owners, the last owner stays. */
+/**
+ * Organizations and memberships, with the role rules: only owners and admins manage members, only owners
+ * make owners, the last owner stays. A removal, a role change and a deletion each record a revocation
+ * event in their transaction and announce it after commit, so tokens carrying the old membership stop
+ * working everywhere.
+ */
 export class OrganizationStore {
   readonly #db: Database;
+  readonly #revocations: Revocations;
 
-  constructor(db: Database) {
+  constructor(db: Database, revocations: Revocations) {
     this.#db = db;
+    this.#revocations = revocations;
+  }
+
+  /** Runs `work` in a transaction; the revocation it returns is recorded there and announced after commit. */
+  async #change<T>(work: (tx: Queryable) => Promise<{ result: T; revoke: RevocationInput | null }>): Promise<T> {
+    const { result, event } = await this.#db.transaction(async (tx) => {
+      const { result, revoke } = await work(tx);
+      const event: RevocationEvent | null = revoke ? await this.#revocations.record(tx, revoke) : null;
+      return { result, event };
+    });
+    if (event) await this.#revocations.announce(event);
+    return result;
   }
 
   /** Creates an organization with `ownerId` as its owner. */
@@ -120,27 +139,9 @@ export class OrganizationStore {
     return rows.length > 0;
   }
 
-  /** Adds the user with `email` to the organization. */
-  addMember(actor: Actor, organizationId: string, email: string, role: OrganizationRole): Promise<MemberJson> {
-    return this.#db.transaction(async (tx) => {
-      const { actorRole } = await lockMembership(tx, organizationId, actor);
-      requireManager(actorRole);
-      if (role === 'owner' && actorRole !== 'owner') throw insufficientRole('Only owners can add owners');
-      const { rows } = await tx.query<{ id: string }>(`select id from auth.users where email = lower($1) and deleted_at is null`, [email]);
-      const user = rows[0];
-      if (!user) throw new IdentityError(404, 'user_not_found', 'User not found');
-      const inserted = await tx.query(
-        `insert into auth.organization_members (organization_id, user_id, role) values ($1, $2, $3) on conflict do nothing`,
-        [organizationId, user.id, role],
-      );
-      if (inserted.rowCount === 0) throw new IdentityError(422, 'member_exists', 'User is already a member of this organization');
-      return memberJson((await selectMember(tx, organizationId, user.id))!);
-    });
-  }
-
   /** Changes a member's role. */
   updateMember(actor: Actor, organizationId: string, userId: string, role: OrganizationRole): Promise<MemberJson> {
-    return this.#db.transaction(async (tx) => {
+    return this.#change(async (tx) => {
       const { actorRole, owners } = await lockMembership(tx, organizationId, actor);
       requireManager(actorRole);
       const target = await selectMember(tx, organizationId, userId);
@@ -148,13 +149,15 @@ export class OrganizationStore {
       if ((target.role === 'owner' || role === 'owner') && actorRole !== 'owner') throw insufficientRole('Only owners can grant or change the owner role');
       if (target.role === 'owner' && role !== 'owner' && owners <= 1) throw lastOwner();
       await tx.query(`update auth.organization_members set role = $3 where organization_id = $1 and user_id = $2`, [organizationId, userId, role]);
-      return memberJson({ ...target, role });
+      // Tokens carry `org_role`: those with the old role end; an unchanged role ends nothing.
+      const revoke = target.role === role ? null : ({ kind: 'role_changed', userId, organizationId } as const);
+      return { result: memberJson({ ...target, role }), revoke };
     });
   }
 
   /** Removes a member; members may remove themselves (leave). */
   removeMember(actor: Actor, organizationId: string, userId: string): Promise<void> {
-    return this.#db.transaction(async (tx) => {
+    return this.#change(async (tx) => {
       const { actorRole, owners } = await lockMembership(tx, organizationId, actor);
       const leaving = actor.kind === 'user' && actor.userId === userId;
       if (!leaving) requireManager(actorRole);
@@ -163,6 +166,18 @@ export class OrganizationStore {
       if (target.role === 'owner' && !leaving && actorRole !== 'owner') throw insufficientRole('Only owners can remove an owner');
       if (target.role === 'owner' && owners <= 1) throw lastOwner();
       await tx.query(`delete from auth.organization_members where organization_id = $1 and user_id = $2`, [organizationId, userId]);
+      return { result: undefined, revoke: { kind: 'membership_removed', userId, organizationId } };
+    });
+  }
+
+  /** Deletes an organization with its memberships and data; owners only (and the service role). */
+  delete(actor: Actor, organizationId: string): Promise<void> {
+    return this.#change(async (tx) => {
+      const { actorRole } = await lockMembership(tx, organizationId, actor);
+      if (actorRole !== 'owner') throw insufficientRole('Only owners can delete an organization');
+      const { rowCount } = await tx.query('delete from auth.organizations where id = $1', [organizationId]);
+      if (rowCount === 0) throw notFound();
+      return { result: undefined, revoke: { kind: 'organization_deleted', organizationId } };
     });
   }
 }
