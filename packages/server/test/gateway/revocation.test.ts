@@ -63,9 +63,11 @@ describeEachDatabase('gateway acting on revocation events', (database) => {
     const { client: onFirst } = await connected(first.access);
     const { client: onSecond } = await connected(secondToken);
 
-    const closed = await timed<{ code: number; reason: string }>(onFirst, 'disconnected', () =>
-      emit({ kind: 'session_revoked', userId: user.id, sessionIds: [claimsOf(first.access).session_id!] }),
-    );
+    // The user ends their first session from the session list, signed in with the second.
+    const closed = await timed<{ code: number; reason: string }>(onFirst, 'disconnected', async () => {
+      const ended = await call(stack, 'DELETE', `/sessions/${claimsOf(first.access).session_id!}`, { token: secondToken });
+      expect(ended.status).toBe(204);
+    });
     expect(closed.value).toMatchObject({ code: 4501, reason: 'session ended' });
     expect(closed.ms).toBeLessThan(WITHIN_MS);
     expect(onSecond.state).toBe('connected');
@@ -75,7 +77,14 @@ describeEachDatabase('gateway acting on revocation events', (database) => {
     again.connect();
     expect(await refused).toMatchObject({ code: 4501, reason: 'session ended' });
 
-    const banned = await timed<{ code: number }>(onSecond, 'disconnected', () => emit({ kind: 'user_banned', userId: user.id }));
+    const banned = await timed<{ code: number }>(onSecond, 'disconnected', async () => {
+      const response = await fetch(`${stack.url}/auth/v1/admin/users/${user.id}`, {
+        method: 'PUT',
+        headers: { apikey: stack.serviceRoleKey, authorization: `Bearer ${stack.serviceRoleKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ ban_duration: '1h' }),
+      });
+      expect(response.status).toBe(200);
+    });
     expect(banned.value.code).toBe(4501);
     expect(banned.ms).toBeLessThan(WITHIN_MS);
   });
