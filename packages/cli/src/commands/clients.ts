@@ -1,4 +1,4 @@
-import { clientJson, createOAuthClient, deleteOAuthClient, listOAuthClients } from '@latchkey/server';
+import { clientJson, createOAuthClient, createRevocationRecorder, deleteOAuthClient, listOAuthClients, loadAccessTokenLifetime } from '@latchkey/server';
 import type { Command } from 'commander';
 import { withServerDatabase } from './database.js';
 import { CliError, ExitCode } from '../exit-codes.js';
@@ -62,7 +62,9 @@ export async function runClientsList(flags: ClientsFlags): Promise<void> {
 }
 
 export async function runClientsDelete(id: string, flags: ClientsFlags): Promise<void> {
-  const row = await withServerDatabase(flags, (db) => deleteOAuthClient(db, id));
+  // Serving nodes pick the revocation event up from the database.
+  const revocations = createRevocationRecorder({ tokenLifetime: loadAccessTokenLifetime(process.env) });
+  const row = await withServerDatabase(flags, (db) => deleteOAuthClient(db, id, revocations));
   if (!row) throw new CliError(`no client ${id}`, ExitCode.Failure);
   print(flags, clientJson(row), `deleted ${row.id} (${row.name})\n`);
 }
