@@ -115,6 +115,22 @@ describeEachDatabase('secure email change', (database) => {
     expect((await client.auth.verifyOtp({ email: address, token: toOld.code, type: 'email_change' })).error).toBeNull();
     expect(await storedEmail(userId)).toBe(target);
   });
+
+  it('sends the mails of a pending change again on resend, with new codes', async () => {
+    const { client, address, userId } = await signedIn('resent');
+    const target = email('resent-new');
+    const seenOld = await outbox(app, address);
+    expect((await client.auth.updateUser({ email: target })).error).toBeNull();
+    const firstOld = await nextMail(app, address, seenOld);
+    const firstNew = await nextMail(app, target);
+    expect((await app.client().auth.resend({ type: 'email_change', email: address })).error).toBeNull();
+    const toOld = await nextMail(app, address, [...seenOld, firstOld]);
+    const toNew = await nextMail(app, target, [firstNew]);
+    expect((await client.auth.verifyOtp({ email: target, token: firstNew.code, type: 'email_change' })).error?.code).toBe('otp_expired');
+    expect((await client.auth.verifyOtp({ email: target, token: toNew.code, type: 'email_change' })).error).toBeNull();
+    expect((await client.auth.verifyOtp({ email: address, token: toOld.code, type: 'email_change' })).error).toBeNull();
+    expect(await storedEmail(userId)).toBe(target);
+  });
 });
 
 describeEachDatabase('email change with secure email change off', (database) => {

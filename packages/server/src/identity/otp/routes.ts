@@ -10,7 +10,7 @@ import type { AuthenticationMethod, TokenResponse } from '../types.js';
 import { findUserByEmail, isBanned, isUniqueViolation, type UserRow } from '../users.js';
 import { createFlowState, exchangeAuthCode, issueAuthCode, pkceChallenge, type PkceChallenge } from './flow-state.js';
 import type { CodeMailer } from './code-mail.js';
-import { EMAIL_CHANGE_TOKENS, SINGLE_CONFIRMATION, confirmEmailChange } from './email-change.js';
+import { EMAIL_CHANGE_TOKENS, SINGLE_CONFIRMATION, confirmEmailChange, requestEmailChange } from './email-change.js';
 import { composeMail, type MailKind } from './messages.js';
 import { consumeOneTimeCode, consumeOneTimeToken, issueOneTimeToken, linkAddress, type OneTimeTokenRow, type OneTimeTokenType, type SignInTokenType } from './tokens.js';
 
@@ -140,6 +140,8 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
     takeEmailBudget(request, email);
     const user = await findUserByEmail(runtime.db, email);
     if (type === 'signup' && user && !user.email_confirmed_at && !isBanned(user)) await mailToken(user, 'confirmation', pkce, redirectOf(request, body));
+    // The mails of a pending email change go again (new codes), to the addresses they went to.
+    if (type === 'email_change' && user?.new_email && !isBanned(user)) await requestEmailChange(runtime, mail, { user, newEmail: user.new_email, redirectTo: redirectOf(request, body) });
     return {};
   });
 
