@@ -27,9 +27,13 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'latchkey-consumer-'));
 const app = path.join(work, 'app');
 const children = new Set();
 
-/** The environment of the consumer project: nothing of the workspace (its bins, npm's script variables). */
+/**
+ * The environment of the consumer project: nothing of the workspace (its bins, npm's script variables)
+ * and no server setting of the caller (its database, Redis, keys): the server here is self-contained.
+ */
 function consumerEnv(extra = {}) {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key)));
+  const inherited = /^(npm_|LATCHKEY_|GOTRUE_|API_EXTERNAL_URL$|DATABASE_URL$|REDIS_URL$|PORT$|HOST$)/i;
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !inherited.test(key)));
   env.PATH = (process.env.PATH ?? '').split(path.delimiter).filter((dir) => !dir.startsWith(ROOT)).join(path.delimiter);
   return { ...env, ...extra };
 }
