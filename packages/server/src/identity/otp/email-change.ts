@@ -1,4 +1,5 @@
 import type { Queryable } from '../../db/index.js';
+import { IdentityError, Messages } from '../errors.js';
 import type { IdentityRuntime } from '../runtime.js';
 import { changeEmail, type UserRow } from '../users.js';
 import type { CodeMailer } from './code-mail.js';
@@ -51,6 +52,7 @@ export async function requestEmailChange(runtime: IdentityRuntime, mail: CodeMai
  * Called in the transaction that used up one email change token of `userId`: `pending` while the other
  * address has not confirmed, `changed` once the address was switched to `new_email`, `invalid` when no
  * change is pending. Locks the user row, so two confirmations arriving together settle one after the other.
+ * 422 `email_exists` when another account took the new address meanwhile.
  */
 export async function confirmEmailChange(tx: Queryable, userId: string): Promise<'pending' | 'changed' | 'invalid'> {
   const { rows } = await tx.query<{ new_email: string | null }>('select new_email from auth.users where id = $1 for update', [userId]);
@@ -58,6 +60,8 @@ export async function confirmEmailChange(tx: Queryable, userId: string): Promise
   if (!target) return 'invalid';
   const waiting = await tx.query('select 1 from auth.one_time_tokens where user_id = $1 and token_type = any($2::text[]) limit 1', [userId, [...EMAIL_CHANGE_TOKENS]]);
   if (waiting.rows.length > 0) return 'pending';
+  const taken = await tx.query('select 1 from auth.users where email = $1 and id <> $2 and deleted_at is null', [target, userId]);
+  if (taken.rows.length > 0) throw new IdentityError(422, 'email_exists', Messages.emailExists);
   await changeEmail(tx, userId, target, true);
   await tx.query('update auth.users set email_change_sent_at = null, is_anonymous = false where id = $1', [userId]);
   return 'changed';

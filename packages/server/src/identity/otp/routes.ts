@@ -255,6 +255,7 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
     const hash = request.query.token ?? '';
     const sentTo = await linkAddress(runtime.db, hash);
     if (sentTo !== null && !takeAddressAttempt(sentTo)) return fail('over_request_rate_limit', Messages.rateLimited);
+    // A refusal inside (another account took the new address) goes to the redirect target too.
     const outcome = await runtime.db.transaction(async (tx) => {
       const token = await consumeOneTimeToken(tx, hash, VERIFY_TYPES[type]!, otp.otpExpiry);
       if (!token) return null;
@@ -262,7 +263,11 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
       if (applied !== 'applied') return applied === 'pending' ? ('pending' as const) : null;
       if (token.flow_state_id) return { code: await issueAuthCode(tx, token.flow_state_id), prepared: undefined };
       return { code: undefined, prepared: await startSession(tx, runtime.issuer, token.user_id, { method: TOKEN_METHOD[token.token_type], client: { ip: address(request) } }) };
+    }).catch((error: unknown) => {
+      if (error instanceof IdentityError) return error;
+      throw error;
     });
+    if (outcome instanceof IdentityError) return fail(outcome.code, outcome.message);
     if (!outcome) return fail('otp_expired', LINK_EXPIRED);
     if (outcome === 'pending') return reply.redirect(`${target}#${new URLSearchParams({ message: SINGLE_CONFIRMATION }).toString()}&sb=`, 303);
     if (outcome.code !== undefined) {
