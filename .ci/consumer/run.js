@@ -115,7 +115,7 @@ async function install(tarballs) {
   const dependencies = Object.fromEntries(PACKAGES.map((name) => [name, `file:${tarballs[name]}`]));
   const manifest = { name: 'latchkey-consumer', private: true, type: 'module', dependencies: { ...dependencies, '@types/node': typesNode } };
   fs.writeFileSync(path.join(app, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error']);
+  await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=warn']);
   const lock = JSON.parse(fs.readFileSync(path.join(app, 'package-lock.json'), 'utf8'));
   const fromRegistry = Object.entries(lock.packages).filter(([where, entry]) => /node_modules\/(@latchkey\/[a-z]+|latchkey)$/.test(where) && !String(entry.resolved).startsWith('file:'));
   check(fromRegistry.length === 0, 'every @latchkey package and latchkey come from the tarballs');
