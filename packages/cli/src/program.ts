@@ -1,25 +1,42 @@
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { registerUserCommands } from './commands/user-commands.js';
-
-/** Commands registered by `server-commands.ts`; every other command needs only the client SDK. */
-const SERVER_COMMANDS = new Set(['serve', 'migrate', 'keys', 'clients', 'mail']);
+import type { CommandDefinition } from './define/shared.js';
 
 /**
- * The `latchkey` command tree. Each command lives in `commands/`. The server package is loaded only
- * for the commands that need it, so `latchkey token` starts fast.
+ * Every command, in the order `latchkey --help` lists them: one line each. A definition module only
+ * declares arguments and options; the module that runs a command is imported when it is chosen.
  */
-export async function buildProgram(argv: readonly string[] = process.argv): Promise<Command> {
+const COMMANDS: ReadonlyArray<() => Promise<CommandDefinition>> = [
+  () => import('./define/serve.js'),
+  () => import('./define/status.js'),
+  () => import('./define/migrate.js'),
+  () => import('./define/keys.js'),
+  () => import('./define/clients.js'),
+  () => import('./define/mail.js'),
+  () => import('./define/signup.js'),
+  () => import('./define/login.js'),
+  () => import('./define/logout.js'),
+  () => import('./define/token.js'),
+  () => import('./define/whoami.js'),
+  () => import('./define/orgs.js'),
+  () => import('./define/call.js'),
+  () => import('./define/rpc.js'),
+  () => import('./define/listen.js'),
+];
+
+/** The version of this package, read from its `package.json`. */
+export function cliVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof manifest.version === 'string' ? manifest.version : '0.0.0';
+}
+
+/** The `latchkey` command tree. */
+export async function buildProgram(): Promise<Command> {
   const program = new Command('latchkey')
     .description('Latchkey: self-hosted authentication for APIs')
+    .version(cliVersion(), '-v, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride();
-
-  const command = argv[2];
-  const wantsServer = command === undefined || command.startsWith('-') || command === 'help' || SERVER_COMMANDS.has(command);
-  if (wantsServer) {
-    const { registerServerCommands } = await import('./server-commands.js');
-    registerServerCommands(program);
-  }
-  registerUserCommands(program);
+  for (const definition of await Promise.all(COMMANDS.map((load) => load()))) definition.register(program);
   return program;
 }
