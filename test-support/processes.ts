@@ -1,8 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-/** The `latchkey` binary of this checkout. */
-export const LATCHKEY_BIN = fileURLToPath(new URL('../packages/cli/bin/latchkey.js', import.meta.url));
+/**
+ * The `latchkey` command of this checkout, run from the TypeScript sources (no build between an edit
+ * and a test). The published bin, which runs the compiled dist/, is exercised by the consumer test.
+ */
+export const LATCHKEY_BIN = fileURLToPath(new URL('./latchkey-dev.js', import.meta.url));
+
+/** The root tsconfig.json: its `paths` make tsx resolve the workspace packages to their sources. */
+const TSCONFIG = fileURLToPath(new URL('../tsconfig.json', import.meta.url));
 
 export interface Spawned {
   readonly child: ChildProcess;
@@ -24,7 +30,7 @@ process.once('exit', () => {
 export function spawnNode(script: string, args: readonly string[], env: Record<string, string | undefined> = {}): Spawned {
   const tsx = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
   const child = spawn(process.execPath, [...tsx, script, ...args], {
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, TSX_TSCONFIG_PATH: TSCONFIG, LOG_LEVEL: 'warn', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let text = '';

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly: no build step between `npm install` and `latchkey`.
-import { register } from 'tsx/esm/api';
+// The `latchkey` command: runs the compiled program in dist/ (built by `npm run build`, or by
+// `npm install` in a clone of the repository).
+import { main } from '../dist/main.js';
 
-register();
-const { main } = await import('../src/main.ts');
 await main(process.argv);

@@ -7,6 +7,7 @@ export { defaultServices } from './services.js';
 export { startServer, type RunningServer, type StartOptions } from './server.js';
 export * from './admin/index.js';
 export * from './identity/index.js';
+export * from './revocation/index.js';
 export {
   gatewayService,
   GATEWAY_VERSION,

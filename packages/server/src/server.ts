@@ -6,7 +6,10 @@ import { nextSteps } from './banner.js';
 import { buildApp } from './http/app.js';
 import { identityExports } from './identity/service.js';
 import type { AppContext, MountedService, ServiceModule } from './http/context.js';
+import { loadAccessTokenLifetime } from './identity/settings.js';
 import { createLogger, type Logger } from './logging/logger.js';
+import { createRevocations } from './revocation/revocations.js';
+import type { Revocations } from './revocation/types.js';
 import { defaultServices } from './services.js';
 
 export interface StartOptions {
@@ -40,6 +43,8 @@ export interface RunningServer {
   readonly services: ReadonlyMap<string, MountedService>;
   /** The admin socket the `latchkey` command reaches this server on; `null` when none is open. */
   readonly adminSocket: string | null;
+  /** This process's revocation events (`context.revocations`); closed by `close()`. */
+  readonly revocations: Revocations;
   /** Banner lines naming each URL, ending with next steps. */
   readonly banner: readonly string[];
   /** Stops accepting, lets in-flight requests finish, stops services, closes the database. */
@@ -62,12 +67,20 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const db = options.database ?? (await openDatabase(config));
   const mounted: MountedService[] = [];
   let app: FastifyInstance | undefined;
+  let revocations: Revocations | undefined;
   try {
     await migrate(db);
+    revocations = await createRevocations({
+      db,
+      logger: logger.child({ service: 'revocations' }),
+      tokenLifetime: loadAccessTokenLifetime(env),
+      redisUrl: config.redisUrl,
+      channelPrefix: config.redisPrefix,
+    });
     app = buildApp({ db, logger });
     const services = new Map<string, MountedService>();
     let listeningUrl = `http://${formatHost(config.host)}:${config.port}`;
-    const context: AppContext = { config, env, db, logger, publicUrl: () => config.publicUrl ?? listeningUrl, services };
+    const context: AppContext = { config, env, db, logger, revocations, publicUrl: () => config.publicUrl ?? listeningUrl, services };
     for (const service of options.services ?? defaultServices()) {
       const instance = await service.mount(app, context);
       services.set(service.name, instance);
@@ -93,6 +106,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       }),
     ];
     const listening = app;
+    const events = revocations;
     let closing: Promise<void> | undefined;
     return {
       url,
@@ -102,12 +116,14 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       logger,
       services,
       adminSocket: admin?.path ?? null,
+      revocations: events,
       banner,
       close() {
         closing ??= (async () => {
           await admin?.close();
           await listening.close();
           for (const service of [...mounted].reverse()) await service.close?.();
+          await events.close();
           if (ownsDatabase) await db.close();
         })();
         return closing;
@@ -116,6 +132,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   } catch (error) {
     await app?.close().catch(() => undefined);
     for (const service of mounted.reverse()) await service.close?.().catch(() => undefined);
+    await revocations?.close().catch(() => undefined);
     if (ownsDatabase) await db.close().catch(() => undefined);
     throw error;
   }

@@ -40,6 +40,9 @@ describe('loadServerConfig', () => {
     expect(loadServerConfig({ REDIS_URL: 'redis://127.0.0.1:6379' }).redisUrl).toBe('redis://127.0.0.1:6379');
     expect(configError(() => loadServerConfig({ DATABASE_URL: 'mysql://x' })).variable).toBe('DATABASE_URL');
     expect(configError(() => loadServerConfig({ REDIS_URL: 'not a url' })).variable).toBe('REDIS_URL');
+    expect(loadServerConfig({}).redisPrefix).toBe('latchkey');
+    expect(loadServerConfig({ LATCHKEY_REDIS_PREFIX: 'staging.eu' }).redisPrefix).toBe('staging.eu');
+    expect(configError(() => loadServerConfig({ LATCHKEY_REDIS_PREFIX: 'a b' })).variable).toBe('LATCHKEY_REDIS_PREFIX');
   });
 
   it('accepts durations with units and rejects other log levels', () => {

@@ -17,7 +17,11 @@ export type VerifyErrorCode =
   | 'ERR_TOKEN_NOT_YET_VALID'
   | 'ERR_CLAIM_INVALID'
   | 'ERR_JWKS_UNAVAILABLE'
-  | 'ERR_TOKEN_REVOKED';
+  | 'ERR_TOKEN_REVOKED'
+  | 'ERR_REVOCATION_FEED_STALE'
+  | 'ERR_REVOCATION_FEED_UNAUTHORIZED'
+  | 'ERR_REVOCATION_FEED_UNAVAILABLE'
+  | 'ERR_REVOCATION_FEED_CLOSED';
 
 /** All codes, for tables and exhaustive tests. */
 export const VERIFY_ERROR_CODES: readonly VerifyErrorCode[] = [
@@ -30,6 +34,10 @@ export const VERIFY_ERROR_CODES: readonly VerifyErrorCode[] = [
   'ERR_CLAIM_INVALID',
   'ERR_JWKS_UNAVAILABLE',
   'ERR_TOKEN_REVOKED',
+  'ERR_REVOCATION_FEED_STALE',
+  'ERR_REVOCATION_FEED_UNAUTHORIZED',
+  'ERR_REVOCATION_FEED_UNAVAILABLE',
+  'ERR_REVOCATION_FEED_CLOSED',
 ];
 
 /** Base class of every token verification failure. */
@@ -137,6 +145,54 @@ export class TokenRevokedError extends VerifyError {
   }
 }
 
+/**
+ * The revocation feed has not been current for longer than its `maxStaleness`: the token cannot be
+ * checked against recent revocations, so it is refused for now. Temporary (HTTP 503 in the adapters).
+ */
+export class RevocationFeedStaleError extends VerifyError {
+  static readonly code = 'ERR_REVOCATION_FEED_STALE';
+  declare readonly code: 'ERR_REVOCATION_FEED_STALE';
+  /** Seconds after which a retry is sensible. */
+  readonly retryAfter: number;
+  constructor(retryAfter: number, cause?: unknown) {
+    super('ERR_REVOCATION_FEED_STALE', 'revocation feed unavailable', { temporary: true, cause });
+    this.retryAfter = retryAfter;
+  }
+}
+
+/**
+ * The revocation feed refused the service key (HTTP 401 or 403). Reported in the feed's `state`
+ * and by `ready`; the feed keeps retrying at its longest backoff (the key may be rotated back).
+ */
+export class RevocationFeedUnauthorizedError extends VerifyError {
+  static readonly code = 'ERR_REVOCATION_FEED_UNAUTHORIZED';
+  declare readonly code: 'ERR_REVOCATION_FEED_UNAUTHORIZED';
+  /** The HTTP status the feed answered with. */
+  readonly status: number;
+  constructor(status: number) {
+    super('ERR_REVOCATION_FEED_UNAUTHORIZED', `revocation feed refused the service key (HTTP ${status})`);
+    this.status = status;
+  }
+}
+
+/** The revocation feed could not be reached or broke off (network, 5xx, wrong content type, silence). Temporary. */
+export class RevocationFeedUnavailableError extends VerifyError {
+  static readonly code = 'ERR_REVOCATION_FEED_UNAVAILABLE';
+  declare readonly code: 'ERR_REVOCATION_FEED_UNAVAILABLE';
+  constructor(description = 'revocation feed unavailable', cause?: unknown) {
+    super('ERR_REVOCATION_FEED_UNAVAILABLE', description, { temporary: true, cause });
+  }
+}
+
+/** The revocation feed was closed (`close()`) before it caught up: `ready` rejects with this. */
+export class RevocationFeedClosedError extends VerifyError {
+  static readonly code = 'ERR_REVOCATION_FEED_CLOSED';
+  declare readonly code: 'ERR_REVOCATION_FEED_CLOSED';
+  constructor() {
+    super('ERR_REVOCATION_FEED_CLOSED', 'revocation feed closed');
+  }
+}
+
 /** Union of every concrete error, so `switch (error.code)` narrows to the subclass. */
 export type AnyVerifyError =
   | TokenMalformedError
@@ -147,7 +203,11 @@ export type AnyVerifyError =
   | TokenNotYetValidError
   | ClaimInvalidError
   | JwksUnavailableError
-  | TokenRevokedError;
+  | TokenRevokedError
+  | RevocationFeedStaleError
+  | RevocationFeedUnauthorizedError
+  | RevocationFeedUnavailableError
+  | RevocationFeedClosedError;
 
 /** Type guard: `true` for any {@link VerifyError}. */
 export function isVerifyError(value: unknown): value is AnyVerifyError {

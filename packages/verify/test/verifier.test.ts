@@ -405,6 +405,10 @@ describe('error codes', () => {
         'ERR_CLAIM_INVALID',
         'ERR_JWKS_UNAVAILABLE',
         'ERR_TOKEN_REVOKED',
+        'ERR_REVOCATION_FEED_STALE',
+        'ERR_REVOCATION_FEED_UNAUTHORIZED',
+        'ERR_REVOCATION_FEED_UNAVAILABLE',
+        'ERR_REVOCATION_FEED_CLOSED',
       ].sort(),
     );
   });

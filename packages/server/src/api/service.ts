@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { fastifyBearer } from '@latchkey/verify/fastify';
+import { createRevocationFeed, inProcessRevocationSource } from '@latchkey/verify/revocations';
 import type { GatewayExports } from '../gateway/index.js';
 import type { AppContext, MountedService, ServiceModule } from '../http/context.js';
 import { identityExports } from '../identity/index.js';
@@ -21,7 +22,11 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
   const gateway = context.services.get('gateway')?.exports as GatewayExports | undefined;
   const notes = new NotesService(context.db, logger, gateway ? (channel, event) => gateway.publish(channel, event) : undefined);
   if (gateway) registerNoteRpc(gateway, notes);
-  const verifier = createApiVerifier(identity);
+  // Ended sessions: the events of this process's identity service (every node's, through the broker),
+  // held in memory by the feed, so refusing a token costs no query.
+  const revocations = createRevocationFeed({ source: inProcessRevocationSource(context.revocations) });
+  await revocations.ready;
+  const verifier = createApiVerifier(identity, revocations.check);
 
   await app.register(
     async (scope) => {
@@ -50,6 +55,7 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
     name: 'api',
     exports: { notes },
     banner: (base) => [`api       ${base}${API_PREFIX}  (docs ${base}${API_PREFIX}/docs)`],
+    close: () => revocations.close(),
   };
 }
 

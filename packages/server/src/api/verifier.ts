@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createVerifier, type Claims, type Verifier } from '@latchkey/verify';
+import { createVerifier, type Claims, type RevocationCheck, type Verifier } from '@latchkey/verify';
 import type { IdentityExports } from '../identity/index.js';
 
 function digest(value: string): Buffer {
@@ -9,9 +9,10 @@ function digest(value: string): Buffer {
 /**
  * The example API's verifier: access tokens through the identity service's JWKS (as a separate
  * resource server would, with the verified-token cache on), plus the service_role API key, which
- * carries no audience and stands for the service role.
+ * carries no audience and stands for the service role. `revocation` refuses the tokens of ended
+ * sessions (the revocation feed's `check`).
  */
-export function createApiVerifier(identity: IdentityExports): Verifier {
+export function createApiVerifier(identity: IdentityExports, revocation?: RevocationCheck): Verifier {
   let tokens: Verifier | undefined;
   // The issuer is known once the server listens, so the verifier is made on first use.
   const userTokens = (): Verifier => {
@@ -20,6 +21,7 @@ export function createApiVerifier(identity: IdentityExports): Verifier {
       issuer: identity.issuer(),
       audience: identity.settings.audience,
       cache: true,
+      ...(revocation ? { revocation } : {}),
       ...(identity.settings.jwtSecret ? { secret: identity.settings.jwtSecret } : {}),
     });
     return tokens;

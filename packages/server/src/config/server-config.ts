@@ -23,6 +23,8 @@ export interface ServerConfig {
   readonly database: DatabaseTarget;
   /** Redis for multi-node fan-out; `null` keeps the broker in process. */
   readonly redisUrl: string | null;
+  /** Prefix of this deployment's Redis channels, so several can share one Redis. Default `latchkey`. */
+  readonly redisPrefix: string;
   /** PostgreSQL pool size. Default 10. */
   readonly databasePoolSize: number;
   /** Seconds to wait for the database at start before giving up. Default 5. */
@@ -79,6 +81,11 @@ export function loadServerConfig(env: Environment, flags: ServerFlags = {}): Ser
   const redisSetting = readSetting(env, ['REDIS_URL', 'LATCHKEY_REDIS_URL']);
   const redisUrl = redisSetting ? parseUrl(redisSetting, ['redis', 'rediss']).toString() : null;
 
+  const redisPrefixSetting = readSetting(env, ['LATCHKEY_REDIS_PREFIX']);
+  if (redisPrefixSetting && !/^[A-Za-z0-9._:-]{1,100}$/.test(redisPrefixSetting.value)) {
+    throw new ConfigError(redisPrefixSetting.name, 'must be 1 to 100 letters, digits, dots, colons, dashes or underscores');
+  }
+
   const poolSetting = readSetting(env, ['LATCHKEY_DATABASE_POOL_SIZE']);
   const connectTimeoutSetting = readSetting(env, ['LATCHKEY_DATABASE_CONNECT_TIMEOUT']);
   const shutdownSetting = readSetting(env, ['LATCHKEY_SHUTDOWN_TIMEOUT']);
@@ -92,6 +99,7 @@ export function loadServerConfig(env: Environment, flags: ServerFlags = {}): Ser
     dataDir,
     database,
     redisUrl,
+    redisPrefix: redisPrefixSetting?.value ?? 'latchkey',
     databasePoolSize: poolSetting ? parseInteger(poolSetting, { min: 1, max: 500 }) : 10,
     databaseConnectTimeout: connectTimeoutSetting ? parseSeconds(connectTimeoutSetting, { min: 0.1, max: 300 }) : 5,
     shutdownTimeout: shutdownSetting ? parseSeconds(shutdownSetting, { min: 0, max: 600 }) : 10,

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Environment, ServerConfig } from '../config/index.js';
 import type { Database } from '../db/index.js';
 import type { Logger } from '../logging/logger.js';
+import type { Revocations } from '../revocation/types.js';
 
 /** What every service receives when it is mounted. */
 export interface AppContext {
@@ -10,6 +11,12 @@ export interface AppContext {
   readonly env: Environment;
   readonly db: Database;
   readonly logger: Logger;
+  /**
+   * Session end as events, one instance per process: services that end sessions or grants record an
+   * event in the same transaction and announce it after commit; the gateway and the revocation feed
+   * subscribe. Stored in the database and broadcast through Redis when `REDIS_URL` is set.
+   */
+  readonly revocations: Revocations;
   /**
    * Base URL clients reach this process at, without a trailing slash: `LATCHKEY_PUBLIC_URL` when set,
    * otherwise the listening address (known once the server listens; call it per request).

@@ -54,7 +54,10 @@ export type IdentityErrorCode =
   | 'member_not_found'
   | 'member_exists'
   | 'insufficient_role'
-  | 'last_owner';
+  | 'last_owner'
+  | 'invitation_not_found'
+  | 'invitation_expired'
+  | 'invitation_already_used';
 
 /**
  * An answer the identity service gives instead of a result: HTTP status, stable code, message. Thrown
@@ -72,6 +75,20 @@ export class IdentityError extends Error {
     this.status = status;
     this.code = code;
     this.extra = extra;
+  }
+}
+
+/**
+ * 429 `over_request_rate_limit` with the number of seconds to wait, sent as `Retry-After` by the
+ * error handlers of `/auth/v1` and `/oauth/token`.
+ */
+export class RateLimitedError extends IdentityError {
+  /** Whole seconds until the next attempt may be made (at least 1). */
+  readonly retryAfter: number;
+
+  constructor(retryAfter: number) {
+    super(429, 'over_request_rate_limit', Messages.rateLimited);
+    this.retryAfter = Math.max(1, Math.ceil(retryAfter));
   }
 }
 

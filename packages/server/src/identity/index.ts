@@ -3,6 +3,7 @@ export { loadIdentitySettings, type IdentitySettings } from './settings.js';
 export { IdentityError, OAuthError, type IdentityErrorCode } from './errors.js';
 export type { ClaimsHook, ClaimsHookInput, ClaimsHookOutput, ClaimsHookContext } from './claims.js';
 export type { StartSessionOptions, ClientFacts } from './sessions.js';
+export { endSessions, type EndSessionsOptions } from './end-sessions.js';
 export type { AccessTokenClaims, AmrEntry, AppMetadata, AuthenticationMethod, AuthenticatorAssuranceLevel, IdentityJson, TokenResponse, UserJson } from './types.js';
 export { KeyStore, rotateSigningKey, type RotationResult, type KeySource } from './keys/key-store.js';
 export { loadApiKeys, type ApiKeys } from './keys/api-keys.js';

@@ -1,4 +1,5 @@
 import type { Database, Queryable } from '../db/index.js';
+import type { RevocationEvent, Revocations } from '../revocation/types.js';
 import type { AccessTokenIssuer } from './claims.js';
 import { IdentityError, Messages } from './errors.js';
 import type { RateLimiter } from './rate-limit.js';
@@ -65,9 +66,11 @@ export interface RefreshDependencies {
   readonly settings: IdentitySettings;
   /** Per-session limiter of refresh grants. */
   readonly sessionLimiter: RateLimiter;
+  /** Where a revoked session family's event is recorded. */
+  readonly revocations: Revocations;
 }
 
-type Outcome = { readonly row: LockedRow; readonly claims: Record<string, unknown>; readonly refreshToken: string } | { readonly reused: true };
+type Outcome = { readonly row: LockedRow; readonly claims: Record<string, unknown>; readonly refreshToken: string } | { readonly reused: RevocationEvent };
 
 function checkSession(row: LockedRow, settings: IdentitySettings, now: number): void {
   if (row.session_reuse_detected_at) throw new IdentityError(400, 'refresh_token_already_used', Messages.refreshTokenAlreadyUsed);
@@ -104,10 +107,12 @@ async function swapRevoked(tx: Queryable, row: LockedRow, presented: string): Pr
 
 /**
  * A revoked token was presented (the session lock is held, so this is the settled state):
- *  (a) it is the direct parent of the session's active token → that active token is returned;
+ *  (a) it was revoked less than the reuse interval ago and is the direct parent of the session's active
+ *      token (a client that lost the answer) → that active token is returned;
  *  (b) it was revoked less than the reuse interval ago, or rotation is off → a new child is issued;
- *  (c) otherwise every refresh token of the session is revoked and the caller answers
- *      `refresh_token_already_used` after commit.
+ *  (c) otherwise every refresh token of the session is revoked, a `refresh_token_reused` revocation
+ *      event is recorded, and the caller announces it and answers `refresh_token_already_used` after
+ *      commit.
  */
 async function reuse(tx: Queryable, row: LockedRow, presented: string, settings: IdentitySettings, now: number): Promise<string | null> {
   const { rows } = await tx.query<ReuseState & Record<string, unknown>>(
@@ -123,13 +128,12 @@ async function reuse(tx: Queryable, row: LockedRow, presented: string, settings:
   const state = rows[0];
   if (!state) throw new IdentityError(400, 'refresh_token_not_found', Messages.refreshTokenNotFound);
   if (!state.revoked) return rotate(tx, row, presented);
-  if (state.active_parent_id === row.token_id && state.active_sealed) {
+  const insideInterval = now <= state.updated_at.getTime() + settings.refreshTokenReuseInterval * 1000;
+  if (insideInterval && state.active_parent_id === row.token_id && state.active_sealed) {
     const active = openWithParent(state.active_sealed, presented);
     if (active) return active;
   }
-  if (!settings.refreshTokenRotation || now <= state.updated_at.getTime() + settings.refreshTokenReuseInterval * 1000) {
-    return swapRevoked(tx, row, presented);
-  }
+  if (!settings.refreshTokenRotation || insideInterval) return swapRevoked(tx, row, presented);
   await tx.query('update auth.refresh_tokens set revoked = true, updated_at = now() where session_id = $1 and not revoked', [row.session_id]);
   await tx.query('update auth.sessions set reuse_detected_at = now(), updated_at = now() where id = $1', [row.session_id]);
   return null;
@@ -151,10 +155,15 @@ export async function refreshGrant(deps: RefreshDependencies, presented: string)
     if (!deps.sessionLimiter.take(row.session_id, now)) throw new IdentityError(429, 'over_request_rate_limit', Messages.rateLimited);
     let issued = row.token_revoked ? null : await rotate(tx, row, presented);
     if (issued === null) issued = await reuse(tx, row, presented, deps.settings, now);
-    if (issued === null) return { reused: true };
+    if (issued === null) {
+      return { reused: await deps.revocations.record(tx, { kind: 'refresh_token_reused', userId: row.id, sessionIds: [row.session_id] }) };
+    }
     const claims = await deps.issuer.prepare(tx, row, { id: row.session_id, aal: row.session_aal, amr: row.session_amr }, 'token_refresh');
     return { row, claims, refreshToken: issued };
   });
-  if ('reused' in outcome) throw new IdentityError(400, 'refresh_token_already_used', Messages.refreshTokenAlreadyUsed);
+  if ('reused' in outcome) {
+    await deps.revocations.announce(outcome.reused);
+    throw new IdentityError(400, 'refresh_token_already_used', Messages.refreshTokenAlreadyUsed);
+  }
   return tokenResponse(outcome.row, await deps.issuer.sign(outcome.claims), outcome.refreshToken);
 }

@@ -1,9 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Database } from '../db/index.js';
 import type { Logger } from '../logging/logger.js';
+import type { Revocations } from '../revocation/types.js';
 import type { AccessTokenIssuer } from './claims.js';
 import type { ApiKeys } from './keys/api-keys.js';
 import type { KeyStore } from './keys/key-store.js';
+import type { LoginThrottle } from './login-throttle.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { IdentitySettings } from './settings.js';
 
@@ -28,6 +30,8 @@ export interface IdentityRuntime {
   readonly issuer: AccessTokenIssuer;
   readonly apiKeys: ApiKeys;
   readonly logger: Logger;
+  /** Where routes that end sessions record and announce the revocation event (`context.revocations`). */
+  readonly revocations: Revocations;
   readonly limits: {
     /** Password grants per client address. */
     readonly token: RateLimiter;
@@ -36,6 +40,8 @@ export interface IdentityRuntime {
     /** Sign-ups per client address. */
     readonly signup: RateLimiter;
   };
+  /** Failed password logins per account and per address, shared by every node. */
+  readonly logins: LoginThrottle;
   /** The service's base URL, e.g. `http://127.0.0.1:8000/auth/v1`. */
   baseUrl(): string;
   /** `iss` of issued tokens. */

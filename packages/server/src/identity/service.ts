@@ -2,7 +2,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Queryable } from '../db/index.js';
 import type { AppContext, MountedService, ServiceModule } from '../http/context.js';
 import { AccessTokenIssuer, type ClaimsHook } from './claims.js';
+import { clientFacts } from './http/client-address.js';
+import { corsPolicy } from './http/cors.js';
 import { prepareScope } from './http/plugin.js';
+import { LoginThrottle } from './login-throttle.js';
 import { loadApiKeys, type ApiKeys } from './keys/api-keys.js';
 import { KeyStore, rotateSigningKey, type RotationResult } from './keys/key-store.js';
 import { preparePasswordHashing } from './passwords.js';
@@ -11,7 +14,7 @@ import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerPublicRoutes } from './routes/public.js';
 import { registerSessionRoutes } from './routes/session-routes.js';
 import { registerUserRoutes } from './routes/user-routes.js';
-import { loadMailSettings, outboxMailer, smtpMailer } from '../mail/index.js';
+import { loadMailSettings, outboxMailer, smtpMailer, type Mailer } from '../mail/index.js';
 import { registerMfaRoutes } from './mfa/routes.js';
 import { registerDisabledFeatures } from './otp/disabled.js';
 import { registerOutboxRoutes } from './otp/outbox-routes.js';
@@ -20,7 +23,8 @@ import { loadOtpSettings } from './otp/settings.js';
 import { registerOAuthClientAdminRoutes } from './oauth/admin-routes.js';
 import { registerOAuthTokenEndpoint } from './oauth/token-endpoint.js';
 import type { IdentityRuntime } from './runtime.js';
-import { issueSession, type StartSessionOptions } from './sessions.js';
+import { registerRevocationFeedRoute } from '../revocation/feed-route.js';
+import { issueSession, type ClientFacts, type StartSessionOptions } from './sessions.js';
 import { requireAdmin, requireUser, type UserAuthentication } from './http/authenticate.js';
 import { IdentityError } from './errors.js';
 import { loadIdentitySettings, type IdentitySettings } from './settings.js';
@@ -59,6 +63,10 @@ export interface IdentityExports {
   isAdmin(request: FastifyRequest): Promise<boolean>;
   /** Prepares a Fastify scope for routes under `/auth/v1`: JSON parsing, CORS and GoTrue-format errors. */
   prepareScope(scope: FastifyInstance): void;
+  /** The client address (trusted-proxy rules applied) and user agent of a request, as sessions keep them. */
+  clientFacts(request: FastifyRequest): ClientFacts;
+  /** The mailer of the service: SMTP when configured, else the development outbox. */
+  readonly mailer: Mailer;
 }
 
 /** Looks the identity service up among the mounted services; `undefined` when it is not mounted. */
@@ -76,6 +84,11 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
   const baseUrl = () => `${context.publicUrl()}${IDENTITY_PREFIX}`;
   const jwtIssuer = () => settings.issuer ?? baseUrl();
   const issuer = new AccessTokenIssuer(keys, settings, jwtIssuer, logger);
+  const cors = corsPolicy(settings.corsAllowedOrigins, context.publicUrl, settings.siteUrl);
+  const logins = new LoginThrottle(context.db, settings);
+  if (settings.rateLimitHeader && settings.trustedProxies.entries.length === 0) {
+    logger.warn({ header: settings.rateLimitHeader }, 'the client address header is ignored: LATCHKEY_TRUSTED_PROXIES lists no proxy');
+  }
   const runtime: IdentityRuntime = {
     db: context.db,
     settings,
@@ -83,11 +96,13 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
     issuer,
     apiKeys,
     logger,
+    revocations: context.revocations,
     limits: {
       token: new RateLimiter(settings.rateLimitToken, settings.rateLimitBurst),
       refresh: new RateLimiter(settings.rateLimitToken, settings.rateLimitSessionBurst),
       signup: new RateLimiter(settings.rateLimitSignup, settings.rateLimitBurst),
     },
+    logins,
     baseUrl,
     jwtIssuer,
     extensions: { grants: new Map() },
@@ -96,7 +111,7 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
 
   await app.register(
     async (scope) => {
-      prepareScope(scope, logger);
+      prepareScope(scope, logger, cors);
       registerPublicRoutes(scope, runtime);
       registerSessionRoutes(scope, runtime);
       registerUserRoutes(scope, runtime);
@@ -107,10 +122,15 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
       registerOtpRoutes(scope, runtime, { mailer, settings: otpSettings });
       registerOutboxRoutes(scope, runtime);
       registerDisabledFeatures(scope, runtime);
+      registerRevocationFeedRoute(scope, { revocations: runtime.revocations, serviceRoleKey: () => apiKeys.serviceRoleKey });
     },
     { prefix: IDENTITY_PREFIX },
   );
   keys.startReloading(settings.keysReloadInterval);
+  const sweeper = setInterval(() => {
+    logins.sweep().catch((error: unknown) => logger.warn({ reason: error instanceof Error ? error.message : String(error) }, 'login failure sweep failed'));
+  }, 600_000);
+  sweeper.unref();
   // After start-up work is done: the hashing threads are ready before the first login arrives.
   setImmediate(preparePasswordHashing).unref();
 
@@ -141,7 +161,9 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
         throw error;
       }
     },
-    prepareScope: (scope) => prepareScope(scope, logger),
+    prepareScope: (scope) => prepareScope(scope, logger, cors),
+    clientFacts: (request) => clientFacts(request, settings),
+    mailer,
   };
 
   return {
@@ -156,6 +178,7 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
     ],
     async close() {
       keys.stopReloading();
+      clearInterval(sweeper);
       mailer.close();
     },
   };

@@ -9,6 +9,8 @@ import {
   type Environment,
   type RawSetting,
 } from '../config/index.js';
+import { NO_TRUSTED_PROXIES, parseTrustedProxies, type TrustedProxies } from './http/client-address.js';
+import { parseCorsOrigins, type CorsOrigins } from './http/cors.js';
 
 /**
  * The identity service's settings. Each is read under its `LATCHKEY_*` name first and then under the
@@ -56,8 +58,22 @@ export interface IdentitySettings {
   /** Requests a client address or a session may make at once before the 5-minute rate applies. Default 30 for addresses, 100 for sessions. */
   readonly rateLimitBurst: number;
   readonly rateLimitSessionBurst: number;
-  /** Header carrying the client address (e.g. `X-Forwarded-For`); `null` uses the socket address. */
+  /** Header a trusted proxy writes the client address into; `null` means `X-Forwarded-For`. Believed only from {@link trustedProxies}. */
   readonly rateLimitHeader: string | null;
+  /** Proxies whose forwarding header is believed (`LATCHKEY_TRUSTED_PROXIES`, addresses and CIDR ranges). Default none: the socket address. */
+  readonly trustedProxies: TrustedProxies;
+  /** Origins allowed to call `/auth/v1` from a browser (`LATCHKEY_CORS_ALLOWED_ORIGINS`); `null` means the public URL's origin, the site URL's, and loopback origins when the public URL is on loopback. */
+  readonly corsAllowedOrigins: CorsOrigins | null;
+  /** Failed password logins of one account (across addresses) before each further attempt waits; 0 = off. Default 5. */
+  readonly loginAccountFailures: number;
+  /** Failed password logins from one address (across accounts) before each further attempt waits; 0 = off. Default 20. */
+  readonly loginAddressFailures: number;
+  /** Wait after the first failure past a threshold, in seconds; doubles with every further failure. Default 1. */
+  readonly loginDelay: number;
+  /** Longest wait, in seconds. Default 900 (15 minutes). */
+  readonly loginMaxDelay: number;
+  /** Failures are forgotten this many seconds after the last one. Default 3600. */
+  readonly loginFailureWindow: number;
   /** API key overrides; `null` means generated and persisted. */
   readonly anonKey: string | null;
   readonly serviceRoleKey: string | null;
@@ -90,6 +106,11 @@ function jwtShaped(setting: RawSetting | undefined): string | null {
   return setting.value;
 }
 
+/** Access-token lifetime in seconds (`LATCHKEY_JWT_EXPIRY` / `GOTRUE_JWT_EXP`). Default 3600. */
+export function loadAccessTokenLifetime(env: Environment): number {
+  return integer(env, ['LATCHKEY_JWT_EXPIRY', 'GOTRUE_JWT_EXP'], 3600, { min: 1, max: 7 * 24 * 3600 });
+}
+
 /**
  * Reads and validates the identity settings; throws {@link ConfigError} naming the first bad variable.
  *
@@ -109,6 +130,11 @@ export function loadIdentitySettings(env: Environment): IdentitySettings {
   const siteSetting = read(env, 'LATCHKEY_SITE_URL', 'GOTRUE_SITE_URL');
   const headerSetting = read(env, 'LATCHKEY_RATE_LIMIT_HEADER', 'GOTRUE_RATE_LIMIT_HEADER');
   if (headerSetting && !/^[A-Za-z0-9-]+$/.test(headerSetting.value)) throw new ConfigError(headerSetting.name, 'must be an HTTP header name');
+  const proxiesSetting = read(env, 'LATCHKEY_TRUSTED_PROXIES');
+  const corsSetting = read(env, 'LATCHKEY_CORS_ALLOWED_ORIGINS');
+  const loginDelay = seconds(env, ['LATCHKEY_LOGIN_DELAY'], 1, { min: 0.001, max: 86_400 });
+  const loginMaxDelay = seconds(env, ['LATCHKEY_LOGIN_MAX_DELAY'], 900, { min: loginDelay, max: 86_400 });
+  const loginWindow = seconds(env, ['LATCHKEY_LOGIN_FAILURE_WINDOW'], 3600, { min: 1, max: 30 * 86_400 });
   const audience = read(env, 'LATCHKEY_JWT_AUD', 'GOTRUE_JWT_AUD')?.value ?? 'authenticated';
   const defaultRole = read(env, 'LATCHKEY_JWT_DEFAULT_GROUP_NAME', 'GOTRUE_JWT_DEFAULT_GROUP_NAME')?.value ?? 'authenticated';
 
@@ -116,7 +142,7 @@ export function loadIdentitySettings(env: Environment): IdentitySettings {
     jwtSecret: secret?.value ?? null,
     jwtSecretKeyId: read(env, 'LATCHKEY_JWT_KEY_ID', 'GOTRUE_JWT_KEY_ID')?.value ?? null,
     jwtKeys: keys ? { name: keys.name, value: keys.value } : null,
-    jwtExpiry: integer(env, ['LATCHKEY_JWT_EXPIRY', 'GOTRUE_JWT_EXP'], 3600, { min: 1, max: 7 * 24 * 3600 }),
+    jwtExpiry: loadAccessTokenLifetime(env),
     adminRoles,
     audience,
     defaultRole,
@@ -135,6 +161,13 @@ export function loadIdentitySettings(env: Environment): IdentitySettings {
     rateLimitBurst: integer(env, ['LATCHKEY_RATE_LIMIT_BURST'], 30, { min: 1, max: 100_000_000 }),
     rateLimitSessionBurst: integer(env, ['LATCHKEY_RATE_LIMIT_SESSION_BURST'], 100, { min: 1, max: 100_000_000 }),
     rateLimitHeader: headerSetting ? headerSetting.value.toLowerCase() : null,
+    trustedProxies: proxiesSetting ? parseTrustedProxies(proxiesSetting) : NO_TRUSTED_PROXIES,
+    corsAllowedOrigins: corsSetting ? parseCorsOrigins(corsSetting) : null,
+    loginAccountFailures: integer(env, ['LATCHKEY_LOGIN_ACCOUNT_FAILURES'], 5, { min: 0, max: 1_000_000 }),
+    loginAddressFailures: integer(env, ['LATCHKEY_LOGIN_ADDRESS_FAILURES'], 20, { min: 0, max: 1_000_000 }),
+    loginDelay: loginDelay,
+    loginMaxDelay: loginMaxDelay,
+    loginFailureWindow: loginWindow,
     anonKey: jwtShaped(read(env, 'LATCHKEY_ANON_KEY')),
     serviceRoleKey: jwtShaped(read(env, 'LATCHKEY_SERVICE_ROLE_KEY')),
     keysReloadInterval: seconds(env, ['LATCHKEY_JWT_KEYS_RELOAD_INTERVAL'], 30, { min: 0.1, max: 3600 }),

@@ -84,9 +84,9 @@ describeEachDatabase('identity errors and limits', (database) => {
   it('serves health, settings and CORS preflights', async () => {
     expect(await (await fetch(`${app.auth}/health`)).json()).toMatchObject({ name: 'GoTrue', version: expect.any(String) });
     expect(await (await fetch(`${app.auth}/settings`)).json()).toMatchObject({ disable_signup: false, mailer_autoconfirm: true, external: { email: true, phone: false } });
-    const preflight = await fetch(`${app.auth}/token?grant_type=password`, { method: 'OPTIONS', headers: { origin: 'http://app.test', 'access-control-request-method': 'POST' } });
+    const preflight = await fetch(`${app.auth}/token?grant_type=password`, { method: 'OPTIONS', headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'POST' } });
     expect(preflight.status).toBe(204);
-    expect(preflight.headers.get('access-control-allow-origin')).toBe('http://app.test');
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
     expect(preflight.headers.get('access-control-allow-headers')).toMatch(/apikey/);
   });
 
@@ -96,6 +96,7 @@ describeEachDatabase('identity errors and limits', (database) => {
       LATCHKEY_RATE_LIMIT_TOKEN_REFRESH: '1',
       LATCHKEY_RATE_LIMIT_BURST: '3',
       GOTRUE_RATE_LIMIT_HEADER: 'X-Forwarded-For',
+      LATCHKEY_TRUSTED_PROXIES: '127.0.0.1, ::1',
     });
     try {
       const statuses: number[] = [];

@@ -18,8 +18,11 @@ function refresh(auth: string, token: string) {
 
 describeEachDatabase('refresh token rotation', (database) => {
   let app: IdentityServer;
+  // Fifty refreshes queueing on one session take longer than the suites' usual 1 s reuse interval on a
+  // busy machine; the interval's end is tested in refresh-reuse.test.ts.
+  const LONG_REUSE = { LATCHKEY_REFRESH_TOKEN_REUSE_INTERVAL: '30' };
   beforeAll(async () => {
-    app = await startIdentity(database());
+    app = await startIdentity(database(), LONG_REUSE);
   });
   afterAll(async () => {
     await app?.close();
@@ -39,7 +42,7 @@ describeEachDatabase('refresh token rotation', (database) => {
     const sessionId = JSON.parse(Buffer.from((answers[0]!.body.access_token as string).split('.')[1]!, 'base64url').toString()).session_id as string;
     expect(await activeTokens(sessionId)).toBe(1);
 
-    // The parent of the active token keeps answering with the active token, even later.
+    // Inside the reuse interval the parent of the active token answers with the active token.
     const again = await refresh(app.auth, session.refresh_token);
     expect(again.status).toBe(200);
     expect(again.body.refresh_token).toBe([...children][0]);
@@ -48,17 +51,6 @@ describeEachDatabase('refresh token rotation', (database) => {
     const next = await refresh(app.auth, [...children][0] as string);
     expect(next.status).toBe(200);
     expect(await activeTokens(sessionId)).toBe(1);
-
-    // Past the reuse interval the grandparent is reuse: 400 and every token of the session revoked.
-    await new Promise((resolve) => setTimeout(resolve, 1300));
-    const reused = await refresh(app.auth, session.refresh_token);
-    expect(reused.status).toBe(400);
-    expect(reused.body).toEqual({ code: 'refresh_token_already_used', message: 'Invalid Refresh Token: Already Used' });
-    expect(reused.headers.get('x-supabase-api-version')).toBe('2024-01-01');
-    expect(await activeTokens(sessionId)).toBe(0);
-    const latest = await refresh(app.auth, next.body.refresh_token as string);
-    expect(latest.status).toBe(400);
-    expect(latest.body.code).toBe('refresh_token_already_used');
   });
 
   it('accepts any revoked token of the session inside the reuse interval', async () => {
@@ -101,7 +93,7 @@ describeEachDatabase('refresh token rotation', (database) => {
   });
 
   it('limits refresh grants per session, not per address', async () => {
-    const limited = await startIdentity(database(), { LATCHKEY_RATE_LIMIT_TOKEN_REFRESH: '1', LATCHKEY_RATE_LIMIT_SESSION_BURST: '60' });
+    const limited = await startIdentity(database(), { ...LONG_REUSE, LATCHKEY_RATE_LIMIT_TOKEN_REFRESH: '1', LATCHKEY_RATE_LIMIT_SESSION_BURST: '60' });
     try {
       const first = await signUp(limited.auth);
       const burst = await Promise.all(Array.from({ length: 50 }, () => refresh(limited.auth, first.refresh_token)));
@@ -130,7 +122,7 @@ describeWith(['DATABASE_URL'], 'refresh across two server processes on one Postg
   beforeAll(async () => {
     target = await createPostgresDatabase();
     for (let i = 0; i < 2; i += 1) {
-      const proc = spawnNode(LATCHKEY_BIN, ['serve'], { ...TEST_ENV, PORT: '0', DATABASE_URL: target.url, LOG_LEVEL: 'warn' });
+      const proc = spawnNode(LATCHKEY_BIN, ['serve'], { ...TEST_ENV, LATCHKEY_REFRESH_TOKEN_REUSE_INTERVAL: '3', PORT: '0', DATABASE_URL: target.url, LOG_LEVEL: 'warn' });
       processes.push(proc);
       const match = await proc.waitFor(/identity\s+(http:\/\/\S+\/auth\/v1)/, 30_000);
       urls.push(match[1]!);
@@ -157,7 +149,7 @@ describeWith(['DATABASE_URL'], 'refresh across two server processes on one Postg
 
     const next = await refresh(b, answers[0]!.body.refresh_token as string);
     expect(next.status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 1300));
+    await new Promise((resolve) => setTimeout(resolve, 3300));
     const reused = await refresh(a, session.refresh_token);
     expect(reused.body.code).toBe('refresh_token_already_used');
     expect((await refresh(b, next.body.refresh_token as string)).body.code).toBe('refresh_token_already_used');

@@ -9,10 +9,11 @@
  * | bad, expired or revoked token | 401 | `Bearer realm="…", error="invalid_token", error_description="…"` | `invalid_token` |
  * | scope or role missing | 403 | `Bearer realm="…", error="insufficient_scope", scope="…"` | `insufficient_scope` |
  * | key set unreachable (`ERR_JWKS_UNAVAILABLE`) | 503 + `Retry-After` | — | `temporarily_unavailable` |
+ * | revocation feed stale (`ERR_REVOCATION_FEED_STALE`) | 503 + `Retry-After` | — | `temporarily_unavailable` |
  *
  * @module
  */
-import { isVerifyError, JwksUnavailableError, type VerifyErrorCode } from '../errors.js';
+import { isVerifyError, JwksUnavailableError, RevocationFeedStaleError, type VerifyErrorCode } from '../errors.js';
 import type { Claims } from '../jwt/claims.js';
 import type { Verifier } from '../verifier.js';
 
@@ -92,7 +93,7 @@ function authorizationHeader(headers: HeadersLike): string | readonly string[] |
 /** Turns a verification failure into the answer to send; other errors are returned unchanged. */
 export function toBearerError(error: unknown, realm = 'api'): BearerError | unknown {
   if (error instanceof BearerError || !isVerifyError(error)) return error;
-  if (error instanceof JwksUnavailableError) {
+  if (error instanceof JwksUnavailableError || error instanceof RevocationFeedStaleError) {
     return new BearerError(error.code, 503, 'temporarily_unavailable', error.description, { 'retry-after': String(error.retryAfter) }, error);
   }
   return new BearerError(error.code, 401, 'invalid_token', error.description, {

@@ -15,7 +15,8 @@ export interface UserAuthentication {
 /**
  * Verifies the bearer JWT and loads its user and session in one query. 401 `no_authorization`
  * without a token, 403 `bad_jwt` for a bad one, 403 `user_not_found` / `session_not_found` when the
- * `sub` / `session_id` no longer exist, 403 `user_banned` for a banned user.
+ * `sub` / `session_id` no longer exist or the session ended (logged out, expired, its refresh token
+ * reused), 403 `user_banned` for a banned user.
  */
 export async function requireUser(runtime: IdentityRuntime, request: FastifyRequest): Promise<UserAuthentication> {
   const claims = await runtime.keys.verify(bearerToken(request));
@@ -24,7 +25,10 @@ export async function requireUser(runtime: IdentityRuntime, request: FastifyRequ
   const sessionId = typeof claims.session_id === 'string' && claims.session_id !== '' ? claims.session_id : null;
   if (sessionId !== null && !isUuid(sessionId)) throw new IdentityError(403, 'session_not_found', Messages.sessionFromClaimMissing);
   const { rows } = await runtime.db.query<UserRow & { session_found: boolean }>(
-    `select ${USER_SELECT}, ($2::uuid is null or exists (select 1 from auth.sessions s where s.id = $2::uuid and s.user_id = u.id)) as session_found
+    `select ${USER_SELECT}, ($2::uuid is null or exists (
+         select 1 from auth.sessions s
+          where s.id = $2::uuid and s.user_id = u.id and s.reuse_detected_at is null and (s.not_after is null or s.not_after > now())
+       )) as session_found
        from auth.users u where u.id = $1 and u.deleted_at is null`,
     [claims.sub, sessionId],
   );

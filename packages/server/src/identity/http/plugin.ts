@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '../../logging/logger.js';
-import { IdentityError, OAuthError } from '../errors.js';
+import { IdentityError, OAuthError, RateLimitedError } from '../errors.js';
+import type { CorsPolicy } from './cors.js';
 
 /** The API version supabase-js announces; errors then use the `{code, message}` body. */
 export const API_VERSION_2024 = '2024-01-01';
@@ -25,6 +26,7 @@ function wantsModernErrors(request: FastifyRequest): boolean {
  */
 export function sendIdentityError(request: FastifyRequest, reply: FastifyReply, error: IdentityError): FastifyReply {
   reply.header('x-sb-error-code', error.code);
+  if (error instanceof RateLimitedError) reply.header('retry-after', String(error.retryAfter));
   if (wantsModernErrors(request)) {
     reply.header('x-supabase-api-version', API_VERSION_2024);
     return reply.code(error.status).send({ code: error.code, message: error.message, ...error.extra });
@@ -47,11 +49,11 @@ function toIdentityError(error: FastifyError): IdentityError {
 }
 
 /**
- * Sets up the `/auth/v1` scope: its own JSON body parser (malformed JSON → 400 `bad_json`), CORS,
- * GoTrue-format errors, and a JSON 404 for unknown routes. Never a 5xx for bad input; 5xx bodies never
- * carry internal detail.
+ * Sets up the `/auth/v1` scope: its own JSON body parser (malformed JSON → 400 `bad_json`), CORS for
+ * the origins `cors` allows, GoTrue-format errors, and a JSON 404 for unknown routes. Never a 5xx for
+ * bad input; 5xx bodies never carry internal detail.
  */
-export function prepareScope(app: FastifyInstance, logger: Logger): void {
+export function prepareScope(app: FastifyInstance, logger: Logger, cors: CorsPolicy): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
@@ -70,17 +72,25 @@ export function prepareScope(app: FastifyInstance, logger: Logger): void {
 
   app.addHook('onRequest', async (request, reply) => {
     const origin = request.headers.origin;
-    if (origin) {
+    if (!origin) return;
+    reply.header('vary', 'Origin');
+    const grant = cors(origin);
+    if (grant === null) return;
+    if (grant === 'credentials') {
       reply.header('access-control-allow-origin', origin);
-      reply.header('vary', 'Origin');
       reply.header('access-control-allow-credentials', 'true');
-      reply.header('access-control-expose-headers', EXPOSED_HEADERS);
+    } else {
+      reply.header('access-control-allow-origin', '*');
     }
+    reply.header('access-control-expose-headers', EXPOSED_HEADERS);
   });
   app.options('/*', async (_request, reply) => {
-    reply.header('access-control-allow-methods', 'GET, POST, PUT, PATCH, DELETE, OPTIONS');
-    reply.header('access-control-allow-headers', ALLOWED_HEADERS);
-    reply.header('access-control-max-age', '86400');
+    // Preflight headers only for allowed origins: the browser then refuses the actual request.
+    if (reply.hasHeader('access-control-allow-origin')) {
+      reply.header('access-control-allow-methods', 'GET, POST, PUT, PATCH, DELETE, OPTIONS');
+      reply.header('access-control-allow-headers', ALLOWED_HEADERS);
+      reply.header('access-control-max-age', '86400');
+    }
     return reply.code(204).send();
   });
 

@@ -56,15 +56,7 @@ export function bearerToken(request: FastifyRequest): string {
   return match[1]!;
 }
 
-/** The client address: the first entry of the configured header, else the socket address. */
-export function clientAddress(request: FastifyRequest, header: string | null): string {
-  if (header) {
-    const value = request.headers[header];
-    const first = (Array.isArray(value) ? value[0] : value)?.split(',')[0]?.trim();
-    if (first) return first;
-  }
-  return request.socket.remoteAddress ?? request.ip;
-}
+export { clientAddress } from './client-address.js';
 
 /** Compares two secrets in constant time (hashing both first, so lengths do not leak). */
 export function sameSecret(a: string, b: string): boolean {

@@ -90,14 +90,14 @@ export function registerMfaRoutes(app: FastifyInstance, runtime: IdentityRuntime
     const auth = await requireUser(runtime, request);
     const factor = await loadFactor(runtime, auth.user.id, request.params.id);
     limit(`${factor.id}`);
-    limit(`ip:${clientAddress(request, runtime.settings.rateLimitHeader)}`);
+    limit(`ip:${clientAddress(request, runtime.settings)}`);
     const id = randomUUID();
     const { rows } = await runtime.db.transaction(async (tx) => {
       await tx.query('update auth.mfa_factors set last_challenged_at = now() where id = $1', [factor.id]);
       return tx.query<{ created_at: Date }>('insert into auth.mfa_challenges (id, factor_id, ip) values ($1, $2, $3) returning created_at', [
         id,
         factor.id,
-        clientAddress(request, runtime.settings.rateLimitHeader),
+        clientAddress(request, runtime.settings),
       ]);
     });
     const createdAt = Math.floor(rows[0]!.created_at.getTime() / 1000);

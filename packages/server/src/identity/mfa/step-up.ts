@@ -8,8 +8,9 @@ import { findUserById } from '../users.js';
 
 /**
  * Raises a session to aal2 after a second factor: the method joins the session's `amr` (newest first),
- * every refresh token of the session is revoked and a new one issued, so a refresh token from before
- * the step-up can never mint an aal2 token. Runs inside the caller's transaction.
+ * every refresh token of the session is deleted (no reuse interval applies to them) and a new one
+ * issued, so a refresh token from before the step-up can never mint an aal2 token: presented, it is
+ * `refresh_token_not_found`. Runs inside the caller's transaction.
  */
 export async function stepUpSession(tx: Queryable, issuer: AccessTokenIssuer, userId: string, sessionId: string, method: AuthenticationMethod): Promise<PreparedSession> {
   const now = Math.floor(Date.now() / 1000);
@@ -21,7 +22,9 @@ export async function stepUpSession(tx: Queryable, issuer: AccessTokenIssuer, us
   );
   const session = rows[0];
   if (!session) throw new IdentityError(403, 'session_not_found', Messages.sessionFromClaimMissing);
-  await tx.query('update auth.refresh_tokens set revoked = true, updated_at = now() where session_id = $1 and not revoked', [sessionId]);
+  // Deleted, not merely revoked: a revoked token stays usable for the reuse interval, and any refresh
+  // token of the session now mints aal2 tokens.
+  await tx.query('delete from auth.refresh_tokens where session_id = $1', [sessionId]);
   const refreshToken = newRefreshToken();
   await tx.query('insert into auth.refresh_tokens (token_hash, user_id, session_id) values ($1, $2, $3)', [digestToken(refreshToken), userId, sessionId]);
   const user = await findUserById(tx, userId);

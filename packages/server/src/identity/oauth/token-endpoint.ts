@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { IdentityError } from '../errors.js';
-import { clientAddress, normaliseEmail } from '../http/request.js';
+import { IdentityError, RateLimitedError } from '../errors.js';
+import { clientAddress, clientFacts } from '../http/client-address.js';
+import { normaliseEmail } from '../http/request.js';
 import { consumeAnyTotp, verifiedTotpFactors } from '../mfa/factors.js';
 import { verifyPassword } from '../passwords.js';
 import { refreshGrant } from '../refresh.js';
@@ -80,7 +81,7 @@ function required(form: Map<string, string>, name: string): string {
 }
 
 function rateLimit(runtime: IdentityRuntime, request: FastifyRequest): void {
-  if (!runtime.limits.token.take(clientAddress(request, runtime.settings.rateLimitHeader))) throw new OAuthTokenError('slow_down', 'Request rate limit reached');
+  if (!runtime.limits.token.take(clientAddress(request, runtime.settings))) throw new OAuthTokenError('slow_down', 'Request rate limit reached');
 }
 
 /** Maps the identity service's refusals of a user grant to `invalid_grant` (their message kept). */
@@ -104,9 +105,11 @@ async function passwordGrant(runtime: IdentityRuntime, request: FastifyRequest, 
   } catch {
     email = null;
   }
+  const attempt = await runtime.logins.begin(email ?? username, clientAddress(request, runtime.settings));
   const user = email ? await findUserByEmail(runtime.db, email) : null;
   const ok = await verifyPassword(password, user?.encrypted_password ?? null);
   if (!user || !ok) throw new OAuthTokenError('invalid_grant', 'Invalid login credentials');
+  await attempt.succeeded();
   if (isBanned(user)) throw new OAuthTokenError('invalid_grant', 'User is banned');
   if (!user.email_confirmed_at) throw new OAuthTokenError('invalid_grant', 'Email not confirmed');
   const factors = await verifiedTotpFactors(runtime.db, user.id);
@@ -116,14 +119,13 @@ async function passwordGrant(runtime: IdentityRuntime, request: FastifyRequest, 
     if (!(await consumeAnyTotp(runtime.db, factors, code))) throw new OAuthTokenError('invalid_grant', OAuthMessages.totpInvalid);
     secondFactor = true;
   }
-  const agent = request.headers['user-agent'];
   const prepared = await runtime.db
     .transaction((tx) =>
       startSession(tx, runtime.issuer, user.id, {
         method: 'password',
         aal: secondFactor ? 'aal2' : 'aal1',
         alsoVerified: secondFactor ? ['totp'] : [],
-        client: { ip: clientAddress(request, runtime.settings.rateLimitHeader), userAgent: typeof agent === 'string' ? agent : undefined },
+        client: clientFacts(request, runtime.settings),
       }),
     )
     .catch((error: unknown) => {
@@ -135,7 +137,7 @@ async function passwordGrant(runtime: IdentityRuntime, request: FastifyRequest, 
 async function refreshTokenGrant(runtime: IdentityRuntime, form: Map<string, string>): Promise<Record<string, unknown>> {
   const token = required(form, 'refresh_token');
   try {
-    return { ...(await refreshGrant({ db: runtime.db, issuer: runtime.issuer, settings: runtime.settings, sessionLimiter: runtime.limits.refresh }, token)) };
+    return { ...(await refreshGrant({ db: runtime.db, issuer: runtime.issuer, settings: runtime.settings, sessionLimiter: runtime.limits.refresh, revocations: runtime.revocations }, token)) };
   } catch (error) {
     throw asOAuthError(error);
   }
@@ -175,6 +177,7 @@ export function registerOAuthTokenEndpoint(app: FastifyInstance, runtime: Identi
     scope.addContentTypeParser(FORM, { parseAs: 'string', bodyLimit: 64 * 1024 }, (_request, body, done) => done(null, body));
     scope.setErrorHandler((error: unknown, _request, reply) => {
       if (error instanceof OAuthTokenError) return sendOAuthError(reply, error);
+      if (error instanceof RateLimitedError) return sendOAuthError(reply.header('retry-after', String(error.retryAfter)), new OAuthTokenError('slow_down', error.message));
       const status = (error as { statusCode?: number }).statusCode;
       if (error instanceof IdentityError && error.status < 500) return sendOAuthError(reply, new OAuthTokenError('invalid_request', error.message));
       if (status !== undefined && status >= 400 && status < 500) {

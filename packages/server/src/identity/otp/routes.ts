@@ -5,15 +5,15 @@ import type { Mailer } from '../../mail/index.js';
 import { IdentityError, Messages, validationFailed } from '../errors.js';
 import { bodyOf, clientAddress, normaliseEmail, optionalBoolean, optionalObject, optionalString } from '../http/request.js';
 import { RateLimiter } from '../rate-limit.js';
+import { redirectTarget } from '../redirects.js';
 import type { IdentityRuntime } from '../runtime.js';
 import { finishSession, startSession, type PreparedSession } from '../sessions.js';
 import type { AuthenticationMethod, TokenResponse } from '../types.js';
 import { findUserByEmail, isBanned, isUniqueViolation, type UserRow } from '../users.js';
 import { createFlowState, exchangeAuthCode, issueAuthCode, pkceChallenge, type PkceChallenge } from './flow-state.js';
 import { composeMail, type MailKind } from './messages.js';
-import { allowedRedirect } from './redirect.js';
 import type { OtpSettings } from './settings.js';
-import { consumeOneTimeToken, issueOneTimeToken, tokenHash, type OneTimeTokenRow, type OneTimeTokenType } from './tokens.js';
+import { consumeOneTimeCode, consumeOneTimeToken, issueOneTimeToken, linkAddress, type OneTimeTokenRow, type OneTimeTokenType, type SignInTokenType } from './tokens.js';
 
 const OTP_EXPIRED = 'Token has expired or is invalid';
 const LINK_EXPIRED = 'Email link is invalid or has expired';
@@ -28,9 +28,16 @@ const VERIFY_TYPES: Record<string, readonly OneTimeTokenType[]> = {
   email_change: [],
 };
 
-const TOKEN_METHOD: Record<OneTimeTokenType, AuthenticationMethod> = { confirmation: 'email/signup', magiclink: 'magiclink', recovery: 'recovery' };
-const MAIL_KIND: Record<OneTimeTokenType, MailKind> = { confirmation: 'signup', magiclink: 'magiclink', recovery: 'recovery' };
-const LINK_TYPE: Record<OneTimeTokenType, string> = { confirmation: 'signup', magiclink: 'magiclink', recovery: 'recovery' };
+const TOKEN_METHOD: Record<OneTimeTokenType, AuthenticationMethod> = {
+  confirmation: 'email/signup',
+  magiclink: 'magiclink',
+  recovery: 'recovery',
+  email_change_current: 'email_change',
+  email_change_new: 'email_change',
+  reauthentication: 'otp',
+};
+const MAIL_KIND: Record<SignInTokenType, MailKind> = { confirmation: 'signup', magiclink: 'magiclink', recovery: 'recovery' };
+const LINK_TYPE: Record<SignInTokenType, string> = { confirmation: 'signup', magiclink: 'magiclink', recovery: 'recovery' };
 
 /** What the one-time code routes need besides the runtime. */
 export interface OtpDependencies {
@@ -49,7 +56,7 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
   const perClient = new RateLimiter(otp.emailsPerHour / 12, Math.max(1, otp.emailsPerHour));
   const verifyLimiter = new RateLimiter(otp.verifyPerFiveMinutes, Math.max(1, otp.verifyPerFiveMinutes));
   const anonymousLimiter = new RateLimiter(otp.anonymousPerHour / 12, Math.max(1, otp.anonymousPerHour));
-  const address = (request: FastifyRequest) => clientAddress(request, runtime.settings.rateLimitHeader);
+  const address = (request: FastifyRequest) => clientAddress(request, runtime.settings);
   const siteUrl = () => runtime.settings.siteUrl ?? new URL(runtime.baseUrl()).origin;
 
   /** One mail to `email` is allowed now (per address and per client), or 429 `over_email_send_rate_limit`. */
@@ -61,7 +68,7 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
   }
 
   /** Issues a token (and a PKCE flow), then mails the link and code after the answer. */
-  async function mailToken(user: UserRow, type: OneTimeTokenType, pkce: PkceChallenge | null, redirectTo: string | undefined): Promise<void> {
+  async function mailToken(user: UserRow, type: SignInTokenType, pkce: PkceChallenge | null, redirectTo: string | undefined): Promise<void> {
     const email = user.email!;
     const issued = await runtime.db.transaction(async (tx) => {
       const flow = pkce ? await createFlowState(tx, user.id, pkce, TOKEN_METHOD[type]) : null;
@@ -71,7 +78,7 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
     const link = new URL(`${runtime.baseUrl()}/verify`);
     link.searchParams.set('token', issued.hash);
     link.searchParams.set('type', LINK_TYPE[type]);
-    link.searchParams.set('redirect_to', allowedRedirect(redirectTo, siteUrl(), otp.uriAllowList));
+    link.searchParams.set('redirect_to', redirectTarget(redirectTo, siteUrl(), otp.uriAllowList));
     const message = composeMail(MAIL_KIND[type], email, link.toString(), issued.otp);
     void mailer.send(message).catch((error: unknown) => {
       runtime.logger.error({ reason: error instanceof Error ? error.message : String(error), kind: MAIL_KIND[type] }, 'mail delivery failed');
@@ -181,12 +188,23 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
     if (!verifyLimiter.take(address(request))) throw new IdentityError(429, 'over_request_rate_limit', Messages.rateLimited);
   }
 
+  /**
+   * Codes are short: attempts are limited per address too (whichever client sends them), and a code
+   * or link counts against the address it was sent to. False when the address's budget is spent.
+   */
+  const takeAddressAttempt = (email: string) => verifyLimiter.take(`email:${email}`);
+
   /** Uses up the token and opens a session (in one transaction); `null` when the token is wrong or old. */
-  async function verifyToken(request: FastifyRequest, hash: string, type: string, method?: AuthenticationMethod): Promise<{ token: OneTimeTokenRow; prepared: PreparedSession } | null> {
+  async function verifyToken(
+    request: FastifyRequest,
+    consume: (tx: Queryable, types: readonly OneTimeTokenType[]) => Promise<OneTimeTokenRow | null>,
+    type: string,
+    method?: AuthenticationMethod,
+  ): Promise<{ token: OneTimeTokenRow; prepared: PreparedSession } | null> {
     const types = VERIFY_TYPES[type];
     if (!types) throw validationFailed(`Verify requires a verification type`);
     return runtime.db.transaction(async (tx) => {
-      const token = await consumeOneTimeToken(tx, hash, types, otp.otpExpiry);
+      const token = await consume(tx, types);
       if (!token) return null;
       if (token.flow_state_id) await tx.query('delete from auth.flow_state where id = $1', [token.flow_state_id]);
       await confirmEmail(tx, token.user_id);
@@ -204,33 +222,37 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
     const body = bodyOf(request);
     const type = optionalString(body, 'type') ?? '';
     if (type === 'sms' || type === 'phone_change') throw new IdentityError(422, 'phone_provider_disabled', Messages.phoneDisabled);
-    const given = optionalString(body, 'token_hash');
-    let hash: string;
-    if (given) {
-      hash = given;
+    const hash = optionalString(body, 'token_hash');
+    let consume: (tx: Queryable, types: readonly OneTimeTokenType[]) => Promise<OneTimeTokenRow | null>;
+    let sentTo: string | null;
+    if (hash) {
+      sentTo = await linkAddress(runtime.db, hash);
+      consume = (tx, types) => consumeOneTimeToken(tx, hash, types, otp.otpExpiry);
     } else {
       const code = (optionalString(body, 'token') ?? '').trim();
       const raw = optionalString(body, 'email');
       if (!raw) throw validationFailed('Only an email address or phone number should be provided on verify');
       const email = normaliseEmail(raw);
-      // Codes are short: guesses are limited per address too, not only per client address.
-      if (!verifyLimiter.take(`email:${email}`)) throw new IdentityError(429, 'over_request_rate_limit', Messages.rateLimited);
-      hash = tokenHash(email, code);
+      sentTo = email;
+      consume = (tx, types) => consumeOneTimeCode(tx, email, code, types, otp.otpExpiry);
     }
-    const verified = await verifyToken(request, hash, type, type === 'email' ? 'otp' : undefined);
+    if (sentTo !== null && !takeAddressAttempt(sentTo)) throw new IdentityError(429, 'over_request_rate_limit', Messages.rateLimited);
+    const verified = await verifyToken(request, consume, type, type === 'email' ? 'otp' : undefined);
     if (!verified) throw new IdentityError(403, 'otp_expired', OTP_EXPIRED);
     return finishSession(runtime.issuer, verified.prepared);
   });
 
   /** `GET /verify`: the emailed link. Redirects with the session in the fragment, or a PKCE `code` in the query. */
   app.get<{ Querystring: { token?: string; type?: string; redirect_to?: string } }>('/verify', async (request, reply: FastifyReply) => {
-    const target = allowedRedirect(request.query.redirect_to, siteUrl(), otp.uriAllowList);
+    const target = redirectTarget(request.query.redirect_to, siteUrl(), otp.uriAllowList).split('#')[0]!;
     const fail = (code: string, description: string) =>
       reply.redirect(`${target}#${new URLSearchParams({ error: 'access_denied', error_code: code, error_description: description }).toString()}&sb=`, 303);
     if (!verifyLimiter.take(address(request))) return fail('over_request_rate_limit', Messages.rateLimited);
     const type = request.query.type ?? '';
     if (!VERIFY_TYPES[type]) return fail('validation_failed', 'Verify requires a verification type');
     const hash = request.query.token ?? '';
+    const sentTo = await linkAddress(runtime.db, hash);
+    if (sentTo !== null && !takeAddressAttempt(sentTo)) return fail('over_request_rate_limit', Messages.rateLimited);
     const outcome = await runtime.db.transaction(async (tx) => {
       const token = await consumeOneTimeToken(tx, hash, VERIFY_TYPES[type]!, otp.otpExpiry);
       if (!token) return null;
@@ -253,7 +275,7 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
       token_type: 'bearer',
       type,
     });
-    return reply.redirect(`${target.split('#')[0]}#${fragment.toString()}&sb=`, 303);
+    return reply.redirect(`${target}#${fragment.toString()}&sb=`, 303);
   });
 
   runtime.extensions.grants.set('pkce', async (request) => {

@@ -1,4 +1,5 @@
-import { parseBoolean, parseInteger, parseList, parseSeconds, readSetting, type Environment } from '../../config/index.js';
+import { ConfigError, parseBoolean, parseInteger, parseList, parseSeconds, readSetting, type Environment } from '../../config/index.js';
+import { compileAllowList, type AllowedRedirect } from '../redirects.js';
 
 /** Settings of email one-time codes, magic links, recovery and anonymous sign-in. */
 export interface OtpSettings {
@@ -8,10 +9,14 @@ export interface OtpSettings {
   readonly maxFrequency: number;
   /** Mails per hour per client address (`LATCHKEY_RATE_LIMIT_EMAIL_SENT` / `GOTRUE_RATE_LIMIT_EMAIL_SENT`); 0 = no limit. Default 30. */
   readonly emailsPerHour: number;
-  /** `/verify` requests per 5 minutes per client address (`LATCHKEY_RATE_LIMIT_VERIFY` / `GOTRUE_RATE_LIMIT_VERIFY`); 0 = no limit. Default 30. */
+  /** Verifications (`POST` and `GET /verify`) per 5 minutes per client address and per email address (`LATCHKEY_RATE_LIMIT_VERIFY` / `GOTRUE_RATE_LIMIT_VERIFY`); 0 = no limit. Default 30. */
   readonly verifyPerFiveMinutes: number;
-  /** Redirect targets allowed besides the site URL (`LATCHKEY_URI_ALLOW_LIST` / `GOTRUE_URI_ALLOW_LIST`), `*` and `**` globs. Default none. */
-  readonly uriAllowList: readonly string[];
+  /**
+   * Redirect targets allowed besides the site URL (`LATCHKEY_URI_ALLOW_LIST` / `GOTRUE_URI_ALLOW_LIST`):
+   * comma-separated URLs whose host may hold `*` label globs and whose path `*` / `**` globs (see
+   * `redirects.ts`). Default none.
+   */
+  readonly uriAllowList: readonly AllowedRedirect[];
   /** Anonymous sign-ins (`LATCHKEY_EXTERNAL_ANONYMOUS_USERS_ENABLED` / `GOTRUE_EXTERNAL_ANONYMOUS_USERS_ENABLED`). Default false. */
   readonly anonymousEnabled: boolean;
   /** Anonymous sign-ins per hour per client address (`LATCHKEY_RATE_LIMIT_ANONYMOUS_USERS` / `GOTRUE_RATE_LIMIT_ANONYMOUS_USERS`); 0 = no limit. Default 30. */
@@ -26,12 +31,18 @@ export function loadOtpSettings(env: Environment): OtpSettings {
   const allow = readSetting(env, ['LATCHKEY_URI_ALLOW_LIST', 'GOTRUE_URI_ALLOW_LIST']);
   const anonymous = readSetting(env, ['LATCHKEY_EXTERNAL_ANONYMOUS_USERS_ENABLED', 'GOTRUE_EXTERNAL_ANONYMOUS_USERS_ENABLED']);
   const anonymousRate = readSetting(env, ['LATCHKEY_RATE_LIMIT_ANONYMOUS_USERS', 'GOTRUE_RATE_LIMIT_ANONYMOUS_USERS']);
+  let uriAllowList: AllowedRedirect[] = [];
+  try {
+    if (allow) uriAllowList = compileAllowList(parseList(allow));
+  } catch (error) {
+    throw new ConfigError(allow!.name, (error as Error).message);
+  }
   return {
     otpExpiry: expiry ? parseSeconds(expiry, { min: 60, max: 7 * 86400 }) : 86400,
     maxFrequency: frequency ? parseSeconds(frequency, { min: 0, max: 86400 }) : 60,
     emailsPerHour: emails ? parseInteger(emails, { min: 0, max: 100_000_000 }) : 30,
     verifyPerFiveMinutes: verify ? parseInteger(verify, { min: 0, max: 100_000_000 }) : 30,
-    uriAllowList: allow ? parseList(allow) : [],
+    uriAllowList,
     anonymousEnabled: anonymous ? parseBoolean(anonymous) : false,
     anonymousPerHour: anonymousRate ? parseInteger(anonymousRate, { min: 0, max: 100_000_000 }) : 30,
   };

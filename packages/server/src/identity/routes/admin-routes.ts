@@ -174,7 +174,7 @@ export function registerAdminRoutes(app: FastifyInstance, runtime: IdentityRunti
       const appMetadata = optionalObject(body, 'app_metadata');
       const hash = await passwordHashFrom(runtime, body, false);
       try {
-        const updated = await runtime.db.transaction(async (tx) => {
+        const { updated, banned } = await runtime.db.transaction(async (tx) => {
           if (role) await tx.query('update auth.users set role = $2, updated_at = now() where id = $1', [id, role]);
           if (hash) await tx.query('update auth.users set encrypted_password = $2, updated_at = now() where id = $1', [id, hash]);
           if (emailConfirm) await tx.query('update auth.users set email_confirmed_at = coalesce(email_confirmed_at, now()), updated_at = now() where id = $1', [id]);
@@ -197,8 +197,11 @@ export function registerAdminRoutes(app: FastifyInstance, runtime: IdentityRunti
               [id, banMs],
             );
           }
-          return findUserById(tx, id);
+          // A ban ends every access the user holds now; lifting one (`none`) ends nothing.
+          const banned = banMs !== undefined && banMs > 0 ? await runtime.revocations.record(tx, { kind: 'user_banned', userId: id }) : null;
+          return { updated: await findUserById(tx, id), banned };
         });
+        if (banned) await runtime.revocations.announce(banned);
         return userJson(updated!);
       } catch (error) {
         if (isUniqueViolation(error, 'users_phone_key')) throw new IdentityError(422, 'phone_exists', Messages.phoneExists);
@@ -212,19 +215,26 @@ export function registerAdminRoutes(app: FastifyInstance, runtime: IdentityRunti
       const user = await loadUser(runtime, id);
       const soft = optionalBoolean(bodyOf(request), 'should_soft_delete') ?? false;
       if (!soft) {
-        await runtime.db.query('delete from auth.users where id = $1', [id]);
+        const deleted = await runtime.db.transaction(async (tx) => {
+          const { rowCount } = await tx.query('delete from auth.users where id = $1', [id]);
+          // A user soft-deleted before has had its event already.
+          return rowCount > 0 && !user.deleted_at ? runtime.revocations.record(tx, { kind: 'user_deleted', userId: id }) : null;
+        });
+        if (deleted) await runtime.revocations.announce(deleted);
         return {};
       }
       if (user.deleted_at) return {};
-      await runtime.db.transaction(async (tx) => {
+      const deleted = await runtime.db.transaction(async (tx) => {
         await tx.query('delete from auth.sessions where user_id = $1', [id]);
         await tx.query('delete from auth.identities where user_id = $1', [id]);
-        await tx.query(
+        const { rowCount } = await tx.query(
           `update auth.users set deleted_at = now(), updated_at = now(), email = null, phone = null, new_email = null,
-                  encrypted_password = null, raw_user_meta_data = '{}'::jsonb where id = $1`,
+                  encrypted_password = null, raw_user_meta_data = '{}'::jsonb where id = $1 and deleted_at is null`,
           [id],
         );
+        return rowCount > 0 ? runtime.revocations.record(tx, { kind: 'user_deleted', userId: id }) : null;
       });
+      if (deleted) await runtime.revocations.announce(deleted);
       return {};
     });
   });

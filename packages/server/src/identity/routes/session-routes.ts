@@ -1,25 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { IdentityError, Messages, OAuthError, validationFailed } from '../errors.js';
+import { endSessions } from '../end-sessions.js';
 import { requireUser } from '../http/authenticate.js';
+import { clientFacts } from '../http/client-address.js';
 import { bodyOf, clientAddress, normaliseEmail, optionalObject, optionalString } from '../http/request.js';
 import { checkNewPassword, hashPassword, verifyPassword } from '../passwords.js';
 import type { RateLimiter } from '../rate-limit.js';
 import { refreshGrant } from '../refresh.js';
 import type { IdentityRuntime } from '../runtime.js';
-import { finishSession, startSession, type ClientFacts, type PreparedSession } from '../sessions.js';
+import { finishSession, startSession, type PreparedSession } from '../sessions.js';
 import type { UserJson } from '../types.js';
 import { findUserByEmail, findUserById, isBanned, isUniqueViolation, userJson } from '../users.js';
 
 function limit(runtime: IdentityRuntime, limiter: RateLimiter, request: FastifyRequest): void {
-  if (!limiter.take(clientAddress(request, runtime.settings.rateLimitHeader))) {
+  if (!limiter.take(clientAddress(request, runtime.settings))) {
     throw new IdentityError(429, 'over_request_rate_limit', Messages.rateLimited);
   }
-}
-
-function clientFacts(runtime: IdentityRuntime, request: FastifyRequest): ClientFacts {
-  const agent = request.headers['user-agent'];
-  return { ip: clientAddress(request, runtime.settings.rateLimitHeader), userAgent: typeof agent === 'string' ? agent : undefined };
 }
 
 /** What a sign-up of an existing confirmed address answers without autoconfirm: a look-alike user, so existence does not leak. */
@@ -92,7 +89,7 @@ async function signUp(runtime: IdentityRuntime, request: FastifyRequest): Promis
           JSON.stringify(identityData),
         ],
       );
-      if (confirmed) return startSession(tx, runtime.issuer, id, { method: 'password', client: clientFacts(runtime, request) });
+      if (confirmed) return startSession(tx, runtime.issuer, id, { method: 'password', client: clientFacts(request, runtime.settings) });
       const user = await findUserById(tx, id);
       return userJson(user!);
     });
@@ -120,12 +117,14 @@ async function passwordGrant(runtime: IdentityRuntime, request: FastifyRequest):
   } catch {
     email = null;
   }
+  const attempt = await runtime.logins.begin(email ?? rawEmail ?? phone ?? '', clientAddress(request, runtime.settings));
   const user = email ? await findUserByEmail(runtime.db, email) : null;
   const ok = await verifyPassword(password, user?.encrypted_password ?? null);
   if (!user || !ok) throw new IdentityError(400, 'invalid_credentials', Messages.invalidCredentials);
+  await attempt.succeeded();
   if (isBanned(user)) throw new IdentityError(400, 'user_banned', Messages.userBanned);
   if (!user.email_confirmed_at) throw new IdentityError(400, 'email_not_confirmed', Messages.emailNotConfirmed);
-  const prepared = await runtime.db.transaction((tx) => startSession(tx, runtime.issuer, user.id, { method: 'password', client: clientFacts(runtime, request) }));
+  const prepared = await runtime.db.transaction((tx) => startSession(tx, runtime.issuer, user.id, { method: 'password', client: clientFacts(request, runtime.settings) }));
   return finishSession(runtime.issuer, prepared);
 }
 
@@ -141,7 +140,7 @@ export function registerSessionRoutes(app: FastifyInstance, runtime: IdentityRun
     if (grant === 'refresh_token') {
       const token = optionalString(bodyOf(request), 'refresh_token');
       if (!token) throw new OAuthError('invalid_request', 'refresh_token required');
-      return refreshGrant({ db: runtime.db, issuer: runtime.issuer, settings: runtime.settings, sessionLimiter: runtime.limits.refresh }, token);
+      return refreshGrant({ db: runtime.db, issuer: runtime.issuer, settings: runtime.settings, sessionLimiter: runtime.limits.refresh, revocations: runtime.revocations }, token);
     }
     const extra = grant === undefined ? undefined : runtime.extensions.grants.get(grant);
     if (extra) return extra(request, reply);
@@ -152,13 +151,10 @@ export function registerSessionRoutes(app: FastifyInstance, runtime: IdentityRun
     const scope = request.query.scope ?? 'global';
     if (!(LOGOUT_SCOPES as readonly string[]).includes(scope)) throw validationFailed(`Unsupported logout scope ${JSON.stringify(scope)}`);
     const { user, sessionId } = await requireUser(runtime, request);
-    if (scope === 'global' || sessionId === null) {
-      await runtime.db.query('delete from auth.sessions where user_id = $1', [user.id]);
-    } else if (scope === 'local') {
-      await runtime.db.query('delete from auth.sessions where id = $1', [sessionId]);
-    } else {
-      await runtime.db.query('delete from auth.sessions where user_id = $1 and id <> $2', [user.id, sessionId]);
-    }
+    const which =
+      scope === 'global' || sessionId === null ? {} : scope === 'local' ? { sessionIds: [sessionId] } : { exceptSessionId: sessionId };
+    const event = await runtime.db.transaction((tx) => endSessions(tx, runtime.revocations, { kind: 'logout', userId: user.id, ...which }));
+    if (event) await runtime.revocations.announce(event);
     return reply.code(204).send();
   });
 }

@@ -1,11 +1,11 @@
-// Runs after `npm install`: prepares the embedded database templates (initialised, and with every
-// migration applied) so the first `npm start` and every embedded test database open fast.
-// Never fails the install (package.json runs it with `|| true`); without the templates the first
-// start just takes a few seconds longer.
+// Run by this package's `postinstall` (and by the workspace's `prepare` after the build): prepares the
+// embedded database templates (initialised, and with every migration applied) so the first
+// `npm start` and every embedded test database open fast. Never fails the install (`postinstall`
+// runs it with `|| true`); without the templates the first start just takes a few seconds longer.
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { openPgliteDatabase } from '../src/db/pglite.js';
+import { openPgliteDatabase } from '../db/pglite.js';
 
 const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'latchkey-prepare-'));
 try {

@@ -1,0 +1,141 @@
+import { createHash } from 'node:crypto';
+import type { Database, Queryable } from '../db/index.js';
+import { RateLimitedError } from './errors.js';
+
+/** The rules of {@link LoginThrottle}; durations in seconds. */
+export interface LoginThrottleSettings {
+  /** Failures of one account, from any address, before each further attempt from a failing address waits; 0 = off. */
+  readonly loginAccountFailures: number;
+  /** Failures from one address, for any account, before each further attempt from it waits; 0 = off. */
+  readonly loginAddressFailures: number;
+  /** Wait after the failure that reaches a threshold; doubles with each further failure. */
+  readonly loginDelay: number;
+  /** Longest wait. */
+  readonly loginMaxDelay: number;
+  /** Failures are forgotten this long after the last one. */
+  readonly loginFailureWindow: number;
+}
+
+/** An attempt allowed by {@link LoginThrottle.begin}: counted as a failure until {@link LoginAttempt.succeeded}. */
+export interface LoginAttempt {
+  /** The password was right: takes the attempt back and clears the address's failures for the account. */
+  succeeded(): Promise<void>;
+}
+
+type Kind = 'account' | 'address' | 'pair';
+
+type CounterRow = { key: string; failures: number; last_failure_at: Date; blocked_until: Date | null };
+
+function keyOf(kind: Kind, value: string): string {
+  return createHash('sha256').update(`${kind}\0${value}`).digest('base64url');
+}
+
+/**
+ * Failed password logins, counted in the database so every node sees the same counts (table
+ * `auth.login_failures`; keys are SHA-256 digests, so neither addresses nor e-mails of unknown accounts
+ * are stored).
+ *
+ * - **Per account, across addresses.** Once an account has `loginAccountFailures` failures, each
+ *   further attempt waits `loginDelay · 2^(failures − threshold)` seconds (at most `loginMaxDelay`)
+ *   after the last failure — but only from addresses that have failed for this account. An address that
+ *   has not failed still gets its attempt, so the account's owner signs in while it is under attack.
+ * - **Per address, across accounts.** The same progressive delay after `loginAddressFailures` failures.
+ *
+ * An attempt is counted before the password is compared (rows locked in a short transaction) and taken
+ * back when it succeeds, so concurrent guesses cannot slip past the counters. A refused attempt is not
+ * counted and costs no password comparison: 429 `over_request_rate_limit` with `Retry-After`. The
+ * address is never what makes unknown and known accounts differ: both are counted alike.
+ */
+export class LoginThrottle {
+  readonly #db: Database;
+  readonly #settings: LoginThrottleSettings;
+  readonly #now: () => number;
+
+  constructor(db: Database, settings: LoginThrottleSettings, now: () => number = Date.now) {
+    this.#db = db;
+    this.#settings = settings;
+    this.#now = now;
+  }
+
+  /** Whether either limit is on. */
+  get enabled(): boolean {
+    return this.#settings.loginAccountFailures > 0 || this.#settings.loginAddressFailures > 0;
+  }
+
+  #threshold(kind: Kind): number {
+    if (kind === 'account') return this.#settings.loginAccountFailures;
+    if (kind === 'address') return this.#settings.loginAddressFailures;
+    return 0;
+  }
+
+  /** Seconds to wait after the failure numbered `failures` (0 below the threshold). */
+  #delay(kind: Kind, failures: number): number {
+    const threshold = this.#threshold(kind);
+    if (threshold === 0 || failures < threshold) return 0;
+    return Math.min(this.#settings.loginMaxDelay, this.#settings.loginDelay * 2 ** (failures - threshold));
+  }
+
+  /**
+   * Checks and counts one password attempt for `account` (the normalised e-mail or phone as typed, known
+   * or not) from `address`. Throws {@link RateLimitedError} when the attempt must wait.
+   */
+  async begin(account: string, address: string): Promise<LoginAttempt> {
+    if (!this.enabled) return { succeeded: async () => undefined };
+    const keys: Record<Kind, string> = { account: keyOf('account', account), address: keyOf('address', address), pair: keyOf('pair', `${account}\0${address}`) };
+    const now = this.#now();
+    const windowStart = now - this.#settings.loginFailureWindow * 1000;
+    await this.#db.transaction(async (tx) => {
+      const rows = await lockCounters(tx, Object.values(keys), now);
+      const live = (kind: Kind) => {
+        const row = rows.get(keys[kind]);
+        return row && row.last_failure_at.getTime() >= windowStart ? row : null;
+      };
+      const blockedUntil = (kind: Kind) => live(kind)?.blocked_until?.getTime() ?? 0;
+      let wait = blockedUntil('address');
+      if ((live('pair')?.failures ?? 0) > 0) wait = Math.max(wait, blockedUntil('account'));
+      if (wait > now) throw new RateLimitedError((wait - now) / 1000);
+      for (const kind of ['account', 'address', 'pair'] as const) {
+        const failures = (live(kind)?.failures ?? 0) + 1;
+        const delay = this.#delay(kind, failures);
+        await tx.query('update auth.login_failures set failures = $2, last_failure_at = $3, blocked_until = $4 where key = $1', [
+          keys[kind],
+          failures,
+          new Date(now),
+          delay > 0 ? new Date(now + delay * 1000) : null,
+        ]);
+      }
+    });
+    return {
+      succeeded: async () => {
+        await this.#db.transaction(async (tx) => {
+          await tx.query('delete from auth.login_failures where key = $1', [keys.pair]);
+          for (const kind of ['account', 'address'] as const) {
+            await tx.query(
+              `update auth.login_failures
+                  set failures = greatest(failures - 1, 0),
+                      blocked_until = case when $2::int > 0 and failures - 1 >= $2::int then blocked_until end
+                where key = $1`,
+              [keys[kind], this.#threshold(kind)],
+            );
+          }
+        });
+      },
+    };
+  }
+
+  /** Deletes counters whose last failure is older than the window. */
+  async sweep(): Promise<void> {
+    await this.#db.query('delete from auth.login_failures where last_failure_at < $1', [new Date(this.#now() - this.#settings.loginFailureWindow * 1000)]);
+  }
+}
+
+/** Creates missing counters and locks all of them, in key order (so concurrent attempts cannot deadlock). */
+async function lockCounters(tx: Queryable, keys: readonly string[], now: number): Promise<Map<string, CounterRow>> {
+  const sorted = [...keys].sort();
+  await tx.query(
+    `insert into auth.login_failures (key, failures, last_failure_at) select unnest($1::text[]), 0, $2 order by 1 on conflict (key) do nothing`,
+    [sorted, new Date(now)],
+  );
+  const { rows } = await tx.query<CounterRow>('select key, failures, last_failure_at, blocked_until from auth.login_failures where key = any($1::text[]) order by key for update', [sorted]);
+  return new Map(rows.map((row) => [row.key, row]));
+}

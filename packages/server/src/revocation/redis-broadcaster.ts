@@ -1,0 +1,71 @@
+import { Redis } from 'ioredis';
+import { parseRevocationEvent } from '@latchkey/verify';
+import type { BroadcastHandler, RevocationBroadcaster } from './broadcaster.js';
+import type { RevocationEvent } from './types.js';
+
+export interface RedisBroadcasterOptions {
+  readonly url: string;
+  /** Channel `<channel>`: a JSON array of events per message. */
+  readonly channel: string;
+}
+
+/**
+ * Redis pub/sub: one channel, one JSON array of events per message. Publishing does not queue while
+ * Redis is unreachable (it rejects at once); the stored events reach the other nodes through their
+ * catch-up poll instead.
+ */
+export class RedisBroadcaster implements RevocationBroadcaster {
+  readonly kind = 'redis' as const;
+  readonly #pub: Redis;
+  readonly #sub: Redis;
+  readonly #channel: string;
+
+  constructor(options: RedisBroadcasterOptions) {
+    this.#channel = options.channel;
+    this.#pub = new Redis(options.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    this.#sub = new Redis(options.url, { lazyConnect: true });
+    // Connection errors surface through `publish` and the reconnect path; ioredis logs nothing itself.
+    this.#pub.on('error', () => undefined);
+    this.#sub.on('error', () => undefined);
+  }
+
+  async start(handler: BroadcastHandler): Promise<void> {
+    this.#sub.on('message', (channel: string, message: string) => {
+      if (channel !== this.#channel) return;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(message);
+      } catch {
+        return;
+      }
+      if (!Array.isArray(parsed)) return;
+      const events: RevocationEvent[] = [];
+      for (const item of parsed) {
+        const event = parseRevocationEvent(item);
+        if (event) events.push(event);
+      }
+      if (events.length > 0) handler.deliver(events);
+    });
+    let connected = false;
+    this.#sub.on('ready', () => {
+      if (connected) handler.reconnected();
+      connected = true;
+    });
+    try {
+      await Promise.all([this.#pub.connect(), this.#sub.connect()]);
+      await this.#sub.subscribe(this.#channel);
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+  }
+
+  async publish(events: readonly RevocationEvent[]): Promise<void> {
+    await this.#pub.publish(this.#channel, JSON.stringify(events));
+  }
+
+  async close(): Promise<void> {
+    this.#sub.disconnect();
+    this.#pub.disconnect();
+  }
+}
