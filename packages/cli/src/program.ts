@@ -19,6 +19,7 @@ const COMMANDS: ReadonlyArray<() => Promise<CommandDefinition>> = [
   () => import('./define/token.js'),
   () => import('./define/whoami.js'),
   () => import('./define/orgs.js'),
+  () => import('./define/sessions.js'),
   () => import('./define/call.js'),
   () => import('./define/rpc.js'),
   () => import('./define/listen.js'),

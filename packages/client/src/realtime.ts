@@ -21,6 +21,13 @@ export const RealtimeCodes = {
   TokenExpired: 109,
   /** Close code: the token is invalid (signature, key, audience). We force one refresh and reconnect. */
   InvalidToken: 3500,
+  /**
+   * Close code: the session ended (logout, ban, deletion, password change, session revoked…). centrifuge
+   * stays disconnected; we emit `reauthRequired` and stop. Tokens are left to the token manager.
+   */
+  SessionEnded: 4501,
+  /** Close code: the token's grants changed (role). centrifuge clears its token, calls `getToken` (a refresh) and reconnects. */
+  StateInvalidated: 3014,
   /** centrifuge's own disconnect code after `getToken` threw `UnauthorizedError`. */
   Unauthorized: 1,
 } as const;
@@ -85,7 +92,10 @@ class Realtime extends Emitter<RealtimeClientEvents> {
  * happens in-band whenever the gateway asks (connection TTL, error 109); permanent session failures
  * become centrifuge's `UnauthorizedError` (stop) and the `reauthRequired` event, transient ones make
  * centrifuge retry with backoff. After an invalid-token close (3500) the client forces one refresh and
- * reconnects, at most `maxInvalidTokenReconnects` times in a row, then reports `reauthRequired`.
+ * reconnects, at most `maxInvalidTokenReconnects` times in a row, then reports `reauthRequired`. A
+ * session-ended close (4501: logout, ban, deletion elsewhere) reports `reauthRequired` at once and stays
+ * disconnected until `connect()` is called again. A state-invalidated close (3014: the role changed) is
+ * handled by centrifuge itself: it calls `getToken`, which refreshes, and reconnects.
  *
  * @example
  * ```ts
@@ -136,7 +146,14 @@ export function createRealtimeClient(url: string, manager: TokenManager, options
   });
   centrifuge.on('disconnected', (context) => {
     events.emit('disconnected', context.code, context.reason);
-    if (stopped || context.code !== RealtimeCodes.InvalidToken) return;
+    if (stopped) return;
+    if (context.code === RealtimeCodes.SessionEnded) {
+      // Terminal: signing in again is the only way back. Nothing else is cleared here.
+      stopped = true;
+      reportReauth(new RealtimeAuthError(`the gateway ended the session (${context.reason || 'session ended'})`));
+      return;
+    }
+    if (context.code !== RealtimeCodes.InvalidToken) return;
     if (invalidTokenReconnects >= maxReconnects) {
       reportReauth(new RealtimeAuthError(`the gateway rejected the token ${invalidTokenReconnects + 1} times in a row (${context.reason})`));
       return;

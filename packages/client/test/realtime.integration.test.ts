@@ -140,6 +140,30 @@ describeEachDatabase('realtime client against the gateway', (database) => {
     }
   });
 
+  it('treats a session-ended close (4501) as "sign in again": reauthRequired, no reconnect, tokens left alone', async () => {
+    const { api, userId } = await session();
+    const client = createNodeRealtimeClient(`${stack.url.replace(/^http/, 'ws')}/connection/websocket`, api.tokens, {
+      centrifuge: { minReconnectDelay: 50, maxReconnectDelay: 200 },
+    });
+    const log = watch(client);
+    client.connect();
+    try {
+      await client.ready(10_000);
+      const before = (await api.tokens.peek())!;
+      // What the gateway does to the connections of an ended session (logout, ban, deletion elsewhere).
+      await gateway().disconnectUser(userId, { code: 4501, reason: 'session ended' });
+      const reauth = await waitFor(() => log.find((entry) => entry.startsWith('reauth')));
+      expect(reauth).toBe('reauth the gateway ended the session (session ended)');
+      await new Promise((resolve) => setTimeout(resolve, 500)); // time enough for a reconnect, were one coming
+      expect(log).toEqual(['connecting 0', 'connected', 'disconnected 4501', reauth]);
+      expect(client.centrifuge.state).toBe('disconnected');
+      // Nothing else is cleared: the token manager decides what the ended session means for its tokens.
+      expect((await api.tokens.peek())!.refreshToken).toBe(before.refreshToken);
+    } finally {
+      client.disconnect();
+    }
+  });
+
   it('reconnects and resubscribes after the gateway restarts', async () => {
     const { api, userId } = await session();
     const client = createNodeRealtimeClient(`${stack.url.replace(/^http/, 'ws')}/connection/websocket`, api.tokens, {

@@ -27,6 +27,8 @@ export interface FileConfig {
   expiredCloseDelay?: number;
   expiredSubCloseDelay?: number;
   queueMaxSize?: number;
+  /** `client.channel_limit` (v6), or `client_channel_limit` at the top level (v5). */
+  channelLimit?: number;
   messageSizeLimit?: number;
   privatePrefix?: string;
   namespaceBoundary?: string;
@@ -173,9 +175,11 @@ export function parseCentrifugoConfig(document: unknown, variable: string): File
   set('expiredCloseDelay', r.duration(client.expired_close_delay, 'client.expired_close_delay'));
   set('expiredSubCloseDelay', r.duration(client.expired_sub_close_delay, 'client.expired_sub_close_delay'));
   set('queueMaxSize', r.integer(client.queue_max_size, 'client.queue_max_size'));
+  set('channelLimit', r.integer(client.channel_limit, 'client.channel_limit') ?? r.integer(root.client_channel_limit, 'client_channel_limit'));
   r.rest(client, 'client', [
     'token', 'subscription_token', 'allowed_origins', 'allow_anonymous_connect_without_token', 'disallow_anonymous_connection_tokens',
     'insecure', 'ping_interval', 'pong_timeout', 'stale_close_delay', 'expired_close_delay', 'expired_sub_close_delay', 'queue_max_size',
+    'channel_limit',
   ]);
 
   const channel = r.object(root.channel, 'channel');
@@ -234,7 +238,7 @@ export function parseCentrifugoConfig(document: unknown, variable: string): File
   set('messageSizeLimit', r.integer(websocket.message_size_limit, 'websocket.message_size_limit'));
   r.rest(websocket, 'websocket', ['message_size_limit']);
 
-  r.rest(root, '', ['client', 'channel', 'rpc', 'http_api', 'websocket']);
+  r.rest(root, '', ['client', 'channel', 'rpc', 'http_api', 'websocket', 'client_channel_limit']);
   return config;
 }
 

@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext, MountedService, ServiceModule } from '../http/context.js';
+import type { Revocations } from '../revocation/types.js';
 import { registerServerApi } from './api/routes.js';
 import { resolveApiKey } from './api/key.js';
 import { createGatewayVerifier } from './auth/verifier.js';
 import { MemoryBroker, MemoryPresence } from './broker/memory.js';
 import type { Broker, PresenceStore } from './broker/types.js';
+import { databaseMembership } from './membership/cache.js';
 import { GatewayNode, type SendHandler } from './node.js';
 import { RpcRegistry, type RpcHandler } from './rpc/registry.js';
 import { loadGatewaySettings, type GatewaySettings, type GatewaySettingsOverrides } from './settings.js';
@@ -81,13 +83,24 @@ export function gatewayService(options: GatewayServiceOptions = {}): ServiceModu
         namespaces: settings.rpcNamespaces,
         boundary: settings.rpcNamespaceBoundary,
       });
-      const node = new GatewayNode({ settings, verifier, subscriptionVerifier, broker, presence, rpc, logger: context.logger, version: GATEWAY_VERSION });
+      const node = new GatewayNode({
+        settings,
+        verifier,
+        subscriptionVerifier,
+        broker,
+        presence,
+        rpc,
+        logger: context.logger,
+        version: GATEWAY_VERSION,
+        membership: databaseMembership(context.db),
+      });
       try {
         await node.start();
       } catch (error) {
         await node.close();
         throw error;
       }
+      const stopRevocations = await followRevocations(context.revocations, node, context);
       const { key: apiKey, generated } = await resolveApiKey(context.db, settings.apiKey);
 
       for (const key of settings.unsupported) context.logger.warn({ key, file: settings.configFile }, `gateway config: unsupported key ${key} is ignored`);
@@ -98,6 +111,7 @@ export function gatewayService(options: GatewayServiceOptions = {}): ServiceModu
       await registerServerApi(app, node, () => apiKey);
       // Close sockets before the HTTP server waits for its connections to end.
       app.addHook('preClose', async () => {
+        stopRevocations();
         await node.close();
       });
 
@@ -120,9 +134,35 @@ export function gatewayService(options: GatewayServiceOptions = {}): ServiceModu
           ];
         },
         async close() {
+          stopRevocations();
           await node.close();
         },
       };
     },
   };
+}
+
+/** Events read per page when catching up at start. */
+const CATCH_UP_PAGE = 1000;
+
+/**
+ * Hands every revocation event to the node: live ones as they arrive (from this node or any other), and
+ * the stored unexpired ones at start, so connects with tokens of sessions that ended while this node was
+ * down are refused too. Returns the function that stops listening.
+ */
+async function followRevocations(revocations: Revocations, node: GatewayNode, context: AppContext): Promise<() => void> {
+  const stop = revocations.subscribe((event) => node.applyRevocation(event));
+  try {
+    let after: string | null = null;
+    for (;;) {
+      const page = await revocations.since(after, CATCH_UP_PAGE);
+      for (const event of page) node.applyRevocation(event);
+      if (page.length < CATCH_UP_PAGE) break;
+      after = page[page.length - 1]!.id;
+    }
+  } catch (error) {
+    // Live events still arrive; only refusing connects with tokens of earlier ended sessions is missed.
+    context.logger.warn({ err: error }, 'gateway could not read stored revocation events');
+  }
+  return stop;
 }

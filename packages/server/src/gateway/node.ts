@@ -1,10 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { RevocationEvent } from '@latchkey/verify';
 import type { Logger } from '../logging/logger.js';
 import type { TokenVerifier } from './auth/verifier.js';
 import type { Broker, ControlMessage, NodeInfo, PresenceStore } from './broker/types.js';
 import { Hub } from './hub.js';
+import { MembershipCache, type MembershipSource } from './membership/cache.js';
 import { DISCONNECT_REASONS, DisconnectCode } from './protocol/codes.js';
+import { KnownRevocations, REVOCATION_EFFECTS } from './revocation/known.js';
+import { eventKeys, eventRefuses, SelectorIndex, type SelectorKey } from './revocation/selectors.js';
 import type { ClientInfo, JsonValue } from './protocol/types.js';
 import type { RpcRegistry } from './rpc/registry.js';
 import type { Session } from './session.js';
@@ -22,6 +26,8 @@ export interface GatewayNodeOptions {
   readonly rpc: RpcRegistry;
   readonly logger: Logger;
   readonly version: string;
+  /** Where organization membership is read when `settings.organizationMembership` is `database`. */
+  readonly membership: MembershipSource;
 }
 
 /** Encodes a publication push once; the result is written as is to every subscriber. */
@@ -44,10 +50,15 @@ export class GatewayNode {
   readonly logger: Logger;
   readonly version: string;
   readonly hub: Hub;
+  /** Unexpired revocation events, for connects and refreshes with tokens they refuse. */
+  readonly revocations = new KnownRevocations();
+  readonly membership: MembershipCache;
   readonly uid = randomUUID();
   readonly name = `${hostname()}_${process.pid}`;
   readonly sessions = new Set<Session>();
   readonly #users = new Map<string, Set<Session>>();
+  /** Connected sessions by their token's user, session, OAuth client and organization. */
+  readonly #bySelector = new SelectorIndex<Session>();
   readonly #sendHandlers = new Set<SendHandler>();
   readonly #otherNodes = new Map<string, { info: NodeInfo; seenAt: number }>();
   readonly #started = Date.now();
@@ -67,6 +78,7 @@ export class GatewayNode {
     this.logger = options.logger;
     this.version = options.version;
     this.hub = new Hub(options.broker);
+    this.membership = new MembershipCache(options.membership, options.settings.membershipCacheTtl);
   }
 
   async start(): Promise<void> {
@@ -77,9 +89,14 @@ export class GatewayNode {
     const s = this.settings;
     const shortest = Math.min(...[s.pingInterval, s.pongTimeout, s.staleCloseDelay, s.expiredCloseDelay || 1, s.expiredSubCloseDelay || 1].filter((v) => v > 0));
     const tickMs = Math.max(20, Math.min(1000, (shortest * 1000) / 4));
+    let pruneAt = 0;
     this.#ticker = setInterval(() => {
       const now = Date.now();
       for (const session of this.sessions) session.tick(now);
+      if (now >= pruneAt) {
+        pruneAt = now + 30_000;
+        this.revocations.prune(now / 1000);
+      }
     }, tickMs);
     this.#ticker.unref();
     if (this.broker.kind === 'redis') {
@@ -104,6 +121,14 @@ export class GatewayNode {
       this.#users.set(session.user, sessions);
     }
     sessions.add(session);
+    this.#bySelector.add(session.selectorKeys, session);
+  }
+
+  /** The session's token changed (in-band refresh): files it under the new token's selectors. */
+  reindex(session: Session, previous: readonly SelectorKey[]): void {
+    if (session.state !== 'connected') return;
+    this.#bySelector.delete(previous, session);
+    this.#bySelector.add(session.selectorKeys, session);
   }
 
   /** A connection closed. */
@@ -111,6 +136,7 @@ export class GatewayNode {
     this.sessions.delete(session);
     if (!wasConnected) return;
     this.#connected -= 1;
+    this.#bySelector.delete(session.selectorKeys, session);
     const sessions = this.#users.get(session.user);
     sessions?.delete(session);
     if (sessions?.size === 0) this.#users.delete(session.user);
@@ -161,6 +187,25 @@ export class GatewayNode {
       code,
       reason: options.reason ?? DISCONNECT_REASONS[code as DisconnectCode] ?? 'force disconnect',
     });
+  }
+
+  /**
+   * Acts on a revocation event (every node receives every event): remembers it for later connects,
+   * drops the membership answers it may have changed, and applies it to the connections whose token it
+   * matches — found through the selector index, not by scanning every connection. Session-ending kinds
+   * close with 4501, `membership_removed` / `organization_deleted` end the organization's channels with
+   * unsubscribe 2001, `role_changed` closes with 3014 so the client fetches a new token.
+   */
+  applyRevocation(event: RevocationEvent): void {
+    this.membership.invalidate(event);
+    if (!this.revocations.add(event)) return;
+    const effect = REVOCATION_EFFECTS[event.kind];
+    for (const session of this.#bySelector.find(eventKeys(event))) {
+      if (!eventRefuses(event, session.claims)) continue;
+      if (effect === 'end_session') session.disconnect(DisconnectCode.SessionEnded);
+      else if (effect === 'refresh_token') session.disconnect(DisconnectCode.StateInvalidated);
+      else if (event.organization_id !== null) session.endOrganization(event.organization_id);
+    }
   }
 
   #onControl(message: ControlMessage): void {

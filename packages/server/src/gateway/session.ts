@@ -3,8 +3,9 @@ import { WebSocket } from 'ws';
 import { checkClaims, TokenRejectedError, type GatewayClaims } from './auth/claims.js';
 import { organizationOf, resolveChannel, type ResolvedChannel } from './channels/resolve.js';
 import type { GatewayNode } from './node.js';
-import { DISCONNECT_REASONS, DisconnectCode, ErrorCode } from './protocol/codes.js';
-import { decodeCommands, encodeError, encodeResult, MalformedFrameError, PING_FRAME, type DecodedCommand } from './protocol/codec.js';
+import { DISCONNECT_REASONS, DisconnectCode, ErrorCode, UNSUBSCRIBE_REASONS, UnsubscribeCode } from './protocol/codes.js';
+import { decodeCommands, encodeError, encodePush, encodeResult, MalformedFrameError, PING_FRAME, type DecodedCommand } from './protocol/codec.js';
+import { claimKeys, type SelectorKey } from './revocation/selectors.js';
 import type {
   ChannelRequest,
   ClientInfo,
@@ -27,6 +28,8 @@ const TEXT = { binary: false } as const;
 /** One subscription of a connection. */
 interface Subscription {
   readonly resolved: ResolvedChannel;
+  /** What allowed it: the connection's claims, a subscription token, or the token's `channels` (server-side). */
+  readonly source: 'claims' | 'token' | 'server';
   /** Channel info from a subscription token, shown in presence and publications. */
   readonly chanInfo: JsonValue | undefined;
   /** Seconds since the epoch; 0 = no expiry. */
@@ -56,6 +59,8 @@ export class Session implements Subscriber {
   state: State = 'new';
   user = '';
   claims: GatewayClaims | null = null;
+  /** Where the node's index files this connection (from {@link claims}). */
+  selectorKeys: SelectorKey[] = [];
   /** Connection info (`info` claim) shown to others. */
   info: JsonValue | undefined;
   meta: JsonValue | undefined;
@@ -283,9 +288,9 @@ export class Session implements Subscriber {
       case 'publish':
         return { body: await this.#publish(command.publish ?? {}) };
       case 'presence':
-        return { body: { presence: await this.node.presence.get(this.#presenceChannel(command.presence ?? {})) } };
+        return { body: { presence: await this.node.presence.get(await this.#presenceChannel(command.presence ?? {})) } };
       case 'presence_stats':
-        return { body: await this.node.presence.stats(this.#presenceChannel(command.presence_stats ?? {})) };
+        return { body: await this.node.presence.stats(await this.#presenceChannel(command.presence_stats ?? {})) };
       case 'rpc':
         return { body: await this.#rpc(command.rpc ?? {}) };
       case 'refresh':
@@ -336,7 +341,13 @@ export class Session implements Subscriber {
       if (this.user === '' && settings.disallowAnonymousConnectionTokens) {
         throw new DisconnectError(DisconnectCode.PermissionDenied, DISCONNECT_REASONS[DisconnectCode.PermissionDenied]);
       }
+      // A token a known revocation event refuses: an ended session is told so (4501, terminal); stale
+      // grants (role, membership) get 109, so the client fetches a fresh token and comes back.
+      const refusal = this.node.revocations.refusal(claims);
+      if (refusal === 'end_session') throw new DisconnectError(DisconnectCode.SessionEnded, DISCONNECT_REASONS[DisconnectCode.SessionEnded]);
+      if (refusal !== null) throw new ReplyError(ErrorCode.TokenExpired);
       this.claims = claims;
+      this.selectorKeys = claimKeys(claims);
       this.info = claims.info;
       this.meta = claims.meta;
       this.expireAt = this.#expiryOf(claims);
@@ -357,10 +368,17 @@ export class Session implements Subscriber {
     // Server-side subscriptions from the token's `channels` claim (trusted: no permission check).
     const serverChannels = (this.claims?.channels ?? []).filter((channel) => channel !== '');
     const resolved: ResolvedChannel[] = [];
+    const limit = settings.clientChannelLimit;
+    if (limit > 0 && new Set(serverChannels).size > limit) throw new DisconnectError(DisconnectCode.ChannelLimit, DISCONNECT_REASONS[DisconnectCode.ChannelLimit]);
     for (const channel of new Set(serverChannels)) {
       const channelResult = resolveChannel(settings.channels, channel);
       if (typeof channelResult === 'number') throw new DisconnectError(DisconnectCode.BadRequest, DISCONNECT_REASONS[DisconnectCode.BadRequest]);
       resolved.push(channelResult);
+    }
+    // An event may have arrived while the server channels were checked: look once more, right before
+    // the connection becomes findable by later events.
+    if (this.claims !== null && this.node.revocations.refusal(this.claims) === 'end_session') {
+      throw new DisconnectError(DisconnectCode.SessionEnded, DISCONNECT_REASONS[DisconnectCode.SessionEnded]);
     }
     this.state = 'connected';
     this.staleAt = 0;
@@ -377,19 +395,25 @@ export class Session implements Subscriber {
     return {
       body: result,
       after: () => {
-        for (const channel of resolved) this.#activate(channel, undefined, 0, false);
+        for (const channel of resolved) this.#activate(channel, 'server', undefined, 0, false);
       },
     };
   }
 
-  #activate(resolved: ResolvedChannel, chanInfo: JsonValue | undefined, expireAt: number, askedJoinLeave: boolean): void {
+  #activate(resolved: ResolvedChannel, source: Subscription['source'], chanInfo: JsonValue | undefined, expireAt: number, askedJoinLeave: boolean): void {
     if (this.state !== 'connected') {
       this.node.hub.remove(resolved.channel, this);
       return;
     }
+    if (source !== 'server' && this.#membershipEndedMeanwhile(resolved)) {
+      // The membership ended while the subscribe was being answered: the reply went out, the push ends it.
+      this.node.hub.remove(resolved.channel, this);
+      this.#pushUnsubscribe(resolved.channel, UnsubscribeCode.MembershipEnded);
+      return;
+    }
     const ns = resolved.namespace;
     const pushJoinLeave = ns.join_leave && (ns.force_push_join_leave || askedJoinLeave);
-    const sub: Subscription = { resolved, chanInfo, expireAt, presence: ns.presence, joinLeave: ns.join_leave };
+    const sub: Subscription = { resolved, source, chanInfo, expireAt, presence: ns.presence, joinLeave: ns.join_leave };
     this.subs.set(resolved.channel, sub);
     if (expireAt > 0) this.expiringSubs += 1;
     this.node.join(this, resolved.channel, pushJoinLeave, sub.presence, sub.joinLeave, chanInfo);
@@ -399,6 +423,52 @@ export class Session implements Subscriber {
   #organizationAllowed(resolved: ResolvedChannel): boolean {
     if (!resolved.namespace.organization_bound || this.node.settings.insecure) return true;
     return organizationOf(this.claims) === resolved.rest;
+  }
+
+  /**
+   * `org:<id>` channels need the token's organization to be `<id>` and, with database membership, the
+   * user to be a member now: no known event has ended the membership the token claims, and the
+   * organizations tables (through the node's cache) list the user.
+   */
+  async #isMember(resolved: ResolvedChannel): Promise<boolean> {
+    return this.#organizationAllowed(resolved) && (await this.#membershipHolds(resolved));
+  }
+
+  /** The database part of {@link #isMember} (subscriptions granted by a subscription token skip the claim). */
+  async #membershipHolds(resolved: ResolvedChannel): Promise<boolean> {
+    if (!resolved.namespace.organization_bound || this.node.settings.insecure || this.node.settings.organizationMembership !== 'database') return true;
+    if (this.node.revocations.membershipEnded(this.claims, resolved.rest)) return false;
+    return this.node.membership.isMember(this.user, resolved.rest);
+  }
+
+  /** A membership-ending event for an organization channel arrived while its subscribe was answered. */
+  #membershipEndedMeanwhile(resolved: ResolvedChannel): boolean {
+    return resolved.namespace.organization_bound && !this.node.settings.insecure && this.node.revocations.membershipEnded(this.claims, resolved.rest);
+  }
+
+  #pushUnsubscribe(channel: string, code: UnsubscribeCode): void {
+    this.#send(encodePush({ channel, unsubscribe: { code, reason: UNSUBSCRIBE_REASONS[code] } }));
+  }
+
+  /** Ends one subscription from the server side with an unsubscribe push (`code` below 2500: the client stays unsubscribed). */
+  endSubscription(channel: string, code: UnsubscribeCode): void {
+    const sub = this.subs.get(channel);
+    if (!sub || this.state !== 'connected') return;
+    this.#removeSubscription(channel, sub);
+    this.#pushUnsubscribe(channel, code);
+  }
+
+  /** Ends every subscription to `organization`'s channels (unsubscribe 2001). */
+  endOrganization(organization: string): void {
+    for (const [channel, sub] of [...this.subs]) {
+      if (sub.resolved.namespace.organization_bound && sub.resolved.rest === organization) this.endSubscription(channel, UnsubscribeCode.MembershipEnded);
+    }
+  }
+
+  #removeSubscription(channel: string, sub: Subscription): void {
+    this.subs.delete(channel);
+    if (sub.expireAt > 0) this.expiringSubs -= 1;
+    this.node.leave(this, channel, sub.presence, sub.joinLeave, sub.chanInfo);
   }
 
   #resolve(channel: string): ResolvedChannel {
@@ -411,6 +481,8 @@ export class Session implements Subscriber {
     const channel = text(request.channel);
     if (channel === '') throw new ReplyError(ErrorCode.UnknownChannel);
     if (this.subs.has(channel) || this.#subscribing.has(channel)) throw new ReplyError(ErrorCode.AlreadySubscribed);
+    const limit = this.node.settings.clientChannelLimit;
+    if (limit > 0 && this.subs.size + this.#subscribing.size >= limit) throw new ReplyError(ErrorCode.LimitExceeded);
     const resolved = this.#resolve(channel);
     const ns = resolved.namespace;
     const settings = this.node.settings;
@@ -438,9 +510,16 @@ export class Session implements Subscriber {
         (userLimited && this.user !== '' && resolved.users.includes(this.user)) ||
         (!userLimited && ns.allow_subscribe_for_client && (this.user !== '' || ns.allow_subscribe_for_anonymous)) ||
         settings.insecure;
-      if (!allowed || !this.#organizationAllowed(resolved)) throw new ReplyError(ErrorCode.PermissionDenied);
+      if (!allowed) throw new ReplyError(ErrorCode.PermissionDenied);
+    }
+    this.#subscribing.add(channel);
+    try {
+      if (!(await (token === '' ? this.#isMember(resolved) : this.#membershipHolds(resolved)))) throw new ReplyError(ErrorCode.PermissionDenied);
+    } finally {
+      this.#subscribing.delete(channel);
     }
     if (this.state !== 'connected') return { body: {} };
+    if (this.subs.has(channel) || this.#subscribing.has(channel)) throw new ReplyError(ErrorCode.AlreadySubscribed);
 
     this.#subscribing.add(channel);
     // Join/leave on request needs presence access as a subscriber (the subscription counts as made).
@@ -455,17 +534,13 @@ export class Session implements Subscriber {
       result.expires = true;
       result.ttl = ttlUntil(expireAt);
     }
-    return { body: result, after: () => this.#activate(resolved, chanInfo, expireAt, askedJoinLeave) };
+    return { body: result, after: () => this.#activate(resolved, token === '' ? 'claims' : 'token', chanInfo, expireAt, askedJoinLeave) };
   }
 
   #unsubscribe(request: ChannelRequest): object {
     const channel = text(request.channel);
     const sub = this.subs.get(channel);
-    if (sub) {
-      this.subs.delete(channel);
-      if (sub.expireAt > 0) this.expiringSubs -= 1;
-      this.node.leave(this, channel, sub.presence, sub.joinLeave, sub.chanInfo);
-    }
+    if (sub) this.#removeSubscription(channel, sub);
     return {};
   }
 
@@ -480,7 +555,7 @@ export class Session implements Subscriber {
       (ns.allow_publish_for_client && anonymousOk) ||
       (ns.allow_publish_for_subscriber && this.subs.has(channel) && anonymousOk) ||
       this.node.settings.insecure;
-    if (!allowed || !this.#organizationAllowed(resolved)) throw new ReplyError(ErrorCode.PermissionDenied);
+    if (!allowed || !(await this.#isMember(resolved))) throw new ReplyError(ErrorCode.PermissionDenied);
     await this.node.publish(channel, request.data, this.clientInfo(this.subs.get(channel)?.chanInfo));
     return {};
   }
@@ -496,12 +571,12 @@ export class Session implements Subscriber {
   }
 
   /** Checks a presence request and returns its channel (108 when the namespace keeps no presence). */
-  #presenceChannel(request: ChannelRequest): string {
+  async #presenceChannel(request: ChannelRequest): Promise<string> {
     const channel = text(request.channel);
     if (channel === '') throw new ReplyError(ErrorCode.UnknownChannel);
     const resolved = this.#resolve(channel);
     if (!resolved.namespace.presence) throw new ReplyError(ErrorCode.NotAvailable);
-    if (!this.#presenceAllowed(resolved)) throw new ReplyError(ErrorCode.PermissionDenied);
+    if (!this.#presenceAllowed(resolved) || !(await this.#isMember(resolved))) throw new ReplyError(ErrorCode.PermissionDenied);
     return channel;
   }
 
@@ -531,15 +606,39 @@ export class Session implements Subscriber {
       () => new DisconnectError(DisconnectCode.InvalidToken, DISCONNECT_REASONS[DisconnectCode.InvalidToken]),
     );
     if ((claims.sub ?? '') !== this.user) throw new DisconnectError(DisconnectCode.InvalidToken, DISCONNECT_REASONS[DisconnectCode.InvalidToken]);
+    // A refreshed token that a known event refuses: an ended session closes (4501); stale grants close
+    // with 3014, so the client fetches another token and reconnects.
+    const refusal = this.node.revocations.refusal(claims);
+    if (refusal === 'end_session') throw new DisconnectError(DisconnectCode.SessionEnded, DISCONNECT_REASONS[DisconnectCode.SessionEnded]);
+    if (refusal !== null) throw new DisconnectError(DisconnectCode.StateInvalidated, DISCONNECT_REASONS[DisconnectCode.StateInvalidated]);
     const expireAt = this.#expiryOf(claims);
     if (expireAt > 0 && expireAt <= nowSeconds()) throw new ReplyError(ErrorCode.Expired);
+    if (this.state !== 'connected') return {};
+    const previousKeys = this.selectorKeys;
     this.claims = claims;
+    this.selectorKeys = claimKeys(claims);
+    this.node.reindex(this, previousKeys);
     this.info = claims.info;
     this.meta = claims.meta;
     this.expireAt = expireAt;
+    await this.#recheckOrganizations();
     return expireAt > 0
       ? { client: this.id, version: this.node.version, expires: true, ttl: ttlUntil(expireAt) }
       : { client: this.id, version: this.node.version, expires: false };
+  }
+
+  /**
+   * After a refresh: organization channels the new claims no longer grant, or whose membership the
+   * database no longer lists, end with unsubscribe 2001. Token subscriptions (granted by a backend's
+   * subscription token) are left to their own token.
+   */
+  async #recheckOrganizations(): Promise<void> {
+    // Several organization channels are rare; their lookups run one after the other (cached per node).
+    for (const [channel, sub] of [...this.subs]) {
+      if (!sub.resolved.namespace.organization_bound || sub.source === 'server') continue;
+      const holds = sub.source === 'claims' ? await this.#isMember(sub.resolved) : await this.#membershipHolds(sub.resolved);
+      if (!holds && this.subs.get(channel) === sub) this.endSubscription(channel, UnsubscribeCode.MembershipEnded);
+    }
   }
 
   async #subRefresh(request: SubRefreshRequest): Promise<object> {
@@ -557,6 +656,12 @@ export class Session implements Subscriber {
     if (claims.channel !== channel || (claims.sub ?? '') !== this.user || (claims.client !== undefined && claims.client !== this.id)) {
       throw new DisconnectError(DisconnectCode.InvalidToken, DISCONNECT_REASONS[DisconnectCode.InvalidToken]);
     }
+    if (!(await this.#membershipHolds(sub.resolved))) {
+      // The subscription token is fresh but the membership behind the organization channel has ended.
+      this.endSubscription(channel, UnsubscribeCode.MembershipEnded);
+      throw new ReplyError(ErrorCode.PermissionDenied);
+    }
+    if (this.subs.get(channel) !== sub) throw new ReplyError(ErrorCode.PermissionDenied);
     const expireAt = this.#expiryOf(claims);
     if (sub.expireAt > 0) this.expiringSubs -= 1;
     sub.expireAt = expireAt;

@@ -56,6 +56,20 @@ export interface GatewaySettings {
   readonly messageSizeLimit: number;
   /** Bytes queued for a slow client before it is closed with 3008. Default 1048576. */
   readonly queueMaxSize: number;
+  /**
+   * Most channels one connection may be subscribed to, server-side subscriptions included (Centrifugo's
+   * `client_channel_limit`); a subscribe beyond it gets error 106. 0 = no limit. Default 128.
+   */
+  readonly clientChannelLimit: number;
+  /**
+   * Where membership of organization channels (`org:<id>`) is checked: `database` (the claim must name the
+   * organization and the organizations tables must list the user as a member) or `claim` (the token's
+   * `app_metadata.organization_id` alone, for tokens minted elsewhere for users the database does not
+   * know). Default `database` when connection tokens are the identity service's, `claim` otherwise.
+   */
+  readonly organizationMembership: 'database' | 'claim';
+  /** Seconds a membership answer is cached per node (0: ask the database every time). Default 5. */
+  readonly membershipCacheTtl: number;
   /** Development mode: anonymous connects, every channel open, no expiry. Default false. */
   readonly insecure: boolean;
   /** Connections without a token join as anonymous users. Default false. */
@@ -154,6 +168,8 @@ export function loadGatewaySettings(env: Environment, overrides: GatewaySettings
   const sizeSetting = readSetting(env, ['LATCHKEY_GATEWAY_MESSAGE_SIZE_LIMIT']);
   const queueSetting = readSetting(env, ['LATCHKEY_GATEWAY_QUEUE_MAX_SIZE']);
   const originsSetting = readSetting(env, ['LATCHKEY_GATEWAY_ALLOWED_ORIGINS']);
+  const channelLimitSetting = readSetting(env, ['LATCHKEY_GATEWAY_CLIENT_CHANNEL_LIMIT']);
+  const membershipSetting = readSetting(env, ['LATCHKEY_GATEWAY_ORGANIZATION_MEMBERSHIP']);
 
   let token = readTokenEnv(env, tokenFromFile(file.token), 'LATCHKEY_GATEWAY_TOKEN');
   if (!hasKeys(token)) token = { ...token, jwksUrl: 'identity' };
@@ -196,6 +212,13 @@ export function loadGatewaySettings(env: Environment, overrides: GatewaySettings
     expiredCloseCode: expiredCloseCode === 3500 ? DisconnectCode.InvalidToken : DisconnectCode.ConnectionExpired,
     messageSizeLimit: sizeSetting ? parseInteger(sizeSetting, { min: 1024, max: 64 * 1024 * 1024 }) : (file.messageSizeLimit || 65_536),
     queueMaxSize: queueSetting ? parseInteger(queueSetting, { min: 1024 }) : (file.queueMaxSize || 1_048_576),
+    clientChannelLimit: channelLimitSetting ? parseInteger(channelLimitSetting, { min: 0, max: 1_000_000 }) : (file.channelLimit ?? 128),
+    organizationMembership: membershipSetting
+      ? parseChoice(membershipSetting, ['database', 'claim'] as const)
+      : token.jwksUrl === 'identity'
+        ? 'database'
+        : 'claim',
+    membershipCacheTtl: seconds(['LATCHKEY_GATEWAY_MEMBERSHIP_CACHE_TTL'], 5, 0, 3600),
     insecure: flag(['LATCHKEY_GATEWAY_INSECURE'], file.insecure ?? false),
     allowAnonymousConnectWithoutToken: flag(['LATCHKEY_GATEWAY_ALLOW_ANONYMOUS'], file.allowAnonymousConnectWithoutToken ?? false),
     disallowAnonymousConnectionTokens: file.disallowAnonymousConnectionTokens ?? false,

@@ -13,6 +13,7 @@ import { RateLimiter } from './rate-limit.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerPublicRoutes } from './routes/public.js';
 import { registerSessionRoutes } from './routes/session-routes.js';
+import { registerSessionListRoutes } from './session-list/routes.js';
 import { registerUserRoutes } from './routes/user-routes.js';
 import { loadMailSettings, outboxMailer, smtpMailer, type Mailer } from '../mail/index.js';
 import { registerMfaRoutes } from './mfa/routes.js';
@@ -116,6 +117,7 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
       registerSessionRoutes(scope, runtime);
       registerUserRoutes(scope, runtime);
       registerAdminRoutes(scope, runtime);
+      registerSessionListRoutes(scope, runtime);
       registerOAuthTokenEndpoint(scope, runtime);
       registerMfaRoutes(scope, runtime);
       registerOAuthClientAdminRoutes(scope, runtime);

@@ -18,13 +18,17 @@ export enum ErrorCode {
   MethodNotFound = 104,
   /** Server: second subscribe to a channel on one connection. Client: subscription ends unsubscribed. */
   AlreadySubscribed = 105,
-  /** Server: a limit was reached. Client: the call rejects. */
+  /** Server: a limit was reached (a subscribe beyond the per-connection channel limit). Client: the call rejects; a subscription ends unsubscribed with this code. */
   LimitExceeded = 106,
   /** Server: malformed request fields. Client: the call rejects. */
   BadRequest = 107,
   /** Server: feature off (no RPC handler at all, presence disabled). Client: the call rejects. */
   NotAvailable = 108,
-  /** Server: connection or subscription token expired. Client: calls `getToken()` and reconnects / resubscribes. */
+  /**
+   * Server: connection or subscription token expired, or a connection token issued before a
+   * `role_changed`, `membership_removed` or `organization_deleted` event that matches it. Client: calls
+   * `getToken()` and reconnects / resubscribes.
+   */
   TokenExpired = 109,
   /** Server: connection `expire_at` already in the past. Client: disconnected, no retry. */
   Expired = 110,
@@ -75,6 +79,13 @@ export enum DisconnectCode {
   ForceReconnect = 3011,
   /** Server: no pong to a server ping in time. Client: reconnects. */
   NoPong = 3012,
+  /**
+   * Server: the token's grants changed (a `role_changed` revocation event matched the connection). Client
+   * (centrifuge-js 5.8): clears its token, calls `getToken()` (our SDK refreshes), reconnects and
+   * resubscribes, so every channel is checked again against the new claims. A client without `getToken`
+   * reconnects with the old token and gets 109.
+   */
+  StateInvalidated = 3014,
   /** Server: connection or refresh token invalid (signature, key id, audience, format, user mismatch). Client: disconnected, keeps the token; apps call `setToken('')` and `connect()`. */
   InvalidToken = 3500,
   /** Server: protocol violation (command before connect, second connect, malformed frame, unknown command). Client: disconnected. */
@@ -85,8 +96,17 @@ export enum DisconnectCode {
   ForceDisconnect = 3503,
   /** Server: connection limit reached. Client: disconnected. */
   ConnectionLimit = 3504,
+  /** Server: a token's server-side `channels` exceed the per-connection channel limit. Client: disconnected. */
+  ChannelLimit = 3505,
   /** Server: anonymous or otherwise refused connection token. Client: disconnected. */
   PermissionDenied = 3507,
+  /**
+   * Server: the connection's session ended (logout, ban, deletion, password change, refresh-token reuse,
+   * session expiry, OAuth client deletion: a revocation event matched the connection's token), or a
+   * connect came with a token of an ended session. Client: disconnected, does not reconnect (4500–4999
+   * are terminal); our SDK emits `reauthRequired`: the user signs in again.
+   */
+  SessionEnded = 4501,
 }
 
 /** Close reasons that go with {@link DisconnectCode}s (kept under the 123-byte close-frame limit). */
@@ -99,19 +119,35 @@ export const DISCONNECT_REASONS: Readonly<Record<DisconnectCode, string>> = {
   [DisconnectCode.WriteError]: 'write error',
   [DisconnectCode.ForceReconnect]: 'force reconnect',
   [DisconnectCode.NoPong]: 'no pong',
+  [DisconnectCode.StateInvalidated]: 'state invalidated',
   [DisconnectCode.InvalidToken]: 'invalid token',
   [DisconnectCode.BadRequest]: 'bad request',
   [DisconnectCode.Stale]: 'stale',
   [DisconnectCode.ForceDisconnect]: 'force disconnect',
   [DisconnectCode.ConnectionLimit]: 'connection limit',
+  [DisconnectCode.ChannelLimit]: 'channel limit',
   [DisconnectCode.PermissionDenied]: 'permission denied',
+  [DisconnectCode.SessionEnded]: 'session ended',
 };
 
 /** Codes carried by an `unsubscribe` push. Below 2500 the client stays unsubscribed; from 2500 it resubscribes. */
 export enum UnsubscribeCode {
   /** Server: unsubscribed through the server API. Client: subscription ends. */
   Server = 2000,
+  /**
+   * Server: the membership behind an organization channel (`org:<id>`) ended: a `membership_removed` or
+   * `organization_deleted` event matched the connection, or an in-band refresh brought claims that no
+   * longer grant the organization, or the database no longer lists the user as a member. Client:
+   * subscription ends unsubscribed with this code and stays so (below 2500: no resubscribe).
+   */
+  MembershipEnded = 2001,
 }
+
+/** Reasons that go with {@link UnsubscribeCode}s. */
+export const UNSUBSCRIBE_REASONS: Readonly<Record<UnsubscribeCode, string>> = {
+  [UnsubscribeCode.Server]: 'server unsubscribe',
+  [UnsubscribeCode.MembershipEnded]: 'membership ended',
+};
 
 /** Subscribe request flag bits sent by the client (unknown bits are ignored). */
 export enum SubscribeFlag {
