@@ -1,8 +1,12 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Database } from '../db/index.js';
+import { createInputSafety, DEFAULT_BODY_LIMIT } from '../input/index.js';
 import type { Logger } from '../logging/logger.js';
 import { registerHealthRoute } from './health.js';
 import { createMetrics, registerMetrics } from './metrics.js';
+
+/** Longest path parameter routed (longer → 414); no route has a regular-expression parameter. */
+const MAX_PATH_PARAM_LENGTH = 8 * 1024;
 
 export interface AppOptions {
   readonly db: Database;
@@ -12,18 +16,26 @@ export interface AppOptions {
 }
 
 /**
- * The bare HTTP application: health, metrics, JSON errors. Services are mounted on it by
- * `startServer`. Errors never carry a stack trace; 5xx bodies never carry the internal message.
+ * The bare HTTP application: health, metrics, JSON errors, and the input guard of every route (bodies of
+ * at most 1 MiB, JSON nested at most 64 levels, no NUL or unpaired surrogates: see `createInputSafety`).
+ * Services are mounted on it by `startServer`. Errors never carry a stack trace; 5xx bodies never carry the internal message.
  */
 export function buildApp(options: AppOptions): FastifyInstance {
+  const input = createInputSafety();
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: options.trustProxy ?? false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    bodyLimit: 1024 * 1024,
+    bodyLimit: DEFAULT_BODY_LIMIT,
+    rewriteUrl: input.rewriteUrl,
+    // Long path parameters reach their route (which refuses an unknown id in its own error shape)
+    // instead of the router's bare 414; the request line is bounded by the HTTP header limit anyway.
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
   });
+  // Before any service is mounted, so every scope inherits the guard.
+  input.register(app);
 
   // While shutting down, answers carry `Connection: close` and idle keep-alive sockets are dropped as
   // soon as their last request ends, so close() waits only for requests, never for idle clients.

@@ -200,20 +200,41 @@ describeEachDatabase('revocation feed endpoint', (database) => {
     await expect(wrong.ready).rejects.toMatchObject({ code: 'ERR_REVOCATION_FEED_UNAUTHORIZED', status: 403 });
   });
 
-  it('the example API refuses the token of an ended session within a second', async () => {
+  /** Signs a new user in with supabase-js; the example API answers their token with 200. */
+  async function signedIn() {
     const client = supabaseClient(server.url, identity.apiKeys.anonKey);
     const { data, error } = await client.auth.signUp({ email: email('feed'), password: 'correct horse battery' });
     expect(error).toBeNull();
     const token = data.session!.access_token;
     const notes = () => fetch(`${server.url}/api/v1/notes`, { headers: { authorization: `Bearer ${token}` } });
     expect((await notes()).status).toBe(200);
-    const claims = decodeJwt(token);
-    const started = Date.now();
-    await revocations.emit({ kind: 'logout', userId: claims.sub!, sessionIds: [claims.session_id as string] });
+    return { client, notes, userId: String(decodeJwt(token).sub) };
+  }
+
+  /** Runs `end` and asserts that the example API refuses the token within a second of it returning. */
+  async function refusedWithinASecond(notes: () => Promise<Response>, end: () => Promise<unknown>): Promise<void> {
+    await end();
+    const ended = Date.now();
     await expect.poll(async () => (await notes()).status, { timeout: 1000, interval: 10 }).toBe(401);
-    expect(Date.now() - started).toBeLessThan(1000);
-    const refused = await notes();
-    expect(await refused.json()).toEqual({ error: 'invalid_token', error_description: 'token revoked', code: 'ERR_TOKEN_REVOKED' });
+    expect(Date.now() - ended).toBeLessThan(1000);
+    expect(await (await notes()).json()).toEqual({ error: 'invalid_token', error_description: 'token revoked', code: 'ERR_TOKEN_REVOKED' });
+  }
+
+  it('the example API refuses a token within a second of its session\'s logout (supabase-js signOut)', async () => {
+    const { client, notes } = await signedIn();
+    await refusedWithinASecond(notes, async () => expect((await client.auth.signOut()).error).toBeNull());
+  });
+
+  it('the example API refuses a token within a second of its user\'s ban', async () => {
+    const { notes, userId } = await signedIn();
+    const admin = supabaseClient(server.url, serviceKey);
+    await refusedWithinASecond(notes, async () => expect((await admin.auth.admin.updateUserById(userId, { ban_duration: '24h' })).error).toBeNull());
+  });
+
+  it('the example API refuses a token within a second of its user\'s deletion', async () => {
+    const { notes, userId } = await signedIn();
+    const admin = supabaseClient(server.url, serviceKey);
+    await refusedWithinASecond(notes, async () => expect((await admin.auth.admin.deleteUser(userId)).error).toBeNull());
   });
 
   it('ends open streams when the server shuts down', async () => {

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { resolveChannel } from '../channels/resolve.js';
+import { parseJsonText, UnsafeInputError } from '../../input/index.js';
 import type { GatewayNode } from '../node.js';
 import { ERROR_MESSAGES, ErrorCode } from '../protocol/codes.js';
 import { keyMatches } from './key.js';
@@ -29,7 +30,7 @@ function dataJsonOf(body: Body): string {
   if (typeof body.b64data === 'string') {
     try {
       const text = Buffer.from(body.b64data, 'base64').toString('utf8');
-      JSON.parse(text);
+      parseJsonText(text);
       return text;
     } catch {
       throw new ApiMethodError(ErrorCode.BadRequest, 'b64data must hold JSON (the gateway speaks the JSON protocol)');
@@ -120,8 +121,9 @@ export async function registerServerApi(app: FastifyInstance, node: GatewayNode,
       const text = typeof body === 'string' ? body : body.toString('utf8');
       if (text.trim() === '') return done(null, {});
       try {
-        done(null, JSON.parse(text) as unknown);
-      } catch {
+        done(null, parseJsonText(text));
+      } catch (failure) {
+        if (failure instanceof UnsafeInputError) return done(failure, undefined);
         const error = new Error('request body is not JSON') as Error & { statusCode: number };
         error.statusCode = 400;
         done(error, undefined);

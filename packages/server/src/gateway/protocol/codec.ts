@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_JSON_DEPTH, scanJsonText } from '../../input/index.js';
 import { COMMAND_KEYS, type Command, type CommandKind, type ErrorBody, type Push } from './types.js';
 
 /** A frame that is not a list of protocol commands (closes the connection with 3501). */
@@ -19,13 +20,15 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 /**
  * Splits a JSON text frame into commands (`\n`-joined JSON objects). Throws {@link MalformedFrameError}
- * for invalid JSON, non-objects, a bad `id` or a request that is not an object.
+ * for invalid JSON, non-objects, a bad `id`, a request that is not an object, or a command whose strings
+ * hold NUL or unpaired surrogates or that nests deeper than 64 levels.
  */
 export function decodeCommands(frame: string): DecodedCommand[] {
   const commands: DecodedCommand[] = [];
   for (const line of frame.split('\n')) {
     const text = line.trim();
     if (text === '') continue;
+    if (scanJsonText(text, DEFAULT_MAX_JSON_DEPTH)) throw new MalformedFrameError('command holds NUL, an unpaired surrogate or nesting deeper than 64 levels');
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { parseJsonText, UnsafeInputError } from '../../input/index.js';
 import type { Logger } from '../../logging/logger.js';
-import { IdentityError, OAuthError, RateLimitedError } from '../errors.js';
+import { IdentityError, OAuthError, RateLimitedError, validationFailed } from '../errors.js';
 import type { CorsPolicy } from './cors.js';
 
 /** The API version supabase-js announces; errors then use the `{code, message}` body. */
@@ -36,6 +37,8 @@ export function sendIdentityError(request: FastifyRequest, reply: FastifyReply, 
 
 function toIdentityError(error: FastifyError): IdentityError {
   switch (error.code) {
+    case 'ERR_UNSAFE_INPUT':
+      return validationFailed(error.message);
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new IdentityError(413, 'request_entity_too_large', 'Request body too large');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
@@ -49,9 +52,10 @@ function toIdentityError(error: FastifyError): IdentityError {
 }
 
 /**
- * Sets up the `/auth/v1` scope: its own JSON body parser (malformed JSON → 400 `bad_json`), CORS for
- * the origins `cors` allows, GoTrue-format errors, and a JSON 404 for unknown routes. Never a 5xx for
- * bad input; 5xx bodies never carry internal detail.
+ * Sets up the `/auth/v1` scope: its own JSON body parser (malformed JSON → 400 `bad_json`; NUL,
+ * unpaired surrogates or nesting deeper than 64 levels → 400 `validation_failed`), CORS for the
+ * origins `cors` allows, GoTrue-format errors, and a JSON 404 for unknown routes. Never a 5xx for bad
+ * input; 5xx bodies never carry internal detail.
  */
 export function prepareScope(app: FastifyInstance, logger: Logger, cors: CorsPolicy): void {
   app.removeAllContentTypeParsers();
@@ -60,8 +64,9 @@ export function prepareScope(app: FastifyInstance, logger: Logger, cors: CorsPol
     if (text.trim() === '') return done(null, {});
     let parsed: unknown;
     try {
-      parsed = JSON.parse(text);
+      parsed = parseJsonText(text);
     } catch (error) {
+      if (error instanceof UnsafeInputError) return done(validationFailed(error.message), undefined);
       return done(new IdentityError(400, 'bad_json', `Could not parse request body as JSON: ${(error as Error).message}`), undefined);
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {

@@ -1,0 +1,156 @@
+import fc from 'fast-check';
+import type { HTTPMethods, LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeEachDatabase } from '../../../../test-support/databases.js';
+import { bodyText, headerText, pathParam, queryString } from './arbitraries.js';
+import { startTarget, type RouteEntry, type Target } from './support.js';
+
+/**
+ * Property-based fuzzing of every HTTP route the product registers, enumerated from the running app.
+ * `FUZZ_RUNS` sets the number of generated requests per engine (default 300); `FUZZ_SEED` replays a run.
+ */
+const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
+const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
+const METHODS: readonly HTTPMethods[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
+interface GeneratedRequest {
+  readonly method: HTTPMethods;
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  readonly payload: string | undefined;
+  /** Whether the method is the route's own (else Fastify answers from a not-found handler). */
+  readonly routed: boolean;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Whether a 4xx answer has the error shape documented for its path; returns a reason when not. */
+function shapeProblem(request: GeneratedRequest, response: LightMyRequestResponse): string | undefined {
+  let body: unknown;
+  try {
+    body = JSON.parse(response.body);
+  } catch {
+    return 'body is not JSON';
+  }
+  if (!isObject(body)) return 'body is not an object';
+  if (/\n\s+at /.test(response.body)) return 'body carries a stack trace';
+  // Dot segments are resolved before the request is sent, as a client does.
+  const path = new URL(request.url, 'http://localhost').pathname;
+  if (path === '/auth/v1' || path.startsWith('/auth/v1/')) {
+    const legacy = body.code === response.statusCode && typeof body.error_code === 'string' && typeof body.msg === 'string';
+    const modern = typeof body.code === 'string' && typeof body.message === 'string';
+    const oauth = typeof body.error === 'string' && typeof body.error_description === 'string';
+    if (legacy || modern) return response.headers['x-sb-error-code'] === (legacy ? body.error_code : body.code) ? undefined : 'x-sb-error-code missing';
+    return oauth ? undefined : 'not a GoTrue error';
+  }
+  if (path === '/api/v1' || path.startsWith('/api/v1/')) {
+    return typeof body.error === 'string' && typeof body.error_description === 'string' ? undefined : 'not {error, error_description}';
+  }
+  // The server API has no prefix of its own: a method it does not serve gets the root's answers.
+  if (path.startsWith('/api/') && request.routed) {
+    const error = body.error;
+    return isObject(error) && typeof error.code === 'number' && typeof error.message === 'string' ? undefined : 'not {error: {code, message}}';
+  }
+  return typeof body.error === 'string' && typeof body.message === 'string' ? undefined : 'not {error, message}';
+}
+
+function requests(target: Target, routes: readonly RouteEntry[]): fc.Arbitrary<GeneratedRequest> {
+  // Placeholders, resolved when the request is sent (the fixture may be renewed between requests).
+  const readOnlyIds = ['{{user}}', '{{organization}}'];
+  const otherIds = ['{{note}}', '{{client}}'];
+  const credential = fc.oneof(
+    fc.constant(undefined),
+    fc.constantFrom('{{userToken}}', '{{serviceKey}}', '{{anonKey}}'),
+    headerText,
+    fc.constantFrom(`${target.fixture.userToken.slice(0, -4)}AAAA`, 'e30.e30.', 'a.b.c', `${target.serviceKey}x`),
+  );
+  const authorization = fc.oneof(
+    { weight: 1, arbitrary: fc.constant(undefined) },
+    { weight: 4, arbitrary: credential.map((value) => (value === undefined ? undefined : `Bearer ${value}`)) },
+    { weight: 1, arbitrary: headerText },
+    { weight: 1, arbitrary: fc.tuple(headerText, headerText).map(([id, secret]) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`) },
+    { weight: 1, arbitrary: fc.constant('apikey {{gatewayKey}}') },
+  );
+  const contentType = fc.oneof(
+    { weight: 6, arbitrary: fc.constant('application/json') },
+    { weight: 2, arbitrary: fc.constantFrom('application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'application/octet-stream', 'multipart/form-data; boundary=x') },
+    { weight: 1, arbitrary: headerText },
+  );
+  return fc
+    .record({
+      route: fc.constantFrom(...routes),
+      otherMethod: fc.oneof({ weight: 7, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.constantFrom(...METHODS) }),
+      query: fc.option(queryString, { freq: 2 }),
+      payload: bodyText,
+      authorization,
+      apikey: fc.option(credential, { freq: 2 }),
+      gatewayKey: fc.option(fc.oneof(fc.constant('{{gatewayKey}}'), headerText), { freq: 2 }),
+      apiVersion: fc.option(fc.constantFrom('2024-01-01', '2023-01-01', 'x'), { freq: 2 }),
+      contentType: fc.option(contentType, { freq: 8 }),
+    })
+    .chain((parts) => {
+      const method = (parts.otherMethod ?? parts.route.method) as HTTPMethods;
+      // Only reads may name the fixture user and organization, so the run keeps its footing.
+      const known = method === 'GET' ? [...readOnlyIds, ...otherIds] : otherIds;
+      const names = parts.route.url.match(/:[A-Za-z_]+|\*/g) ?? [];
+      return fc.tuple(fc.constant(parts), fc.constant(method), fc.tuple(...names.map(() => pathParam(known))));
+    })
+    .map(([parts, method, values]) => {
+      let index = 0;
+      const path = parts.route.url.replace(/:[A-Za-z_]+|\*/g, () => values[index++] ?? '');
+      const headers: Record<string, string> = {};
+      if (parts.authorization !== undefined) headers.authorization = parts.authorization;
+      if (parts.apikey !== null && parts.apikey !== undefined) headers.apikey = parts.apikey;
+      if (parts.gatewayKey !== null) headers['x-api-key'] = parts.gatewayKey;
+      if (parts.apiVersion !== null) headers['x-supabase-api-version'] = parts.apiVersion;
+      if (parts.contentType !== null && parts.payload !== undefined) headers['content-type'] = parts.contentType;
+      return { method, url: parts.query === null ? path : `${path}?${parts.query}`, headers, payload: parts.payload, routed: method === parts.route.method };
+    });
+}
+
+describeEachDatabase('fuzz: every HTTP route', (database) => {
+  let target: Target;
+  beforeAll(async () => {
+    target = await startTarget(database());
+  });
+  afterAll(async () => target?.close());
+
+  it('finds the routes of the identity service, the example API and the server API', () => {
+    const urls = new Set(target.routes.map((route) => route.url));
+    for (const url of ['/auth/v1/signup', '/auth/v1/user', '/auth/v1/admin/users/:id', '/auth/v1/organizations/:id/members', '/api/v1/notes/:id', '/api/publish']) {
+      expect(urls, url).toContain(url);
+    }
+  });
+
+  it(
+    'answers generated requests without a 5xx, in the documented error shape, storing nothing it refused',
+    async () => {
+      const routes = target.routes.filter((route) => route.method !== 'HEAD');
+      let sent = 0;
+      const stats = new Map<string, number>();
+      await fc.assert(
+        fc.asyncProperty(requests(target, routes), async (request) => {
+          sent += 1;
+          const before = await target.counts();
+          const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, target.resolve(value)]));
+          const url = target.resolve(request.url);
+          const response = await target.app.inject({ method: request.method, url, headers, ...(request.payload === undefined ? {} : { payload: request.payload }) });
+          if (process.env.FUZZ_STATS) stats.set(`${response.statusCode} ${request.routed ? 'routed' : 'other'}`, (stats.get(`${response.statusCode} ${request.routed ? 'routed' : 'other'}`) ?? 0) + 1);
+          const label = `${request.method} ${url} ${JSON.stringify(headers)} ${request.payload?.slice(0, 300)} → ${response.statusCode} ${response.body.slice(0, 300)}`;
+          expect(response.statusCode, label).toBeLessThan(500);
+          if (response.statusCode >= 400) {
+            expect(shapeProblem(request, response), label).toBeUndefined();
+            expect(await target.counts(), `stored by a refused request: ${label}`).toEqual(before);
+          }
+          if (sent % 50 === 0) await target.renew();
+        }),
+        { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }) },
+      );
+      if (process.env.FUZZ_STATS) console.log([...stats].sort().join('\n'));
+      expect((await target.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+    },
+    120_000,
+  );
+});
