@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { Command } from 'commander';
 import type { CommandDefinition } from './define/shared.js';
 
@@ -25,17 +25,14 @@ const COMMANDS: ReadonlyArray<() => Promise<CommandDefinition>> = [
   () => import('./define/listen.js'),
 ];
 
-/** The version of this package, read from its `package.json`. */
-export function cliVersion(): string {
-  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-  return typeof manifest.version === 'string' ? manifest.version : '0.0.0';
-}
+/** This package's version (`package.json` sits one folder above both `src/` and `dist/`). */
+export const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 /** The `latchkey` command tree. */
 export async function buildProgram(): Promise<Command> {
   const program = new Command('latchkey')
     .description('Latchkey: self-hosted authentication for APIs')
-    .version(cliVersion(), '-v, --version', 'print the version')
+    .version(VERSION, '-V, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride();
   for (const definition of await Promise.all(COMMANDS.map((load) => load()))) definition.register(program);

@@ -57,9 +57,10 @@ describeWith(['REDIS_URL'], 'Redis revocation source', () => {
 
     // The connection drops; an event is stored (its message never reaches this process): only the
     // catch-up after resubscribing can bring it.
-    subscriber.disconnect(true);
+    subscriber.disconnect();
     await expect.poll(() => feed.state.connected).toBe(false);
     server.emit(revocation(3, { session_ids: ['while-down'] }));
+    await subscriber.connect();
     await expect.poll(() => feed.state.connected, { timeout: 5000 }).toBe(true);
     expect(feed.check(token('while-down'))).toBe(true);
     expect(feed.state.lastEventId).toBe('3');

@@ -251,10 +251,14 @@ describe('event-stream source against a feed server', () => {
     expect(feed.state.malformed).toBe(3);
     expect(feed.check(claims({ sub: 'u', session_id: 'c' }))).toBe(true);
 
+    // The connection drops and reconnecting fails for a while; events meanwhile come with the
+    // catch-up of the next connection.
+    server.mode = 500;
     server.drop();
-    await expect.poll(() => feed.state.connected).toBe(false);
-    // Events while the connection is down come with the catch-up of the next one.
+    await expect.poll(() => feed.state.lastError?.description).toBe('revocation feed answered HTTP 500');
+    expect(feed.state.connected).toBe(false);
     server.emit(revocation(4, { session_ids: ['d'] }));
+    server.mode = 200;
     await expect.poll(() => feed.state.connected, { timeout: 5000 }).toBe(true);
     expect(server.resumes).toEqual([null, '3']);
     expect(feed.check(claims({ sub: 'u', session_id: 'd' }))).toBe(true);

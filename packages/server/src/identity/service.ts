@@ -15,10 +15,12 @@ import { registerPublicRoutes } from './routes/public.js';
 import { registerSessionRoutes } from './routes/session-routes.js';
 import { registerSessionListRoutes } from './session-list/routes.js';
 import { registerUserRoutes } from './routes/user-routes.js';
+import { loadUserUpdateSettings } from './routes/user-settings.js';
 import { loadMailSettings, outboxMailer, smtpMailer, type Mailer } from '../mail/index.js';
 import { registerMfaRoutes } from './mfa/routes.js';
 import { registerDisabledFeatures } from './otp/disabled.js';
 import { registerOutboxRoutes } from './otp/outbox-routes.js';
+import { CodeMailer } from './otp/code-mail.js';
 import { registerOtpRoutes } from './otp/routes.js';
 import { loadOtpSettings } from './otp/settings.js';
 import { registerOAuthClientAdminRoutes } from './oauth/admin-routes.js';
@@ -78,6 +80,7 @@ export function identityExports(context: Pick<AppContext, 'services'>): Identity
 async function mount(app: FastifyInstance, context: AppContext): Promise<MountedService> {
   const settings = loadIdentitySettings(context.env);
   const otpSettings = loadOtpSettings(context.env);
+  const userUpdateSettings = loadUserUpdateSettings(context.env);
   const mailSettings = loadMailSettings(context.env);
   const logger = context.logger.child({ service: 'identity' });
   const keys = await KeyStore.open(context.db, settings);
@@ -109,19 +112,20 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
     extensions: { grants: new Map() },
   };
   const mailer = mailSettings.host ? smtpMailer({ ...mailSettings, host: mailSettings.host }) : outboxMailer(context.db);
+  const codeMailer = new CodeMailer(runtime, mailer, otpSettings);
 
   await app.register(
     async (scope) => {
       prepareScope(scope, logger, cors);
       registerPublicRoutes(scope, runtime);
       registerSessionRoutes(scope, runtime);
-      registerUserRoutes(scope, runtime);
+      registerUserRoutes(scope, runtime, { mail: codeMailer, settings: userUpdateSettings });
       registerAdminRoutes(scope, runtime);
       registerSessionListRoutes(scope, runtime);
       registerOAuthTokenEndpoint(scope, runtime);
       registerMfaRoutes(scope, runtime);
       registerOAuthClientAdminRoutes(scope, runtime);
-      registerOtpRoutes(scope, runtime, { mailer, settings: otpSettings });
+      registerOtpRoutes(scope, runtime, { mail: codeMailer });
       registerOutboxRoutes(scope, runtime);
       registerDisabledFeatures(scope, runtime);
       registerRevocationFeedRoute(scope, { revocations: runtime.revocations, serviceRoleKey: () => apiKeys.serviceRoleKey });

@@ -153,3 +153,39 @@ export function isUniqueViolation(error: unknown, constraint?: string): boolean 
   if (code !== '23505') return false;
   return constraint === undefined || name === constraint || (message ?? '').includes(constraint);
 }
+
+/**
+ * Sets a user's email, keeping the email identity in step. With autoconfirm the address is confirmed
+ * at once; otherwise it waits in `new_email` for confirmation.
+ */
+export async function changeEmail(tx: Queryable, userId: string, email: string, confirmed: boolean): Promise<void> {
+  if (!confirmed) {
+    await tx.query('update auth.users set new_email = $2, email_change_sent_at = now(), updated_at = now() where id = $1', [userId, email]);
+    return;
+  }
+  await tx.query(
+    `update auth.users set email = $2, email_confirmed_at = coalesce(email_confirmed_at, now()), new_email = null,
+            raw_user_meta_data = case when raw_user_meta_data ? 'email' then jsonb_set(raw_user_meta_data, '{email}', to_jsonb($2::text)) else raw_user_meta_data end,
+            updated_at = now()
+      where id = $1`,
+    [userId, email],
+  );
+  const updated = await tx.query(
+    `update auth.identities set identity_data = jsonb_set(identity_data, '{email}', to_jsonb($2::text)), updated_at = now()
+      where user_id = $1 and provider = 'email'`,
+    [userId, email],
+  );
+  if (updated.rowCount === 0) {
+    await tx.query(
+      `insert into auth.identities (id, provider_id, user_id, identity_data, provider)
+       values (gen_random_uuid(), $1::text, $1::uuid, jsonb_build_object('sub', $1::text, 'email', $2::text, 'email_verified', true, 'phone_verified', false), 'email')`,
+      [userId, email],
+    );
+    await tx.query(
+      `update auth.users set raw_app_meta_data = jsonb_set(raw_app_meta_data, '{providers}',
+              coalesce(raw_app_meta_data -> 'providers', '[]'::jsonb) || '["email"]'::jsonb)
+        where id = $1 and not coalesce(raw_app_meta_data -> 'providers', '[]'::jsonb) ? 'email'`,
+      [userId],
+    );
+  }
+}

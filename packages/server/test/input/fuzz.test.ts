@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import type { HTTPMethods, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance, HTTPMethods } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachDatabase } from '../../../../test-support/databases.js';
 import { bodyText, headerText, pathParam, queryString } from './arbitraries.js';
@@ -22,12 +22,46 @@ interface GeneratedRequest {
   readonly routed: boolean;
 }
 
+/** What the fuzzer needs of an answer. */
+interface Answer {
+  readonly statusCode: number;
+  readonly headers: Record<string, unknown>;
+  /** The body; empty for an event stream, which is closed as soon as its headers arrive. */
+  readonly body: string;
+}
+
+/** Longest a generated request may take: a request that hangs fails the property instead of the suite. */
+const REQUEST_TIMEOUT = 10_000;
+
+/** Sends one request; an event stream (it never ends by itself) is closed once its headers arrive. */
+function send(app: FastifyInstance, request: { method: HTTPMethods; url: string; headers: Record<string, string>; payload: string | undefined }): Promise<Answer> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${REQUEST_TIMEOUT} ms: ${request.method} ${request.url}`)), REQUEST_TIMEOUT);
+  });
+  return Promise.race([exchange(app, request), timeout]).finally(() => clearTimeout(timer));
+}
+
+async function exchange(app: FastifyInstance, request: { method: HTTPMethods; url: string; headers: Record<string, string>; payload: string | undefined }): Promise<Answer> {
+  const abort = new AbortController();
+  const response = await app.inject({ method: request.method, url: request.url, headers: request.headers, payloadAsStream: true, signal: abort.signal, ...(request.payload === undefined ? {} : { payload: request.payload }) });
+  const stream = response.stream();
+  if (String(response.headers['content-type'] ?? '').startsWith('text/event-stream')) {
+    stream.on('error', () => undefined);
+    abort.abort();
+    return { statusCode: response.statusCode, headers: response.headers, body: '' };
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+  return { statusCode: response.statusCode, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') };
+}
+
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Whether a 4xx answer has the error shape documented for its path; returns a reason when not. */
-function shapeProblem(request: GeneratedRequest, response: LightMyRequestResponse): string | undefined {
+function shapeProblem(request: GeneratedRequest, response: Answer): string | undefined {
   let body: unknown;
   try {
     body = JSON.parse(response.body);
@@ -136,7 +170,7 @@ describeEachDatabase('fuzz: every HTTP route', (database) => {
           const before = await target.counts();
           const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, target.resolve(value)]));
           const url = target.resolve(request.url);
-          const response = await target.app.inject({ method: request.method, url, headers, ...(request.payload === undefined ? {} : { payload: request.payload }) });
+          const response = await send(target.app, { method: request.method, url, headers, payload: request.payload });
           if (process.env.FUZZ_STATS) stats.set(`${response.statusCode} ${request.routed ? 'routed' : 'other'}`, (stats.get(`${response.statusCode} ${request.routed ? 'routed' : 'other'}`) ?? 0) + 1);
           const label = `${request.method} ${url} ${JSON.stringify(headers)} ${request.payload?.slice(0, 300)} → ${response.statusCode} ${response.body.slice(0, 300)}`;
           expect(response.statusCode, label).toBeLessThan(500);

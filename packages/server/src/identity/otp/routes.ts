@@ -1,18 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Queryable } from '../../db/index.js';
-import type { Mailer } from '../../mail/index.js';
 import { IdentityError, Messages, validationFailed } from '../errors.js';
 import { bodyOf, clientAddress, normaliseEmail, optionalBoolean, optionalObject, optionalString } from '../http/request.js';
 import { RateLimiter } from '../rate-limit.js';
-import { redirectTarget } from '../redirects.js';
 import type { IdentityRuntime } from '../runtime.js';
 import { finishSession, startSession, type PreparedSession } from '../sessions.js';
 import type { AuthenticationMethod, TokenResponse } from '../types.js';
 import { findUserByEmail, isBanned, isUniqueViolation, type UserRow } from '../users.js';
 import { createFlowState, exchangeAuthCode, issueAuthCode, pkceChallenge, type PkceChallenge } from './flow-state.js';
+import type { CodeMailer } from './code-mail.js';
+import { EMAIL_CHANGE_TOKENS, SINGLE_CONFIRMATION, confirmEmailChange } from './email-change.js';
 import { composeMail, type MailKind } from './messages.js';
-import type { OtpSettings } from './settings.js';
 import { consumeOneTimeCode, consumeOneTimeToken, issueOneTimeToken, linkAddress, type OneTimeTokenRow, type OneTimeTokenType, type SignInTokenType } from './tokens.js';
 
 const OTP_EXPIRED = 'Token has expired or is invalid';
@@ -25,7 +24,7 @@ const VERIFY_TYPES: Record<string, readonly OneTimeTokenType[]> = {
   recovery: ['recovery'],
   email: ['confirmation', 'magiclink'],
   invite: [],
-  email_change: [],
+  email_change: EMAIL_CHANGE_TOKENS,
 };
 
 const TOKEN_METHOD: Record<OneTimeTokenType, AuthenticationMethod> = {
@@ -41,8 +40,7 @@ const LINK_TYPE: Record<SignInTokenType, string> = { confirmation: 'signup', mag
 
 /** What the one-time code routes need besides the runtime. */
 export interface OtpDependencies {
-  readonly mailer: Mailer;
-  readonly settings: OtpSettings;
+  readonly mail: CodeMailer;
 }
 
 /**
@@ -51,21 +49,12 @@ export interface OtpDependencies {
  * Answers never depend on whether the address has an account; mail goes out after the answer.
  */
 export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime, deps: OtpDependencies): void {
-  const { settings: otp, mailer } = deps;
-  const perAddress = new RateLimiter(otp.maxFrequency === 0 ? 0 : 300 / otp.maxFrequency, 1);
-  const perClient = new RateLimiter(otp.emailsPerHour / 12, Math.max(1, otp.emailsPerHour));
+  const { mail } = deps;
+  const otp = mail.settings;
   const verifyLimiter = new RateLimiter(otp.verifyPerFiveMinutes, Math.max(1, otp.verifyPerFiveMinutes));
   const anonymousLimiter = new RateLimiter(otp.anonymousPerHour / 12, Math.max(1, otp.anonymousPerHour));
   const address = (request: FastifyRequest) => clientAddress(request, runtime.settings);
-  const siteUrl = () => runtime.settings.siteUrl ?? new URL(runtime.baseUrl()).origin;
-
-  /** One mail to `email` is allowed now (per address and per client), or 429 `over_email_send_rate_limit`. */
-  function takeEmailBudget(request: FastifyRequest, email: string): void {
-    if (!perAddress.take(`email:${email}`)) {
-      throw new IdentityError(429, 'over_email_send_rate_limit', `For security purposes, you can only request this after ${otp.maxFrequency} seconds.`);
-    }
-    if (!perClient.take(`ip:${address(request)}`)) throw new IdentityError(429, 'over_email_send_rate_limit', 'email rate limit exceeded');
-  }
+  const takeEmailBudget = (request: FastifyRequest, email: string) => mail.takeBudget(request, email);
 
   /** Issues a token (and a PKCE flow), then mails the link and code after the answer. */
   async function mailToken(user: UserRow, type: SignInTokenType, pkce: PkceChallenge | null, redirectTo: string | undefined): Promise<void> {
@@ -75,14 +64,7 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
       if (type === 'confirmation') await tx.query('update auth.users set confirmation_sent_at = now() where id = $1', [user.id]);
       return issueOneTimeToken(tx, user.id, type, email, flow);
     });
-    const link = new URL(`${runtime.baseUrl()}/verify`);
-    link.searchParams.set('token', issued.hash);
-    link.searchParams.set('type', LINK_TYPE[type]);
-    link.searchParams.set('redirect_to', redirectTarget(redirectTo, siteUrl(), otp.uriAllowList));
-    const message = composeMail(MAIL_KIND[type], email, link.toString(), issued.otp);
-    void mailer.send(message).catch((error: unknown) => {
-      runtime.logger.error({ reason: error instanceof Error ? error.message : String(error), kind: MAIL_KIND[type] }, 'mail delivery failed');
-    });
+    mail.send(composeMail(MAIL_KIND[type], email, mail.link(issued.hash, LINK_TYPE[type], redirectTo), issued.otp), MAIL_KIND[type]);
   }
 
   async function createPasswordlessUser(email: string, data: Record<string, unknown>): Promise<UserRow | null> {
@@ -184,6 +166,19 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
     await tx.query(`update auth.identities set identity_data = identity_data || '{"email_verified": true}'::jsonb where user_id = $1 and provider = 'email'`, [userId]);
   }
 
+  /**
+   * What a used-up token does: an email change token counts one confirmation (`pending` until both
+   * addresses confirmed); any other token confirms the address it was sent to.
+   */
+  async function applyToken(tx: Queryable, token: OneTimeTokenRow): Promise<'applied' | 'pending' | 'invalid'> {
+    if (EMAIL_CHANGE_TOKENS.includes(token.token_type)) {
+      const state = await confirmEmailChange(tx, token.user_id);
+      return state === 'changed' ? 'applied' : state;
+    }
+    await confirmEmail(tx, token.user_id);
+    return 'applied';
+  }
+
   function limitVerify(request: FastifyRequest): void {
     if (!verifyLimiter.take(address(request))) throw new IdentityError(429, 'over_request_rate_limit', Messages.rateLimited);
   }
@@ -194,20 +189,24 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
    */
   const takeAddressAttempt = (email: string) => verifyLimiter.take(`email:${email}`);
 
-  /** Uses up the token and opens a session (in one transaction); `null` when the token is wrong or old. */
+  /**
+   * Uses up the token and opens a session (in one transaction); `pending` for the first of two email
+   * change confirmations; `null` when the token is wrong or old.
+   */
   async function verifyToken(
     request: FastifyRequest,
     consume: (tx: Queryable, types: readonly OneTimeTokenType[]) => Promise<OneTimeTokenRow | null>,
     type: string,
     method?: AuthenticationMethod,
-  ): Promise<{ token: OneTimeTokenRow; prepared: PreparedSession } | null> {
+  ): Promise<{ token: OneTimeTokenRow; prepared: PreparedSession } | 'pending' | null> {
     const types = VERIFY_TYPES[type];
     if (!types) throw validationFailed(`Verify requires a verification type`);
     return runtime.db.transaction(async (tx) => {
       const token = await consume(tx, types);
       if (!token) return null;
       if (token.flow_state_id) await tx.query('delete from auth.flow_state where id = $1', [token.flow_state_id]);
-      await confirmEmail(tx, token.user_id);
+      const applied = await applyToken(tx, token);
+      if (applied !== 'applied') return applied === 'pending' ? 'pending' : null;
       const agent = request.headers['user-agent'];
       const prepared = await startSession(tx, runtime.issuer, token.user_id, {
         method: method ?? TOKEN_METHOD[token.token_type],
@@ -239,12 +238,13 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
     if (sentTo !== null && !takeAddressAttempt(sentTo)) throw new IdentityError(429, 'over_request_rate_limit', Messages.rateLimited);
     const verified = await verifyToken(request, consume, type, type === 'email' ? 'otp' : undefined);
     if (!verified) throw new IdentityError(403, 'otp_expired', OTP_EXPIRED);
+    if (verified === 'pending') return { msg: SINGLE_CONFIRMATION, code: '200' };
     return finishSession(runtime.issuer, verified.prepared);
   });
 
   /** `GET /verify`: the emailed link. Redirects with the session in the fragment, or a PKCE `code` in the query. */
   app.get<{ Querystring: { token?: string; type?: string; redirect_to?: string } }>('/verify', async (request, reply: FastifyReply) => {
-    const target = redirectTarget(request.query.redirect_to, siteUrl(), otp.uriAllowList).split('#')[0]!;
+    const target = mail.redirect(request.query.redirect_to).split('#')[0]!;
     const fail = (code: string, description: string) =>
       reply.redirect(`${target}#${new URLSearchParams({ error: 'access_denied', error_code: code, error_description: description }).toString()}&sb=`, 303);
     if (!verifyLimiter.take(address(request))) return fail('over_request_rate_limit', Messages.rateLimited);
@@ -256,11 +256,13 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
     const outcome = await runtime.db.transaction(async (tx) => {
       const token = await consumeOneTimeToken(tx, hash, VERIFY_TYPES[type]!, otp.otpExpiry);
       if (!token) return null;
-      await confirmEmail(tx, token.user_id);
+      const applied = await applyToken(tx, token);
+      if (applied !== 'applied') return applied === 'pending' ? ('pending' as const) : null;
       if (token.flow_state_id) return { code: await issueAuthCode(tx, token.flow_state_id), prepared: undefined };
       return { code: undefined, prepared: await startSession(tx, runtime.issuer, token.user_id, { method: TOKEN_METHOD[token.token_type], client: { ip: address(request) } }) };
     });
     if (!outcome) return fail('otp_expired', LINK_EXPIRED);
+    if (outcome === 'pending') return reply.redirect(`${target}#${new URLSearchParams({ message: SINGLE_CONFIRMATION }).toString()}&sb=`, 303);
     if (outcome.code !== undefined) {
       const url = new URL(target);
       url.searchParams.set('code', outcome.code);

@@ -5,8 +5,8 @@ import { requireAdmin } from '../http/authenticate.js';
 import { bodyOf, normaliseEmail, normalisePhone, optionalBoolean, optionalObject, optionalString } from '../http/request.js';
 import { checkNewPassword, hashPassword, isBcryptHash } from '../passwords.js';
 import type { IdentityRuntime } from '../runtime.js';
-import { USER_SELECT, findUserById, isUniqueViolation, isUuid, userJson, type UserRow } from '../users.js';
-import { changeEmail, mergeMetadata } from './user-routes.js';
+import { USER_SELECT, changeEmail, findUserById, isUniqueViolation, isUuid, userJson, type UserRow } from '../users.js';
+import { mergeMetadata } from './user-routes.js';
 
 const GO_DURATION = /^(?:(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h))+$/;
 const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };

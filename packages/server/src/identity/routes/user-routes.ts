@@ -1,11 +1,13 @@
-import type { FastifyInstance } from 'fastify';
-import type { Queryable } from '../../db/index.js';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { IdentityError, Messages } from '../errors.js';
 import { requireUser } from '../http/authenticate.js';
 import { bodyOf, normaliseEmail, optionalObject, optionalString } from '../http/request.js';
 import { checkNewPassword, hashPassword, verifyPassword } from '../passwords.js';
 import type { IdentityRuntime } from '../runtime.js';
-import { findUserById, isUniqueViolation, userJson } from '../users.js';
+import type { CodeMailer } from '../otp/code-mail.js';
+import { requestEmailChange } from '../otp/email-change.js';
+import { changeEmail, findUserById, isUniqueViolation, userJson } from '../users.js';
+import type { UserUpdateSettings } from './user-settings.js';
 
 /** Merges `changes` into metadata as GoTrue does: `null` deletes a key, anything else sets it. */
 export function mergeMetadata(current: Record<string, unknown>, changes: Record<string, unknown>): Record<string, unknown> {
@@ -17,44 +19,24 @@ export function mergeMetadata(current: Record<string, unknown>, changes: Record<
   return merged;
 }
 
-/**
- * Sets a user's email, keeping the email identity in step. With autoconfirm the address is confirmed
- * at once; otherwise it waits in `new_email` for confirmation.
- */
-export async function changeEmail(tx: Queryable, userId: string, email: string, confirmed: boolean): Promise<void> {
-  if (!confirmed) {
-    await tx.query('update auth.users set new_email = $2, email_change_sent_at = now(), updated_at = now() where id = $1', [userId, email]);
-    return;
-  }
-  await tx.query(
-    `update auth.users set email = $2, email_confirmed_at = coalesce(email_confirmed_at, now()), new_email = null,
-            raw_user_meta_data = case when raw_user_meta_data ? 'email' then jsonb_set(raw_user_meta_data, '{email}', to_jsonb($2::text)) else raw_user_meta_data end,
-            updated_at = now()
-      where id = $1`,
-    [userId, email],
-  );
-  const updated = await tx.query(
-    `update auth.identities set identity_data = jsonb_set(identity_data, '{email}', to_jsonb($2::text)), updated_at = now()
-      where user_id = $1 and provider = 'email'`,
-    [userId, email],
-  );
-  if (updated.rowCount === 0) {
-    await tx.query(
-      `insert into auth.identities (id, provider_id, user_id, identity_data, provider)
-       values (gen_random_uuid(), $1::text, $1::uuid, jsonb_build_object('sub', $1::text, 'email', $2::text, 'email_verified', true, 'phone_verified', false), 'email')`,
-      [userId, email],
-    );
-    await tx.query(
-      `update auth.users set raw_app_meta_data = jsonb_set(raw_app_meta_data, '{providers}',
-              coalesce(raw_app_meta_data -> 'providers', '[]'::jsonb) || '["email"]'::jsonb)
-        where id = $1 and not coalesce(raw_app_meta_data -> 'providers', '[]'::jsonb) ? 'email'`,
-      [userId],
-    );
-  }
+/** What the user routes need besides the runtime. */
+export interface UserRouteDependencies {
+  readonly mail: CodeMailer;
+  readonly settings: UserUpdateSettings;
 }
 
-/** `GET /user` and `PUT /user`: the signed-in user. */
-export function registerUserRoutes(app: FastifyInstance, runtime: IdentityRuntime): void {
+/** `redirect_to` of the request: the query's (supabase-js `emailRedirectTo`), else the body's. */
+function redirectOf(request: FastifyRequest, body: Record<string, unknown>): string | undefined {
+  const query = (request.query as { redirect_to?: unknown } | undefined)?.redirect_to;
+  return typeof query === 'string' && query !== '' ? query : optionalString(body, 'redirect_to');
+}
+
+/**
+ * `GET /user` and `PUT /user`: the signed-in user. A new `email` takes effect only once confirmed
+ * (by both addresses with secure email change; at once only for a user without an address while
+ * sign-ups are autoconfirmed, as GoTrue).
+ */
+export function registerUserRoutes(app: FastifyInstance, runtime: IdentityRuntime, deps: UserRouteDependencies): void {
   app.get('/user', async (request) => {
     const { user } = await requireUser(runtime, request);
     return userJson(user);
@@ -69,6 +51,7 @@ export function registerUserRoutes(app: FastifyInstance, runtime: IdentityRuntim
     const data = optionalObject(body, 'data');
     if (phone) throw new IdentityError(422, 'phone_provider_disabled', Messages.phoneDisabled);
     const email = rawEmail ? normaliseEmail(rawEmail) : undefined;
+    const newEmail = email && email !== user.email ? email : undefined;
     let hash: string | undefined;
     if (password !== undefined) {
       checkNewPassword(password, runtime.settings.passwordMinLength);
@@ -76,6 +59,14 @@ export function registerUserRoutes(app: FastifyInstance, runtime: IdentityRuntim
         throw new IdentityError(422, 'same_password', Messages.samePassword);
       }
       hash = await hashPassword(password);
+    }
+    const immediateEmail = newEmail !== undefined && !user.email && runtime.settings.mailerAutoconfirm;
+    if (newEmail !== undefined) {
+      const taken = await runtime.db.query('select 1 from auth.users where email = $1 and id <> $2 and deleted_at is null', [newEmail, user.id]);
+      if (taken.rows.length > 0) throw new IdentityError(422, 'email_exists', Messages.emailExists);
+      if (!immediateEmail) {
+        await requestEmailChange(runtime, deps.mail, request, { user, newEmail, both: deps.settings.secureEmailChange, redirectTo: redirectOf(request, body) });
+      }
     }
     try {
       const updated = await runtime.db.transaction(async (tx) => {
@@ -86,11 +77,7 @@ export function registerUserRoutes(app: FastifyInstance, runtime: IdentityRuntim
             JSON.stringify(mergeMetadata(user.raw_user_meta_data, data)),
           ]);
         }
-        if (email && email !== user.email) {
-          const taken = await tx.query('select 1 from auth.users where email = $1 and id <> $2 and deleted_at is null', [email, user.id]);
-          if (taken.rows.length > 0) throw new IdentityError(422, 'email_exists', Messages.emailExists);
-          await changeEmail(tx, user.id, email, runtime.settings.mailerAutoconfirm);
-        }
+        if (immediateEmail) await changeEmail(tx, user.id, newEmail, true);
         return findUserById(tx, user.id);
       });
       if (!updated) throw new IdentityError(403, 'user_not_found', Messages.userFromSubMissing);

@@ -1,0 +1,58 @@
+import type { FastifyRequest } from 'fastify';
+import type { Queryable } from '../../db/index.js';
+import type { IdentityRuntime } from '../runtime.js';
+import { changeEmail, type UserRow } from '../users.js';
+import type { CodeMailer } from './code-mail.js';
+import { composeMail } from './messages.js';
+import { issueOneTimeToken, type OneTimeTokenType } from './tokens.js';
+
+/** The token types of an email change: one code for the current address, one for the new. */
+export const EMAIL_CHANGE_TOKENS: readonly OneTimeTokenType[] = ['email_change_current', 'email_change_new'];
+
+/** GoTrue's answer when the first of the two addresses confirmed. */
+export const SINGLE_CONFIRMATION = 'Confirmation link accepted. Please proceed to confirm link sent to the other email';
+
+/**
+ * Starts changing `user`'s address to `newEmail` (GoTrue's secure email change): records `new_email`
+ * and `email_change_sent_at`, and mails a code and link to the new address and, when `both` and the
+ * user has an address, to the current one. The address changes only once every mailed code was
+ * confirmed ({@link confirmEmailChange}); a new request replaces a pending one.
+ */
+export async function requestEmailChange(
+  runtime: IdentityRuntime,
+  mail: CodeMailer,
+  request: FastifyRequest,
+  change: { readonly user: UserRow; readonly newEmail: string; readonly both: boolean; readonly redirectTo: string | undefined },
+): Promise<void> {
+  const { user, newEmail } = change;
+  const current = change.both && user.email ? user.email : null;
+  mail.takeBudget(request, ...(current ? [current, newEmail] : [newEmail]));
+  const issued = await runtime.db.transaction(async (tx) => {
+    // Tokens first, then the user row: the order confirmEmailChange takes its locks in.
+    await tx.query('delete from auth.one_time_tokens where user_id = $1 and token_type = any($2::text[])', [user.id, [...EMAIL_CHANGE_TOKENS]]);
+    const toNew = await issueOneTimeToken(tx, user.id, 'email_change_new', newEmail, null);
+    const toCurrent = current ? await issueOneTimeToken(tx, user.id, 'email_change_current', current, null) : null;
+    await tx.query('update auth.users set new_email = $2, email_change_sent_at = now(), updated_at = now() where id = $1', [user.id, newEmail]);
+    return { toNew, toCurrent };
+  });
+  mail.send(composeMail('email_change', newEmail, mail.link(issued.toNew.hash, 'email_change', change.redirectTo), issued.toNew.otp), 'email_change');
+  if (current && issued.toCurrent) {
+    mail.send(composeMail('email_change', current, mail.link(issued.toCurrent.hash, 'email_change', change.redirectTo), issued.toCurrent.otp), 'email_change');
+  }
+}
+
+/**
+ * Called in the transaction that used up one email change token of `userId`: `pending` while the other
+ * address has not confirmed, `changed` once the address was switched to `new_email`, `invalid` when no
+ * change is pending. Locks the user row, so two confirmations arriving together settle one after the other.
+ */
+export async function confirmEmailChange(tx: Queryable, userId: string): Promise<'pending' | 'changed' | 'invalid'> {
+  const { rows } = await tx.query<{ new_email: string | null }>('select new_email from auth.users where id = $1 for update', [userId]);
+  const target = rows[0]?.new_email;
+  if (!target) return 'invalid';
+  const waiting = await tx.query('select 1 from auth.one_time_tokens where user_id = $1 and token_type = any($2::text[]) limit 1', [userId, [...EMAIL_CHANGE_TOKENS]]);
+  if (waiting.rows.length > 0) return 'pending';
+  await changeEmail(tx, userId, target, true);
+  await tx.query('update auth.users set email_change_sent_at = null, is_anonymous = false where id = $1', [userId]);
+  return 'changed';
+}
