@@ -10,19 +10,17 @@
 // Prints one PASS or FAIL line at the end; exits non-zero on failure. Keeps the project with KEEP=1.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { builtinModules, createRequire } from 'node:module';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
+import { BROWSER_BUDGET_BYTES, describeBundle, measureBrowserBundle } from '../../bench/client/bundle-size.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('./app/', import.meta.url));
 const requireFromRoot = createRequire(path.join(ROOT, 'package.json'));
-/** Browser bundle budget of @latchkey/client without centrifuge, minified and gzipped. */
-const BROWSER_BUDGET_BYTES = 12 * 1024;
-const PACKAGES = { '@latchkey/verify': 'verify', '@latchkey/client': 'client', '@latchkey/server': 'server', latchkey: 'cli' };
+const PACKAGES = ['@latchkey/verify', '@latchkey/client', '@latchkey/server', 'latchkey'];
 
 const started = Date.now();
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'latchkey-consumer-'));
@@ -110,7 +108,7 @@ async function install(tarballs) {
   fs.mkdirSync(app);
   for (const file of fs.readdirSync(FIXTURES)) fs.copyFileSync(path.join(FIXTURES, file), path.join(app, file));
   const typesNode = requireFromRoot('@types/node/package.json').version;
-  const dependencies = Object.fromEntries(Object.keys(PACKAGES).map((name) => [name, `file:${tarballs[name]}`]));
+  const dependencies = Object.fromEntries(PACKAGES.map((name) => [name, `file:${tarballs[name]}`]));
   const manifest = { name: 'latchkey-consumer', private: true, type: 'module', dependencies: { ...dependencies, '@types/node': typesNode } };
   fs.writeFileSync(path.join(app, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error']);
@@ -168,35 +166,13 @@ async function typeCheck() {
 
 async function bundle() {
   step('(d) browser bundle of @latchkey/client (esbuild, platform browser)');
-  const esbuild = requireFromRoot('esbuild');
-  const sizes = {};
-  for (const [label, external] of [['with centrifuge', []], ['without centrifuge', ['centrifuge']]]) {
-    const result = await esbuild.build({
-      stdin: { contents: "export * from '@latchkey/client';", resolveDir: app, sourcefile: 'browser-entry.js' },
-      bundle: true,
-      platform: 'browser',
-      format: 'esm',
-      target: 'es2022',
-      minify: true,
-      write: false,
-      metafile: true,
-      external,
-      logLevel: 'silent',
-    });
-    const nodeInputs = Object.keys(result.metafile.inputs).filter((input) => input.startsWith('node:') || /(^|\/)node_modules\/ws\//.test(input));
-    const imports = Object.values(result.metafile.outputs).flatMap((output) => output.imports.map((entry) => entry.path));
-    const builtins = imports.filter((name) => name.startsWith('node:') || builtinModules.includes(name));
-    check(nodeInputs.length === 0 && builtins.length === 0, `${label}: no Node built-in in the bundle${builtins.length ? ` (${builtins.join(', ')})` : ''}`);
-    const code = result.outputFiles[0].contents;
-    const gzipped = gzipSync(code, { level: 9 }).length;
-    sizes[label] = { minified: code.length, gzipped };
-    const biggest = Object.entries(result.metafile.outputs)[0][1].inputs;
-    const top = Object.entries(biggest).sort((a, b) => b[1].bytesInOutput - a[1].bytesInOutput).slice(0, 5);
-    process.stdout.write(`   ${label}: ${(code.length / 1024).toFixed(1)} KB minified, ${(gzipped / 1024).toFixed(1)} KB gzipped; largest inputs: ${top.map(([input, { bytesInOutput }]) => `${input.replace(/^.*node_modules\//, '')} ${(bytesInOutput / 1024).toFixed(1)} KB`).join(', ')}\n`);
+  const variants = await measureBrowserBundle(app);
+  for (const [label, variant] of Object.entries(variants)) {
+    process.stdout.write(`   ${describeBundle(label, variant)}\n`);
+    check(variant.builtins.length === 0, `${label}: no Node built-in in the bundle${variant.builtins.length ? ` (${variant.builtins.join(', ')})` : ''}`);
   }
-  const own = sizes['without centrifuge'].gzipped;
+  const own = variants['without centrifuge'].gzipped;
   check(own <= BROWSER_BUDGET_BYTES, `without centrifuge ${(own / 1024).toFixed(1)} KB min+gz, budget ${BROWSER_BUDGET_BYTES / 1024} KB`);
-  return sizes;
 }
 
 let failure = null;

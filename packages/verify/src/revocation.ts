@@ -6,7 +6,11 @@
  */
 import type { Claims } from './jwt/claims.js';
 
-/** Returns `true` when the token must be refused as revoked. May be asynchronous (database, Redis). */
+/**
+ * Returns `true` when the token must be refused as revoked. May be asynchronous (database, Redis). A
+ * `VerifyError` it throws is the verification's failure (the revocation feed throws
+ * `ERR_REVOCATION_FEED_STALE` when it must fail closed).
+ */
 export type RevocationCheck = (claims: Claims) => boolean | Promise<boolean>;
 
 /** An in-memory deny-list keyed by one claim. */

@@ -28,6 +28,35 @@ const MEMBER = {
   },
 };
 
+const INVITATION = {
+  type: 'object',
+  required: ['id', 'organization_id', 'email', 'role', 'invited_by', 'status', 'created_at', 'expires_at'],
+  properties: {
+    id: { type: 'string', format: 'uuid' },
+    organization_id: { type: 'string', format: 'uuid' },
+    email: { type: 'string' },
+    role: { type: 'string', enum: ['owner', 'admin', 'member'] },
+    invited_by: { type: ['string', 'null'], format: 'uuid' },
+    status: { type: 'string', enum: ['pending', 'expired'] },
+    created_at: { type: 'string', format: 'date-time' },
+    expires_at: { type: 'string', format: 'date-time' },
+  },
+};
+
+const RECEIVED_INVITATION = {
+  type: 'object',
+  required: ['id', 'organization_id', 'organization_name', 'role', 'invited_by_email', 'created_at', 'expires_at'],
+  properties: {
+    id: { type: 'string', format: 'uuid' },
+    organization_id: { type: 'string', format: 'uuid' },
+    organization_name: { type: 'string' },
+    role: { type: 'string', enum: ['owner', 'admin', 'member'] },
+    invited_by_email: { type: ['string', 'null'] },
+    created_at: { type: 'string', format: 'date-time' },
+    expires_at: { type: 'string', format: 'date-time' },
+  },
+};
+
 const SESSION = {
   type: 'object',
   required: ['access_token', 'token_type', 'expires_in', 'expires_at', 'refresh_token', 'user'],
@@ -49,6 +78,7 @@ const IDENTITY_ERROR = {
 
 const identityError = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/IdentityError' } } } });
 const orgId = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
+const invitationId = { name: 'invitationId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
 const userId = { name: 'userId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
 const noteId = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
 const limit = { name: 'limit', in: 'query', required: false, schema: LIST_QUERY.properties.limit };
@@ -72,7 +102,7 @@ export function buildOpenApiDocument(serverUrl: string): Json {
     security: [{ bearer: [] }],
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
-      schemas: { Note: NOTE, NoteList: NOTE_LIST, NewNote: NEW_NOTE, NotePatch: NOTE_PATCH, Error: API_ERROR, Organization: ORGANIZATION, Member: MEMBER, Session: SESSION, IdentityError: IDENTITY_ERROR },
+      schemas: { Note: NOTE, NoteList: NOTE_LIST, NewNote: NEW_NOTE, NotePatch: NOTE_PATCH, Error: API_ERROR, Organization: ORGANIZATION, Member: MEMBER, Invitation: INVITATION, ReceivedInvitation: RECEIVED_INVITATION, Session: SESSION, IdentityError: IDENTITY_ERROR },
     },
     paths: {
       '/auth/v1/organizations': {
@@ -90,14 +120,34 @@ export function buildOpenApiDocument(serverUrl: string): Json {
       },
       '/auth/v1/organizations/{id}/members': {
         get: { operationId: 'listMembers', summary: 'Members of an organization', tags: ['organizations'], parameters: [orgId], responses: { 200: json({ type: 'array', items: { $ref: '#/components/schemas/Member' } }, 'Members'), ...orgFailures } },
+      },
+      '/auth/v1/organizations/{id}/invitations': {
+        get: { operationId: 'listInvitations', summary: 'Pending invitations, expired ones marked (owners and admins)', tags: ['organizations'], parameters: [orgId], responses: { 200: json({ type: 'array', items: { $ref: '#/components/schemas/Invitation' } }, 'Invitations'), ...orgFailures } },
         post: {
-          operationId: 'addMember',
-          summary: 'Add a user by email (owners and admins; only owners add owners)',
+          operationId: 'createInvitation',
+          summary: 'Invite an address (owners and admins; only owners invite owners). The same answer whether or not an account has the address; a mail goes to it. The membership exists once the invitee accepts.',
           tags: ['organizations'],
           parameters: [orgId],
           requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['email'], properties: { email: { type: 'string', format: 'email' }, role: { type: 'string', enum: ['owner', 'admin', 'member'], default: 'member' } } } } } },
-          responses: { 201: json({ $ref: '#/components/schemas/Member' }, 'Added'), 422: identityError('Already a member'), ...orgFailures },
+          responses: { 201: json({ $ref: '#/components/schemas/Invitation' }, 'Invited'), 422: identityError('A member already has this address'), ...orgFailures },
         },
+      },
+      '/auth/v1/organizations/{id}/invitations/{invitationId}': {
+        delete: { operationId: 'revokeInvitation', summary: 'Withdraw a pending invitation (owners and admins)', tags: ['organizations'], parameters: [orgId, invitationId], responses: { 204: { description: 'Withdrawn' }, ...orgFailures } },
+      },
+      '/auth/v1/invitations': {
+        get: {
+          operationId: 'listReceivedInvitations',
+          summary: "The caller's pending invitations (addressed to their confirmed e-mail)",
+          tags: ['organizations'],
+          responses: { 200: json({ type: 'object', required: ['invitations'], properties: { invitations: { type: 'array', items: { $ref: '#/components/schemas/ReceivedInvitation' } } } }, 'Invitations'), ...orgFailures },
+        },
+      },
+      '/auth/v1/invitations/{invitationId}/accept': {
+        post: { operationId: 'acceptInvitation', summary: 'Accept: the caller becomes a member with the invited role', tags: ['organizations'], parameters: [invitationId], responses: { 200: json({ $ref: '#/components/schemas/Member' }, 'Membership'), 422: identityError('Expired or already answered'), ...orgFailures } },
+      },
+      '/auth/v1/invitations/{invitationId}/decline': {
+        post: { operationId: 'declineInvitation', summary: 'Decline', tags: ['organizations'], parameters: [invitationId], responses: { 204: { description: 'Declined' }, 422: identityError('Expired or already answered'), ...orgFailures } },
       },
       '/auth/v1/organizations/{id}/members/{userId}': {
         patch: {

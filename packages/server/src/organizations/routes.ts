@@ -7,10 +7,10 @@ import { ORGANIZATION_ROLES, type Actor } from './types.js';
 
 const UUID = z.uuid();
 const CREATE_BODY = z.object({ name: z.string().trim().min(1).max(200), owner_id: UUID.optional() });
-const ADD_MEMBER_BODY = z.object({ email: z.email().max(320), role: z.enum(ORGANIZATION_ROLES).default('member') });
 const UPDATE_MEMBER_BODY = z.object({ role: z.enum(ORGANIZATION_ROLES) });
 
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+/** Parses a body with `schema`; 400 `validation_failed` naming the first problem. */
+export function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   const result = schema.safeParse(value ?? {});
   if (!result.success) {
     const issue = result.error.issues[0];
@@ -20,7 +20,8 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   return result.data;
 }
 
-function organizationId(request: FastifyRequest<{ Params: { id: string } }>): string {
+/** The `{id}` of the path; a malformed one answers like an unknown organization (404). */
+export function organizationId(request: FastifyRequest<{ Params: { id: string } }>): string {
   const id = request.params.id;
   // A malformed id can name no organization: the same answer as an unknown one.
   if (!UUID.safeParse(id).success) throw new IdentityError(404, 'organization_not_found', 'Organization not found');
@@ -32,16 +33,19 @@ function memberId(request: FastifyRequest<{ Params: { id: string; userId: string
   return request.params.userId;
 }
 
+/** Who the request acts as: the service role (key or admin-role token), else the signed-in user. */
+export async function requestActor(identity: IdentityExports, request: FastifyRequest): Promise<Actor> {
+  if (await identity.isAdmin(request)) return { kind: 'service' };
+  const { user } = await identity.requireUser(request);
+  return { kind: 'user', userId: user.id };
+}
+
 /**
  * Routes under `/auth/v1/organizations`. A user token acts for that user; the service role (key or a
  * token with an admin role) acts on any organization.
  */
 export function registerOrganizationRoutes(app: FastifyInstance, { identity, store }: { identity: IdentityExports; store: OrganizationStore }): void {
-  async function actorOf(request: FastifyRequest): Promise<Actor> {
-    if (await identity.isAdmin(request)) return { kind: 'service' };
-    const { user } = await identity.requireUser(request);
-    return { kind: 'user', userId: user.id };
-  }
+  const actorOf = (request: FastifyRequest) => requestActor(identity, request);
 
   app.post('/', async (request, reply) => {
     const actor = await actorOf(request);
@@ -56,20 +60,13 @@ export function registerOrganizationRoutes(app: FastifyInstance, { identity, sto
   app.post<{ Params: { id: string } }>('/:id/switch', async (request) => {
     const { user } = await identity.requireUser(request);
     const target = organizationId(request);
-    const client = { ip: request.ip, userAgent: request.headers['user-agent'] };
-    return identity.issueSession(user.id, { method: 'token_refresh', client }, async (tx) => {
+    return identity.issueSession(user.id, { method: 'token_refresh', client: identity.clientFacts(request) }, async (tx) => {
       if (!(await store.isMember(tx, target, user.id))) throw new IdentityError(404, 'organization_not_found', 'Organization not found');
       chooseOrganizationFor(tx, target);
     });
   });
 
   app.get<{ Params: { id: string } }>('/:id/members', async (request) => store.members(await actorOf(request), organizationId(request)));
-
-  app.post<{ Params: { id: string } }>('/:id/members', async (request, reply) => {
-    const actor = await actorOf(request);
-    const body = parse(ADD_MEMBER_BODY, request.body);
-    return reply.code(201).send(await store.addMember(actor, organizationId(request), body.email, body.role));
-  });
 
   app.patch<{ Params: { id: string; userId: string } }>('/:id/members/:userId', async (request) => {
     const actor = await actorOf(request);

@@ -9,7 +9,7 @@ type OrganizationRow = {
   role?: OrganizationRole | null;
 };
 
-type MemberRow = {
+export type MemberRow = {
   organization_id: string;
   user_id: string;
   email: string | null;
@@ -21,19 +21,19 @@ function organizationJson(row: OrganizationRow): OrganizationJson {
   return { id: row.id, name: row.name, created_at: row.created_at.toISOString(), ...(row.role ? { role: row.role } : {}) };
 }
 
-function memberJson(row: MemberRow): MemberJson {
+export function memberJson(row: MemberRow): MemberJson {
   return { organization_id: row.organization_id, user_id: row.user_id, email: row.email, role: row.role, created_at: row.created_at.toISOString() };
 }
 
 const notFound = () => new IdentityError(404, 'organization_not_found', 'Organization not found');
-const insufficientRole = (message: string) => new IdentityError(403, 'insufficient_role', message);
+export const insufficientRole = (message: string) => new IdentityError(403, 'insufficient_role', message);
 const lastOwner = () => new IdentityError(422, 'last_owner', 'An organization must keep at least one owner');
 
 /**
  * Locks the organization's membership rows and returns the caller's role in it. Non-members get 404,
  * so an organization's existence is not revealed; the service role acts as an owner.
  */
-async function lockMembership(tx: Queryable, organizationId: string, actor: Actor): Promise<{ actorRole: OrganizationRole; owners: number }> {
+export async function lockMembership(tx: Queryable, organizationId: string, actor: Actor): Promise<{ actorRole: OrganizationRole; owners: number }> {
   const { rows } = await tx.query<{ user_id: string; role: OrganizationRole }>(
     `select m.user_id, m.role from auth.organizations o
        join auth.organization_members m on m.organization_id = o.id
@@ -53,11 +53,11 @@ async function lockMembership(tx: Queryable, organizationId: string, actor: Acto
   return { actorRole: own.role, owners };
 }
 
-function requireManager(role: OrganizationRole): void {
+export function requireManager(role: OrganizationRole): void {
   if (role === 'member') throw insufficientRole('Only owners and admins can manage members');
 }
 
-async function selectMember(tx: Queryable, organizationId: string, userId: string): Promise<MemberRow | undefined> {
+export async function selectMember(tx: Queryable, organizationId: string, userId: string): Promise<MemberRow | undefined> {
   const { rows } = await tx.query<MemberRow>(
     `select m.organization_id, m.user_id, u.email, m.role, m.created_at
        from auth.organization_members m join auth.users u on u.id = m.user_id
@@ -118,24 +118,6 @@ export class OrganizationStore {
   async isMember(tx: Queryable, organizationId: string, userId: string): Promise<boolean> {
     const { rows } = await tx.query('select 1 from auth.organization_members where organization_id = $1 and user_id = $2', [organizationId, userId]);
     return rows.length > 0;
-  }
-
-  /** Adds the user with `email` to the organization. */
-  addMember(actor: Actor, organizationId: string, email: string, role: OrganizationRole): Promise<MemberJson> {
-    return this.#db.transaction(async (tx) => {
-      const { actorRole } = await lockMembership(tx, organizationId, actor);
-      requireManager(actorRole);
-      if (role === 'owner' && actorRole !== 'owner') throw insufficientRole('Only owners can add owners');
-      const { rows } = await tx.query<{ id: string }>(`select id from auth.users where email = lower($1) and deleted_at is null`, [email]);
-      const user = rows[0];
-      if (!user) throw new IdentityError(404, 'user_not_found', 'User not found');
-      const inserted = await tx.query(
-        `insert into auth.organization_members (organization_id, user_id, role) values ($1, $2, $3) on conflict do nothing`,
-        [organizationId, user.id, role],
-      );
-      if (inserted.rowCount === 0) throw new IdentityError(422, 'member_exists', 'User is already a member of this organization');
-      return memberJson((await selectMember(tx, organizationId, user.id))!);
-    });
   }
 
   /** Changes a member's role. */

@@ -52,6 +52,13 @@ describeEachDatabase('organizations, row-level security and the example API', (d
     return data.session as unknown as Session;
   }
 
+  /** Invites the invitee's address, and the invitee accepts with their own token. */
+  async function join(organization: string, inviter: Session, invitee: Session, role: string): Promise<Call> {
+    const invited = await call('createInvitation', 'POST', `/auth/v1/organizations/${organization}/invitations`, inviter.access_token, { email: invitee.user.email, role });
+    expect(invited.status).toBe(201);
+    return call('acceptInvitation', 'POST', `/auth/v1/invitations/${invited.body.id}/accept`, invitee.access_token);
+  }
+
   const organizationOf = (session: Session) => (decodeJwt(session.access_token).app_metadata as Record<string, unknown>) ?? {};
 
   let alice: Session; // owner of A
@@ -95,23 +102,35 @@ describeEachDatabase('organizations, row-level security and the example API', (d
   it('rejects bad input with the documented errors', async () => {
     expect((await call('createOrganization', 'POST', '/auth/v1/organizations', alice.access_token, { name: '' })).body).toMatchObject({ error_code: 'validation_failed' });
     expect((await call('createOrganization', 'POST', '/auth/v1/organizations', null, { name: 'x' })).status).toBe(401);
-    expect((await call('addMember', 'POST', `/auth/v1/organizations/not-a-uuid/members`, alice.access_token, { email: 'x@example.com' })).body).toMatchObject({ error_code: 'organization_not_found' });
-    expect((await call('addMember', 'POST', `/auth/v1/organizations/${orgB}/members`, alice.access_token, { email: bob.user.email })).status).toBe(404);
+    expect((await call('createInvitation', 'POST', `/auth/v1/organizations/not-a-uuid/invitations`, alice.access_token, { email: 'x@example.com' })).body).toMatchObject({ error_code: 'organization_not_found' });
+    expect((await call('createInvitation', 'POST', `/auth/v1/organizations/${orgB}/invitations`, alice.access_token, { email: bob.user.email })).status).toBe(404);
+    expect((await call('createInvitation', 'POST', `/auth/v1/organizations/${orgA}/invitations`, alice.access_token, { email: 'not an address' })).body).toMatchObject({ error_code: 'validation_failed' });
     const badJson = await fetch(`${server.url}/auth/v1/organizations`, { method: 'POST', headers: { authorization: `Bearer ${alice.access_token}`, 'content-type': 'application/json' }, body: '{nope' });
     expect(badJson.status).toBe(400);
   });
 
-  it('adds members, enforces roles, and keeps the last owner', async () => {
-    const added = await call('addMember', 'POST', `/auth/v1/organizations/${orgA}/members`, alice.access_token, { email: bob.user.email, role: 'member' });
-    expect(added.status).toBe(201);
+  it('adds members by invitation, enforces roles, and keeps the last owner', async () => {
+    const added = await join(orgA, alice, bob, 'member');
+    expect(added.status).toBe(200);
     expect(added.body).toMatchObject({ user_id: bob.user.id, role: 'member' });
-    expect((await call('addMember', 'POST', `/auth/v1/organizations/${orgA}/members`, alice.access_token, { email: bob.user.email })).body).toMatchObject({ error_code: 'member_exists' });
+    expect((await call('createInvitation', 'POST', `/auth/v1/organizations/${orgA}/invitations`, alice.access_token, { email: bob.user.email })).body).toMatchObject({ error_code: 'member_exists' });
     bob = await refresh(bob);
     expect(organizationOf(bob)).toMatchObject({ organization_id: orgA, org_role: 'member' });
 
     // A member cannot manage members.
-    const byMember = await call('addMember', 'POST', `/auth/v1/organizations/${orgA}/members`, bob.access_token, { email: carol.user.email });
+    const byMember = await call('createInvitation', 'POST', `/auth/v1/organizations/${orgA}/invitations`, bob.access_token, { email: carol.user.email });
     expect(byMember).toMatchObject({ status: 403, body: { error_code: 'insufficient_role' } });
+
+    // Pending invitations are listed for owners and the invitee; withdrawn or declined ones give no membership.
+    const invited = await call('createInvitation', 'POST', `/auth/v1/organizations/${orgA}/invitations`, alice.access_token, { email: carol.user.email, role: 'admin' });
+    expect((await call('listInvitations', 'GET', `/auth/v1/organizations/${orgA}/invitations`, alice.access_token)).body).toEqual([expect.objectContaining({ id: invited.body.id, email: carol.user.email, role: 'admin', status: 'pending' })]);
+    expect((await call('listReceivedInvitations', 'GET', '/auth/v1/invitations', carol.access_token)).body.invitations).toEqual([expect.objectContaining({ id: invited.body.id, organization_name: 'Acme', role: 'admin', invited_by_email: alice.user.email })]);
+    expect((await call('revokeInvitation', 'DELETE', `/auth/v1/organizations/${orgA}/invitations/${invited.body.id}`, alice.access_token)).status).toBe(204);
+    expect((await call('listReceivedInvitations', 'GET', '/auth/v1/invitations', carol.access_token)).body.invitations).toEqual([]);
+    expect((await call('acceptInvitation', 'POST', `/auth/v1/invitations/${invited.body.id}/accept`, carol.access_token)).body).toMatchObject({ error_code: 'invitation_not_found' });
+    const again = await call('createInvitation', 'POST', `/auth/v1/organizations/${orgA}/invitations`, alice.access_token, { email: carol.user.email });
+    expect((await call('declineInvitation', 'POST', `/auth/v1/invitations/${again.body.id}/decline`, carol.access_token)).status).toBe(204);
+    expect((await call('listMembers', 'GET', `/auth/v1/organizations/${orgA}/members`, alice.access_token)).body.map((m: { user_id: string }) => m.user_id)).not.toContain(carol.user.id);
     const members = await call('listMembers', 'GET', `/auth/v1/organizations/${orgA}/members`, bob.access_token);
     expect(members.body.map((m: { role: string }) => m.role).sort()).toEqual(['member', 'owner']);
 
@@ -155,7 +174,7 @@ describeEachDatabase('organizations, row-level security and the example API', (d
   });
 
   it('switching organization switches what is visible', async () => {
-    await call('addMember', 'POST', `/auth/v1/organizations/${orgB}/members`, carol.access_token, { email: alice.user.email, role: 'admin' });
+    expect((await join(orgB, carol, alice, 'admin')).status).toBe(200);
     const switched = await call('switchOrganization', 'POST', `/auth/v1/organizations/${orgB}/switch`, alice.access_token);
     expect(switched.status).toBe(200);
     const inB: Session = switched.body;

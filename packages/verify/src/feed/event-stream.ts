@@ -42,12 +42,11 @@ export class EventStreamParser {
       const end = cr === -1 ? lf : lf === -1 ? cr : Math.min(cr, lf);
       if (end === -1) break;
       this.#line(text.slice(start, end), messages);
+      start = end + 1;
       if (text[end] === '\r') {
-        if (end + 1 === text.length) this.#skipLeadingLf = true;
-        else if (text[end + 1] === '\n') start = end + 2;
-        else start = end + 1;
-        if (end + 1 === text.length) start = end + 1;
-      } else start = end + 1;
+        if (start === text.length) this.#skipLeadingLf = true; // a CRLF split across chunks
+        else if (text[start] === '\n') start += 1;
+      }
     }
     this.#buffer = text.slice(start);
     if (this.#buffer.length > MAX_LINE) throw new RangeError('event-stream line too long');
