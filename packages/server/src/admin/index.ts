@@ -29,7 +29,7 @@ const SERVICE_PATHS = { identity: IDENTITY_PREFIX, gateway: WEBSOCKET_PATH, api:
 export function serverOperations(context: AppContext): AdminOperations {
   const identity = identityExports(context);
   const settings = identity?.settings ?? loadIdentitySettings(context.env);
-  const base = databaseOperations(context.db, settings);
+  const base = databaseOperations(context.db, settings, context.revocations);
   const mounted = () => {
     if (!identity) throw new AdminError('identity_not_mounted', 'this server does not run the identity service');
     return identity;

@@ -3,6 +3,8 @@ import { migrate, type MigrationReport } from '../db/index.js';
 import { rotateSigningKey, KeyStore, type RotationResult } from '../identity/keys/key-store.js';
 import { clientJson, createOAuthClient, deleteOAuthClient, listOAuthClients, type ClientJson } from '../identity/oauth/clients.js';
 import type { IdentitySettings } from '../identity/settings.js';
+import { createRevocationRecorder } from '../revocation/revocations.js';
+import type { RevocationRecorder } from '../revocation/types.js';
 import { outboxJson, readOutbox } from '../mail/index.js';
 import { AdminError, type KeysReport, type MailQuery, type NewClientInput, type RotationReport } from './protocol.js';
 
@@ -90,9 +92,14 @@ export function assertRotatable(settings: IdentitySettings): void {
 
 /**
  * The admin operations over an open database. Writes (`rotateKeys`, `createClient`, `deleteClient`,
- * `migrate`) bring the schema up to date first; reads never do.
+ * `migrate`) bring the schema up to date first; reads never do. Revocation events (a deleted client's)
+ * go to `revocations`; by default they are only stored, and serving nodes pick them up from the database.
  */
-export function databaseOperations(db: Database, settings: IdentitySettings): AdminOperations {
+export function databaseOperations(
+  db: Database,
+  settings: IdentitySettings,
+  revocations: RevocationRecorder = createRevocationRecorder({ tokenLifetime: settings.jwtExpiry }),
+): AdminOperations {
   return {
     keys: () => readKeys(db, settings),
     async rotateKeys() {
@@ -116,7 +123,7 @@ export function databaseOperations(db: Database, settings: IdentitySettings): Ad
       }
     },
     async deleteClient(id) {
-      const row = await reading(() => deleteOAuthClient(db, id), () => null);
+      const row = await reading(() => deleteOAuthClient(db, id, revocations), () => null);
       if (!row) throw new AdminError('client_not_found', `no client ${id}`);
       return clientJson(row);
     },

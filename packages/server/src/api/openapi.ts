@@ -115,6 +115,15 @@ export function buildOpenApiDocument(serverUrl: string): Json {
           responses: { 201: json({ $ref: '#/components/schemas/Organization' }, 'Created'), ...orgFailures },
         },
       },
+      '/auth/v1/organizations/{id}': {
+        delete: {
+          operationId: 'deleteOrganization',
+          summary: 'Delete an organization with its memberships and data (owners only); tokens carrying it stop working',
+          tags: ['organizations'],
+          parameters: [orgId],
+          responses: { 204: { description: 'Deleted' }, ...orgFailures },
+        },
+      },
       '/auth/v1/organizations/{id}/switch': {
         post: { operationId: 'switchOrganization', summary: 'A fresh session whose token carries this organization', tags: ['organizations'], parameters: [orgId], responses: { 200: json({ $ref: '#/components/schemas/Session' }, 'Session'), ...orgFailures } },
       },

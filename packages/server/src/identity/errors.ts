@@ -21,6 +21,8 @@ export type IdentityErrorCode =
   | 'phone_exists'
   | 'weak_password'
   | 'same_password'
+  | 'reauthentication_needed'
+  | 'reauthentication_not_valid'
   | 'signup_disabled'
   | 'email_provider_disabled'
   | 'phone_provider_disabled'

@@ -1,5 +1,5 @@
 export { identityService, identityExports, IDENTITY_PREFIX, type IdentityExports } from './service.js';
-export { loadIdentitySettings, type IdentitySettings } from './settings.js';
+export { loadAccessTokenLifetime, loadIdentitySettings, type IdentitySettings } from './settings.js';
 export { IdentityError, OAuthError, type IdentityErrorCode } from './errors.js';
 export type { ClaimsHook, ClaimsHookInput, ClaimsHookOutput, ClaimsHookContext } from './claims.js';
 export type { StartSessionOptions, ClientFacts } from './sessions.js';

@@ -94,31 +94,31 @@ export class LoginThrottle {
       let wait = blockedUntil('address');
       if ((live('pair')?.failures ?? 0) > 0) wait = Math.max(wait, blockedUntil('account'));
       if (wait > now) throw new RateLimitedError((wait - now) / 1000);
-      for (const kind of ['account', 'address', 'pair'] as const) {
-        const failures = (live(kind)?.failures ?? 0) + 1;
-        const delay = this.#delay(kind, failures);
-        await tx.query('update auth.login_failures set failures = $2, last_failure_at = $3, blocked_until = $4 where key = $1', [
-          keys[kind],
-          failures,
-          new Date(now),
-          delay > 0 ? new Date(now + delay * 1000) : null,
-        ]);
-      }
+      const kinds = ['account', 'address', 'pair'] as const;
+      const failures = kinds.map((kind) => (live(kind)?.failures ?? 0) + 1);
+      const blocked = kinds.map((kind, index) => {
+        const delay = this.#delay(kind, failures[index]!);
+        return delay > 0 ? new Date(now + delay * 1000).toISOString() : null;
+      });
+      await tx.query(
+        `update auth.login_failures as f set failures = v.failures, last_failure_at = $4, blocked_until = v.blocked_until
+           from (select unnest($1::text[]) as key, unnest($2::int[]) as failures, unnest($3::timestamptz[]) as blocked_until) as v
+          where f.key = v.key`,
+        [kinds.map((kind) => keys[kind]), failures, blocked, new Date(now)],
+      );
     });
     return {
       succeeded: async () => {
-        await this.#db.transaction(async (tx) => {
-          await tx.query('delete from auth.login_failures where key = $1', [keys.pair]);
-          for (const kind of ['account', 'address'] as const) {
-            await tx.query(
-              `update auth.login_failures
-                  set failures = greatest(failures - 1, 0),
-                      blocked_until = case when $2::int > 0 and failures - 1 >= $2::int then blocked_until end
-                where key = $1`,
-              [keys[kind], this.#threshold(kind)],
-            );
-          }
-        });
+        // One statement: forget this address's failures for the account, take the attempt back from the
+        // account and address counts, and lift a wait the attempt itself set below a threshold.
+        await this.#db.query(
+          `with forgotten as (delete from auth.login_failures where key = $1)
+           update auth.login_failures
+              set failures = greatest(failures - 1, 0),
+                  blocked_until = case when failures - 1 >= nullif(case when key = $2 then $4::int else $5::int end, 0) then blocked_until end
+            where key = $2 or key = $3`,
+          [keys.pair, keys.account, keys.address, this.#threshold('account'), this.#threshold('address')],
+        );
       },
     };
   }

@@ -26,6 +26,7 @@ import { loadOtpSettings } from './otp/settings.js';
 import { registerOAuthClientAdminRoutes } from './oauth/admin-routes.js';
 import { registerOAuthTokenEndpoint } from './oauth/token-endpoint.js';
 import type { IdentityRuntime } from './runtime.js';
+import { startSessionExpiry } from './session-expiry.js';
 import { registerRevocationFeedRoute } from '../revocation/feed-route.js';
 import { issueSession, type ClientFacts, type StartSessionOptions } from './sessions.js';
 import { requireAdmin, requireUser, type UserAuthentication } from './http/authenticate.js';
@@ -133,6 +134,7 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
     { prefix: IDENTITY_PREFIX },
   );
   keys.startReloading(settings.keysReloadInterval);
+  const stopSessionExpiry = startSessionExpiry(context.db, context.revocations, settings, logger);
   const sweeper = setInterval(() => {
     logins.sweep().catch((error: unknown) => logger.warn({ reason: error instanceof Error ? error.message : String(error) }, 'login failure sweep failed'));
   }, 600_000);
@@ -183,6 +185,7 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
       `mail      ${mailer.kind === 'smtp' ? `SMTP ${mailSettings.host}:${mailSettings.port}` : 'development outbox (latchkey mail)'}`,
     ],
     async close() {
+      stopSessionExpiry();
       keys.stopReloading();
       clearInterval(sweeper);
       mailer.close();

@@ -74,6 +74,11 @@ export function registerOrganizationRoutes(app: FastifyInstance, { identity, sto
     return store.updateMember(actor, organizationId(request), memberId(request), body.role);
   });
 
+  app.delete<{ Params: { id: string } }>('/:id', async (request, reply) => {
+    await store.delete(await actorOf(request), organizationId(request));
+    return reply.code(204).send();
+  });
+
   app.delete<{ Params: { id: string; userId: string } }>('/:id/members/:userId', async (request, reply) => {
     await store.removeMember(await actorOf(request), organizationId(request), memberId(request));
     return reply.code(204).send();

@@ -22,7 +22,7 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
   if (!identity) throw new Error('the organizations service needs the identity service mounted before it');
   const expirySetting = readSetting(context.env, ['LATCHKEY_INVITATION_EXPIRY']);
   const expiry = expirySetting ? parseSeconds(expirySetting, { min: 60, max: 365 * 24 * 3600 }) : DEFAULT_INVITATION_EXPIRY;
-  const store = new OrganizationStore(context.db);
+  const store = new OrganizationStore(context.db, context.revocations);
   const invitations = new InvitationStore(context.db, expiry);
   const logger = context.logger.child({ service: 'organizations' });
   const siteUrl = () => identity.settings.siteUrl ?? context.publicUrl();

@@ -1,5 +1,6 @@
 import type { Database, Queryable } from '../db/index.js';
 import { IdentityError } from '../identity/index.js';
+import type { RevocationEvent, RevocationInput, Revocations } from '../revocation/types.js';
 import type { Actor, MemberJson, OrganizationJson, OrganizationRole } from './types.js';
 
 type OrganizationRow = {
@@ -67,12 +68,30 @@ export async function selectMember(tx: Queryable, organizationId: string, userId
   return rows[0];
 }
 
-/** Organizations and memberships, with the role rules: only owners and admins manage members, only owners make owners, the last owner stays. */
+/**
+ * Organizations and memberships, with the role rules: only owners and admins manage members, only owners
+ * make owners, the last owner stays. A removal, a role change and a deletion each record a revocation
+ * event in their transaction and announce it after commit, so tokens carrying the old membership stop
+ * working everywhere.
+ */
 export class OrganizationStore {
   readonly #db: Database;
+  readonly #revocations: Revocations;
 
-  constructor(db: Database) {
+  constructor(db: Database, revocations: Revocations) {
     this.#db = db;
+    this.#revocations = revocations;
+  }
+
+  /** Runs `work` in a transaction; the revocation it returns is recorded there and announced after commit. */
+  async #change<T>(work: (tx: Queryable) => Promise<{ result: T; revoke: RevocationInput | null }>): Promise<T> {
+    const { result, event } = await this.#db.transaction(async (tx) => {
+      const { result, revoke } = await work(tx);
+      const event: RevocationEvent | null = revoke ? await this.#revocations.record(tx, revoke) : null;
+      return { result, event };
+    });
+    if (event) await this.#revocations.announce(event);
+    return result;
   }
 
   /** Creates an organization with `ownerId` as its owner. */
@@ -122,7 +141,7 @@ export class OrganizationStore {
 
   /** Changes a member's role. */
   updateMember(actor: Actor, organizationId: string, userId: string, role: OrganizationRole): Promise<MemberJson> {
-    return this.#db.transaction(async (tx) => {
+    return this.#change(async (tx) => {
       const { actorRole, owners } = await lockMembership(tx, organizationId, actor);
       requireManager(actorRole);
       const target = await selectMember(tx, organizationId, userId);
@@ -130,13 +149,15 @@ export class OrganizationStore {
       if ((target.role === 'owner' || role === 'owner') && actorRole !== 'owner') throw insufficientRole('Only owners can grant or change the owner role');
       if (target.role === 'owner' && role !== 'owner' && owners <= 1) throw lastOwner();
       await tx.query(`update auth.organization_members set role = $3 where organization_id = $1 and user_id = $2`, [organizationId, userId, role]);
-      return memberJson({ ...target, role });
+      // Tokens carry `org_role`: those with the old role end; an unchanged role ends nothing.
+      const revoke = target.role === role ? null : ({ kind: 'role_changed', userId, organizationId } as const);
+      return { result: memberJson({ ...target, role }), revoke };
     });
   }
 
   /** Removes a member; members may remove themselves (leave). */
   removeMember(actor: Actor, organizationId: string, userId: string): Promise<void> {
-    return this.#db.transaction(async (tx) => {
+    return this.#change(async (tx) => {
       const { actorRole, owners } = await lockMembership(tx, organizationId, actor);
       const leaving = actor.kind === 'user' && actor.userId === userId;
       if (!leaving) requireManager(actorRole);
@@ -145,6 +166,18 @@ export class OrganizationStore {
       if (target.role === 'owner' && !leaving && actorRole !== 'owner') throw insufficientRole('Only owners can remove an owner');
       if (target.role === 'owner' && owners <= 1) throw lastOwner();
       await tx.query(`delete from auth.organization_members where organization_id = $1 and user_id = $2`, [organizationId, userId]);
+      return { result: undefined, revoke: { kind: 'membership_removed', userId, organizationId } };
+    });
+  }
+
+  /** Deletes an organization with its memberships and data; owners only (and the service role). */
+  delete(actor: Actor, organizationId: string): Promise<void> {
+    return this.#change(async (tx) => {
+      const { actorRole } = await lockMembership(tx, organizationId, actor);
+      if (actorRole !== 'owner') throw insufficientRole('Only owners can delete an organization');
+      const { rowCount } = await tx.query('delete from auth.organizations where id = $1', [organizationId]);
+      if (rowCount === 0) throw notFound();
+      return { result: undefined, revoke: { kind: 'organization_deleted', organizationId } };
     });
   }
 }

@@ -1,2 +1,2 @@
-export type { RevocationEvent, RevocationInput, RevocationKind, RevocationListener, Revocations } from './types.js';
-export { createRevocations, type RevocationsOptions } from './revocations.js';
+export type { RevocationEvent, RevocationInput, RevocationKind, RevocationListener, RevocationRecorder, Revocations } from './types.js';
+export { createRevocationRecorder, createRevocations, type RevocationRecorderOptions, type RevocationsOptions } from './revocations.js';

@@ -1,8 +1,8 @@
 import type { Database, Queryable } from '../db/index.js';
 import type { Logger } from '../logging/logger.js';
 import { MemoryBroadcaster, type RevocationBroadcaster } from './broadcaster.js';
-import { RevocationStore } from './store.js';
-import type { RevocationEvent, RevocationInput, RevocationListener, Revocations } from './types.js';
+import { RevocationStore, insertRevocation, type RevocationTimes } from './store.js';
+import type { RevocationEvent, RevocationInput, RevocationListener, RevocationRecorder, Revocations } from './types.js';
 
 /** Options of {@link createRevocations}. */
 export interface RevocationsOptions {
@@ -27,6 +27,12 @@ export interface RevocationsOptions {
   readonly settleSeconds?: number;
   /** Clock in milliseconds. Default `Date.now`. */
   readonly now?: () => number;
+}
+
+/** `issued_before`: the moment of the change rounded up to the second; `expires_at`: when every token it refuses has expired. */
+function revocationTimes(nowMs: number, lifetime: number, margin: number): RevocationTimes {
+  const issuedBefore = Math.ceil(nowMs / 1000);
+  return { issuedBefore, expiresAt: issuedBefore + lifetime + margin };
 }
 
 /** Rows read per catch-up query. */
@@ -84,8 +90,7 @@ class RevocationHub implements Revocations {
   }
 
   async record(tx: Queryable, input: RevocationInput): Promise<RevocationEvent> {
-    const issuedBefore = Math.ceil(this.#now() / 1000);
-    return this.#store.record(tx, input, { issuedBefore, expiresAt: issuedBefore + this.#lifetime + this.#margin });
+    return insertRevocation(tx, input, revocationTimes(this.#now(), this.#lifetime, this.#margin));
   }
 
   async announce(...events: readonly RevocationEvent[]): Promise<void> {
@@ -210,4 +215,22 @@ export async function createRevocations(options: RevocationsOptions): Promise<Re
   const hub = new RevocationHub(options, broadcaster);
   await hub.start(pollInterval, pruneInterval);
   return hub;
+}
+
+/** Options of {@link createRevocationRecorder}. */
+export type RevocationRecorderOptions = Pick<RevocationsOptions, 'tokenLifetime' | 'expiryMargin' | 'now'>;
+
+/**
+ * Records events without a broker, for a process that changes the database but serves nothing (the
+ * command line): `announce` does nothing, and the serving nodes deliver the stored events through
+ * their catch-up read within their poll interval.
+ */
+export function createRevocationRecorder(options: RevocationRecorderOptions): RevocationRecorder {
+  const lifetime = positive('tokenLifetime', options.tokenLifetime);
+  const margin = options.expiryMargin ?? 60;
+  const now = options.now ?? Date.now;
+  return {
+    record: (tx, input) => insertRevocation(tx, input, revocationTimes(now(), lifetime, margin)),
+    announce: async () => undefined,
+  };
 }

@@ -42,6 +42,18 @@ function toEvent(row: EventRow): RevocationEvent {
   };
 }
 
+/** Inserts one event in `tx` (the transaction that makes the change) and returns it. */
+export async function insertRevocation(tx: Queryable, input: RevocationInput, times: RevocationTimes): Promise<RevocationEvent> {
+  const sessions = input.sessionIds === undefined ? null : [...input.sessionIds];
+  const { rows } = await tx.query<EventRow>(
+    `insert into auth.revocation_events (kind, user_id, session_ids, organization_id, client_id, issued_before, expires_at, created_at)
+     values ($1, $2, $3::uuid[], $4, $5, to_timestamp($6), to_timestamp($7), clock_timestamp())
+     returning ${COLUMNS}`,
+    [input.kind, input.userId ?? null, sessions, input.organizationId ?? null, input.clientId ?? null, times.issuedBefore, times.expiresAt],
+  );
+  return toEvent(rows[0]!);
+}
+
 /**
  * `auth.revocation_events`: every statement on the table. Ids come from a sequence, so they increase
  * in insertion order; a transaction that commits late can make a smaller id visible after a larger
@@ -49,18 +61,6 @@ function toEvent(row: EventRow): RevocationEvent {
  */
 export class RevocationStore {
   constructor(private readonly db: Queryable) {}
-
-  /** Inserts one event in `tx` (the transaction that makes the change) and returns it. */
-  async record(tx: Queryable, input: RevocationInput, times: RevocationTimes): Promise<RevocationEvent> {
-    const sessions = input.sessionIds === undefined ? null : [...input.sessionIds];
-    const { rows } = await tx.query<EventRow>(
-      `insert into auth.revocation_events (kind, user_id, session_ids, organization_id, client_id, issued_before, expires_at, created_at)
-       values ($1, $2, $3::uuid[], $4, $5, to_timestamp($6), to_timestamp($7), clock_timestamp())
-       returning ${COLUMNS}`,
-      [input.kind, input.userId ?? null, sessions, input.organizationId ?? null, input.clientId ?? null, times.issuedBefore, times.expiresAt],
-    );
-    return toEvent(rows[0]!);
-  }
 
   /** Unexpired events with an id greater than `after` (every unexpired one when `null`), oldest first. */
   async since(after: string | null, limit: number): Promise<RevocationEvent[]> {

@@ -12,6 +12,9 @@ export interface RevocationInput {
   readonly clientId?: string | undefined;
 }
 
+/** The part of {@link Revocations} that writes events: enough for code that ends access. */
+export type RevocationRecorder = Pick<Revocations, 'record' | 'announce'>;
+
 /** Called for every event, from this node or another, once per event id. */
 export type RevocationListener = (event: RevocationEvent) => void;
 

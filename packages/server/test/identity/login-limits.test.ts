@@ -119,6 +119,20 @@ describeEachDatabase('login limits', (database) => {
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
   });
 
+  it('shares the counts between nodes on the same database', async () => {
+    const other = await startIdentity(database(), { LATCHKEY_TRUSTED_PROXIES: '127.0.0.1, ::1', LATCHKEY_LOGIN_DELAY: '30' });
+    try {
+      const account = email('nodes');
+      const at = (node: IdentityServer, password: string) =>
+        post(`${node.auth}/token?grant_type=password`, { email: account, password }, { 'x-forwarded-for': '198.51.100.99' });
+      for (let i = 0; i < 5; i += 1) expect((await at(i % 2 === 0 ? identity : other, 'wrong')).status).toBe(400);
+      expect((await at(other, 'wrong')).status).toBe(429);
+      expect((await at(identity, 'wrong')).status).toBe(429);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('waits grow exponentially, and failures are forgotten after the window', async () => {
     let now = Date.parse('2030-01-01T00:00:00Z');
     const throttle = new LoginThrottle(database(), { loginAccountFailures: 3, loginAddressFailures: 0, loginDelay: 1, loginMaxDelay: 8, loginFailureWindow: 3600 }, () => now);

@@ -140,6 +140,9 @@ describeEachDatabase('organizations, row-level security and the example API', (d
     const promoted = await call('updateMember', 'PATCH', `/auth/v1/organizations/${orgA}/members/${bob.user.id}`, alice.access_token, { role: 'admin' });
     expect(promoted.body).toMatchObject({ role: 'admin' });
     await call('updateMember', 'PATCH', `/auth/v1/organizations/${orgA}/members/${bob.user.id}`, alice.access_token, { role: 'member' });
+    // Tokens issued up to the second after a role change are refused with the old ones (`iat` counts whole seconds).
+    const changed = (await server.revocations.since(null)).filter((event) => event.kind === 'role_changed' && event.user_id === bob.user.id).at(-1)!;
+    await new Promise((resolve) => setTimeout(resolve, (changed.issued_before + 1) * 1000 + 50 - Date.now()));
     bob = await refresh(bob);
   });
 
@@ -189,8 +192,8 @@ describeEachDatabase('organizations, row-level security and the example API', (d
   it('a removed member loses access at once and the organization at the next refresh', async () => {
     const removed = await call('removeMember', 'DELETE', `/auth/v1/organizations/${orgA}/members/${bob.user.id}`, alice.access_token);
     expect(removed.status).toBe(204);
-    // The old token still names A, but the database checks membership at query time.
-    expect((await call('listNotes', 'GET', '/api/v1/notes', bob.access_token)).body.notes).toEqual([]);
+    // The old token still names A: the removal's revocation event refuses it at once.
+    expect((await call('listNotes', 'GET', '/api/v1/notes', bob.access_token)).status).toBe(401);
     bob = await refresh(bob);
     expect(organizationOf(bob).organization_id).toBeUndefined();
     expect((await call('createNote', 'POST', '/api/v1/notes', bob.access_token, { title: 'x' })).body).toMatchObject({ error: 'no_organization' });
@@ -260,6 +263,17 @@ describeEachDatabase('organizations, row-level security and the example API', (d
     } finally {
       client.disconnect();
     }
+  });
+
+  it('lets owners delete an organization', async () => {
+    const doomed = (await call('createOrganization', 'POST', '/auth/v1/organizations', carol.access_token, { name: 'Doomed' })).body.id as string;
+    await server.db.query(`insert into auth.organization_members (organization_id, user_id, role) values ($1, $2, 'admin')`, [doomed, bob.user.id]);
+    expect((await call('deleteOrganization', 'DELETE', `/auth/v1/organizations/${doomed}`, alice.access_token)).status).toBe(404);
+    expect((await call('deleteOrganization', 'DELETE', `/auth/v1/organizations/${doomed}`, bob.access_token)).body).toMatchObject({ error_code: 'insufficient_role' });
+    expect((await call('deleteOrganization', 'DELETE', `/auth/v1/organizations/${doomed}`, carol.access_token)).status).toBe(204);
+    expect((await call('deleteOrganization', 'DELETE', `/auth/v1/organizations/${doomed}`, identity.apiKeys.serviceRoleKey)).status).toBe(404);
+    const left = await call('listOrganizations', 'GET', '/auth/v1/organizations', carol.access_token);
+    expect(left.body.map((o: { id: string }) => o.id)).not.toContain(doomed);
   });
 
   it('serves a valid OpenAPI 3.1 document whose every operation the suite exercised', async () => {

@@ -48,7 +48,7 @@ export function registerOAuthClientAdminRoutes(app: FastifyInstance, runtime: Id
     admin.get('/admin/oauth/clients', async () => ({ clients: (await listOAuthClients(runtime.db)).map((row) => clientJson(row)) }));
 
     admin.delete<{ Params: { id: string } }>('/admin/oauth/clients/:id', async (request) => {
-      const row = await deleteOAuthClient(runtime.db, request.params.id);
+      const row = await deleteOAuthClient(runtime.db, request.params.id, runtime.revocations);
       if (!row) throw new IdentityError(404, 'oauth_client_not_found', 'OAuth client not found');
       return clientJson(row);
     });

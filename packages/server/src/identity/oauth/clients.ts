@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Queryable } from '../../db/index.js';
+import type { Database, Queryable } from '../../db/index.js';
+import type { RevocationRecorder } from '../../revocation/types.js';
 
 /** A row of `auth.oauth_clients`. */
 export interface ClientRow {
@@ -77,10 +78,20 @@ export async function listOAuthClients(db: Queryable): Promise<ClientRow[]> {
   return rows;
 }
 
-/** Deletes a client; the row it had, or `null` when there was none. Tokens already issued live until they expire. */
-export async function deleteOAuthClient(db: Queryable, id: string): Promise<ClientRow | null> {
-  const { rows } = await db.query<ClientRow>('delete from auth.oauth_clients where id = $1 returning *', [id]);
-  return rows[0] ?? null;
+/**
+ * Deletes a client and records an `oauth_client_deleted` revocation event in the same transaction,
+ * announced after commit, so the tokens it was issued stop working; the row it had, or `null` when
+ * there was none.
+ */
+export async function deleteOAuthClient(db: Database, id: string, revocations: RevocationRecorder): Promise<ClientRow | null> {
+  const deleted = await db.transaction(async (tx) => {
+    const { rows } = await tx.query<ClientRow>('delete from auth.oauth_clients where id = $1 returning *', [id]);
+    const row = rows[0];
+    return row ? { row, event: await revocations.record(tx, { kind: 'oauth_client_deleted', clientId: row.id }) } : null;
+  });
+  if (!deleted) return null;
+  await revocations.announce(deleted.event);
+  return deleted.row;
 }
 
 const UNKNOWN_CLIENT_DIGEST = digest(randomBytes(32).toString('base64url'));

@@ -105,8 +105,8 @@ async function passwordGrant(runtime: IdentityRuntime, request: FastifyRequest, 
   } catch {
     email = null;
   }
-  const attempt = await runtime.logins.begin(email ?? username, clientAddress(request, runtime.settings));
-  const user = email ? await findUserByEmail(runtime.db, email) : null;
+  // The account is looked up while the attempt is counted; a refused attempt compares no password.
+  const [attempt, user] = await Promise.all([runtime.logins.begin(email ?? username, clientAddress(request, runtime.settings)), email ? findUserByEmail(runtime.db, email) : null]);
   const ok = await verifyPassword(password, user?.encrypted_password ?? null);
   if (!user || !ok) throw new OAuthTokenError('invalid_grant', 'Invalid login credentials');
   await attempt.succeeded();

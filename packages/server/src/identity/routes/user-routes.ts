@@ -5,7 +5,9 @@ import { bodyOf, normaliseEmail, optionalObject, optionalString } from '../http/
 import { checkNewPassword, hashPassword, verifyPassword } from '../passwords.js';
 import type { IdentityRuntime } from '../runtime.js';
 import type { CodeMailer } from '../otp/code-mail.js';
-import { requestEmailChange } from '../otp/email-change.js';
+import { endSessions } from '../end-sessions.js';
+import { EMAIL_CHANGE_TOKENS, requestEmailChange } from '../otp/email-change.js';
+import { sendReauthentication, useReauthentication } from '../otp/reauthentication.js';
 import { changeEmail, findUserById, isUniqueViolation, userJson } from '../users.js';
 import type { UserUpdateSettings } from './user-settings.js';
 
@@ -32,9 +34,11 @@ function redirectOf(request: FastifyRequest, body: Record<string, unknown>): str
 }
 
 /**
- * `GET /user` and `PUT /user`: the signed-in user. A new `email` takes effect only once confirmed
- * (by both addresses with secure email change; at once only for a user without an address while
- * sign-ups are autoconfirmed, as GoTrue).
+ * `GET /user`, `PUT /user` and `GET /reauthenticate`: the signed-in user. A new `email` takes effect
+ * only once confirmed (by both addresses with secure email change; at once only for a user without an
+ * address while sign-ups are autoconfirmed, as GoTrue). A new `password` may need a reauthentication
+ * `nonce`, ends the user's other sessions (a `password_changed` revocation event) and cancels pending
+ * one-time codes and email changes.
  */
 export function registerUserRoutes(app: FastifyInstance, runtime: IdentityRuntime, deps: UserRouteDependencies): void {
   app.get('/user', async (request) => {
@@ -42,8 +46,14 @@ export function registerUserRoutes(app: FastifyInstance, runtime: IdentityRuntim
     return userJson(user);
   });
 
-  app.put('/user', async (request) => {
+  app.get('/reauthenticate', async (request) => {
     const { user } = await requireUser(runtime, request);
+    await sendReauthentication(runtime, deps.mail, request, user);
+    return {};
+  });
+
+  app.put('/user', async (request) => {
+    const { user, sessionId } = await requireUser(runtime, request);
     const body = bodyOf(request);
     const rawEmail = optionalString(body, 'email');
     const password = optionalString(body, 'password');
@@ -55,6 +65,7 @@ export function registerUserRoutes(app: FastifyInstance, runtime: IdentityRuntim
     let hash: string | undefined;
     if (password !== undefined) {
       checkNewPassword(password, runtime.settings.passwordMinLength);
+      if (deps.settings.passwordChangeRequiresReauthentication) await useReauthentication(runtime, deps.mail, user, optionalString(body, 'nonce'));
       if (user.encrypted_password && (await verifyPassword(password, user.encrypted_password))) {
         throw new IdentityError(422, 'same_password', Messages.samePassword);
       }
@@ -69,8 +80,23 @@ export function registerUserRoutes(app: FastifyInstance, runtime: IdentityRuntim
       }
     }
     try {
-      const updated = await runtime.db.transaction(async (tx) => {
-        if (hash) await tx.query('update auth.users set encrypted_password = $2, updated_at = now() where id = $1', [user.id, hash]);
+      const { updated, ended } = await runtime.db.transaction(async (tx) => {
+        let ended = null;
+        if (hash) {
+          // Codes mailed before the change (recovery, email change, nonces) no longer count, as in GoTrue.
+          // An email change asked for in this same request stays pending.
+          const keepsEmailChange = newEmail !== undefined && !immediateEmail;
+          await tx.query('delete from auth.one_time_tokens where user_id = $1 and not ($2 and token_type = any($3::text[]))', [user.id, keepsEmailChange, [...EMAIL_CHANGE_TOKENS]]);
+          await tx.query(
+            `update auth.users set encrypted_password = $2, updated_at = now(),
+                    new_email = case when $3 then new_email end, email_change_sent_at = case when $3 then email_change_sent_at end
+              where id = $1`,
+            [user.id, hash, keepsEmailChange],
+          );
+          if (deps.settings.passwordChangeEndsSessions) {
+            ended = await endSessions(tx, runtime.revocations, { kind: 'password_changed', userId: user.id, exceptSessionId: sessionId });
+          }
+        }
         if (data) {
           await tx.query('update auth.users set raw_user_meta_data = $2, updated_at = now() where id = $1', [
             user.id,
@@ -78,8 +104,9 @@ export function registerUserRoutes(app: FastifyInstance, runtime: IdentityRuntim
           ]);
         }
         if (immediateEmail) await changeEmail(tx, user.id, newEmail, true);
-        return findUserById(tx, user.id);
+        return { updated: await findUserById(tx, user.id), ended };
       });
+      if (ended) await runtime.revocations.announce(ended);
       if (!updated) throw new IdentityError(403, 'user_not_found', Messages.userFromSubMissing);
       return userJson(updated);
     } catch (error) {
