@@ -19,9 +19,13 @@ const BIN = path.join(ROOT, 'packages/cli/bin/latchkey.js');
 const RUNS = Number(process.env.RUNS ?? 7);
 const BUDGET_FRESH_MS = 1500;
 const BUDGET_RESTART_MS = 1000;
+/** `getconf CLK_TCK` on Linux. */
+const CLOCK_TICKS = 100;
 
 interface Sample {
   readonly ms: number;
+  /** CPU time (user + system, all threads) the server used until its first healthy answer, ms: on a busy machine, a steadier figure than wall time. */
+  readonly cpuMs: number | null;
   /** Resident set size of the server process one second after its first healthy answer, MB. */
   readonly rssMb: number | null;
 }
@@ -31,6 +35,15 @@ async function rssOf(pid: number | undefined): Promise<number | null> {
   const status = await fs.readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
   const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
   return kb ? Number(kb) / 1024 : null;
+}
+
+/** User + system CPU time of a process so far (`/proc/<pid>/stat` fields 14 and 15), ms. */
+async function cpuOf(pid: number | undefined): Promise<number | null> {
+  if (pid === undefined) return null;
+  const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return Number.isFinite(ticks) ? (ticks * 1000) / CLOCK_TICKS : null;
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -58,9 +71,10 @@ async function start(env: Record<string, string>, npm: boolean): Promise<Sample>
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     const ms = performance.now() - started;
-    if (npm) return { ms, rssMb: null };
+    if (npm) return { ms, cpuMs: null, rssMb: null };
+    const cpuMs = await cpuOf(child.pid);
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    return { ms, rssMb: await rssOf(child.pid) };
+    return { ms, cpuMs, rssMb: await rssOf(child.pid) };
   } finally {
     if (npm && child.pid !== undefined) {
       const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -98,7 +112,9 @@ function report(label: string, samples: Sample[], budget: number | null): void {
   const rss = samples.map((sample) => sample.rssMb).filter((value): value is number => value !== null);
   const budgetText = budget === null ? '' : `   budget ${budget} ms   ${median(ms) <= budget ? 'met' : 'not met'}`;
   const rssText = rss.length > 0 ? `   RSS median ${median(rss).toFixed(0)} MB` : '';
-  console.log(`${label.padEnd(34)} median ${median(ms).toFixed(0).padStart(5)} ms${budgetText}${rssText}   runs ${ms.map((v) => v.toFixed(0)).join(' ')}`);
+  const cpu = samples.map((sample) => sample.cpuMs).filter((value): value is number => value !== null);
+  const cpuText = cpu.length > 0 ? `   CPU median ${median(cpu).toFixed(0)} ms` : '';
+  console.log(`${label.padEnd(34)} median ${median(ms).toFixed(0).padStart(5)} ms${budgetText}${cpuText}${rssText}   runs ${ms.map((v) => v.toFixed(0)).join(' ')}`);
 }
 
 const npm = process.env.NPM_START === '1';

@@ -128,7 +128,7 @@ async function exerciseAdminCommands(server: Server, env: Record<string, string>
   });
 }
 
-describe('admin commands beside a server on the embedded database', { timeout: 120_000 }, () => {
+describe('admin commands beside a server on the embedded database', { timeout: 300_000 }, () => {
   let server: Server | undefined;
   afterEach(async () => {
     await server?.stop('SIGKILL');
@@ -205,18 +205,18 @@ describeWith(['DATABASE_URL'], 'admin commands beside a server on PostgreSQL', (
     empty = await createPostgresDatabase();
     serverDir = await tempDir();
     server = await serve({ DATABASE_URL: target.url, LATCHKEY_DATA_DIR: serverDir, LATCHKEY_JWT_KEYS_RELOAD_INTERVAL: '0.5' });
-  }, 90_000);
+  }, 180_000);
   afterAll(async () => {
     await server?.stop();
     await target?.drop();
     await empty?.drop();
   });
 
-  it('run through the admin socket of a server on the same data directory', { timeout: 60_000 }, async () => {
+  it('run through the admin socket of a server on the same data directory', { timeout: 240_000 }, async () => {
     await exerciseAdminCommands(server, { DATABASE_URL: target.url, LATCHKEY_DATA_DIR: serverDir });
   });
 
-  it('from elsewhere, read the stored keys without writing; the printed keys are accepted by the running server', { timeout: 60_000 }, async () => {
+  it('from elsewhere, read the stored keys without writing; the printed keys are accepted by the running server', { timeout: 240_000 }, async () => {
     const elsewhere = { DATABASE_URL: target.url, LATCHKEY_DATA_DIR: await tempDir() };
     const before = await counts(target.url);
     const keys = await json<{ anon_key: string; service_role_key: string }>(['keys', '--json'], elsewhere);
@@ -230,13 +230,13 @@ describeWith(['DATABASE_URL'], 'admin commands beside a server on PostgreSQL', (
     expect(decodeProtectedHeader(await signUp(server.url, server.anonKey)).kid).toBe(rotated.kid);
   });
 
-  it('never act on the server of another database that shares the data directory', { timeout: 60_000 }, async () => {
+  it('never act on the server of another database that shares the data directory', { timeout: 240_000 }, async () => {
     const result = await run(['keys', '--json'], { DATABASE_URL: empty.url, LATCHKEY_DATA_DIR: serverDir });
     expect(result.code).toBe(1);
     expect(result.stdout).not.toContain(server.anonKey);
   });
 
-  it('keys on an empty database exits 1 and writes nothing', { timeout: 60_000 }, async () => {
+  it('keys on an empty database exits 1 and writes nothing', { timeout: 240_000 }, async () => {
     const result = await run(['keys', '--json'], { DATABASE_URL: empty.url, LATCHKEY_DATA_DIR: await tempDir() });
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');

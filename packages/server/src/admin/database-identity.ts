@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { DatabaseTarget } from '../config/index.js';
-import { redactDatabaseUrl } from '../db/postgres.js';
+import { redactDatabaseUrl } from '../db/redact.js';
 
 /**
  * A string naming one database, equal for two configurations that reach the same data: the absolute
