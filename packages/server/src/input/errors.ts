@@ -2,7 +2,7 @@
 export type UnsafeInputReason = 'nul' | 'lone_surrogate' | 'too_deep' | 'non_finite_number' | 'malformed_escape';
 
 /** Where the refused input was. */
-export type InputLocation = 'path' | 'params' | 'query' | 'body';
+export type InputLocation = 'path' | 'params' | 'query' | 'body' | 'credentials';
 
 const DESCRIPTIONS: Record<UnsafeInputReason, string> = {
   nul: 'must not contain NUL (U+0000)',

@@ -11,11 +11,27 @@ function check(location: InputLocation, value: unknown, limits: InputLimits): vo
   if (reason) throw new UnsafeInputError(location, reason, limits.maxDepth);
 }
 
-/** Refuses a request whose path parameters, query or parsed body hold input no route may receive. */
+const FORM = 'application/x-www-form-urlencoded';
+const BASIC = /^Basic\s+([A-Za-z0-9+/=_-]+)\s*$/i;
+
+/** The decoded fields of a form body a scope left as text, as a flat list. */
+function formFields(body: string): string[] {
+  const fields: string[] = [];
+  for (const [name, value] of new URLSearchParams(body)) fields.push(name, value);
+  return fields;
+}
+
+/**
+ * Refuses a request whose path parameters, query, body (parsed, or a form left as text) or Basic
+ * credentials hold input no route may receive.
+ */
 export function checkRequestInput(request: FastifyRequest, limits: InputLimits = DEFAULT_INPUT_LIMITS): void {
   check('params', request.params, limits);
   check('query', request.query, limits);
-  check('body', request.body, limits);
+  const body = request.body;
+  check('body', typeof body === 'string' && request.headers['content-type']?.toLowerCase().startsWith(FORM) ? formFields(body) : body, limits);
+  const basic = BASIC.exec(request.headers.authorization ?? '');
+  if (basic) check('credentials', Buffer.from(basic[1]!, 'base64').toString('utf8'), limits);
 }
 
 /** The input guard of one app: a URL rewriter for Fastify's options and what to register on the root. */
@@ -30,9 +46,9 @@ export interface InputSafety {
  * Guards every route of an app, including those of scopes registered later with their own body parsers:
  * - `application/json` bodies are scanned before they are parsed (depth, NUL, unpaired surrogates), then
  *   parsed by Fastify's own parser (which also refuses `__proto__` and `constructor` keys);
- * - a `preValidation` hook inspects path parameters, the query string and the parsed body of every
- *   route, whichever parser produced it, so no route sees NUL, unpaired surrogates, non-finite numbers
- *   or nesting deeper than `limits.maxDepth`;
+ * - a `preValidation` hook inspects path parameters, the query string, the parsed body of every route
+ *   (whichever parser produced it; form bodies decoded) and HTTP Basic credentials, so no route sees
+ *   NUL, unpaired surrogates, non-finite numbers or nesting deeper than `limits.maxDepth`;
  * - a path whose percent escapes are not UTF-8 (which the router would answer itself, in no scope's
  *   shape) reaches its route and is refused there.
  * Refusals are {@link UnsafeInputError} (HTTP 400), written by the route's scope in its error shape.

@@ -59,15 +59,29 @@ export function deepJson(depth: number, field = 'data'): string {
   return `{"${field}":${'['.repeat(depth)}1${']'.repeat(depth)}}`;
 }
 
-/** A request body as text: JSON objects mostly, and any JSON, deep nesting, broken JSON, form bodies. */
-export const bodyText: fc.Arbitrary<string | undefined> = fc.oneof(
-  { weight: 6, arbitrary: jsonObject.map(toJsonText) },
-  { weight: 1, arbitrary: jsonValue.map(toJsonText) },
-  { weight: 1, arbitrary: fc.constant(undefined) },
-  { weight: 1, arbitrary: fc.integer({ min: 60, max: 100_000 }).map((depth) => deepJson(depth)) },
-  { weight: 1, arbitrary: fc.string({ maxLength: 30 }) },
-  { weight: 1, arbitrary: fc.constantFrom('{', '{"a":', '[1,', '"\\u00', '{"a":"\\ud800"}', '{"\\u0000":1}', '{"__proto__":{"x":1}}', '{"constructor":{"prototype":{}}}', 'null', '[]', '1e400') },
-  { weight: 1, arbitrary: fc.dictionary(fc.constantFrom(...FIELD_NAMES), text, { maxKeys: 4 }).map((fields) => formText(fields)) },
+/** A request body as text, with the content type it is usually sent with. */
+export interface GeneratedBody {
+  readonly text: string | undefined;
+  readonly type: string;
+}
+
+const JSON_TYPE = 'application/json';
+export const FORM_TYPE = 'application/x-www-form-urlencoded';
+
+/** JSON objects mostly, and any JSON, deep nesting, broken JSON, form bodies. */
+export const body: fc.Arbitrary<GeneratedBody> = fc.oneof(
+  { weight: 6, arbitrary: jsonObject.map((value) => ({ text: toJsonText(value), type: JSON_TYPE })) },
+  { weight: 1, arbitrary: jsonValue.map((value) => ({ text: toJsonText(value), type: JSON_TYPE })) },
+  { weight: 1, arbitrary: fc.constant({ text: undefined, type: JSON_TYPE }) },
+  { weight: 1, arbitrary: fc.integer({ min: 60, max: 100_000 }).map((depth) => ({ text: deepJson(depth), type: JSON_TYPE })) },
+  { weight: 1, arbitrary: fc.string({ maxLength: 30 }).map((text) => ({ text, type: JSON_TYPE })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .constantFrom('{', '{"a":', '[1,', '"\\u00', '{"a":"\\ud800"}', '{"\\u0000":1}', '{"__proto__":{"x":1}}', '{"constructor":{"prototype":{}}}', 'null', '[]', '1e400')
+      .map((text) => ({ text, type: JSON_TYPE })),
+  },
+  { weight: 2, arbitrary: fc.dictionary(fc.constantFrom(...FIELD_NAMES, 'username'), text, { maxKeys: 4 }).map((fields) => ({ text: formText(fields), type: FORM_TYPE })) },
 );
 
 /** Percent-encodes text for a URL, an unpaired surrogate as its 3 bytes (what a careless client sends). */

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import type { FastifyInstance, HTTPMethods } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachDatabase } from '../../../../test-support/databases.js';
-import { bodyText, headerText, pathParam, queryString } from './arbitraries.js';
+import { body, deepJson, FIELD_NAMES, FORM_TYPE, formText, headerText, pathParam, queryString, text } from './arbitraries.js';
 import { startTarget, type RouteEntry, type Target } from './support.js';
 
 /**
@@ -104,11 +104,10 @@ function requests(target: Target, routes: readonly RouteEntry[]): fc.Arbitrary<G
     { weight: 1, arbitrary: fc.constant(undefined) },
     { weight: 4, arbitrary: credential.map((value) => (value === undefined ? undefined : `Bearer ${value}`)) },
     { weight: 1, arbitrary: headerText },
-    { weight: 1, arbitrary: fc.tuple(headerText, headerText).map(([id, secret]) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`) },
+    { weight: 1, arbitrary: fc.tuple(fc.oneof(fc.constant('{{client}}'), text), text).map(([id, secret]) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`) },
     { weight: 1, arbitrary: fc.constant('apikey {{gatewayKey}}') },
   );
   const contentType = fc.oneof(
-    { weight: 6, arbitrary: fc.constant('application/json') },
     { weight: 2, arbitrary: fc.constantFrom('application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'application/octet-stream', 'multipart/form-data; boundary=x') },
     { weight: 1, arbitrary: headerText },
   );
@@ -117,12 +116,14 @@ function requests(target: Target, routes: readonly RouteEntry[]): fc.Arbitrary<G
       route: fc.constantFrom(...routes),
       otherMethod: fc.oneof({ weight: 7, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.constantFrom(...METHODS) }),
       query: fc.option(queryString, { freq: 2 }),
-      payload: bodyText,
+      payload: body,
       authorization,
       apikey: fc.option(credential, { freq: 2 }),
       gatewayKey: fc.option(fc.oneof(fc.constant('{{gatewayKey}}'), headerText), { freq: 2 }),
       apiVersion: fc.option(fc.constantFrom('2024-01-01', '2023-01-01', 'x'), { freq: 2 }),
-      contentType: fc.option(contentType, { freq: 8 }),
+      contentType: fc.oneof({ weight: 6, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constant(null) }, { weight: 2, arbitrary: contentType }),
+      forwardedFor: fc.option(fc.oneof(headerText, fc.constantFrom('127.0.0.1', '::1', '10.0.0.1, 127.0.0.1', '999.1.1.1', 'unknown', '')), { freq: 3 }),
+      userAgent: fc.option(headerText, { freq: 3 }),
     })
     .chain((parts) => {
       const method = (parts.otherMethod ?? parts.route.method) as HTTPMethods;
@@ -139,9 +140,55 @@ function requests(target: Target, routes: readonly RouteEntry[]): fc.Arbitrary<G
       if (parts.apikey !== null && parts.apikey !== undefined) headers.apikey = parts.apikey;
       if (parts.gatewayKey !== null) headers['x-api-key'] = parts.gatewayKey;
       if (parts.apiVersion !== null) headers['x-supabase-api-version'] = parts.apiVersion;
-      if (parts.contentType !== null && parts.payload !== undefined) headers['content-type'] = parts.contentType;
-      return { method, url: parts.query === null ? path : `${path}?${parts.query}`, headers, payload: parts.payload, routed: method === parts.route.method };
+      // The body's own type mostly; sometimes another one, sometimes none.
+      const type = parts.contentType === undefined ? parts.payload.type : parts.contentType;
+      if (type !== null && parts.payload.text !== undefined) headers['content-type'] = type;
+      if (parts.forwardedFor !== null) headers['x-forwarded-for'] = parts.forwardedFor;
+      if (parts.userAgent !== null) headers['user-agent'] = parts.userAgent;
+      return { method, url: parts.query === null ? path : `${path}?${parts.query}`, headers, payload: parts.payload.text, routed: method === parts.route.method };
     });
+}
+
+/** The credentials a route needs to get past authentication, as placeholders. */
+function credentialsFor(url: string): Record<string, string> {
+  if (url.startsWith('/api/') && !url.startsWith('/api/v1/')) return { 'x-api-key': '{{gatewayKey}}' };
+  if (url.includes('/admin')) return { apikey: '{{serviceKey}}', authorization: 'Bearer {{serviceKey}}' };
+  return { apikey: '{{anonKey}}', authorization: 'Bearer {{userToken}}' };
+}
+
+const NO_ID = '00000000-0000-4000-8000-000000000000';
+
+/** One refused input in one place, for every route: the sweep that backs "every route" by construction. */
+function sweep(route: RouteEntry, clientId: string): Array<GeneratedRequest & { expect: 'refused' | 'client_error' }> {
+  const hasBody = route.method !== 'GET' && route.method !== 'HEAD';
+  const credentials = credentialsFor(route.url);
+  const fill = (param: string) => route.url.replace(/:[A-Za-z_]+|\*/g, param);
+  const plain = fill(NO_ID);
+  const base = { method: route.method as HTTPMethods, routed: true };
+  const all = (value: string) => Object.fromEntries(FIELD_NAMES.map((name) => [name, value]));
+  // Requests whose refused input is not in the body carry an empty JSON object where a body is expected.
+  const empty = hasBody ? { headers: { ...credentials, 'content-type': 'application/json' }, payload: '{}' } : { headers: credentials, payload: undefined };
+  const json = (text: string) => ({ ...base, url: plain, headers: { ...credentials, 'content-type': 'application/json' }, payload: text, expect: hasBody ? ('refused' as const) : ('client_error' as const) });
+  const cases: Array<GeneratedRequest & { expect: 'refused' | 'client_error' }> = [
+    json(JSON.stringify(all('a\u0000b'))),
+    json(JSON.stringify(all('a\ud800b'))),
+    json('{"k\\u0000":1}'),
+    json(deepJson(100)),
+    { ...base, url: plain, headers: { ...credentials, 'content-type': FORM_TYPE }, payload: formText({ ...all('a\u0000b'), grant_type: 'client_credentials' }), expect: 'client_error' }, // 415 where no form parser is
+    { ...base, ...empty, url: `${plain}?${FIELD_NAMES.map((name) => `${name}=a%00b`).join('&')}`, expect: 'refused' },
+    {
+      ...base,
+      url: plain,
+      headers: { authorization: `Basic ${Buffer.from(`${clientId}\u0000:secret`).toString('base64')}`, 'content-type': FORM_TYPE },
+      payload: 'grant_type=client_credentials',
+      expect: 'client_error',
+    },
+  ];
+  if (plain !== route.url) {
+    cases.push({ ...base, ...empty, url: fill('a%00b'), expect: 'refused' });
+    cases.push({ ...base, ...empty, url: fill('%ED%A0%80'), expect: 'refused' });
+  }
+  return cases;
 }
 
 describeEachDatabase('fuzz: every HTTP route', (database) => {
@@ -156,6 +203,22 @@ describeEachDatabase('fuzz: every HTTP route', (database) => {
     for (const url of ['/auth/v1/signup', '/auth/v1/user', '/auth/v1/admin/users/:id', '/auth/v1/organizations/:id/members', '/api/v1/notes/:id', '/api/publish']) {
       expect(urls, url).toContain(url);
     }
+  });
+
+  it('refuses NUL, unpaired surrogates and deep nesting in every place of every route, storing nothing', async () => {
+    const before = await target.counts();
+    const routes = target.routes.filter((route) => route.method !== 'HEAD' && route.method !== 'OPTIONS');
+    for (const route of routes) {
+      for (const request of sweep(route, target.fixture.client)) {
+        const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, target.resolve(value)]));
+        const response = await send(target.app, { ...request, headers });
+        const label = `${request.method} ${request.url} ${request.payload?.slice(0, 100)} → ${response.statusCode} ${response.body.slice(0, 300)}`;
+        if (request.expect === 'refused') expect(response.statusCode, label).toBe(400);
+        else expect(response.statusCode, label).toBeLessThan(500);
+        if (response.statusCode >= 400) expect(shapeProblem(request, response), label).toBeUndefined();
+      }
+    }
+    expect(await target.counts()).toEqual(before);
   });
 
   it(

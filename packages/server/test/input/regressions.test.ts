@@ -117,6 +117,19 @@ describeEachDatabase('refused input never reaches the database', (database) => {
     expect(path.json()).toMatchObject({ error: 'invalid_request' });
   });
 
+  it('a NUL in a form field or in Basic credentials is 400 invalid_request on the OAuth token endpoint', async () => {
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    for (const [payload, headers] of [
+      ['grant_type=client_credentials&client_id=%00&client_secret=x', form],
+      ['grant_type=password&username=a%00@example.com&password=x', form],
+      ['grant_type=client_credentials', { ...form, authorization: `Basic ${Buffer.from(`${target.fixture.client}\u0000:secret`).toString('base64')}` }],
+    ] as const) {
+      const response = await target.app.inject({ method: 'POST', url: '/auth/v1/oauth/token', payload, headers });
+      expect(response.statusCode, payload).toBe(400);
+      expect(response.json()).toMatchObject({ error: 'invalid_request', error_description: expect.any(String) });
+    }
+  });
+
   it('a malformed id in a path answers 404, never 500', async () => {
     const headers = { apikey: target.serviceKey, authorization: `Bearer ${target.serviceKey}` };
     for (const url of ['/auth/v1/admin/users/not-a-uuid', '/auth/v1/organizations/not-a-uuid/members', '/auth/v1/admin/oauth/clients/not-a-uuid']) {

@@ -165,7 +165,8 @@ describeEachDatabase('revocation events', (database) => {
 
   it('refuses a malformed resume id and bad options', async () => {
     const revocations = await build(database());
-    expect(() => revocations.since('12; drop table auth.users')).toThrow(TypeError);
+    await expect(revocations.since('12; drop table auth.users')).rejects.toThrow(TypeError);
+    await expect(revocations.since(null, 0)).rejects.toThrow(TypeError);
     await expect(createRevocations({ db: database(), logger, tokenLifetime: 0 })).rejects.toThrow(TypeError);
     await expect(createRevocations({ db: database(), logger, tokenLifetime: 60, pollInterval: -1 })).rejects.toThrow(TypeError);
   });

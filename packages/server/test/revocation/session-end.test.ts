@@ -1,8 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import type { SupabaseClient } from '@supabase/supabase-js';
+import { authenticator } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RevocationEvent } from '@latchkey/server';
+import { identityService, loadServerConfig, startServer, type IdentityExports, type RevocationEvent, type RunningServer } from '@latchkey/server';
 import { describeEachDatabase } from '../../../../test-support/databases.js';
-import { email, startIdentity, type IdentityServer } from '../identity/support.js';
+import { describeWith } from '../../../../test-support/integration.js';
+import { TEST_ENV, email, startIdentity, supabaseClient, type IdentityServer } from '../identity/support.js';
 import { listen, onlyEventOf, sessionOf, stored, userWith } from './support.js';
 
 const PASSWORD = 'correct-horse-1';
@@ -120,6 +123,24 @@ describeEachDatabase('session end writes one revocation event', (database) => {
     });
   });
 
+  it('verifying a first MFA factor ends the other sessions below aal2', async () => {
+    const [a, b] = await devices(2);
+    const [sa, sb] = await Promise.all([sessionOf(a!), sessionOf(b!)]);
+    const { data: factor, error } = await a!.auth.mfa.enroll({ factorType: 'totp', friendlyName: 'phone' });
+    expect(error).toBeNull();
+    const challenge = await a!.auth.mfa.challenge({ factorId: factor!.id });
+    const verified = await a!.auth.mfa.verify({ factorId: factor!.id, challengeId: challenge.data!.id, code: authenticator.generate(factor!.totp.secret) });
+    expect(verified.error).toBeNull();
+    const event = await onlyEventOf(app.server, received, ofUser(sa.userId));
+    // The sign-up's session and b; never a.
+    expect(event).toMatchObject({ kind: 'session_revoked', user_id: sa.userId });
+    expect(event.session_ids).toHaveLength(2);
+    expect(event.session_ids).toContain(sb.sessionId);
+    expect(event.session_ids).not.toContain(sa.sessionId);
+    expect(await userWith(app.auth, app.anonKey, sb.token)).toEqual({ status: 403, code: 'session_not_found' });
+    expect((await a!.auth.getUser()).error).toBeNull();
+  });
+
   it('a reused refresh token revokes its session family', async () => {
     const [a] = await devices(1);
     const sa = await sessionOf(a!);
@@ -140,5 +161,42 @@ describeEachDatabase('session end writes one revocation event', (database) => {
     // Presenting a dead token again writes nothing more.
     expect((await app.client().auth.refreshSession({ refresh_token: first })).error).toMatchObject({ code: 'refresh_token_already_used' });
     await onlyEventOf(app.server, received, ofUser(sa.userId));
+  });
+});
+
+describeWith(['REDIS_URL'], 'session end across two nodes sharing the database and Redis', () => {
+  describeEachDatabase('two identity nodes', (database) => {
+    let nodeA: RunningServer;
+    let nodeB: RunningServer;
+    /** A node with the identity service on the shared database, with Redis. */
+    async function node(prefix: string): Promise<RunningServer> {
+      const settings = { PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent', REDIS_URL: process.env.REDIS_URL ?? '', LATCHKEY_REDIS_PREFIX: prefix };
+      return startServer({ env: TEST_ENV, config: loadServerConfig(settings), database: database(), services: [identityService] });
+    }
+    const anonKey = (server: RunningServer) => (server.services.get('identity')!.exports as IdentityExports).apiKeys.anonKey;
+    beforeAll(async () => {
+      // Channels of their own, so runs sharing this Redis never meet.
+      const prefix = `test.${randomBytes(6).toString('hex')}`;
+      nodeA = await node(prefix);
+      nodeB = await node(prefix);
+    });
+    afterAll(async () => {
+      await nodeA?.close();
+      await nodeB?.close();
+    });
+
+    it('a logout on one node reaches the listeners of the other within a second', async () => {
+      expect(nodeB.config.redisUrl).not.toBeNull();
+      const onB = listen(nodeB);
+      const client = supabaseClient(nodeA.url, anonKey(nodeA));
+      expect((await client.auth.signUp({ email: email(), password: PASSWORD })).error).toBeNull();
+      const session = await sessionOf(client);
+      const started = Date.now();
+      expect((await client.auth.signOut({ scope: 'local' })).error).toBeNull();
+      await expect.poll(() => onB.filter((event) => event.user_id === session.userId), { timeout: 1000, interval: 10 }).toHaveLength(1);
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(onB.find((event) => event.user_id === session.userId)).toMatchObject({ kind: 'logout', session_ids: [session.sessionId] });
+      expect(await userWith(`${nodeB.url}/auth/v1`, anonKey(nodeB), session.token)).toEqual({ status: 403, code: 'session_not_found' });
+    });
   });
 });

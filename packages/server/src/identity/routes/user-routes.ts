@@ -6,7 +6,7 @@ import { checkNewPassword, hashPassword, verifyPassword } from '../passwords.js'
 import type { IdentityRuntime } from '../runtime.js';
 import type { CodeMailer } from '../otp/code-mail.js';
 import { endSessions } from '../end-sessions.js';
-import { EMAIL_CHANGE_TOKENS, requestEmailChange } from '../otp/email-change.js';
+import { EMAIL_CHANGE_TOKENS, emailChangeRecipients, requestEmailChange } from '../otp/email-change.js';
 import { sendReauthentication, useReauthentication } from '../otp/reauthentication.js';
 import { changeEmail, findUserById, isUniqueViolation, userJson } from '../users.js';
 import type { UserUpdateSettings } from './user-settings.js';
@@ -76,7 +76,9 @@ export function registerUserRoutes(app: FastifyInstance, runtime: IdentityRuntim
       const taken = await runtime.db.query('select 1 from auth.users where email = $1 and id <> $2 and deleted_at is null', [newEmail, user.id]);
       if (taken.rows.length > 0) throw new IdentityError(422, 'email_exists', Messages.emailExists);
       if (!immediateEmail) {
-        await requestEmailChange(runtime, deps.mail, request, { user, newEmail, both: deps.settings.secureEmailChange, redirectTo: redirectOf(request, body) });
+        const change = { user, newEmail, redirectTo: redirectOf(request, body) };
+        deps.mail.takeBudget(request, ...emailChangeRecipients(deps.mail, change));
+        await requestEmailChange(runtime, deps.mail, change);
       }
     }
     try {
