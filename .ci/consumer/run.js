@@ -27,9 +27,13 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'latchkey-consumer-'));
 const app = path.join(work, 'app');
 const children = new Set();
 
-/** The environment of the consumer project: nothing of the workspace (its bins, npm's script variables). */
+/**
+ * The environment of the consumer project: nothing of the workspace (its bins, npm's script variables)
+ * and no server setting of the caller (its database, Redis, keys): the server here is self-contained.
+ */
 function consumerEnv(extra = {}) {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key)));
+  const inherited = /^(npm_|LATCHKEY_|GOTRUE_|API_EXTERNAL_URL$|DATABASE_URL$|REDIS_URL$|PORT$|HOST$)/i;
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !inherited.test(key)));
   env.PATH = (process.env.PATH ?? '').split(path.delimiter).filter((dir) => !dir.startsWith(ROOT)).join(path.delimiter);
   return { ...env, ...extra };
 }
@@ -111,7 +115,7 @@ async function install(tarballs) {
   const dependencies = Object.fromEntries(PACKAGES.map((name) => [name, `file:${tarballs[name]}`]));
   const manifest = { name: 'latchkey-consumer', private: true, type: 'module', dependencies: { ...dependencies, '@types/node': typesNode } };
   fs.writeFileSync(path.join(app, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error']);
+  await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=warn']);
   const lock = JSON.parse(fs.readFileSync(path.join(app, 'package-lock.json'), 'utf8'));
   const fromRegistry = Object.entries(lock.packages).filter(([where, entry]) => /node_modules\/(@latchkey\/[a-z]+|latchkey)$/.test(where) && !String(entry.resolved).startsWith('file:'));
   check(fromRegistry.length === 0, 'every @latchkey package and latchkey come from the tarballs');

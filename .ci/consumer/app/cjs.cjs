@@ -12,6 +12,11 @@ assert.equal(typeof LatchkeyApi, 'function');
 assert.equal(typeof TokenSet, 'function');
 assert.equal(typeof FileTokenStore, 'function');
 assert.ok(Object.keys(webhooks).length > 0);
+for (const name of ['@latchkey/verify', '@latchkey/client']) {
+  for (const subpath of Object.keys(require(`${name}/package.json`).exports)) {
+    if (subpath !== './package.json') assert.ok(Object.keys(require(name + subpath.slice(1))).length > 0);
+  }
+}
 
 const verifier = createVerifier({
   jwksUrl: `${baseUrl}/auth/v1/.well-known/jwks.json`,

@@ -7,6 +7,7 @@ import { LatchkeyApi, MemoryTokenStore } from '@latchkey/client';
 import { FileTokenStore } from '@latchkey/client/node';
 import { startServer } from '@latchkey/server';
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 
 const [baseUrl] = process.argv.slice(2);
 assert.ok(baseUrl, 'usage: esm.mjs <base URL>');
@@ -14,6 +15,15 @@ for (const [name, value] of Object.entries({ authenticate, FileTokenStore, start
   assert.equal(typeof value, 'function', `${name} is exported`);
 }
 assert.ok(Object.keys(fastifyAdapter).length > 0 && Object.keys(webhooks).length > 0, 'subpath exports load');
+// Every entry point of every package loads (adapters must not need their framework at import time).
+const require = createRequire(import.meta.url);
+for (const name of ['@latchkey/verify', '@latchkey/client', '@latchkey/server', 'latchkey']) {
+  for (const subpath of Object.keys(require(`${name}/package.json`).exports)) {
+    if (subpath === './package.json') continue;
+    const module = await import(name + subpath.slice(1));
+    assert.ok(Object.keys(module).length > 0, `${name + subpath.slice(1)} exports something`);
+  }
+}
 
 const api = new LatchkeyApi(baseUrl, { store: new MemoryTokenStore() });
 const email = `consumer-${Date.now()}@example.com`;

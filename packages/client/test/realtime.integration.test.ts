@@ -141,7 +141,7 @@ describeEachDatabase('realtime client against the gateway', (database) => {
   });
 
   it('treats a session-ended close (4501) as "sign in again": reauthRequired, no reconnect, tokens left alone', async () => {
-    const { api, userId } = await session();
+    const { api } = await session();
     const client = createNodeRealtimeClient(`${stack.url.replace(/^http/, 'ws')}/connection/websocket`, api.tokens, {
       centrifuge: { minReconnectDelay: 50, maxReconnectDelay: 200 },
     });
@@ -150,8 +150,12 @@ describeEachDatabase('realtime client against the gateway', (database) => {
     try {
       await client.ready(10_000);
       const before = (await api.tokens.peek())!;
-      // What the gateway does to the connections of an ended session (logout, ban, deletion elsewhere).
-      await gateway().disconnectUser(userId, { code: 4501, reason: 'session ended' });
+      // Signed out everywhere from another device: the gateway closes this connection with 4501.
+      const logout = await fetch(`${stack.url}/auth/v1/logout?scope=global`, {
+        method: 'POST',
+        headers: { apikey: stack.anonKey, authorization: `Bearer ${before.accessToken}` },
+      });
+      expect(logout.status).toBe(204);
       const reauth = await waitFor(() => log.find((entry) => entry.startsWith('reauth')));
       expect(reauth).toBe('reauth the gateway ended the session (session ended)');
       await new Promise((resolve) => setTimeout(resolve, 500)); // time enough for a reconnect, were one coming

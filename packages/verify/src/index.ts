@@ -2,7 +2,8 @@
  * `@latchkey/verify`: the resource-server kit. Bearer JWT verification (JWKS, static keys or an HMAC
  * secret), RFC 6750 authentication helpers, and the `withClaims` row-level-security helper.
  * Framework adapters live in `@latchkey/verify/fastify`, `/express` and `/hono`; webhook
- * authenticators in `@latchkey/verify/webhooks`.
+ * authenticators in `@latchkey/verify/webhooks`; the revocation feed (refusing tokens of ended
+ * sessions) in `@latchkey/verify/revocations`.
  *
  * @module
  */

@@ -84,6 +84,20 @@ describe('revocation index', () => {
     expect(index.matches(claims({ sub: 'svc', client_id: 'c2' }))).toBe(false);
   });
 
+  it('answers a token of a user without events from one lookup, yet never skips events that name no user', () => {
+    const index = new RevocationIndex();
+    const now = nowSeconds();
+    index.add(revocation(1, { user_id: 'u1', session_ids: ['s1'], expires_at: now + 10 }), now);
+    expect(index.matches(claims({ sub: 'u2', session_id: 's1' }))).toBe(false);
+    index.add(revocation(2, { organization_id: 'o9', kind: 'organization_deleted', expires_at: now + 100 }), now);
+    expect(index.matches(claims({ sub: 'nobody', app_metadata: { organization_id: 'o9' } }))).toBe(true);
+    expect(index.prune(now + 50)).toBe(1);
+    expect(index.matches(claims({ sub: 'nobody', app_metadata: { organization_id: 'o9' } }))).toBe(true);
+    expect(index.matches(claims({ sub: 'u1', session_id: 's1' }))).toBe(false);
+    expect(index.prune(now + 500)).toBe(1);
+    expect(index.matches(claims({ sub: 'nobody', app_metadata: { organization_id: 'o9' } }))).toBe(false);
+  });
+
   it('keeps only unexpired events, once each', () => {
     const index = new RevocationIndex();
     const now = nowSeconds();

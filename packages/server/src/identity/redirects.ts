@@ -17,8 +17,9 @@ export interface AllowedRedirect {
   readonly source: string;
   readonly protocol: string;
   readonly port: string;
-  /** One test per host label; `null` for an entry whose host must match exactly (IP or empty). */
+  /** One test per host label; `null` for an entry without a host glob, whose host must match exactly. */
   readonly labels: readonly RegExp[] | null;
+  /** The host as written, lower-cased (the exact host when `labels` is `null`). */
   readonly host: string;
   readonly path: RegExp;
 }

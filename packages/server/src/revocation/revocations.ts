@@ -119,8 +119,9 @@ class RevocationHub implements Revocations {
     };
   }
 
-  since(after: string | null, limit = 1000): Promise<RevocationEvent[]> {
+  async since(after: string | null, limit = 1000): Promise<RevocationEvent[]> {
     if (after !== null && !/^[0-9]{1,19}$/.test(after)) throw new TypeError(`after must be a decimal event id (got ${JSON.stringify(after)})`);
+    if (!Number.isInteger(limit) || limit < 1) throw new TypeError(`limit must be a positive whole number (got ${limit})`);
     return this.#store.since(after, limit);
   }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Subscription } from 'centrifuge';
 import { expect } from 'vitest';
-import { identityService, loadServerConfig, startServer, type Database, type IdentityExports, type Revocations, type RunningServer } from '@latchkey/server';
+import { identityService, loadServerConfig, startServer, type Database, type IdentityExports, type RunningServer } from '@latchkey/server';
 import { gatewayService, type GatewayExports } from '../../src/gateway/index.js';
 import { organizationsService } from '../../src/organizations/index.js';
 import { TEST_ENV } from '../identity/support.js';
@@ -14,8 +14,6 @@ export interface Stack {
   readonly anonKey: string;
   readonly serviceRoleKey: string;
   readonly gateway: GatewayExports;
-  /** The process's revocation events (to emit kinds no route emits yet). */
-  readonly revocations: Revocations;
   close(): Promise<void>;
 }
 
@@ -29,15 +27,11 @@ export interface User {
 
 /** Starts a stack on `database`; `env` also carries `REDIS_URL` / `LATCHKEY_REDIS_PREFIX` for several nodes. */
 export async function startStack(database: Database, env: Record<string, string> = {}): Promise<Stack> {
-  let revocations: Revocations | undefined;
   const server = await startServer({
     env: { ...TEST_ENV, ...env },
     config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent', ...env }),
     database,
     services: [identityService, organizationsService, gatewayService()],
-    extend: (_app, context) => {
-      revocations = context.revocations;
-    },
   });
   const { anonKey, serviceRoleKey } = (server.services.get('identity')!.exports as IdentityExports).apiKeys;
   return {
@@ -47,7 +41,6 @@ export async function startStack(database: Database, env: Record<string, string>
     anonKey,
     serviceRoleKey,
     gateway: server.services.get('gateway')!.exports as GatewayExports,
-    revocations: revocations!,
     close: () => server.close(),
   };
 }

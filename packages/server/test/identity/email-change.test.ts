@@ -115,6 +115,38 @@ describeEachDatabase('secure email change', (database) => {
     expect((await client.auth.verifyOtp({ email: address, token: toOld.code, type: 'email_change' })).error).toBeNull();
     expect(await storedEmail(userId)).toBe(target);
   });
+
+  it('refuses the last confirmation when another account took the address meanwhile', async () => {
+    const { client, address, userId } = await signedIn('raced');
+    const target = email('raced-new');
+    const seenOld = await outbox(app, address);
+    expect((await client.auth.updateUser({ email: target })).error).toBeNull();
+    const toOld = await nextMail(app, address, seenOld);
+    const toNew = await nextMail(app, target);
+    expect((await app.client().auth.signUp({ email: target, password: PASSWORD })).error).toBeNull();
+    expect((await client.auth.verifyOtp({ email: target, token: toNew.code, type: 'email_change' })).error).toBeNull();
+    const last = await fetch(toOld.link, { redirect: 'manual' });
+    expect(last.status).toBe(303);
+    expect(new URLSearchParams(last.headers.get('location')!.split('#')[1]).get('error_code')).toBe('email_exists');
+    expect((await client.auth.verifyOtp({ email: address, token: toOld.code, type: 'email_change' })).error).toMatchObject({ code: 'email_exists', status: 422 });
+    expect(await storedEmail(userId)).toBe(address);
+  });
+
+  it('sends the mails of a pending change again on resend, with new codes', async () => {
+    const { client, address, userId } = await signedIn('resent');
+    const target = email('resent-new');
+    const seenOld = await outbox(app, address);
+    expect((await client.auth.updateUser({ email: target })).error).toBeNull();
+    const firstOld = await nextMail(app, address, seenOld);
+    const firstNew = await nextMail(app, target);
+    expect((await app.client().auth.resend({ type: 'email_change', email: address })).error).toBeNull();
+    const toOld = await nextMail(app, address, [...seenOld, firstOld]);
+    const toNew = await nextMail(app, target, [firstNew]);
+    expect((await client.auth.verifyOtp({ email: target, token: firstNew.code, type: 'email_change' })).error?.code).toBe('otp_expired');
+    expect((await client.auth.verifyOtp({ email: target, token: toNew.code, type: 'email_change' })).error).toBeNull();
+    expect((await client.auth.verifyOtp({ email: address, token: toOld.code, type: 'email_change' })).error).toBeNull();
+    expect(await storedEmail(userId)).toBe(target);
+  });
 });
 
 describeEachDatabase('email change with secure email change off', (database) => {

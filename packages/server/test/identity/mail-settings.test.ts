@@ -15,6 +15,7 @@ describe('mail and one-time code settings', () => {
       emailsPerHour: 30,
       verifyPerFiveMinutes: 30,
       uriAllowList: [],
+      secureEmailChange: true,
       anonymousEnabled: false,
       anonymousPerHour: 30,
     });

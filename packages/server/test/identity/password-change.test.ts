@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachDatabase } from '../../../../test-support/databases.js';
 import { nextMail, outbox } from './outbox.js';
-import { email, startIdentity, type IdentityServer } from './support.js';
+import { claimsOf, email, startIdentity, type IdentityServer } from './support.js';
 
 const PASSWORD = 'correct-horse-1';
 
@@ -9,10 +9,6 @@ const PASSWORD = 'correct-horse-1';
 async function userError(app: IdentityServer, accessToken: string): Promise<string | null> {
   const response = await fetch(`${app.auth}/user`, { headers: { authorization: `Bearer ${accessToken}`, 'x-supabase-api-version': '2024-01-01' } });
   return response.ok ? null : ((await response.json()) as { code: string }).code;
-}
-
-function sessionIdOf(token: string): string {
-  return (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { session_id: string }).session_id;
 }
 
 /** One account signed in on two devices. */
@@ -49,7 +45,7 @@ describeEachDatabase('password change', (database) => {
     expect((await app.client().auth.refreshSession({ refresh_token: hereSession.refresh_token })).error).toBeNull();
 
     const { rows } = await database().query<{ kind: string; session_ids: string[] }>('select kind, session_ids::text[] as session_ids from auth.revocation_events where user_id = $1', [userId]);
-    expect(rows).toEqual([{ kind: 'password_changed', session_ids: [sessionIdOf(thereSession.access_token)] }]);
+    expect(rows).toEqual([{ kind: 'password_changed', session_ids: [claimsOf(thereSession.access_token).session_id] }]);
   });
 
   it('ends no session when only the profile changes', async () => {

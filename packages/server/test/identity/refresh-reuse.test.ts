@@ -1,11 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachDatabase } from '../../../../test-support/databases.js';
 import { loadIdentitySettings } from '../../src/identity/settings.js';
-import { email, post, startIdentity, type IdentityServer } from './support.js';
-
-function refresh(app: IdentityServer, token: string) {
-  return post(`${app.auth}/token?grant_type=refresh_token`, { refresh_token: token }, { 'x-supabase-api-version': '2024-01-01' });
-}
+import { claimsOf, email, post, refreshWith, startIdentity, type IdentityServer } from './support.js';
 
 describeEachDatabase('the parent of the active refresh token', (database) => {
   let app: IdentityServer;
@@ -20,24 +16,24 @@ describeEachDatabase('the parent of the active refresh token', (database) => {
   it('returns the active token inside the reuse interval only; a later replay is reuse and ends the session', async () => {
     const signedUp = await post(`${app.auth}/signup`, { email: email('parent'), password: 'correct-horse-1' });
     const parent = signedUp.body.refresh_token as string;
-    const rotated = await refresh(app, parent);
+    const rotated = await refreshWith(app, parent);
     expect(rotated.status).toBe(200);
     const active = rotated.body.refresh_token as string;
 
     // A client that lost the answer, retrying at once, gets the active token back.
-    const retried = await refresh(app, parent);
+    const retried = await refreshWith(app, parent);
     expect(retried.status).toBe(200);
     expect(retried.body.refresh_token).toBe(active);
 
     // The same replay after the interval is a second party holding the session.
     await new Promise((resolve) => setTimeout(resolve, 1300));
-    const replayed = await refresh(app, parent);
+    const replayed = await refreshWith(app, parent);
     expect(replayed.status).toBe(400);
     expect(replayed.body.code).toBe('refresh_token_already_used');
-    const owner = await refresh(app, active);
+    const owner = await refreshWith(app, active);
     expect(owner.status).toBe(400);
     expect(owner.body.code).toBe('refresh_token_already_used');
-    const sessionId = JSON.parse(Buffer.from((rotated.body.access_token as string).split('.')[1]!, 'base64url').toString()).session_id as string;
+    const sessionId = claimsOf(rotated.body.access_token as string).session_id as string;
     const { rows } = await database().query<{ n: number }>('select count(*)::int as n from auth.refresh_tokens where session_id = $1 and not revoked', [sessionId]);
     expect(rows[0]!.n).toBe(0);
   });

@@ -66,3 +66,13 @@ export async function post(url: string, body: unknown, headers: Record<string, s
   const text = await response.text();
   return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
+
+/** `POST /token?grant_type=refresh_token` (errors in the 2024-01-01 format). */
+export function refreshWith(app: IdentityServer, refreshToken: string): ReturnType<typeof post> {
+  return post(`${app.auth}/token?grant_type=refresh_token`, { refresh_token: refreshToken }, { 'x-supabase-api-version': '2024-01-01' });
+}
+
+/** The payload of a JWT, read without verification. */
+export function claimsOf(token: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+}

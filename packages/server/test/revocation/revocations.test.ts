@@ -165,7 +165,8 @@ describeEachDatabase('revocation events', (database) => {
 
   it('refuses a malformed resume id and bad options', async () => {
     const revocations = await build(database());
-    expect(() => revocations.since('12; drop table auth.users')).toThrow(TypeError);
+    await expect(revocations.since('12; drop table auth.users')).rejects.toThrow(TypeError);
+    await expect(revocations.since(null, 0)).rejects.toThrow(TypeError);
     await expect(createRevocations({ db: database(), logger, tokenLifetime: 0 })).rejects.toThrow(TypeError);
     await expect(createRevocations({ db: database(), logger, tokenLifetime: 60, pollInterval: -1 })).rejects.toThrow(TypeError);
   });
@@ -204,6 +205,26 @@ describeWith(['REDIS_URL'], 'revocation events across nodes sharing PostgreSQL a
         const event = await node.emit({ kind: 'logout', userId: randomUUID() });
         await sleep(100);
         expect(events).toEqual([event]);
+      } finally {
+        redis.disconnect();
+      }
+    });
+
+    it('catches up from the table as soon as its Redis connection comes back', async () => {
+      const prefix = `test.${randomBytes(6).toString('hex')}`;
+      const node = await build(database(), { redisUrl: process.env.REDIS_URL ?? '', channelPrefix: prefix, pollInterval: 60_000 });
+      const events = collect(node);
+      const { Redis } = await import('ioredis');
+      const redis = new Redis(process.env.REDIS_URL ?? '');
+      try {
+        // Written while the node is cut off: its broadcast never reaches the node.
+        const missed = await database().transaction((tx) => node.record(tx, { kind: 'user_banned', userId: randomUUID() }));
+        const clients = String(await redis.call('CLIENT', 'LIST', 'TYPE', 'pubsub'));
+        const ids = clients.split('\n').filter((line) => line.includes(` name=${prefix}.revocations `)).map((line) => /(?:^| )id=(\d+)/.exec(line)![1]!);
+        expect(ids).toHaveLength(1);
+        await redis.call('CLIENT', 'KILL', 'ID', ids[0]!);
+        // The periodic read is a minute away: only the reconnect's catch-up can deliver in time.
+        await expect.poll(() => events, { timeout: 2000 }).toEqual([missed]);
       } finally {
         redis.disconnect();
       }

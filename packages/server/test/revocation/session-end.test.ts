@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { SupabaseClient } from '@supabase/supabase-js';
+import { authenticator } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { identityService, loadServerConfig, startServer, type IdentityExports, type RevocationEvent, type RunningServer } from '@latchkey/server';
 import { describeEachDatabase } from '../../../../test-support/databases.js';
@@ -120,6 +121,24 @@ describeEachDatabase('session end writes one revocation event', (database) => {
       expect((await admin.deleteUser(sa.userId)).error).toBeNull();
       await onlyEventOf(app.server, received, ofUser(sa.userId));
     });
+  });
+
+  it('verifying a first MFA factor ends the other sessions below aal2', async () => {
+    const [a, b] = await devices(2);
+    const [sa, sb] = await Promise.all([sessionOf(a!), sessionOf(b!)]);
+    const { data: factor, error } = await a!.auth.mfa.enroll({ factorType: 'totp', friendlyName: 'phone' });
+    expect(error).toBeNull();
+    const challenge = await a!.auth.mfa.challenge({ factorId: factor!.id });
+    const verified = await a!.auth.mfa.verify({ factorId: factor!.id, challengeId: challenge.data!.id, code: authenticator.generate(factor!.totp.secret) });
+    expect(verified.error).toBeNull();
+    const event = await onlyEventOf(app.server, received, ofUser(sa.userId));
+    // The sign-up's session and b; never a.
+    expect(event).toMatchObject({ kind: 'session_revoked', user_id: sa.userId });
+    expect(event.session_ids).toHaveLength(2);
+    expect(event.session_ids).toContain(sb.sessionId);
+    expect(event.session_ids).not.toContain(sa.sessionId);
+    expect(await userWith(app.auth, app.anonKey, sb.token)).toEqual({ status: 403, code: 'session_not_found' });
+    expect((await a!.auth.getUser()).error).toBeNull();
   });
 
   it('a reused refresh token revokes its session family', async () => {

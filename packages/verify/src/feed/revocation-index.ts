@@ -39,6 +39,9 @@ export class RevocationIndex {
   readonly #byUser: Bucket = new Map();
   readonly #byOrganization: Bucket = new Map();
   readonly #byClient: Bucket = new Map();
+  /** Events held per `user_id`, and the number of events without one: most tokens are answered by one lookup here. */
+  readonly #perUser = new Map<string, number>();
+  #withoutUser = 0;
 
   /** Number of events held. */
   get size(): number {
@@ -53,12 +56,17 @@ export class RevocationIndex {
     if (event.expires_at <= nowSeconds || this.#byId.has(event.id)) return false;
     this.#byId.set(event.id, event);
     this.#forEachKey(event, (bucket, key) => file(bucket, key, event));
+    if (event.user_id === null) this.#withoutUser += 1;
+    else this.#perUser.set(event.user_id, (this.#perUser.get(event.user_id) ?? 0) + 1);
     return true;
   }
 
   /** `true` when a held event refuses a token with these claims. */
   matches(claims: Claims): boolean {
     if (this.#byId.size === 0) return false;
+    // An event naming a user refuses only that user's tokens: unless some event names no user, a
+    // token whose user has no event is accepted after a single lookup.
+    if (this.#withoutUser === 0 && (typeof claims.sub !== 'string' || !this.#perUser.has(claims.sub))) return false;
     const session = claims.session_id;
     if (typeof session === 'string' && matchesAny(this.#bySession.get(session), claims)) return true;
     const sub = claims.sub;
@@ -79,6 +87,12 @@ export class RevocationIndex {
       if (event.expires_at > nowSeconds) continue;
       this.#byId.delete(id);
       this.#forEachKey(event, (bucket, key) => unfile(bucket, key, event));
+      if (event.user_id === null) this.#withoutUser -= 1;
+      else {
+        const left = (this.#perUser.get(event.user_id) ?? 1) - 1;
+        if (left === 0) this.#perUser.delete(event.user_id);
+        else this.#perUser.set(event.user_id, left);
+      }
       dropped += 1;
     }
     return dropped;

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { RevocationEvent } from '../../revocation/types.js';
+import { endSessions } from '../end-sessions.js';
 import { IdentityError, Messages, validationFailed } from '../errors.js';
 import { requireAdmin, requireUser, type UserAuthentication } from '../http/authenticate.js';
 import { bodyOf, clientAddress, optionalString } from '../http/request.js';
@@ -114,6 +116,7 @@ export function registerMfaRoutes(app: FastifyInstance, runtime: IdentityRuntime
     if (!challengeId || !isUuid(challengeId)) throw validationFailed('challenge_id must be an UUID');
     if (auth.sessionId === null) throw new IdentityError(403, 'session_not_found', Messages.sessionFromClaimMissing);
     const sessionId = auth.sessionId;
+    let ended: RevocationEvent | null = null;
     const prepared = await runtime.db.transaction(async (tx) => {
       const { rows } = await tx.query<{ created_at: Date }>('delete from auth.mfa_challenges where id = $1 and factor_id = $2 returning created_at', [
         challengeId.toLowerCase(),
@@ -126,10 +129,12 @@ export function registerMfaRoutes(app: FastifyInstance, runtime: IdentityRuntime
       if (factor.status !== 'verified') {
         await tx.query(`update auth.mfa_factors set status = 'verified', updated_at = now() where id = $1`, [factor.id]);
         // Sessions below aal2 end when the first factor is verified (GoTrue does the same).
-        await tx.query(`delete from auth.sessions where user_id = $1 and id <> $2 and aal = 'aal1'`, [auth.user.id, sessionId]);
+        const below = await tx.query<{ id: string }>(`select id::text as id from auth.sessions where user_id = $1 and id <> $2 and aal = 'aal1'`, [auth.user.id, sessionId]);
+        ended = await endSessions(tx, runtime.revocations, { kind: 'session_revoked', userId: auth.user.id, sessionIds: below.rows.map((row) => row.id) });
       }
       return stepUpSession(tx, runtime.issuer, auth.user.id, sessionId, 'totp');
     });
+    if (ended) await runtime.revocations.announce(ended);
     // The challenge is used up either way (deleted in the committed transaction).
     if (prepared === 'expired') {
       throw new IdentityError(422, 'mfa_challenge_expired', `MFA challenge ${challengeId} has expired, verify against another challenge or create a new challenge.`);

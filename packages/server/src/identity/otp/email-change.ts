@@ -1,5 +1,5 @@
-import type { FastifyRequest } from 'fastify';
 import type { Queryable } from '../../db/index.js';
+import { IdentityError, Messages } from '../errors.js';
 import type { IdentityRuntime } from '../runtime.js';
 import { changeEmail, type UserRow } from '../users.js';
 import type { CodeMailer } from './code-mail.js';
@@ -12,21 +12,28 @@ export const EMAIL_CHANGE_TOKENS: readonly OneTimeTokenType[] = ['email_change_c
 /** GoTrue's answer when the first of the two addresses confirmed. */
 export const SINGLE_CONFIRMATION = 'Confirmation link accepted. Please proceed to confirm link sent to the other email';
 
+/** A requested change of a user's address. */
+export interface EmailChange {
+  readonly user: UserRow;
+  readonly newEmail: string;
+  readonly redirectTo: string | undefined;
+}
+
+/** The addresses an email change mails: the new one, and the current one with secure email change. */
+export function emailChangeRecipients(mail: CodeMailer, change: EmailChange): string[] {
+  const current = mail.settings.secureEmailChange ? change.user.email : null;
+  return current ? [change.newEmail, current] : [change.newEmail];
+}
+
 /**
- * Starts changing `user`'s address to `newEmail` (GoTrue's secure email change): records `new_email`
- * and `email_change_sent_at`, and mails a code and link to the new address and, when `both` and the
- * user has an address, to the current one. The address changes only once every mailed code was
- * confirmed ({@link confirmEmailChange}); a new request replaces a pending one.
+ * Starts changing a user's address (GoTrue's secure email change): records `new_email` and
+ * `email_change_sent_at`, and mails a code and link to each of {@link emailChangeRecipients} (the caller
+ * takes them from the mail budget). The address changes only once every mailed code was confirmed
+ * ({@link confirmEmailChange}); a new request replaces a pending one.
  */
-export async function requestEmailChange(
-  runtime: IdentityRuntime,
-  mail: CodeMailer,
-  request: FastifyRequest,
-  change: { readonly user: UserRow; readonly newEmail: string; readonly both: boolean; readonly redirectTo: string | undefined },
-): Promise<void> {
+export async function requestEmailChange(runtime: IdentityRuntime, mail: CodeMailer, change: EmailChange): Promise<void> {
   const { user, newEmail } = change;
-  const current = change.both && user.email ? user.email : null;
-  mail.takeBudget(request, ...(current ? [current, newEmail] : [newEmail]));
+  const current = emailChangeRecipients(mail, change)[1] ?? null;
   const issued = await runtime.db.transaction(async (tx) => {
     // Tokens first, then the user row: the order confirmEmailChange takes its locks in.
     await tx.query('delete from auth.one_time_tokens where user_id = $1 and token_type = any($2::text[])', [user.id, [...EMAIL_CHANGE_TOKENS]]);
@@ -45,6 +52,7 @@ export async function requestEmailChange(
  * Called in the transaction that used up one email change token of `userId`: `pending` while the other
  * address has not confirmed, `changed` once the address was switched to `new_email`, `invalid` when no
  * change is pending. Locks the user row, so two confirmations arriving together settle one after the other.
+ * 422 `email_exists` when another account took the new address meanwhile.
  */
 export async function confirmEmailChange(tx: Queryable, userId: string): Promise<'pending' | 'changed' | 'invalid'> {
   const { rows } = await tx.query<{ new_email: string | null }>('select new_email from auth.users where id = $1 for update', [userId]);
@@ -52,6 +60,8 @@ export async function confirmEmailChange(tx: Queryable, userId: string): Promise
   if (!target) return 'invalid';
   const waiting = await tx.query('select 1 from auth.one_time_tokens where user_id = $1 and token_type = any($2::text[]) limit 1', [userId, [...EMAIL_CHANGE_TOKENS]]);
   if (waiting.rows.length > 0) return 'pending';
+  const taken = await tx.query('select 1 from auth.users where email = $1 and id <> $2 and deleted_at is null', [target, userId]);
+  if (taken.rows.length > 0) throw new IdentityError(422, 'email_exists', Messages.emailExists);
   await changeEmail(tx, userId, target, true);
   await tx.query('update auth.users set email_change_sent_at = null, is_anonymous = false where id = $1', [userId]);
   return 'changed';

@@ -10,7 +10,7 @@ import type { AuthenticationMethod, TokenResponse } from '../types.js';
 import { findUserByEmail, isBanned, isUniqueViolation, type UserRow } from '../users.js';
 import { createFlowState, exchangeAuthCode, issueAuthCode, pkceChallenge, type PkceChallenge } from './flow-state.js';
 import type { CodeMailer } from './code-mail.js';
-import { EMAIL_CHANGE_TOKENS, SINGLE_CONFIRMATION, confirmEmailChange } from './email-change.js';
+import { EMAIL_CHANGE_TOKENS, SINGLE_CONFIRMATION, confirmEmailChange, requestEmailChange } from './email-change.js';
 import { composeMail, type MailKind } from './messages.js';
 import { consumeOneTimeCode, consumeOneTimeToken, issueOneTimeToken, linkAddress, type OneTimeTokenRow, type OneTimeTokenType, type SignInTokenType } from './tokens.js';
 
@@ -140,6 +140,8 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
     takeEmailBudget(request, email);
     const user = await findUserByEmail(runtime.db, email);
     if (type === 'signup' && user && !user.email_confirmed_at && !isBanned(user)) await mailToken(user, 'confirmation', pkce, redirectOf(request, body));
+    // The mails of a pending email change go again (new codes), to the addresses they went to.
+    if (type === 'email_change' && user?.new_email && !isBanned(user)) await requestEmailChange(runtime, mail, { user, newEmail: user.new_email, redirectTo: redirectOf(request, body) });
     return {};
   });
 
@@ -253,6 +255,7 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
     const hash = request.query.token ?? '';
     const sentTo = await linkAddress(runtime.db, hash);
     if (sentTo !== null && !takeAddressAttempt(sentTo)) return fail('over_request_rate_limit', Messages.rateLimited);
+    // A refusal inside (another account took the new address) goes to the redirect target too.
     const outcome = await runtime.db.transaction(async (tx) => {
       const token = await consumeOneTimeToken(tx, hash, VERIFY_TYPES[type]!, otp.otpExpiry);
       if (!token) return null;
@@ -260,7 +263,11 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
       if (applied !== 'applied') return applied === 'pending' ? ('pending' as const) : null;
       if (token.flow_state_id) return { code: await issueAuthCode(tx, token.flow_state_id), prepared: undefined };
       return { code: undefined, prepared: await startSession(tx, runtime.issuer, token.user_id, { method: TOKEN_METHOD[token.token_type], client: { ip: address(request) } }) };
+    }).catch((error: unknown) => {
+      if (error instanceof IdentityError) return error;
+      throw error;
     });
+    if (outcome instanceof IdentityError) return fail(outcome.code, outcome.message);
     if (!outcome) return fail('otp_expired', LINK_EXPIRED);
     if (outcome === 'pending') return reply.redirect(`${target}#${new URLSearchParams({ message: SINGLE_CONFIRMATION }).toString()}&sb=`, 303);
     if (outcome.code !== undefined) {

@@ -17,6 +17,12 @@ export interface OtpSettings {
    * `redirects.ts`). Default none.
    */
   readonly uriAllowList: readonly AllowedRedirect[];
+  /**
+   * An email change needs confirmation from both the old and the new address
+   * (`LATCHKEY_MAILER_SECURE_EMAIL_CHANGE_ENABLED` / `GOTRUE_MAILER_SECURE_EMAIL_CHANGE_ENABLED`); off, the
+   * new address alone confirms. Default true.
+   */
+  readonly secureEmailChange: boolean;
   /** Anonymous sign-ins (`LATCHKEY_EXTERNAL_ANONYMOUS_USERS_ENABLED` / `GOTRUE_EXTERNAL_ANONYMOUS_USERS_ENABLED`). Default false. */
   readonly anonymousEnabled: boolean;
   /** Anonymous sign-ins per hour per client address (`LATCHKEY_RATE_LIMIT_ANONYMOUS_USERS` / `GOTRUE_RATE_LIMIT_ANONYMOUS_USERS`); 0 = no limit. Default 30. */
@@ -29,6 +35,7 @@ export function loadOtpSettings(env: Environment): OtpSettings {
   const emails = readSetting(env, ['LATCHKEY_RATE_LIMIT_EMAIL_SENT', 'GOTRUE_RATE_LIMIT_EMAIL_SENT']);
   const verify = readSetting(env, ['LATCHKEY_RATE_LIMIT_VERIFY', 'GOTRUE_RATE_LIMIT_VERIFY']);
   const allow = readSetting(env, ['LATCHKEY_URI_ALLOW_LIST', 'GOTRUE_URI_ALLOW_LIST']);
+  const secureChange = readSetting(env, ['LATCHKEY_MAILER_SECURE_EMAIL_CHANGE_ENABLED', 'GOTRUE_MAILER_SECURE_EMAIL_CHANGE_ENABLED']);
   const anonymous = readSetting(env, ['LATCHKEY_EXTERNAL_ANONYMOUS_USERS_ENABLED', 'GOTRUE_EXTERNAL_ANONYMOUS_USERS_ENABLED']);
   const anonymousRate = readSetting(env, ['LATCHKEY_RATE_LIMIT_ANONYMOUS_USERS', 'GOTRUE_RATE_LIMIT_ANONYMOUS_USERS']);
   let uriAllowList: AllowedRedirect[] = [];
@@ -43,6 +50,7 @@ export function loadOtpSettings(env: Environment): OtpSettings {
     emailsPerHour: emails ? parseInteger(emails, { min: 0, max: 100_000_000 }) : 30,
     verifyPerFiveMinutes: verify ? parseInteger(verify, { min: 0, max: 100_000_000 }) : 30,
     uriAllowList,
+    secureEmailChange: secureChange ? parseBoolean(secureChange) : true,
     anonymousEnabled: anonymous ? parseBoolean(anonymous) : false,
     anonymousPerHour: anonymousRate ? parseInteger(anonymousRate, { min: 0, max: 100_000_000 }) : 30,
   };

@@ -1,13 +1,7 @@
 import { parseBoolean, readSetting, type Environment } from '../../config/index.js';
 
-/** What changing one's email address or password requires (`PUT /user`). */
+/** What changing one's password requires and does (`PUT /user`). */
 export interface UserUpdateSettings {
-  /**
-   * An email change needs confirmation from both the old and the new address
-   * (`LATCHKEY_MAILER_SECURE_EMAIL_CHANGE_ENABLED` / `GOTRUE_MAILER_SECURE_EMAIL_CHANGE_ENABLED`); off, the
-   * new address alone confirms. Default true.
-   */
-  readonly secureEmailChange: boolean;
   /**
    * A password change ends every other session of the user, with a `password_changed` revocation event
    * (`LATCHKEY_PASSWORD_CHANGE_ENDS_SESSIONS`). Default true.
@@ -29,7 +23,6 @@ function flag(env: Environment, names: readonly string[], fallback: boolean): bo
 /** Reads {@link UserUpdateSettings}; a bad value throws `ConfigError` naming the variable. */
 export function loadUserUpdateSettings(env: Environment): UserUpdateSettings {
   return {
-    secureEmailChange: flag(env, ['LATCHKEY_MAILER_SECURE_EMAIL_CHANGE_ENABLED', 'GOTRUE_MAILER_SECURE_EMAIL_CHANGE_ENABLED'], true),
     passwordChangeEndsSessions: flag(env, ['LATCHKEY_PASSWORD_CHANGE_ENDS_SESSIONS'], true),
     passwordChangeRequiresReauthentication: flag(
       env,
