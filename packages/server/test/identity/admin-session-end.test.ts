@@ -1,15 +1,18 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachDatabase } from '../../../../test-support/databases.js';
-import { email, startIdentity, type IdentityServer } from './support.js';
+import type { RevocationEvent } from '@latchkey/server';
+import { email, refreshWith, startIdentity, type IdentityServer } from './support.js';
 
 const PASSWORD = 'correct-horse-1';
 
 /**
+ * Access through the admin API, and the admin API ending access.
+ *
  * A user given an admin role (`supabase_admin`) signs in and uses the admin API with their access
  * token. Once their session ends (logout, ban, deletion) or the role is taken away, that token must
  * stop opening the admin API at once, not when it expires.
  */
-describeEachDatabase('admin API after the admin user’s session ends', (database) => {
+describeEachDatabase('admin API and session end', (database) => {
   let app: IdentityServer;
   beforeAll(async () => {
     app = await startIdentity(database());
@@ -60,6 +63,30 @@ describeEachDatabase('admin API after the admin user’s session ends', (databas
     const { id, token } = await adminUser();
     expect((await app.admin().auth.admin.updateUserById(id, { role: 'authenticated' })).error).toBeNull();
     expect(await adminStatus(token)).toBe(403);
+  });
+
+  it('an admin setting a user’s password ends every session of that user, with one event', async () => {
+    const address = email('reset');
+    expect((await app.client().auth.signUp({ email: address, password: PASSWORD })).error).toBeNull();
+    const client = app.client();
+    const signedIn = await client.auth.signInWithPassword({ email: address, password: PASSWORD });
+    expect(signedIn.error).toBeNull();
+    const { access_token: token, refresh_token: refreshToken, user } = signedIn.data.session!;
+    const received: RevocationEvent[] = [];
+    const stop = app.server.revocations.subscribe((event) => received.push(event));
+    try {
+      expect((await app.admin().auth.admin.updateUserById(user.id, { password: 'another-horse-2' })).error).toBeNull();
+      // The holder of the old session (an intruder the reset is meant to lock out) keeps nothing.
+      const refreshed = await refreshWith(app, refreshToken);
+      expect(refreshed.status).toBe(400);
+      const me = await fetch(`${app.auth}/user`, { headers: { apikey: app.anonKey, authorization: `Bearer ${token}` } });
+      expect(me.status).toBe(403);
+      await expect.poll(() => received.filter((event) => event.user_id === user.id).map((event) => event.kind)).toEqual(['password_changed']);
+      // The new password signs in.
+      expect((await app.client().auth.signInWithPassword({ email: address, password: 'another-horse-2' })).error).toBeNull();
+    } finally {
+      stop();
+    }
   });
 
   it('the service_role key keeps working', async () => {
