@@ -5,7 +5,7 @@ import { buildProgram } from './program.js';
 
 /** Entry point of the `latchkey` binary. Prints one line per failure and sets the exit code. */
 export async function main(argv: readonly string[]): Promise<void> {
-  const program = await buildProgram(argv);
+  const program = await buildProgram();
   try {
     await program.parseAsync([...argv]);
   } catch (error) {

@@ -1,33 +1,40 @@
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
-import { registerSessionsCommand } from './commands/sessions.js';
-import { registerUserCommands } from './commands/user-commands.js';
-
-/** This package's version (`package.json` sits one folder above both `src/` and `dist/`). */
-const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
-
-/** Commands registered by `server-commands.ts`; every other command needs only the client SDK. */
-const SERVER_COMMANDS = new Set(['serve', 'migrate', 'keys', 'clients', 'mail']);
+import type { CommandDefinition } from './define/shared.js';
 
 /**
- * The `latchkey` command tree. Each command lives in `commands/`. The server package is loaded only
- * for the commands that need it, so `latchkey token` starts fast.
+ * Every command, in the order `latchkey --help` lists them: one line each. A definition module only
+ * declares arguments and options; the module that runs a command is imported when it is chosen.
  */
-export async function buildProgram(argv: readonly string[] = process.argv): Promise<Command> {
+const COMMANDS: ReadonlyArray<() => Promise<CommandDefinition>> = [
+  () => import('./define/serve.js'),
+  () => import('./define/status.js'),
+  () => import('./define/migrate.js'),
+  () => import('./define/keys.js'),
+  () => import('./define/clients.js'),
+  () => import('./define/mail.js'),
+  () => import('./define/signup.js'),
+  () => import('./define/login.js'),
+  () => import('./define/logout.js'),
+  () => import('./define/token.js'),
+  () => import('./define/whoami.js'),
+  () => import('./define/orgs.js'),
+  () => import('./define/sessions.js'),
+  () => import('./define/call.js'),
+  () => import('./define/rpc.js'),
+  () => import('./define/listen.js'),
+];
+
+/** This package's version (`package.json` sits one folder above both `src/` and `dist/`). */
+export const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+
+/** The `latchkey` command tree. */
+export async function buildProgram(): Promise<Command> {
   const program = new Command('latchkey')
     .description('Latchkey: self-hosted authentication for APIs')
     .version(VERSION, '-V, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride();
-
-  const command = argv[2];
-  const version = command === '--version' || command === '-V';
-  const wantsServer = command === undefined || (command.startsWith('-') && !version) || command === 'help' || SERVER_COMMANDS.has(command);
-  if (wantsServer) {
-    const { registerServerCommands } = await import('./server-commands.js');
-    registerServerCommands(program);
-  }
-  registerUserCommands(program);
-  registerSessionsCommand(program);
+  for (const definition of await Promise.all(COMMANDS.map((load) => load()))) definition.register(program);
   return program;
 }

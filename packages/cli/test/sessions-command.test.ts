@@ -64,5 +64,5 @@ describeEachDatabase('latchkey sessions', (database) => {
     const current = sessions.find((session) => session.current)!;
     expect((await run(['sessions', 'revoke', current.id])).code).toBe(0);
     expect((await run(['sessions'])).code).toBe(3);
-  });
+  }, 120_000);
 });

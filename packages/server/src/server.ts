@@ -1,7 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { loadServerConfig, type Environment, type ServerConfig, type ServerFlags } from './config/index.js';
 import { migrate, openDatabase, type Database } from './db/index.js';
+import { databaseLocation, openAdminChannel } from './admin/index.js';
+import { nextSteps } from './banner.js';
 import { buildApp } from './http/app.js';
+import { identityExports } from './identity/service.js';
 import type { AppContext, MountedService, ServiceModule } from './http/context.js';
 import { loadAccessTokenLifetime } from './identity/settings.js';
 import { createLogger, type Logger } from './logging/logger.js';
@@ -20,6 +23,11 @@ export interface StartOptions {
   readonly services?: readonly ServiceModule[];
   /** An open database to use instead of the configured one (tests). Not closed by `close()`. */
   readonly database?: Database;
+  /**
+   * Serve the admin channel of the `latchkey` command on `<data dir>/admin.sock`. Default: true unless
+   * `database` is given or the database is in memory.
+   */
+  readonly adminSocket?: boolean;
   /** Called with the app before it listens, to add routes (tests, embedding). */
   readonly extend?: (app: FastifyInstance, context: AppContext) => void | Promise<void>;
 }
@@ -33,9 +41,11 @@ export interface RunningServer {
   readonly config: ServerConfig;
   readonly logger: Logger;
   readonly services: ReadonlyMap<string, MountedService>;
+  /** The admin socket the `latchkey` command reaches this server on; `null` when none is open. */
+  readonly adminSocket: string | null;
   /** This process's revocation events (`context.revocations`); closed by `close()`. */
   readonly revocations: Revocations;
-  /** Banner lines naming each URL. */
+  /** Banner lines naming each URL, ending with next steps. */
   readonly banner: readonly string[];
   /** Stops accepting, lets in-flight requests finish, stops services, closes the database. */
   close(): Promise<void>;
@@ -82,8 +92,19 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     const port = typeof address === 'object' && address ? address.port : config.port;
     const url = `http://${formatHost(config.host)}:${port}`;
     listeningUrl = url;
+    const admin = (options.adminSocket ?? ownsDatabase) ? await openAdminChannel(context, url) : null;
     const base = context.publicUrl();
-    const banner = [`health    ${base}/health`, `metrics   ${base}/metrics`, ...mounted.flatMap((service) => service.banner?.(base) ?? [])];
+    const banner = [
+      `health    ${base}/health`,
+      `metrics   ${base}/metrics`,
+      ...mounted.flatMap((service) => service.banner?.(base) ?? []),
+      ...nextSteps({
+        baseUrl: base,
+        anonKey: identityExports(context)?.apiKeys.anonKey ?? null,
+        dataLocation: databaseLocation(config.database),
+        adminSocket: admin?.path ?? null,
+      }),
+    ];
     const listening = app;
     const events = revocations;
     let closing: Promise<void> | undefined;
@@ -94,10 +115,12 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       config,
       logger,
       services,
+      adminSocket: admin?.path ?? null,
       revocations: events,
       banner,
       close() {
         closing ??= (async () => {
+          await admin?.close();
           await listening.close();
           for (const service of [...mounted].reverse()) await service.close?.();
           await events.close();

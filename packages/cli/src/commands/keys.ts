@@ -1,75 +1,34 @@
-import { KeyStore, loadApiKeys, loadIdentitySettings, rotateSigningKey } from '@latchkey/server';
-import type { Command } from 'commander';
-import { withServerDatabase } from './database.js';
-import { CliError, ExitCode } from '../exit-codes.js';
+import { runAdmin, type DatabaseFlags } from '../admin/target.js';
 
-export interface KeysFlags {
-  readonly databaseUrl?: string;
-  readonly dataDir?: string;
-  readonly json?: boolean;
-}
-
+export type KeysFlags = DatabaseFlags;
 
 /**
- * `latchkey keys`: prints the anon and service_role API keys (generating them on a fresh database, as
- * the first start would). `--json` prints `{"anon_key","service_role_key"}` for scripts.
+ * `latchkey keys`: prints the anon and service_role API keys — those of the running server when one
+ * serves this data directory, else the stored ones. Reads only: on a database that has none yet it
+ * says so and exits 1. `--json` prints `{"anon_key","service_role_key"}` for scripts.
  */
 export async function runKeys(flags: KeysFlags): Promise<void> {
-  const settings = loadIdentitySettings(process.env);
-  const keys = await withServerDatabase(flags, async (db) => {
-    const store = await KeyStore.open(db, settings);
-    const apiKeys = await loadApiKeys(db, store, settings);
-    return { apiKeys, kid: store.signingKey.kid ?? null, kids: store.kids };
-  });
+  const keys = await runAdmin(flags, false, (admin) => admin.keys());
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ anon_key: keys.apiKeys.anonKey, service_role_key: keys.apiKeys.serviceRoleKey })}\n`);
+    process.stdout.write(`${JSON.stringify({ anon_key: keys.anon_key, service_role_key: keys.service_role_key })}\n`);
     return;
   }
-  process.stdout.write(
-    `anon key          ${keys.apiKeys.anonKey}\nservice_role key  ${keys.apiKeys.serviceRoleKey}\nsigning key       ${keys.kid ?? '(no kid)'}\n`,
-  );
+  const signing = keys.signing_keys_source === 'environment' ? '(from LATCHKEY_JWT_KEYS)' : (keys.signing_kid ?? '(none yet)');
+  process.stdout.write(`anon key          ${keys.anon_key}\nservice_role key  ${keys.service_role_key}\nsigning key       ${signing}\n`);
 }
 
 /**
  * `latchkey keys rotate`: adds a new ES256 signing key; the previous one stays in the JWKS until every
- * token it signed has expired. Running servers pick the new key up within
- * `LATCHKEY_JWT_KEYS_RELOAD_INTERVAL` (30 s by default).
+ * token it signed has expired. A server reached through its admin socket signs with the new key at once;
+ * other servers on the same PostgreSQL pick it up within `LATCHKEY_JWT_KEYS_RELOAD_INTERVAL` (30 s), or
+ * as soon as a token names it.
  */
 export async function runKeysRotate(flags: KeysFlags): Promise<void> {
-  const settings = loadIdentitySettings(process.env);
-  if (settings.jwtKeys) {
-    throw new CliError(`${settings.jwtKeys.name}: signing keys come from this variable; rotate them there`, ExitCode.Usage);
-  }
-  const result = await withServerDatabase(flags, async (db) => {
-    await KeyStore.open(db, settings);
-    return rotateSigningKey(db, settings);
-  });
+  const result = await runAdmin(flags, true, (admin) => admin.rotateKeys());
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ kid: result.kid, retired_kid: result.retiredKid, retired_verify_until: result.verifyUntil?.toISOString() ?? null })}\n`);
+    process.stdout.write(`${JSON.stringify(result)}\n`);
     return;
   }
   process.stdout.write(`new signing key   ${result.kid}\n`);
-  if (result.retiredKid) process.stdout.write(`retired key       ${result.retiredKid} (published until ${result.verifyUntil?.toISOString()})\n`);
-}
-
-/** Adds `keys` and `keys rotate` to the program. */
-export function registerKeysCommands(program: Command): void {
-  const keys = program
-    .command('keys')
-    .description('print the anon and service_role API keys')
-    .option('--database-url <url>', 'PostgreSQL URL (DATABASE_URL)')
-    .option('--data-dir <dir>', 'folder for the embedded database (LATCHKEY_DATA_DIR)')
-    .option('--json', 'print {"anon_key","service_role_key"} as JSON')
-    .action(async (flags: KeysFlags) => {
-      await runKeys(flags);
-    });
-  keys
-    .command('rotate')
-    .description('add a new signing key; the previous one stays published until its tokens expire')
-    .option('--database-url <url>', 'PostgreSQL URL (DATABASE_URL)')
-    .option('--data-dir <dir>', 'folder for the embedded database (LATCHKEY_DATA_DIR)')
-    .option('--json', 'print the result as JSON')
-    .action(async (flags: KeysFlags, command: Command) => {
-      await runKeysRotate({ ...(command.parent?.opts() as KeysFlags), ...flags });
-    });
+  if (result.retired_kid) process.stdout.write(`retired key       ${result.retired_kid} (published until ${result.retired_verify_until})\n`);
 }

@@ -1,5 +1,5 @@
 import { CliError, ExitCode } from '../exit-codes.js';
-import { connectRealtime } from './realtime-session.js';
+import { assertReachable, connectRealtime } from './realtime-session.js';
 import { parseTimeout } from './rpc.js';
 import { openUserContext, printJson, runUserCommand, type UserFlags } from './user-context.js';
 
@@ -13,6 +13,7 @@ export async function runListen(channel: string, flags: UserFlags & { timeout?: 
   const timeoutMs = parseTimeout(flags.timeout);
   const context = await openUserContext(flags, env);
   await runUserCommand(context.url, async () => {
+    await assertReachable(context.url);
     const { client, ready, reauth } = connectRealtime(context, timeoutMs);
     const stopped = new Promise<void>((resolve) => {
       const stop = () => resolve();

@@ -1,6 +1,6 @@
 import { ClientCredentialsAuth, PasswordAuth, TokenManager, type AuthProvider, type GrantResult } from '@latchkey/client';
 import { CliError, ExitCode } from '../exit-codes.js';
-import { promptHidden, promptLine, readFirstLine } from './prompt.js';
+import { readCredentials } from './prompt.js';
 import { paint } from './style.js';
 import { openUserContext, printJson, runUserCommand, writeSavedConfig, type UserFlags } from './user-context.js';
 
@@ -32,12 +32,7 @@ export async function runLogin(flags: LoginFlags, env: NodeJS.ProcessEnv = proce
       result = await oauthManager(context.url, context.anonKey, context.store).login(new ClientCredentialsAuth(flags.clientId, clientSecret));
       subject = `client ${flags.clientId}`;
     } else {
-      const email = flags.email ?? env.LATCHKEY_EMAIL ?? (process.stdin.isTTY ? await promptLine('Email: ') : undefined);
-      if (!email) throw new CliError('no e-mail given: pass --email or run in a terminal', ExitCode.Usage);
-      const password = flags.passwordStdin
-        ? await readFirstLine()
-        : (flags.password ?? env.LATCHKEY_PASSWORD ?? (await promptHidden('Password: ')));
-      if (!password) throw new CliError('no password given', ExitCode.Usage);
+      const { email, password } = await readCredentials(flags, env);
       let provider: AuthProvider;
       if (flags.totp !== undefined) {
         if (!/^\d{6,8}$/.test(flags.totp)) throw new CliError('--totp must be the 6-digit code of your authenticator', ExitCode.Usage);

@@ -87,3 +87,27 @@ export async function readFirstLine(input: Input = process.stdin): Promise<strin
   for await (const chunk of input) text += chunk.toString();
   return text.split(/\r?\n/)[0] ?? '';
 }
+
+/** Where `login` and `signup` take the e-mail and password from. */
+export interface CredentialFlags {
+  readonly email?: string;
+  readonly password?: string;
+  readonly passwordStdin?: boolean;
+}
+
+/**
+ * The e-mail (`--email`, `LATCHKEY_EMAIL`, else a prompt) and password (`--password-stdin`, `--password`,
+ * `LATCHKEY_PASSWORD`, else a hidden prompt; `confirm` asks twice at a prompt). Without a terminal a
+ * missing value is a usage error.
+ */
+export async function readCredentials(flags: CredentialFlags, env: NodeJS.ProcessEnv, options: { confirm?: boolean } = {}): Promise<{ email: string; password: string }> {
+  const email = flags.email ?? env.LATCHKEY_EMAIL ?? (process.stdin.isTTY ? await promptLine('Email: ') : undefined);
+  if (!email) throw new CliError('no e-mail given: pass --email or run in a terminal', ExitCode.Usage);
+  let password = flags.passwordStdin ? await readFirstLine() : (flags.password ?? env.LATCHKEY_PASSWORD);
+  if (password === undefined) {
+    password = await promptHidden('Password: ');
+    if (options.confirm && password !== (await promptHidden('Password (again): '))) throw new CliError('the passwords differ', ExitCode.Usage);
+  }
+  if (!password) throw new CliError('no password given', ExitCode.Usage);
+  return { email, password };
+}

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { createNodeRealtimeClient } from '@latchkey/client/node';
 import type { RealtimeClient } from '@latchkey/client';
 import { CliError, ExitCode } from '../exit-codes.js';
@@ -8,6 +9,32 @@ export function realtimeUrl(baseUrl: string): string {
   const url = new URL('/connection/websocket', `${baseUrl}/`);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   return url.toString();
+}
+
+/** How long the first TCP connection to the server may take before the command gives up. */
+const REACH_TIMEOUT_MS = 2000;
+
+/**
+ * Fails fast (exit 1, within 2 s) when nothing accepts TCP connections at the server's address, instead
+ * of letting the realtime client retry with backoff until its timeout.
+ */
+export async function assertReachable(baseUrl: string, timeoutMs = REACH_TIMEOUT_MS): Promise<void> {
+  const url = new URL(baseUrl);
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const failure = await new Promise<string | null>((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (reason: string | null) => {
+      socket.destroy();
+      resolve(reason);
+    };
+    socket.setTimeout(timeoutMs, () => done(`no answer within ${timeoutMs / 1000} s`));
+    socket.once('connect', () => done(null));
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      done(error.code === 'ECONNREFUSED' ? 'connection refused' : error.code === 'ENOTFOUND' ? 'unknown host' : (error.code ?? error.message));
+    });
+  });
+  if (failure !== null) throw new CliError(`cannot connect to ${realtimeUrl(baseUrl)}: ${failure}`, ExitCode.Failure);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { CliError, ExitCode } from '../exit-codes.js';
-import { connectRealtime, describeRealtimeError } from './realtime-session.js';
+import { assertReachable, connectRealtime, describeRealtimeError } from './realtime-session.js';
 import { openUserContext, printJson, runUserCommand, type UserFlags } from './user-context.js';
 
 /**
@@ -18,6 +18,7 @@ export async function runRpc(method: string, params: string | undefined, flags: 
   const timeoutMs = parseTimeout(flags.timeout);
   const context = await openUserContext(flags, env);
   await runUserCommand(context.url, async () => {
+    await assertReachable(context.url);
     const { client, ready, reauth } = connectRealtime(context, timeoutMs);
     try {
       await ready;

@@ -1,4 +1,4 @@
-import { startServer, type RunningServer, type StartOptions } from '@latchkey/server';
+import { defaultServices, startServer, type RunningServer, type StartOptions } from '@latchkey/server';
 
 export interface ServeFlags {
   readonly host?: string;
@@ -34,10 +34,16 @@ export function closeOnSignal(server: RunningServer): void {
   process.on('SIGTERM', stop);
 }
 
-/** `latchkey serve`: runs the whole stack until interrupted. */
+/** Runs the whole stack until interrupted and prints the banner. */
 export async function serve(flags: ServeFlags, options: Omit<StartOptions, 'flags'> = {}): Promise<RunningServer> {
   const server = await startServer({ ...options, flags });
   closeOnSignal(server);
   process.stderr.write(`\nLatchkey is running\n${server.banner.map((line) => `  ${line}`).join('\n')}\n\n`);
   return server;
+}
+
+/** `latchkey serve [--gateway-config FILE]`. */
+export async function runServe(flags: ServeFlags & { readonly gatewayConfig?: string }): Promise<void> {
+  const { gatewayConfig, ...serverFlags } = flags;
+  await serve(serverFlags, gatewayConfig ? { services: defaultServices({ gatewayConfig }) } : {});
 }

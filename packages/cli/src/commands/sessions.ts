@@ -1,8 +1,6 @@
-import type { Command } from 'commander';
 import { HttpError } from '@latchkey/client';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { openUserContext, printJson, runUserCommand, type UserFlags } from './user-context.js';
-import { withServer } from './user-commands.js';
 
 /** A session as `GET /auth/v1/sessions` lists it. */
 interface ListedSession {
@@ -55,17 +53,4 @@ export async function runSessionsRevoke(id: string, flags: UserFlags, env: NodeJ
     if (flags.json) printJson({ revoked: id.toLowerCase() });
     else process.stdout.write(`Session ${id.toLowerCase()} ended\n`);
   });
-}
-
-/** Adds `latchkey sessions [list]` and `latchkey sessions revoke ID`. */
-export function registerSessionsCommand(program: Command): void {
-  const sessions = program.command('sessions').description("list your sessions or end one (default: list)");
-  withServer(sessions.command('list', { isDefault: true }).description('list your live sessions; * marks this one')).action(async (flags: UserFlags) => {
-    await runSessionsList(flags);
-  });
-  withServer(sessions.command('revoke').description('end one of your sessions'))
-    .argument('<id>', 'session id, as listed')
-    .action(async (id: string, flags: UserFlags) => {
-      await runSessionsRevoke(id, flags);
-    });
 }

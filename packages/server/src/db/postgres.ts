@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { DatabaseUnavailableError } from './errors.js';
+import { redactDatabaseUrl } from './redact.js';
 import type { Database, QueryResult, Row, TransactionHandle } from './types.js';
 
 const INT8_OID = 20;
@@ -11,17 +12,6 @@ export interface PostgresOptions {
   readonly poolSize?: number;
   /** Seconds allowed for one connection attempt. Default 5. */
   readonly connectTimeout?: number;
-}
-
-/** The URL with its password replaced, safe for logs and error messages. */
-export function redactDatabaseUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'postgres://…';
-  }
 }
 
 function wrap<R extends Row>(result: pg.QueryResult<R>): QueryResult<R> {

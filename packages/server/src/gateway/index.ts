@@ -74,8 +74,10 @@ export function gatewayService(options: GatewayServiceOptions = {}): ServiceModu
       if (redisUrl) {
         // Loaded only when used: single-node starts stay lean.
         const { RedisBroker, RedisPresence } = await import('./broker/redis.js');
-        broker = new RedisBroker({ url: redisUrl });
-        presence = new RedisPresence({ url: redisUrl });
+        // Under the deployment's prefix (`LATCHKEY_REDIS_PREFIX`), so deployments sharing a Redis stay apart.
+        const prefix = `${context.config.redisPrefix}.gateway`;
+        broker = new RedisBroker({ url: redisUrl, prefix });
+        presence = new RedisPresence({ url: redisUrl, prefix });
       }
       const rpc = new RpcRegistry({
         proxy: settings.rpcProxy,

@@ -1,4 +1,4 @@
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Queryable } from '../db/index.js';
 import type { MailSettings } from './settings.js';
 
@@ -28,22 +28,31 @@ export interface OutboxMessage {
   [column: string]: unknown;
 }
 
-/** SMTP through nodemailer (pooled connections; implicit TLS on port 465, STARTTLS when offered otherwise). */
+/**
+ * SMTP through nodemailer (pooled connections; implicit TLS on port 465, STARTTLS when offered otherwise).
+ * nodemailer is loaded and the pool opened at the first message, not at start.
+ */
 export function smtpMailer(settings: MailSettings & { host: string }): Mailer {
-  const transport = nodemailer.createTransport({
-    host: settings.host,
-    port: settings.port,
-    secure: settings.port === 465,
-    pool: true,
-    ...(settings.user ? { auth: { user: settings.user, pass: settings.pass ?? '' } } : {}),
-  });
+  let transport: Promise<Transporter> | undefined;
+  const open = () =>
+    (transport ??= import('nodemailer').then(({ default: nodemailer }) =>
+      nodemailer.createTransport({
+        host: settings.host,
+        port: settings.port,
+        secure: settings.port === 465,
+        pool: true,
+        ...(settings.user ? { auth: { user: settings.user, pass: settings.pass ?? '' } } : {}),
+      }),
+    ));
   const from = { name: settings.senderName, address: settings.from };
   return {
     kind: 'smtp',
     async send(message) {
-      await transport.sendMail({ from, to: message.to, subject: message.subject, text: message.text, html: message.html });
+      await (await open()).sendMail({ from, to: message.to, subject: message.subject, text: message.text, html: message.html });
     },
-    close: () => transport.close(),
+    close: () => {
+      void transport?.then((opened) => opened.close());
+    },
   };
 }
 

@@ -37,18 +37,20 @@ export function registerInvitationRoutes(app: FastifyInstance, deps: InvitationR
     const body = parse(INVITE_BODY, request.body);
     const email = body.email.trim().toLowerCase();
     const created = await invitations.create(actor, organizationId(request), email, body.role);
-    const mail = composeInvitationMail({
-      to: email,
-      organizationName: created.organizationName,
-      role: body.role,
-      inviterEmail: created.inviterEmail,
-      expiresAt: created.invitation.expires_at,
-      siteUrl: deps.siteUrl(),
-    });
-    // After the answer, whatever the address: delivery time and failures never show in the answer.
-    void identity.mailer.send(mail).catch((error: unknown) => {
-      deps.logger.error({ reason: error instanceof Error ? error.message : String(error), kind: 'invitation' }, 'mail delivery failed');
-    });
+    if (created.mail) {
+      const mail = composeInvitationMail({
+        to: email,
+        organizationName: created.organizationName,
+        role: body.role,
+        inviterEmail: created.inviterEmail,
+        expiresAt: created.invitation.expires_at,
+        siteUrl: deps.siteUrl(),
+      });
+      // After the answer, whatever the address: delivery time and failures never show in the answer.
+      void identity.mailer.send(mail).catch((error: unknown) => {
+        deps.logger.error({ reason: error instanceof Error ? error.message : String(error), kind: 'invitation' }, 'mail delivery failed');
+      });
+    }
     return reply.code(201).send(created.invitation);
   });
 

@@ -33,6 +33,8 @@ export interface CreatedInvitation {
   readonly invitation: InvitationJson;
   readonly organizationName: string;
   readonly inviterEmail: string | null;
+  /** Whether to mail the address: not when a mail for this invitation went out less than a minute ago. */
+  readonly mail: boolean;
 }
 
 type InvitationRow = {
@@ -61,6 +63,9 @@ function invitationJson(row: InvitationRow, now: number): InvitationJson {
   };
 }
 
+/** Least time between two mails for one invitation. */
+const MAIL_INTERVAL_SECONDS = 60;
+
 const invitationNotFound = () => new IdentityError(404, 'invitation_not_found', 'Invitation not found');
 
 /** Who answers an invitation: the signed-in user and their confirmed e-mail (`null` when unconfirmed). */
@@ -88,7 +93,7 @@ export class InvitationStore {
   /**
    * Invites `email` with `role` (owners and admins; only owners invite owners). The work does not
    * depend on whether an account has the address: a known and an unknown address get the same answer.
-   * Inviting an address that has a pending invitation renews it. 422 `member_exists` when a member of
+   * Inviting an address that has a pending invitation renews it (mailing again at most once a minute). 422 `member_exists` when a member of
    * the organization already has the address (the caller can list members anyway).
    */
   create(actor: Actor, organizationId: string, email: string, role: OrganizationRole): Promise<CreatedInvitation> {
@@ -106,15 +111,17 @@ export class InvitationStore {
       );
       const facts = context[0]!;
       if (facts.member) throw new IdentityError(422, 'member_exists', 'User is already a member of this organization');
-      const { rows } = await tx.query<InvitationRow>(
+      const { rows } = await tx.query<InvitationRow & { mail: boolean }>(
         `insert into auth.organization_invitations as i (organization_id, email, role, invited_by, expires_at)
          values ($1, $2, $3, $4, $5)
          on conflict (organization_id, email) where status = 'pending'
-         do update set role = excluded.role, invited_by = excluded.invited_by, created_at = now(), expires_at = excluded.expires_at
-         returning ${COLUMNS}`,
+         do update set role = excluded.role, invited_by = excluded.invited_by, created_at = now(), expires_at = excluded.expires_at,
+                       mailed_at = case when i.mailed_at <= now() - interval '${MAIL_INTERVAL_SECONDS} seconds' then now() else i.mailed_at end
+         returning ${COLUMNS}, i.mailed_at = now() as mail`,
         [organizationId, email, role, actor.kind === 'user' ? actor.userId : null, new Date(this.#now() + this.#expirySeconds * 1000)],
       );
-      return { invitation: invitationJson(rows[0]!, this.#now()), organizationName: facts.name, inviterEmail: facts.inviter_email };
+      const row = rows[0]!;
+      return { invitation: invitationJson(row, this.#now()), organizationName: facts.name, inviterEmail: facts.inviter_email, mail: row.mail };
     });
   }
 

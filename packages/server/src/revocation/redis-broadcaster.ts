@@ -22,8 +22,10 @@ export class RedisBroadcaster implements RevocationBroadcaster {
 
   constructor(options: RedisBroadcasterOptions) {
     this.#channel = options.channel;
-    this.#pub = new Redis(options.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-    this.#sub = new Redis(options.url, { lazyConnect: true });
+    // Named after the channel, so `CLIENT LIST` tells which connections carry revocation events.
+    const connectionName = options.channel.replace(/[^A-Za-z0-9._:-]/g, '_');
+    this.#pub = new Redis(options.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName });
+    this.#sub = new Redis(options.url, { lazyConnect: true, connectionName });
     // Connection errors surface through `publish` and the reconnect path; ioredis logs nothing itself.
     this.#pub.on('error', () => undefined);
     this.#sub.on('error', () => undefined);

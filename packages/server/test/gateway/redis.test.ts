@@ -15,7 +15,8 @@ describeWith(['REDIS_URL'], 'gateway nodes sharing Redis', () => {
   beforeAll(async () => {
     database = await createTestDatabase('pglite');
     keys = await startKeyServer();
-    const env = { LATCHKEY_GATEWAY_TOKEN_JWKS_URL: keys.url, REDIS_URL: process.env.REDIS_URL ?? '' };
+    // A prefix of this run's own: nodes of other runs on the same Redis are not counted in /api/info.
+    const env = { LATCHKEY_GATEWAY_TOKEN_JWKS_URL: keys.url, REDIS_URL: process.env.REDIS_URL ?? '', LATCHKEY_REDIS_PREFIX: `test-${org}` };
     nodeA = await startGateway(database.db, env);
     nodeB = await startGateway(database.db, env);
   });

@@ -72,7 +72,13 @@ export async function startGateway(database: Database, env: Record<string, strin
   const fullEnv = { LATCHKEY_GATEWAY_API_KEY: API_KEY, ...env };
   const server = await startServer({
     env: fullEnv,
-    config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent', ...(env.REDIS_URL ? { REDIS_URL: env.REDIS_URL } : {}) }),
+    config: loadServerConfig({
+      PORT: '0',
+      DATABASE_URL: 'memory://',
+      LOG_LEVEL: 'silent',
+      ...(env.REDIS_URL ? { REDIS_URL: env.REDIS_URL } : {}),
+      ...(env.LATCHKEY_REDIS_PREFIX ? { LATCHKEY_REDIS_PREFIX: env.LATCHKEY_REDIS_PREFIX } : {}),
+    }),
     database,
     services: [...extra, gatewayService()],
   });

@@ -14,24 +14,13 @@ async function run(args: string[], env: Record<string, string>): Promise<{ code:
   return { code, output: proc.output() };
 }
 
-describe('latchkey keys on the embedded database', () => {
+describe('latchkey keys rotate on the embedded database', () => {
   let dataDir: string;
   beforeAll(async () => {
     dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'latchkey-keys-'));
   });
   afterAll(async () => {
     await fs.rm(dataDir, { recursive: true, force: true });
-  });
-
-  it('prints the same API keys every time, as JSON for scripts', async () => {
-    const first = await run(['keys', '--json'], { LATCHKEY_DATA_DIR: dataDir });
-    expect(first.code).toBe(0);
-    const keys = JSON.parse(first.output) as Record<string, string>;
-    expect(Object.keys(keys).sort()).toEqual(['anon_key', 'service_role_key']);
-    const second = await run(['keys', '--json'], { LATCHKEY_DATA_DIR: dataDir });
-    expect(JSON.parse(second.output)).toEqual(keys);
-    const roles = Object.values(keys).map((key) => (JSON.parse(Buffer.from(key.split('.')[1]!, 'base64url').toString()) as { role: string }).role);
-    expect(roles).toEqual(['anon', 'service_role']);
   });
 
   it('refuses to rotate keys that come from GOTRUE_JWT_KEYS (exit 2, one line)', async () => {

@@ -80,7 +80,7 @@ describeEachDatabase('login limits', (database) => {
     const { data, error } = await identity.client().auth.signInWithPassword({ email: victim, password: PASSWORD });
     expect(error).toBeNull();
     expect(data.session?.access_token).toBeTruthy();
-  });
+  }, 120_000);
 
   it('10 addresses × 5 guesses are limited per account, and unknown accounts are counted alike', async () => {
     for (const account of [email('target'), email('nobody')]) {
@@ -94,14 +94,14 @@ describeEachDatabase('login limits', (database) => {
       expect(tried).toBe(5 + 9);
       expect(statuses.filter((status) => status === 429).length).toBe(50 - tried);
     }
-  });
+  }, 120_000);
 
   it('limits one address across accounts', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 25; i += 1) statuses.push((await login('198.51.100.77', email('spray'), 'wrong')).status);
     expect(statuses.slice(0, 20).every((status) => status === 400)).toBe(true);
     expect(statuses.slice(20).every((status) => status === 429)).toBe(true);
-  });
+  }, 120_000);
 
   it('applies to the OAuth token endpoint, answered slow_down with Retry-After', async () => {
     const account = email('oauth');

@@ -42,4 +42,22 @@ describeEachDatabase('TOTP step-up and older refresh tokens', (database) => {
     expect(carried.status).toBe(200);
     expect(claimsOf(carried.body.access_token as string).aal).toBe('aal2');
   });
+
+  it('needs an aal2 session to change the password or the email of a user with a verified factor (as GoTrue)', async () => {
+    const address = email('guarded');
+    const client = app.client();
+    expect((await client.auth.signUp({ email: address, password: 'correct-horse-1' })).error).toBeNull();
+    const enrolled = await client.auth.mfa.enroll({ factorType: 'totp' });
+    const challenge = await client.auth.mfa.challenge({ factorId: enrolled.data!.id });
+    expect((await client.auth.mfa.verify({ factorId: enrolled.data!.id, challengeId: challenge.data!.id, code: authenticator.generate(enrolled.data!.totp.secret) })).error).toBeNull();
+
+    // A password alone (aal1) no longer changes what the second factor protects.
+    const thief = app.client();
+    expect((await thief.auth.signInWithPassword({ email: address, password: 'correct-horse-1' })).error).toBeNull();
+    expect((await thief.auth.updateUser({ password: 'stolen-horse-2' })).error).toMatchObject({ code: 'insufficient_aal', status: 401 });
+    expect((await thief.auth.updateUser({ email: email('thief') })).error).toMatchObject({ code: 'insufficient_aal', status: 401 });
+    expect((await thief.auth.updateUser({ data: { nickname: 'kim' } })).error).toBeNull();
+    // The aal2 session may.
+    expect((await client.auth.updateUser({ password: 'new-horse-2' })).error).toBeNull();
+  });
 });

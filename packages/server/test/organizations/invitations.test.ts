@@ -93,6 +93,11 @@ describeEachDatabase('organization invitations', (database) => {
       expect(mail!.subject).toBe('You are invited to join Foreign Corp');
       expect(mail!.text_body).toContain(owner.user.email);
     }
+    // Inviting again within a minute renews the invitation without a second mail.
+    const again = await invite(stranger.user.email);
+    expect(again).toMatchObject({ status: 201, body: { id: known.body.id } });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await readOutbox(server.db, { recipient: stranger.user.email })).toHaveLength(1);
   });
 
   it('the invitee lists and accepts with their own token; only then the membership exists', async () => {

@@ -210,6 +210,26 @@ describeWith(['REDIS_URL'], 'revocation events across nodes sharing PostgreSQL a
       }
     });
 
+    it('catches up from the table as soon as its Redis connection comes back', async () => {
+      const prefix = `test.${randomBytes(6).toString('hex')}`;
+      const node = await build(database(), { redisUrl: process.env.REDIS_URL ?? '', channelPrefix: prefix, pollInterval: 60_000 });
+      const events = collect(node);
+      const { Redis } = await import('ioredis');
+      const redis = new Redis(process.env.REDIS_URL ?? '');
+      try {
+        // Written while the node is cut off: its broadcast never reaches the node.
+        const missed = await database().transaction((tx) => node.record(tx, { kind: 'user_banned', userId: randomUUID() }));
+        const clients = String(await redis.call('CLIENT', 'LIST', 'TYPE', 'pubsub'));
+        const ids = clients.split('\n').filter((line) => line.includes(` name=${prefix}.revocations `)).map((line) => /(?:^| )id=(\d+)/.exec(line)![1]!);
+        expect(ids).toHaveLength(1);
+        await redis.call('CLIENT', 'KILL', 'ID', ids[0]!);
+        // The periodic read is a minute away: only the reconnect's catch-up can deliver in time.
+        await expect.poll(() => events, { timeout: 2000 }).toEqual([missed]);
+      } finally {
+        redis.disconnect();
+      }
+    });
+
     it('catches up from the table on an event whose broadcast was lost', async () => {
       const shared = { redisUrl: process.env.REDIS_URL ?? '', channelPrefix: `test.${randomBytes(6).toString('hex')}`, pollInterval: 100 };
       const writer = await build(database(), shared);

@@ -37,7 +37,8 @@ function redirectOf(request: FastifyRequest, body: Record<string, unknown>): str
  * `GET /user`, `PUT /user` and `GET /reauthenticate`: the signed-in user. A new `email` takes effect
  * only once confirmed (by both addresses with secure email change; at once only for a user without an
  * address while sign-ups are autoconfirmed, as GoTrue). A new `password` may need a reauthentication
- * `nonce`, ends the user's other sessions (a `password_changed` revocation event) and cancels pending
+ * `nonce`, needs an aal2 session when the user has a verified factor (as do email changes), ends the
+ * user's other sessions (a `password_changed` revocation event) and cancels pending
  * one-time codes and email changes.
  */
 export function registerUserRoutes(app: FastifyInstance, runtime: IdentityRuntime, deps: UserRouteDependencies): void {
@@ -53,7 +54,7 @@ export function registerUserRoutes(app: FastifyInstance, runtime: IdentityRuntim
   });
 
   app.put('/user', async (request) => {
-    const { user, sessionId } = await requireUser(runtime, request);
+    const { user, sessionId, claims } = await requireUser(runtime, request);
     const body = bodyOf(request);
     const rawEmail = optionalString(body, 'email');
     const password = optionalString(body, 'password');
@@ -62,6 +63,11 @@ export function registerUserRoutes(app: FastifyInstance, runtime: IdentityRuntim
     if (phone) throw new IdentityError(422, 'phone_provider_disabled', Messages.phoneDisabled);
     const email = rawEmail ? normaliseEmail(rawEmail) : undefined;
     const newEmail = email && email !== user.email ? email : undefined;
+    // What a second factor protects needs the second factor (GoTrue's rule).
+    const hasVerifiedFactor = (user.factors ?? []).some((factor) => factor.status === 'verified');
+    if (hasVerifiedFactor && claims.aal !== 'aal2' && (password || newEmail !== undefined)) {
+      throw new IdentityError(401, 'insufficient_aal', 'AAL2 session is required to update email or password when MFA is enabled.');
+    }
     let hash: string | undefined;
     if (password !== undefined) {
       checkNewPassword(password, runtime.settings.passwordMinLength);

@@ -1,0 +1,11 @@
+import type { Command } from 'commander';
+import { withServerUrl } from './shared.js';
+
+export function register(program: Command): void {
+  withServerUrl(program.command('listen').description('print the publications of a channel until interrupted'))
+    .argument('<channel>', 'channel name')
+    .option('--timeout <seconds>', 'connection timeout', '10')
+    .action(async (channel: string, flags) => {
+      await (await import('../commands/listen.js')).runListen(channel, flags);
+    });
+}

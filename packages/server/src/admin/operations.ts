@@ -1,0 +1,139 @@
+import type { Database } from '../db/index.js';
+import { migrate, type MigrationReport } from '../db/index.js';
+import { rotateSigningKey, KeyStore, type RotationResult } from '../identity/keys/key-store.js';
+import { clientJson, createOAuthClient, deleteOAuthClient, listOAuthClients, type ClientJson } from '../identity/oauth/clients.js';
+import type { IdentitySettings } from '../identity/settings.js';
+import { createRevocationRecorder } from '../revocation/revocations.js';
+import type { RevocationRecorder } from '../revocation/types.js';
+import { outboxJson, readOutbox } from '../mail/index.js';
+import { AdminError, type KeysReport, type MailQuery, type NewClientInput, type RotationReport } from './protocol.js';
+
+/**
+ * What the admin commands do, whichever way they reach the data: a running server answers them over
+ * its admin socket with the operations of its own database, and the `latchkey` command runs the same
+ * operations itself when no server holds the database. Operations that read never write.
+ */
+export interface AdminOperations {
+  /** The API keys and the signing key; `no_keys` when none were ever generated (nothing is created). */
+  keys(): Promise<KeysReport>;
+  /** Adds a signing key; `keys_from_environment` when the keys come from `LATCHKEY_JWT_KEYS`. */
+  rotateKeys(): Promise<RotationReport>;
+  listClients(): Promise<{ clients: ClientJson[] }>;
+  /** `organization_not_found` for an unknown organization. The answer carries `client_secret`. */
+  createClient(input: NewClientInput): Promise<ClientJson>;
+  /** `client_not_found` when there is no such client. */
+  deleteClient(id: string): Promise<ClientJson>;
+  mail(query: MailQuery): Promise<{ messages: Array<Record<string, unknown>> }>;
+  migrate(): Promise<MigrationReport>;
+}
+
+/** What the stored API keys look like in `latchkey.settings` (written by the identity service). */
+interface StoredApiKeys {
+  readonly anon_key?: unknown;
+  readonly service_role_key?: unknown;
+}
+
+/** PostgreSQL's "undefined table": the schema was never migrated. */
+const UNDEFINED_TABLE = '42P01';
+
+function isUndefinedTable(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === UNDEFINED_TABLE;
+}
+
+/** Runs a read; a database without the schema is `not_migrated` (or `fallback` when given). */
+async function reading<T>(work: () => Promise<T>, fallback?: () => T): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (!isUndefinedTable(error)) throw error;
+    if (fallback) return fallback();
+    throw new AdminError('not_migrated', 'the database has no Latchkey schema yet: start the server once, or run `latchkey migrate`');
+  }
+}
+
+/** The rotation result as the admin channel reports it. */
+export function rotationReport(result: RotationResult): RotationReport {
+  return { kid: result.kid, retired_kid: result.retiredKid, retired_verify_until: result.verifyUntil?.toISOString() ?? null };
+}
+
+const NO_KEYS = 'no API keys yet: start the server once (`latchkey serve`) to generate them';
+
+/**
+ * Reads the API keys a server would use — `LATCHKEY_ANON_KEY` / `LATCHKEY_SERVICE_ROLE_KEY`, else the
+ * stored ones — and the current signing key, without generating anything.
+ */
+export async function readKeys(db: Database, settings: IdentitySettings): Promise<KeysReport> {
+  const stored = await reading(
+    async () => (await db.query<{ value: StoredApiKeys }>(`select value from latchkey.settings where key = 'identity.api_keys'`)).rows[0]?.value ?? null,
+    () => null,
+  );
+  const anon = settings.anonKey ?? (typeof stored?.anon_key === 'string' ? stored.anon_key : null);
+  const serviceRole = settings.serviceRoleKey ?? (typeof stored?.service_role_key === 'string' ? stored.service_role_key : null);
+  if (anon === null || serviceRole === null) throw new AdminError('no_keys', NO_KEYS);
+  return { anon_key: anon, service_role_key: serviceRole, ...(await readSigningKey(db, settings)) };
+}
+
+/** The `kid` new tokens are signed with, as stored (`null` for keys from the environment). */
+export async function readSigningKey(db: Database, settings: IdentitySettings): Promise<Pick<KeysReport, 'signing_kid' | 'signing_keys_source'>> {
+  if (settings.jwtKeys) return { signing_kid: null, signing_keys_source: 'environment' };
+  const kid = await reading(
+    async () => (await db.query<{ kid: string }>('select kid from auth.signing_keys where retired_at is null')).rows[0]?.kid ?? null,
+    () => null,
+  );
+  return { signing_kid: kid, signing_keys_source: 'database' };
+}
+
+/** Refuses a rotation of keys that come from the environment. */
+export function assertRotatable(settings: IdentitySettings): void {
+  if (settings.jwtKeys) {
+    throw new AdminError('keys_from_environment', `${settings.jwtKeys.name}: signing keys come from this variable; rotate them there`);
+  }
+}
+
+/**
+ * The admin operations over an open database. Writes (`rotateKeys`, `createClient`, `deleteClient`,
+ * `migrate`) bring the schema up to date first; reads never do. Revocation events (a deleted client's)
+ * go to `revocations`; by default they are only stored, and serving nodes pick them up from the database.
+ */
+export function databaseOperations(
+  db: Database,
+  settings: IdentitySettings,
+  revocations: RevocationRecorder = createRevocationRecorder({ tokenLifetime: settings.jwtExpiry }),
+): AdminOperations {
+  return {
+    keys: () => readKeys(db, settings),
+    async rotateKeys() {
+      assertRotatable(settings);
+      await migrate(db);
+      await KeyStore.open(db, settings);
+      return rotationReport(await rotateSigningKey(db, settings));
+    },
+    async listClients() {
+      const rows = await reading(() => listOAuthClients(db), () => []);
+      return { clients: rows.map((row) => clientJson(row)) };
+    },
+    async createClient(input) {
+      await migrate(db);
+      try {
+        const created = await createOAuthClient(db, { name: input.client_name, scopes: input.scopes, organizationId: input.organization_id });
+        return clientJson(created.row, created.secret);
+      } catch (error) {
+        if ((error as { code?: unknown }).code === '23503') throw new AdminError('organization_not_found', `organization ${input.organization_id} does not exist`);
+        throw error;
+      }
+    },
+    async deleteClient(id) {
+      const row = await reading(() => deleteOAuthClient(db, id, revocations), () => null);
+      if (!row) throw new AdminError('client_not_found', `no client ${id}`);
+      return clientJson(row);
+    },
+    async mail(query) {
+      const rows = await reading(
+        () => readOutbox(db, { ...(query.to !== undefined ? { recipient: query.to } : {}), limit: query.limit ?? 10 }),
+        () => [],
+      );
+      return { messages: rows.map(outboxJson) };
+    },
+    migrate: () => migrate(db),
+  };
+}

@@ -1,0 +1,162 @@
+import fs from 'node:fs/promises';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import type { Logger } from '../logging/logger.js';
+import type { AdminOperations } from './operations.js';
+import { ADMIN_ERROR_STATUS, AdminError, DATABASE_HEADER, type StatusReport } from './protocol.js';
+
+/** Largest request body the admin socket reads. */
+const MAX_BODY = 64 * 1024;
+
+/** What the admin socket serves. */
+export interface AdminSocketOptions {
+  /** Socket file; its directory is created with mode 0700. */
+  readonly path: string;
+  /** Identity of the database this server uses; requests naming another get 409 `database_mismatch`. */
+  readonly databaseId: string;
+  readonly operations: AdminOperations;
+  status(): Promise<StatusReport>;
+  readonly logger: Logger;
+}
+
+/** A listening admin socket. */
+export interface AdminSocket {
+  readonly path: string;
+  /** Stops listening and removes the socket file (if it is still ours). */
+  close(): Promise<void>;
+}
+
+/** Whether something accepts connections on the socket file. */
+function answers(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(socketPath);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function readBody(request: http.IncomingMessage): Promise<unknown> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY) throw new AdminError('bad_request', 'request body too large');
+    chunks.push(chunk);
+  }
+  if (size === 0) return {};
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+  } catch {
+    throw new AdminError('bad_request', 'request body is not JSON');
+  }
+}
+
+function stringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
+}
+
+async function route(options: AdminSocketOptions, request: http.IncomingMessage): Promise<{ status: number; body: unknown }> {
+  const url = new URL(request.url ?? '/', 'http://admin');
+  const ops = options.operations;
+  const key = `${request.method ?? 'GET'} ${url.pathname}`;
+  switch (key) {
+    case 'GET /status':
+      return { status: 200, body: await options.status() };
+    case 'GET /keys':
+      return { status: 200, body: await ops.keys() };
+    case 'POST /keys/rotate':
+      return { status: 200, body: await ops.rotateKeys() };
+    case 'GET /clients':
+      return { status: 200, body: await ops.listClients() };
+    case 'POST /clients': {
+      const body = (await readBody(request)) as Record<string, unknown>;
+      const organization = body.organization_id ?? null;
+      if (typeof body.client_name !== 'string' || !stringArray(body.scopes) || (organization !== null && typeof organization !== 'string')) {
+        throw new AdminError('bad_request', 'expected {client_name, scopes, organization_id}');
+      }
+      return { status: 201, body: await ops.createClient({ client_name: body.client_name, scopes: body.scopes, organization_id: organization }) };
+    }
+    case 'GET /mail': {
+      const to = url.searchParams.get('to');
+      const limit = url.searchParams.get('limit');
+      if (limit !== null && !/^\d{1,4}$/.test(limit)) throw new AdminError('bad_request', 'limit must be a whole number');
+      return { status: 200, body: await ops.mail({ ...(to !== null ? { to } : {}), ...(limit !== null ? { limit: Number(limit) } : {}) }) };
+    }
+    case 'POST /migrate':
+      return { status: 200, body: await ops.migrate() };
+    default:
+      if (request.method === 'DELETE' && url.pathname.startsWith('/clients/')) {
+        return { status: 200, body: await ops.deleteClient(decodeURIComponent(url.pathname.slice('/clients/'.length))) };
+      }
+      throw new AdminError('not_found', `no admin operation ${key}`);
+  }
+}
+
+/**
+ * Serves the admin protocol (see `protocol.ts`) on a Unix socket readable only by its owner. A socket
+ * file left by a killed server is replaced; one that still answers belongs to another live server on
+ * this data directory, and this one then throws `EADDRINUSE`.
+ */
+export async function listenAdminSocket(options: AdminSocketOptions): Promise<AdminSocket> {
+  const directory = path.dirname(options.path);
+  await fs.mkdir(directory, { recursive: true, mode: 0o700 });
+  const stat = await fs.stat(directory);
+  if ((stat.mode & 0o077) !== 0) await fs.chmod(directory, 0o700);
+  if (await answers(options.path)) {
+    throw Object.assign(new Error(`another server answers on ${options.path}`), { code: 'EADDRINUSE' });
+  }
+  await fs.rm(options.path, { force: true });
+
+  const server = http.createServer((request, response) => {
+    const reply = (status: number, body: unknown) => {
+      response.writeHead(status, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(body));
+    };
+    if (request.headers[DATABASE_HEADER] !== options.databaseId) {
+      request.resume();
+      reply(ADMIN_ERROR_STATUS.database_mismatch, { code: 'database_mismatch', message: 'this server uses another database' });
+      return;
+    }
+    route(options, request).then(
+      ({ status, body }) => reply(status, body),
+      (error: unknown) => {
+        if (error instanceof AdminError) {
+          reply(ADMIN_ERROR_STATUS[error.code], { code: error.code, message: error.message });
+          return;
+        }
+        options.logger.error({ err: error }, 'admin operation failed');
+        reply(500, { code: 'unexpected_failure', message: 'the operation failed; see the server log' });
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.path, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  await fs.chmod(options.path, 0o600);
+  const { ino } = await fs.stat(options.path);
+  server.unref();
+
+  let closing: Promise<void> | undefined;
+  return {
+    path: options.path,
+    close() {
+      closing ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        const current = await fs.stat(options.path).catch(() => null);
+        if (current?.ino === ino) await fs.rm(options.path, { force: true });
+      })();
+      return closing;
+    },
+  };
+}
