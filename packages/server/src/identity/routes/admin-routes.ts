@@ -63,7 +63,8 @@ export interface AdminRouteOptions {
 /**
  * The admin API under `/admin/users`, for service_role (and other admin-role) tokens. Setting a
  * user's password ends all their sessions with a `password_changed` event (unless turned off), as a
- * ban or a deletion ends them with theirs.
+ * ban or a deletion ends them with theirs; changing the user's `role` records a `role_changed` event
+ * selecting the user, so tokens with the old role are refused and clients fetch new ones.
  */
 export function registerAdminRoutes(app: FastifyInstance, runtime: IdentityRuntime, options: AdminRouteOptions = {}): void {
   const passwordChangeEndsSessions = options.passwordChangeEndsSessions ?? true;
@@ -186,7 +187,7 @@ export function registerAdminRoutes(app: FastifyInstance, runtime: IdentityRunti
       const appMetadata = optionalObject(body, 'app_metadata');
       const hash = await passwordHashFrom(runtime, body, false);
       try {
-        const { updated, banned, ended } = await runtime.db.transaction(async (tx) => {
+        const { updated, events } = await runtime.db.transaction(async (tx) => {
           if (role) await tx.query('update auth.users set role = $2, updated_at = now() where id = $1', [id, role]);
           if (hash) await tx.query('update auth.users set encrypted_password = $2, updated_at = now() where id = $1', [id, hash]);
           if (emailConfirm) await tx.query('update auth.users set email_confirmed_at = coalesce(email_confirmed_at, now()), updated_at = now() where id = $1', [id]);
@@ -212,9 +213,11 @@ export function registerAdminRoutes(app: FastifyInstance, runtime: IdentityRunti
           // A ban ends every access the user holds now; lifting one (`none`) ends nothing.
           const banned = banMs !== undefined && banMs > 0 ? await runtime.revocations.record(tx, { kind: 'user_banned', userId: id }) : null;
           const ended = hash && passwordChangeEndsSessions ? await endSessions(tx, runtime.revocations, { kind: 'password_changed', userId: id }) : null;
-          return { updated: await findUserById(tx, id), banned, ended };
+          // The user's tokens carry the old role: they are refused, so clients fetch ones with the new role.
+          const regranted = role && role !== user.role ? await runtime.revocations.record(tx, { kind: 'role_changed', userId: id }) : null;
+          return { updated: await findUserById(tx, id), events: [banned, ended, regranted] };
         });
-        for (const event of [banned, ended]) if (event) await runtime.revocations.announce(event);
+        for (const event of events) if (event) await runtime.revocations.announce(event);
         return userJson(updated!);
       } catch (error) {
         if (isUniqueViolation(error, 'users_phone_key')) throw new IdentityError(422, 'phone_exists', Messages.phoneExists);
