@@ -121,7 +121,7 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
       registerPublicRoutes(scope, runtime);
       registerSessionRoutes(scope, runtime);
       registerUserRoutes(scope, runtime, { mail: codeMailer, settings: userUpdateSettings });
-      registerAdminRoutes(scope, runtime);
+      registerAdminRoutes(scope, runtime, { passwordChangeEndsSessions: userUpdateSettings.passwordChangeEndsSessions });
       registerSessionListRoutes(scope, runtime);
       registerOAuthTokenEndpoint(scope, runtime);
       registerMfaRoutes(scope, runtime);

@@ -30,7 +30,8 @@ export function checkRequestInput(request: FastifyRequest, limits: InputLimits =
   check('query', request.query, limits);
   const body = request.body;
   check('body', typeof body === 'string' && request.headers['content-type']?.toLowerCase().startsWith(FORM) ? formFields(body) : body, limits);
-  const basic = BASIC.exec(request.headers.authorization ?? '');
+  const authorization = request.headers.authorization;
+  const basic = authorization === undefined ? null : BASIC.exec(authorization);
   if (basic) check('credentials', Buffer.from(basic[1]!, 'base64').toString('utf8'), limits);
 }
 
@@ -72,9 +73,14 @@ export function createInputSafety(limits: InputLimits = DEFAULT_INPUT_LIMITS): I
         if (reason) return done(new UnsafeInputError('body', reason, limits.maxDepth), undefined);
         return parseJson(request, text, done);
       });
-      app.addHook('preValidation', async (request) => {
-        if (malformedPaths.has(request.raw)) throw new UnsafeInputError('path', 'malformed_escape', limits.maxDepth);
-        checkRequestInput(request, limits);
+      app.addHook('preValidation', (request, _reply, done) => {
+        try {
+          if (malformedPaths.has(request.raw)) throw new UnsafeInputError('path', 'malformed_escape', limits.maxDepth);
+          checkRequestInput(request, limits);
+        } catch (error) {
+          return done(error as UnsafeInputError);
+        }
+        done();
       });
     },
   };

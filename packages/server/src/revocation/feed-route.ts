@@ -32,6 +32,8 @@ const PAGE = 500;
 /** A stream whose unsent output exceeds this is too slow to follow and is closed (it reconnects and resumes). */
 const MAX_BUFFERED = 1024 * 1024;
 const EVENT_ID = /^[0-9]{1,19}$/;
+/** Milliseconds the ids sent during catch-up are remembered once live (announcements trail commits). */
+const SENT_MEMORY = 60_000;
 
 interface FeedQuery {
   after?: string;
@@ -115,13 +117,15 @@ export function registerRevocationFeedRoute(app: FastifyInstance, options: Revoc
       if (stream.writableLength > MAX_BUFFERED) stream.destroy();
     };
     const unsubscribe = revocations.subscribe((event) => {
-      if (live) write(frame(event));
-      else pending.push(event);
+      if (!live) pending.push(event);
+      else if (!sent.has(event.id)) write(frame(event));
     });
     const heartbeat = setInterval(() => write(': heartbeat\n\n'), heartbeatInterval);
     heartbeat.unref();
+    let forget: NodeJS.Timeout | undefined;
     const finish = (): void => {
       clearInterval(heartbeat);
+      clearTimeout(forget);
       unsubscribe();
       streams.delete(stream);
     };
@@ -141,10 +145,17 @@ export function registerRevocationFeedRoute(app: FastifyInstance, options: Revoc
         if (page.length < PAGE || last === undefined) break;
         cursor = last.id;
       }
-      for (const event of pending) if (!sent.has(event.id)) write(frame(event));
+      for (const event of pending) {
+        if (sent.has(event.id)) continue;
+        sent.add(event.id);
+        write(frame(event));
+      }
       pending = [];
-      sent.clear();
       live = true;
+      // An event the store already showed may be announced only now (its transaction committed just
+      // before the read): the ids sent so far are remembered until any such announcement is over.
+      forget = setTimeout(() => sent.clear(), SENT_MEMORY);
+      forget.unref();
       write('event: ready\ndata: {}\n\n');
     } catch (error) {
       const { message, code } = error as { message?: string; code?: string };

@@ -19,7 +19,11 @@ export interface UserAuthentication {
  * reused), 403 `user_banned` for a banned user.
  */
 export async function requireUser(runtime: IdentityRuntime, request: FastifyRequest): Promise<UserAuthentication> {
-  const claims = await runtime.keys.verify(bearerToken(request));
+  return liveUser(runtime, await runtime.keys.verify(bearerToken(request)));
+}
+
+/** The user and session of verified `claims`, refused as {@link requireUser} describes. */
+async function liveUser(runtime: IdentityRuntime, claims: JWTPayload): Promise<UserAuthentication> {
   if (claims.sub === undefined || claims.sub === '') throw new IdentityError(403, 'bad_jwt', 'invalid claim: missing sub claim');
   if (!isUuid(claims.sub)) throw new IdentityError(400, 'bad_jwt', 'invalid claim: sub claim must be a UUID');
   const sessionId = typeof claims.session_id === 'string' && claims.session_id !== '' ? claims.session_id : null;
@@ -42,10 +46,16 @@ export async function requireUser(runtime: IdentityRuntime, request: FastifyRequ
 /**
  * Admin routes: the bearer is the configured service_role key, or a verified JWT whose `role` is one
  * of `adminRoles` (GoTrue: no `sub` or `exp` needed). Otherwise 401 / 403 `bad_jwt` / 403 `not_admin`.
+ * A user's access token (a UUID `sub`) opens them only while its session lasts and the user still
+ * holds an admin role: logout, ban, deletion or a role change close the admin API to it at once
+ * (403 as {@link requireUser}, or `not_admin`).
  */
 export async function requireAdmin(runtime: IdentityRuntime, request: FastifyRequest): Promise<void> {
   const token = bearerToken(request);
   if (sameSecret(token, runtime.apiKeys.serviceRoleKey)) return;
   const claims = await runtime.keys.verify(token);
   if (typeof claims.role !== 'string' || !runtime.settings.adminRoles.includes(claims.role)) throw new IdentityError(403, 'not_admin', Messages.notAdmin);
+  if (typeof claims.sub !== 'string' || !isUuid(claims.sub)) return;
+  const { user } = await liveUser(runtime, claims);
+  if (!runtime.settings.adminRoles.includes(user.role)) throw new IdentityError(403, 'not_admin', Messages.notAdmin);
 }

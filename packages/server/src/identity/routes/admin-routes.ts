@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { endSessions } from '../end-sessions.js';
 import { IdentityError, Messages, validationFailed } from '../errors.js';
 import { requireAdmin } from '../http/authenticate.js';
 import { bodyOf, normaliseEmail, normalisePhone, optionalBoolean, optionalObject, optionalString } from '../http/request.js';
@@ -53,8 +54,20 @@ function parsePage(value: string | undefined, fallback: number, name: string): n
   return Number(value);
 }
 
-/** The admin API under `/admin/users`, for service_role (and other admin-role) tokens. */
-export function registerAdminRoutes(app: FastifyInstance, runtime: IdentityRuntime): void {
+/** What the admin API does beyond the runtime's settings. */
+export interface AdminRouteOptions {
+  /** Setting a user's password ends every session of the user (`LATCHKEY_PASSWORD_CHANGE_ENDS_SESSIONS`). Default true. */
+  readonly passwordChangeEndsSessions?: boolean;
+}
+
+/**
+ * The admin API under `/admin/users`, for service_role (and other admin-role) tokens. Setting a
+ * user's password ends all their sessions with a `password_changed` event (unless turned off), as a
+ * ban or a deletion ends them with theirs; changing the user's `role` records a `role_changed` event
+ * selecting the user, so tokens with the old role are refused and clients fetch new ones.
+ */
+export function registerAdminRoutes(app: FastifyInstance, runtime: IdentityRuntime, options: AdminRouteOptions = {}): void {
+  const passwordChangeEndsSessions = options.passwordChangeEndsSessions ?? true;
   app.register(async (admin) => {
     admin.addHook('preHandler', async (request) => {
       await requireAdmin(runtime, request);
@@ -174,7 +187,7 @@ export function registerAdminRoutes(app: FastifyInstance, runtime: IdentityRunti
       const appMetadata = optionalObject(body, 'app_metadata');
       const hash = await passwordHashFrom(runtime, body, false);
       try {
-        const { updated, banned } = await runtime.db.transaction(async (tx) => {
+        const { updated, events } = await runtime.db.transaction(async (tx) => {
           if (role) await tx.query('update auth.users set role = $2, updated_at = now() where id = $1', [id, role]);
           if (hash) await tx.query('update auth.users set encrypted_password = $2, updated_at = now() where id = $1', [id, hash]);
           if (emailConfirm) await tx.query('update auth.users set email_confirmed_at = coalesce(email_confirmed_at, now()), updated_at = now() where id = $1', [id]);
@@ -199,9 +212,12 @@ export function registerAdminRoutes(app: FastifyInstance, runtime: IdentityRunti
           }
           // A ban ends every access the user holds now; lifting one (`none`) ends nothing.
           const banned = banMs !== undefined && banMs > 0 ? await runtime.revocations.record(tx, { kind: 'user_banned', userId: id }) : null;
-          return { updated: await findUserById(tx, id), banned };
+          const ended = hash && passwordChangeEndsSessions ? await endSessions(tx, runtime.revocations, { kind: 'password_changed', userId: id }) : null;
+          // The user's tokens carry the old role: they are refused, so clients fetch ones with the new role.
+          const regranted = role && role !== user.role ? await runtime.revocations.record(tx, { kind: 'role_changed', userId: id }) : null;
+          return { updated: await findUserById(tx, id), events: [banned, ended, regranted] };
         });
-        if (banned) await runtime.revocations.announce(banned);
+        for (const event of events) if (event) await runtime.revocations.announce(event);
         return userJson(updated!);
       } catch (error) {
         if (isUniqueViolation(error, 'users_phone_key')) throw new IdentityError(422, 'phone_exists', Messages.phoneExists);
