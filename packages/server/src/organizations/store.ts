@@ -68,6 +68,21 @@ export async function selectMember(tx: Queryable, organizationId: string, userId
   return rows[0];
 }
 
+/** The invitation roles each member role may send (owners and admins invite; only owners invite owners). */
+const INVITABLE: Readonly<Record<OrganizationRole, readonly OrganizationRole[]>> = { owner: ['owner', 'admin', 'member'], admin: ['admin', 'member'], member: [] };
+
+/**
+ * Withdraws the pending invitations `userId` sent to the organization that `role` (`null`: no longer
+ * a member) could not send now, so a removed or demoted member leaves no way back in behind them.
+ */
+async function withdrawInvitationsBeyond(tx: Queryable, organizationId: string, userId: string, role: OrganizationRole | null): Promise<void> {
+  await tx.query(
+    `update auth.organization_invitations set status = 'revoked', responded_at = now()
+      where organization_id = $1 and invited_by = $2 and status = 'pending' and not (role = any($3::text[]))`,
+    [organizationId, userId, role === null ? [] : INVITABLE[role]],
+  );
+}
+
 /**
  * Organizations and memberships, with the role rules: only owners and admins manage members, only owners
  * make owners, the last owner stays. A removal, a role change and a deletion each record a revocation
@@ -149,6 +164,7 @@ export class OrganizationStore {
       if ((target.role === 'owner' || role === 'owner') && actorRole !== 'owner') throw insufficientRole('Only owners can grant or change the owner role');
       if (target.role === 'owner' && role !== 'owner' && owners <= 1) throw lastOwner();
       await tx.query(`update auth.organization_members set role = $3 where organization_id = $1 and user_id = $2`, [organizationId, userId, role]);
+      await withdrawInvitationsBeyond(tx, organizationId, userId, role);
       // Tokens carry `org_role`: those with the old role end; an unchanged role ends nothing.
       const revoke = target.role === role ? null : ({ kind: 'role_changed', userId, organizationId } as const);
       return { result: memberJson({ ...target, role }), revoke };
@@ -166,6 +182,7 @@ export class OrganizationStore {
       if (target.role === 'owner' && !leaving && actorRole !== 'owner') throw insufficientRole('Only owners can remove an owner');
       if (target.role === 'owner' && owners <= 1) throw lastOwner();
       await tx.query(`delete from auth.organization_members where organization_id = $1 and user_id = $2`, [organizationId, userId]);
+      await withdrawInvitationsBeyond(tx, organizationId, userId, null);
       return { result: undefined, revoke: { kind: 'membership_removed', userId, organizationId } };
     });
   }
