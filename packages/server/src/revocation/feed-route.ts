@@ -32,6 +32,8 @@ const PAGE = 500;
 /** A stream whose unsent output exceeds this is too slow to follow and is closed (it reconnects and resumes). */
 const MAX_BUFFERED = 1024 * 1024;
 const EVENT_ID = /^[0-9]{1,19}$/;
+/** Ids are PostgreSQL `bigint`s: a larger number is no event id (and must not reach the query). */
+const MAX_EVENT_ID = 2n ** 63n - 1n;
 /** Milliseconds the ids sent during catch-up are remembered once live (announcements trail commits). */
 const SENT_MEMORY = 60_000;
 
@@ -54,7 +56,7 @@ function presentedKey(request: FastifyRequest): string | undefined {
 
 function eventId(value: unknown, name: string): string | null {
   if (value === undefined || value === '') return null;
-  if (typeof value !== 'string' || !EVENT_ID.test(value)) throw validationFailed(`${name} must be an event id (a decimal number)`);
+  if (typeof value !== 'string' || !EVENT_ID.test(value) || BigInt(value) > MAX_EVENT_ID) throw validationFailed(`${name} must be an event id (a decimal number)`);
   return value;
 }
 
