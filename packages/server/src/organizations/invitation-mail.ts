@@ -14,21 +14,33 @@ export interface InvitationMail {
   readonly expiresAt: string;
   /** Where the application lives (the site URL). */
   readonly siteUrl: string;
+  readonly invitationId: string;
+  /** The secret that proves the mailbox: answering needs it. */
+  readonly token: string;
+}
+
+/** The accept link: the site URL with `invitation_id` and `invitation_token` in the fragment (never sent to a server). */
+export function invitationLink(siteUrl: string, invitationId: string, token: string): string {
+  const url = new URL(siteUrl);
+  url.hash = new URLSearchParams({ invitation_id: invitationId, invitation_token: token }).toString();
+  return url.toString();
 }
 
 /**
- * The mail announcing an invitation. It carries no secret: accepting needs the invitee to sign in (or
- * sign up) with this address and accept from the application (`POST /auth/v1/invitations/{id}/accept`).
+ * The mail announcing an invitation. It carries the invitation's secret token, as a code and inside the
+ * accept link: answering (`POST /auth/v1/invitations/{id}/accept {token}`) needs it together with the
+ * invitee's own session for this address, so an account with the address alone is not enough.
  */
 export function composeInvitationMail(mail: InvitationMail): MailMessage {
   const subject = `You are invited to join ${mail.organizationName}`;
   const who = mail.inviterEmail ? `${mail.inviterEmail} invited you` : 'You are invited';
   const lead = `${who} to join the organization "${mail.organizationName}" as ${mail.role}.`;
-  const how = `Sign in (or sign up) at ${mail.siteUrl} with this address to accept or decline. The invitation expires at ${mail.expiresAt}.`;
-  const text = `${lead}\n\n${how}\n\nIf you do not know this organization, ignore this message.\n`;
+  const link = invitationLink(mail.siteUrl, mail.invitationId, mail.token);
+  const how = `Open ${link} and sign in (or sign up) with this address to accept or decline, or enter the invitation code: ${mail.token} . The invitation expires at ${mail.expiresAt}.`;
+  const text = `${lead}\n\n${how}\n\nDo not share this code. If you do not know this organization, ignore this message.\n`;
   const html =
     `<h2>${escapeHtml(subject)}</h2><p>${escapeHtml(lead)}</p>` +
-    `<p>Sign in (or sign up) at <a href="${escapeHtml(mail.siteUrl)}">${escapeHtml(mail.siteUrl)}</a> with this address to accept or decline. ` +
-    `The invitation expires at ${escapeHtml(mail.expiresAt)}.</p><p>If you do not know this organization, ignore this message.</p>`;
+    `<p><a href="${escapeHtml(link)}">Accept or decline</a> after signing in (or signing up) with this address, or enter the invitation code: <code>${escapeHtml(mail.token)}</code>. ` +
+    `The invitation expires at ${escapeHtml(mail.expiresAt)}.</p><p>Do not share this code. If you do not know this organization, ignore this message.</p>`;
   return { to: mail.to, subject, text, html };
 }

@@ -8,6 +8,8 @@ import { organizationId, parse, requestActor } from './routes.js';
 import { ORGANIZATION_ROLES } from './types.js';
 
 const UUID = z.uuid();
+/** The answer's body: the secret token from the invitation mail. */
+const ANSWER_BODY = z.object({ token: z.string().trim().min(1).max(256) });
 const INVITE_BODY = z.object({ email: z.email().max(320), role: z.enum(ORGANIZATION_ROLES).default('member') });
 
 /** What the invitation routes need. */
@@ -37,8 +39,10 @@ export function registerInvitationRoutes(app: FastifyInstance, deps: InvitationR
     const body = parse(INVITE_BODY, request.body);
     const email = body.email.trim().toLowerCase();
     const created = await invitations.create(actor, organizationId(request), email, body.role);
-    if (created.mail) {
+    if (created.mailToken !== null) {
       const mail = composeInvitationMail({
+        invitationId: created.invitation.id,
+        token: created.mailToken,
         to: email,
         organizationName: created.organizationName,
         role: body.role,
@@ -63,9 +67,10 @@ export function registerInvitationRoutes(app: FastifyInstance, deps: InvitationR
 }
 
 /**
- * Under `/auth/v1/invitations`, for the invitee with their own token: `GET /` → `{invitations}` addressed
- * to their confirmed e-mail; `POST /{invitationId}/accept` → 200 the membership;
- * `POST /{invitationId}/decline` → 204.
+ * Under `/auth/v1/invitations`, for the invitee with their own access token: `GET /` → `{invitations}`
+ * addressed to their confirmed e-mail (id, organization name, role, expiry); `POST /{invitationId}/accept
+ * {token}` → 200 the membership; `POST /{invitationId}/decline {token}` → 204. `token` is the secret from
+ * the invitation mail; a wrong one answers 404 `invitation_not_found` like an unknown invitation.
  */
 export function registerReceivedInvitationRoutes(app: FastifyInstance, { identity, invitations }: Pick<InvitationRouteDependencies, 'identity' | 'invitations'>): void {
   async function invitee(request: FastifyRequest): Promise<Invitee> {
@@ -75,10 +80,14 @@ export function registerReceivedInvitationRoutes(app: FastifyInstance, { identit
 
   app.get('/', async (request) => ({ invitations: await invitations.received(await invitee(request)) }));
 
-  app.post<{ Params: { invitationId: string } }>('/:invitationId/accept', async (request) => invitations.accept(await invitee(request), invitationId(request)));
+  app.post<{ Params: { invitationId: string } }>('/:invitationId/accept', async (request) => {
+    const answerer = await invitee(request);
+    return invitations.accept(answerer, invitationId(request), parse(ANSWER_BODY, request.body).token);
+  });
 
   app.post<{ Params: { invitationId: string } }>('/:invitationId/decline', async (request, reply) => {
-    await invitations.decline(await invitee(request), invitationId(request));
+    const answerer = await invitee(request);
+    await invitations.decline(answerer, invitationId(request), parse(ANSWER_BODY, request.body).token);
     return reply.code(204).send();
   });
 }

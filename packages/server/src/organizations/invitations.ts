@@ -1,3 +1,4 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Database, Queryable } from '../db/index.js';
 import { IdentityError } from '../identity/index.js';
 import { insufficientRole, lockMembership, memberJson, requireManager, selectMember } from './store.js';
@@ -16,15 +17,15 @@ export interface InvitationJson {
   readonly expires_at: string;
 }
 
-/** An invitation as the invitee sees it (`GET /invitations`). */
+/**
+ * An invitation as the holder of an account with the address sees it (`GET /invitations`). Such an
+ * account proves no ownership of the mailbox (e-mail autoconfirm), so it shows only what the mail says
+ * anyway and nothing that helps join: no inviter, no organization id.
+ */
 export interface ReceivedInvitationJson {
   readonly id: string;
-  readonly organization_id: string;
   readonly organization_name: string;
   readonly role: OrganizationRole;
-  /** E-mail of the member who invited, when that account still exists. */
-  readonly invited_by_email: string | null;
-  readonly created_at: string;
   readonly expires_at: string;
 }
 
@@ -33,8 +34,11 @@ export interface CreatedInvitation {
   readonly invitation: InvitationJson;
   readonly organizationName: string;
   readonly inviterEmail: string | null;
-  /** Whether to mail the address: not when a mail for this invitation went out less than a minute ago. */
-  readonly mail: boolean;
+  /**
+   * The new secret token to mail to the address, or `null` when no mail goes out (one went out less
+   * than a minute ago: its token stays valid).
+   */
+  readonly mailToken: string | null;
 }
 
 type InvitationRow = {
@@ -47,6 +51,9 @@ type InvitationRow = {
   created_at: Date;
   expires_at: Date;
 };
+
+/** What answering an invitation checks besides the row. */
+type SecretRow = InvitationRow & { token_digest: Uint8Array | null; failed_attempts: number };
 
 const COLUMNS = 'i.id, i.organization_id, i.email, i.role, i.invited_by, i.status, i.created_at, i.expires_at';
 
@@ -65,6 +72,18 @@ function invitationJson(row: InvitationRow, now: number): InvitationJson {
 
 /** Least time between two mails for one invitation. */
 const MAIL_INTERVAL_SECONDS = 60;
+
+/** Wrong tokens after which an invitation is withdrawn. */
+const MAX_TOKEN_ATTEMPTS = 5;
+
+function tokenDigest(token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest();
+}
+
+function tokenMatches(token: string, stored: Uint8Array | null): boolean {
+  const given = tokenDigest(token);
+  return stored !== null && stored.length === given.length && timingSafeEqual(given, stored);
+}
 
 const invitationNotFound = () => new IdentityError(404, 'invitation_not_found', 'Invitation not found');
 
@@ -111,17 +130,22 @@ export class InvitationStore {
       );
       const facts = context[0]!;
       if (facts.member) throw new IdentityError(422, 'member_exists', 'User is already a member of this organization');
+      // A new token goes out with every new mail; without a mail the last one mailed stays valid.
+      const token = randomBytes(16).toString('base64url');
+      const mailDue = `i.mailed_at <= now() - interval '${MAIL_INTERVAL_SECONDS} seconds'`;
       const { rows } = await tx.query<InvitationRow & { mail: boolean }>(
-        `insert into auth.organization_invitations as i (organization_id, email, role, invited_by, expires_at)
-         values ($1, $2, $3, $4, $5)
+        `insert into auth.organization_invitations as i (organization_id, email, role, invited_by, expires_at, token_digest)
+         values ($1, $2, $3, $4, $5, $6)
          on conflict (organization_id, email) where status = 'pending'
          do update set role = excluded.role, invited_by = excluded.invited_by, created_at = now(), expires_at = excluded.expires_at,
-                       mailed_at = case when i.mailed_at <= now() - interval '${MAIL_INTERVAL_SECONDS} seconds' then now() else i.mailed_at end
+                       token_digest = case when ${mailDue} then excluded.token_digest else i.token_digest end,
+                       failed_attempts = case when ${mailDue} then 0 else i.failed_attempts end,
+                       mailed_at = case when ${mailDue} then now() else i.mailed_at end
          returning ${COLUMNS}, i.mailed_at = now() as mail`,
-        [organizationId, email, role, actor.kind === 'user' ? actor.userId : null, new Date(this.#now() + this.#expirySeconds * 1000)],
+        [organizationId, email, role, actor.kind === 'user' ? actor.userId : null, new Date(this.#now() + this.#expirySeconds * 1000), tokenDigest(token)],
       );
       const row = rows[0]!;
-      return { invitation: invitationJson(row, this.#now()), organizationName: facts.name, inviterEmail: facts.inviter_email, mail: row.mail };
+      return { invitation: invitationJson(row, this.#now()), organizationName: facts.name, inviterEmail: facts.inviter_email, mailToken: row.mail ? token : null };
     });
   }
 
@@ -154,34 +178,25 @@ export class InvitationStore {
   /** The invitee's pending, unexpired invitations; none until their address is confirmed. */
   async received(invitee: Invitee): Promise<ReceivedInvitationJson[]> {
     if (invitee.email === null) return [];
-    const { rows } = await this.#db.query<InvitationRow & { organization_name: string; invited_by_email: string | null }>(
-      `select ${COLUMNS}, o.name as organization_name, u.email as invited_by_email
+    const { rows } = await this.#db.query<InvitationRow & { organization_name: string }>(
+      `select ${COLUMNS}, o.name as organization_name
          from auth.organization_invitations i
          join auth.organizations o on o.id = i.organization_id
-         left join auth.users u on u.id = i.invited_by
         where i.email = $1 and i.status = 'pending' and i.expires_at > $2
         order by i.created_at, i.id`,
       [invitee.email, new Date(this.#now())],
     );
-    return rows.map((row) => ({
-      id: row.id,
-      organization_id: row.organization_id,
-      organization_name: row.organization_name,
-      role: row.role,
-      invited_by_email: row.invited_by_email,
-      created_at: row.created_at.toISOString(),
-      expires_at: row.expires_at.toISOString(),
-    }));
+    return rows.map((row) => ({ id: row.id, organization_name: row.organization_name, role: row.role, expires_at: row.expires_at.toISOString() }));
   }
 
   /**
-   * Accepts an invitation addressed to the invitee: the membership is created (a current member keeps
-   * their role). 404 `invitation_not_found` for an id that is not theirs or was revoked, 422
-   * `invitation_expired`, 422 `invitation_already_used` once accepted or declined.
+   * Accepts an invitation addressed to the invitee, given the token from its mail: the membership is
+   * created (a current member keeps their role). 404 `invitation_not_found` for an id that is not theirs,
+   * a wrong token (the fifth withdraws the invitation) or a withdrawn invitation; with the right token,
+   * 422 `invitation_expired`, 422 `invitation_already_used` once accepted or declined.
    */
-  accept(invitee: Invitee, invitationId: string): Promise<MemberJson> {
-    return this.#db.transaction(async (tx) => {
-      const invitation = await this.#answerable(tx, invitee, invitationId);
+  accept(invitee: Invitee, invitationId: string, token: string): Promise<MemberJson> {
+    return this.#answer(invitee, invitationId, token, async (tx, invitation) => {
       await tx.query(`insert into auth.organization_members (organization_id, user_id, role) values ($1, $2, $3) on conflict do nothing`, [
         invitation.organization_id,
         invitee.userId,
@@ -192,23 +207,44 @@ export class InvitationStore {
     });
   }
 
-  /** Declines an invitation addressed to the invitee (same refusals as {@link InvitationStore.accept}). */
-  decline(invitee: Invitee, invitationId: string): Promise<void> {
-    return this.#db.transaction(async (tx) => {
-      const invitation = await this.#answerable(tx, invitee, invitationId);
+  /** Declines an invitation addressed to the invitee (same token and refusals as {@link InvitationStore.accept}). */
+  decline(invitee: Invitee, invitationId: string, token: string): Promise<void> {
+    return this.#answer(invitee, invitationId, token, async (tx, invitation) => {
       await tx.query(`update auth.organization_invitations set status = 'declined', responded_at = now() where id = $1`, [invitation.id]);
     });
   }
 
-  /** Locks the invitation if the invitee may still answer it. */
-  async #answerable(tx: Queryable, invitee: Invitee, invitationId: string): Promise<InvitationRow> {
+  /** Runs `act` on the invitation if the invitee may answer it; a wrong token is counted (committed) and refused. */
+  async #answer<T>(invitee: Invitee, invitationId: string, token: string, act: (tx: Queryable, invitation: InvitationRow) => Promise<T>): Promise<T> {
+    const outcome = await this.#db.transaction(async (tx): Promise<{ readonly value: T } | null> => {
+      const invitation = await this.#answerable(tx, invitee, invitationId, token);
+      return invitation ? { value: await act(tx, invitation) } : null;
+    });
+    if (!outcome) throw invitationNotFound();
+    return outcome.value;
+  }
+
+  /** Locks the invitation if the invitee may still answer it; `null` after counting a wrong token. */
+  async #answerable(tx: Queryable, invitee: Invitee, invitationId: string, token: string): Promise<InvitationRow | null> {
     if (invitee.email === null) throw invitationNotFound();
-    const { rows } = await tx.query<InvitationRow>(`select ${COLUMNS} from auth.organization_invitations i where i.id = $1 and i.email = $2 for update`, [
-      invitationId,
-      invitee.email,
-    ]);
+    const { rows } = await tx.query<SecretRow>(
+      `select ${COLUMNS}, i.token_digest, i.failed_attempts from auth.organization_invitations i where i.id = $1 and i.email = $2 for update`,
+      [invitationId, invitee.email],
+    );
     const invitation = rows[0];
     if (!invitation || invitation.status === 'revoked') throw invitationNotFound();
+    if (!tokenMatches(token, invitation.token_digest)) {
+      if (invitation.status !== 'pending') throw invitationNotFound();
+      await tx.query(
+        `update auth.organization_invitations
+            set failed_attempts = failed_attempts + 1,
+                status = case when failed_attempts + 1 >= $2 then 'revoked' else status end,
+                responded_at = case when failed_attempts + 1 >= $2 then now() else responded_at end
+          where id = $1`,
+        [invitation.id, MAX_TOKEN_ATTEMPTS],
+      );
+      return null;
+    }
     if (invitation.status !== 'pending') throw new IdentityError(422, 'invitation_already_used', 'Invitation has already been answered');
     if (invitation.expires_at.getTime() <= this.#now()) throw new IdentityError(422, 'invitation_expired', 'Invitation has expired');
     return invitation;
