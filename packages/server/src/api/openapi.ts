@@ -45,16 +45,19 @@ const INVITATION = {
 
 const RECEIVED_INVITATION = {
   type: 'object',
-  required: ['id', 'organization_id', 'organization_name', 'role', 'invited_by_email', 'created_at', 'expires_at'],
+  required: ['id', 'organization_name', 'role', 'expires_at'],
   properties: {
     id: { type: 'string', format: 'uuid' },
-    organization_id: { type: 'string', format: 'uuid' },
     organization_name: { type: 'string' },
     role: { type: 'string', enum: ['owner', 'admin', 'member'] },
-    invited_by_email: { type: ['string', 'null'] },
-    created_at: { type: 'string', format: 'date-time' },
     expires_at: { type: 'string', format: 'date-time' },
   },
+};
+
+/** Body of accept and decline: the secret token from the invitation mail. */
+const INVITATION_ANSWER = {
+  required: true,
+  content: { 'application/json': { schema: { type: 'object', required: ['token'], properties: { token: { type: 'string', minLength: 1, maxLength: 256, description: 'The code from the invitation mail' } } } } },
 };
 
 const SESSION = {
@@ -153,10 +156,10 @@ export function buildOpenApiDocument(serverUrl: string): Json {
         },
       },
       '/auth/v1/invitations/{invitationId}/accept': {
-        post: { operationId: 'acceptInvitation', summary: 'Accept: the caller becomes a member with the invited role', tags: ['organizations'], parameters: [invitationId], responses: { 200: json({ $ref: '#/components/schemas/Member' }, 'Membership'), 422: identityError('Expired or already answered'), ...orgFailures } },
+        post: { operationId: 'acceptInvitation', summary: 'Accept with the mailed token: the caller becomes a member with the invited role', tags: ['organizations'], parameters: [invitationId], requestBody: INVITATION_ANSWER, responses: { 200: json({ $ref: '#/components/schemas/Member' }, 'Membership'), 422: identityError('Expired or already answered'), ...orgFailures } },
       },
       '/auth/v1/invitations/{invitationId}/decline': {
-        post: { operationId: 'declineInvitation', summary: 'Decline', tags: ['organizations'], parameters: [invitationId], responses: { 204: { description: 'Declined' }, 422: identityError('Expired or already answered'), ...orgFailures } },
+        post: { operationId: 'declineInvitation', summary: 'Decline with the mailed token', tags: ['organizations'], parameters: [invitationId], requestBody: INVITATION_ANSWER, responses: { 204: { description: 'Declined' }, 422: identityError('Expired or already answered'), ...orgFailures } },
       },
       '/auth/v1/organizations/{id}/members/{userId}': {
         patch: {

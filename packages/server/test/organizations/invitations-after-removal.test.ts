@@ -3,6 +3,7 @@ import { describeEachDatabase } from '../../../../test-support/databases.js';
 import { identityService, loadServerConfig, startServer, type IdentityExports, type RunningServer } from '../../src/index.js';
 import { organizationsService } from '../../src/organizations/index.js';
 import { TEST_ENV, email, supabaseClient } from '../identity/support.js';
+import { mailedInvitationToken } from './invitation-token.js';
 
 const PASSWORD = 'correct horse battery';
 
@@ -37,7 +38,8 @@ describeEachDatabase('invitations sent by a member who lost the right to send th
     const user = await signUp(role);
     const invited = await call('POST', `/organizations/${organization}/invitations`, owner, { email: user.email, role });
     expect(invited.status).toBe(201);
-    expect((await call('POST', `/invitations/${invited.body.id}/accept`, user.token)).status).toBe(200);
+    const token = await mailedInvitationToken(server.db, user.email);
+    expect((await call('POST', `/invitations/${invited.body.id}/accept`, user.token, { token })).status).toBe(200);
     return user;
   }
 
@@ -63,7 +65,7 @@ describeEachDatabase('invitations sent by a member who lost the right to send th
     expect(planted.status).toBe(201);
     expect((await call('DELETE', `/organizations/${organization}/members/${admin.id}`, owner)).status).toBe(204);
 
-    expect(await call('POST', `/invitations/${planted.body.id}/accept`, alternate.token)).toMatchObject({ status: 404, body: { code: 'invitation_not_found' } });
+    expect(await call('POST', `/invitations/${planted.body.id}/accept`, alternate.token, { token: await mailedInvitationToken(server.db, alternate.email) })).toMatchObject({ status: 404, body: { code: 'invitation_not_found' } });
     expect((await call('GET', `/organizations/${organization}/members`, owner)).body.map((entry: { user_id: string }) => entry.user_id)).not.toContain(alternate.id);
     expect((await call('GET', `/organizations/${organization}/invitations`, owner)).body.map((entry: { id: string }) => entry.id)).not.toContain(planted.body.id);
   });
@@ -77,7 +79,7 @@ describeEachDatabase('invitations sent by a member who lost the right to send th
     const kept = await call('POST', `/organizations/${organization}/invitations`, owner, { email: fromOwner.email, role: 'member' });
     expect((await call('PATCH', `/organizations/${organization}/members/${admin.id}`, owner, { role: 'member' })).status).toBe(200);
 
-    expect(await call('POST', `/invitations/${planted.body.id}/accept`, alternate.token)).toMatchObject({ status: 404, body: { code: 'invitation_not_found' } });
-    expect((await call('POST', `/invitations/${kept.body.id}/accept`, fromOwner.token)).status).toBe(200);
+    expect(await call('POST', `/invitations/${planted.body.id}/accept`, alternate.token, { token: await mailedInvitationToken(server.db, alternate.email) })).toMatchObject({ status: 404, body: { code: 'invitation_not_found' } });
+    expect((await call('POST', `/invitations/${kept.body.id}/accept`, fromOwner.token, { token: await mailedInvitationToken(server.db, fromOwner.email) })).status).toBe(200);
   });
 });

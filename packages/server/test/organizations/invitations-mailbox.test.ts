@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachDatabase } from '../../../../test-support/databases.js';
-import { identityService, loadServerConfig, readOutbox, startServer, type IdentityExports, type RunningServer } from '../../src/index.js';
+import { identityService, loadServerConfig, startServer, type IdentityExports, type RunningServer } from '../../src/index.js';
 import { organizationsService } from '../../src/organizations/index.js';
 import { TEST_ENV, email, supabaseClient } from '../identity/support.js';
+import { mailedInvitationToken } from './invitation-token.js';
 
 const PASSWORD = 'correct horse battery';
 
@@ -40,16 +41,7 @@ describeEachDatabase('invitations need proof of the mailbox', (database) => {
     return { id: data.user!.id, email: address, token: data.session!.access_token };
   }
 
-  /** The token in the newest invitation mail to `address`, as the mailbox holder reads it. */
-  async function mailedToken(address: string, mails = 1): Promise<string> {
-    await expect.poll(async () => (await readOutbox(server.db, { recipient: address })).length).toBe(mails);
-    const [mail] = await readOutbox(server.db, { recipient: address });
-    const code = /code: (\S+)/.exec(mail!.text_body)?.[1];
-    expect(code).toBeDefined();
-    // The link carries the same token.
-    expect(mail!.text_body).toContain(`invitation_token=${code}`);
-    return code!;
-  }
+  const mailedToken = (address: string, mails = 1) => mailedInvitationToken(server.db, address, mails);
 
   const invite = async (by: Account, address: string, role = 'member'): Promise<string> => {
     const invited = await call('POST', `/organizations/${organization}/invitations`, by.token, { email: address, role });
