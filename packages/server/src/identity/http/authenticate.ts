@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { JWTPayload } from 'jose';
 import { IdentityError, Messages } from '../errors.js';
+import { API_KEY_ISSUER } from '../keys/api-keys.js';
 import type { IdentityRuntime } from '../runtime.js';
 import { USER_SELECT, isBanned, isUuid, type UserRow } from '../users.js';
 import { bearerToken, sameSecret } from './request.js';
@@ -48,13 +49,16 @@ async function liveUser(runtime: IdentityRuntime, claims: JWTPayload): Promise<U
  * of `adminRoles` (GoTrue: no `sub` or `exp` needed). Otherwise 401 / 403 `bad_jwt` / 403 `not_admin`.
  * A user's access token (a UUID `sub`) opens them only while its session lasts and the user still
  * holds an admin role: logout, ban, deletion or a role change close the admin API to it at once
- * (403 as {@link requireUser}, or `not_admin`).
+ * (403 as {@link requireUser}, or `not_admin`). An API key signed by this service that is no longer the
+ * configured service_role key (replaced through `LATCHKEY_SERVICE_ROLE_KEY`) is refused.
  */
 export async function requireAdmin(runtime: IdentityRuntime, request: FastifyRequest): Promise<void> {
   const token = bearerToken(request);
   if (sameSecret(token, runtime.apiKeys.serviceRoleKey)) return;
   const claims = await runtime.keys.verify(token);
   if (typeof claims.role !== 'string' || !runtime.settings.adminRoles.includes(claims.role)) throw new IdentityError(403, 'not_admin', Messages.notAdmin);
+  // An API key this service signed (`iss: latchkey`, no `sub`) counts only while it is the configured key.
+  if (claims.iss === API_KEY_ISSUER && claims.sub === undefined) throw new IdentityError(403, 'not_admin', Messages.notAdmin);
   if (typeof claims.sub !== 'string' || !isUuid(claims.sub)) return;
   const { user } = await liveUser(runtime, claims);
   if (!runtime.settings.adminRoles.includes(user.role)) throw new IdentityError(403, 'not_admin', Messages.notAdmin);

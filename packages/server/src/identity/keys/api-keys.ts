@@ -19,6 +19,8 @@ interface StoredApiKeys {
 }
 
 const SETTINGS_KEY = 'identity.api_keys';
+/** The `iss` of the API keys this service signs. */
+export const API_KEY_ISSUER = 'latchkey';
 const API_KEYS_LOCK = 7_362_114_102;
 /** API keys are valid for ten years, like the keys Supabase generates. */
 const API_KEY_LIFETIME = 10 * 365 * 24 * 3600;
@@ -56,8 +58,8 @@ export async function loadApiKeys(db: Database, keys: KeyStore, settings: Identi
       const iat = Math.floor(Date.now() / 1000);
       const exp = iat + API_KEY_LIFETIME;
       const fresh: StoredApiKeys = {
-        anon_key: await keys.sign({ iss: 'latchkey', role: 'anon', iat, exp }),
-        service_role_key: await keys.sign({ iss: 'latchkey', role: 'service_role', iat, exp }),
+        anon_key: await keys.sign({ iss: API_KEY_ISSUER, role: 'anon', iat, exp }),
+        service_role_key: await keys.sign({ iss: API_KEY_ISSUER, role: 'service_role', iat, exp }),
         kid: keys.signingKey.kid ?? null,
         exp,
       };
