@@ -1,8 +1,8 @@
 // Start-up of `latchkey serve` (what `npm start` runs): wall time from spawning the process to the first
 // 200 from /health, and the server's resident memory (RSS) one second after that, on the embedded
 // database (fresh data directory = first start after install, then the same directory again = restart)
-// and, when DATABASE_URL is set, on PostgreSQL (a fresh database, then the same one again). With
-// NPM_START=1 it also times `npm start` itself (npm's own start-up included).
+// and, when DATABASE_URL is set, on PostgreSQL (a fresh database, then the same one again). It also
+// reports the CPU time (all threads) used until the first healthy answer, steadier on a busy machine.
 // Needs the compiled CLI: run `npm run build` first (`npm install` in a clone does it).
 //
 //   npm run bench:startup            (RUNS=7 by default)
@@ -14,8 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = path.join(ROOT, 'packages/cli/bin/latchkey.js');
+const BIN = fileURLToPath(new URL('../../packages/cli/bin/latchkey.js', import.meta.url));
 const RUNS = Number(process.env.RUNS ?? 7);
 const BUDGET_FRESH_MS = 1500;
 const BUDGET_RESTART_MS = 1000;
@@ -53,12 +52,10 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-async function start(env: Record<string, string>, npm: boolean): Promise<Sample> {
+async function start(env: Record<string, string>): Promise<Sample> {
   const port = 20000 + Math.floor(Math.random() * 20000);
   const started = performance.now();
-  const child = npm
-    ? spawn('npm', ['start', '--silent'], { cwd: ROOT, env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn', ...env }, stdio: 'ignore', detached: true })
-    : spawn(process.execPath, [BIN, 'serve'], { env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn', ...env }, stdio: 'ignore' });
+  const child = spawn(process.execPath, [BIN, 'serve'], { env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn', ...env }, stdio: 'ignore' });
   try {
     for (;;) {
       try {
@@ -71,18 +68,11 @@ async function start(env: Record<string, string>, npm: boolean): Promise<Sample>
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     const ms = performance.now() - started;
-    if (npm) return { ms, cpuMs: null, rssMb: null };
     const cpuMs = await cpuOf(child.pid);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     return { ms, cpuMs, rssMb: await rssOf(child.pid) };
   } finally {
-    if (npm && child.pid !== undefined) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      process.kill(-child.pid, 'SIGTERM');
-      await exited;
-    } else {
-      await stop(child);
-    }
+    await stop(child);
   }
 }
 
@@ -117,19 +107,17 @@ function report(label: string, samples: Sample[], budget: number | null): void {
   console.log(`${label.padEnd(34)} median ${median(ms).toFixed(0).padStart(5)} ms${budgetText}${cpuText}${rssText}   runs ${ms.map((v) => v.toFixed(0)).join(' ')}`);
 }
 
-const npm = process.env.NPM_START === '1';
-const modes: Array<{ label: string; npm: boolean }> = [{ label: 'latchkey serve', npm: false }, ...(npm ? [{ label: 'npm start', npm: true }] : [])];
-for (const mode of modes) {
+{
   const fresh: Sample[] = [];
   const restart: Sample[] = [];
   for (let run = 0; run < RUNS; run += 1) {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'latchkey-startup-'));
-    fresh.push(await start({ LATCHKEY_DATA_DIR: dir, DATABASE_URL: '' }, mode.npm));
-    restart.push(await start({ LATCHKEY_DATA_DIR: dir, DATABASE_URL: '' }, mode.npm));
+    fresh.push(await start({ LATCHKEY_DATA_DIR: dir, DATABASE_URL: '' }));
+    restart.push(await start({ LATCHKEY_DATA_DIR: dir, DATABASE_URL: '' }));
     await fs.rm(dir, { recursive: true, force: true });
   }
-  report(`${mode.label}, embedded, fresh`, fresh, BUDGET_FRESH_MS);
-  report(`${mode.label}, embedded, restart`, restart, BUDGET_RESTART_MS);
+  report('latchkey serve, embedded, fresh', fresh, BUDGET_FRESH_MS);
+  report('latchkey serve, embedded, restart', restart, BUDGET_RESTART_MS);
 }
 
 const adminUrl = process.env.DATABASE_URL;
@@ -140,8 +128,8 @@ if (adminUrl) {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'latchkey-startup-'));
     const database = await postgresDatabase(adminUrl);
     try {
-      fresh.push(await start({ LATCHKEY_DATA_DIR: dir, DATABASE_URL: database.url }, false));
-      restart.push(await start({ LATCHKEY_DATA_DIR: dir, DATABASE_URL: database.url }, false));
+      fresh.push(await start({ LATCHKEY_DATA_DIR: dir, DATABASE_URL: database.url }));
+      restart.push(await start({ LATCHKEY_DATA_DIR: dir, DATABASE_URL: database.url }));
     } finally {
       await database.drop();
       await fs.rm(dir, { recursive: true, force: true });
