@@ -129,13 +129,16 @@ export class LoginThrottle {
   }
 }
 
-/** Creates missing counters and locks all of them, in key order (so concurrent attempts cannot deadlock). */
+/**
+ * Creates missing counters and locks all of them, in key order (so concurrent attempts cannot deadlock),
+ * in one statement: the no-op update on conflict locks an existing row and returns it as it is.
+ */
 async function lockCounters(tx: Queryable, keys: readonly string[], now: number): Promise<Map<string, CounterRow>> {
-  const sorted = [...keys].sort();
-  await tx.query(
-    `insert into auth.login_failures (key, failures, last_failure_at) select unnest($1::text[]), 0, $2 order by 1 on conflict (key) do nothing`,
-    [sorted, new Date(now)],
+  const { rows } = await tx.query<CounterRow>(
+    `insert into auth.login_failures as f (key, failures, last_failure_at) select unnest($1::text[]), 0, $2 order by 1
+       on conflict (key) do update set failures = f.failures
+       returning key, failures, last_failure_at, blocked_until`,
+    [[...keys].sort(), new Date(now)],
   );
-  const { rows } = await tx.query<CounterRow>('select key, failures, last_failure_at, blocked_until from auth.login_failures where key = any($1::text[]) order by key for update', [sorted]);
   return new Map(rows.map((row) => [row.key, row]));
 }
