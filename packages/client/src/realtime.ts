@@ -148,8 +148,10 @@ export function createRealtimeClient(url: string, manager: TokenManager, options
     events.emit('disconnected', context.code, context.reason);
     if (stopped) return;
     if (context.code === RealtimeCodes.SessionEnded) {
-      // Terminal: signing in again is the only way back. Nothing else is cleared here.
+      // Terminal: signing in again is the only way back. centrifuge's copy of the ended session's token
+      // is dropped, so the next connect() asks getToken; the token manager's tokens are left alone.
       stopped = true;
+      centrifuge.setToken('');
       reportReauth(new RealtimeAuthError(`the gateway ended the session (${context.reason || 'session ended'})`));
       return;
     }

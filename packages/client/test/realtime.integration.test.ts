@@ -37,10 +37,11 @@ describeEachDatabase('realtime client against the gateway', (database) => {
     await stack?.close();
   });
 
-  async function session(store = new MemoryTokenStore()): Promise<{ api: LatchkeyApi; userId: string }> {
+  async function session(store = new MemoryTokenStore()): Promise<{ api: LatchkeyApi; userId: string; address: string }> {
     const api = new LatchkeyApi(stack.url, { anonKey: stack.anonKey, store, expirySkew: 1 });
-    const { user } = await api.auth.signUp({ email: email('rt'), password: PASSWORD });
-    return { api, userId: user!.id };
+    const address = email('rt');
+    const { user } = await api.auth.signUp({ email: address, password: PASSWORD });
+    return { api, userId: user!.id, address };
   }
 
   function watch(client: RealtimeClient) {
@@ -140,8 +141,8 @@ describeEachDatabase('realtime client against the gateway', (database) => {
     }
   });
 
-  it('treats a session-ended close (4501) as "sign in again": reauthRequired, no reconnect, tokens left alone', async () => {
-    const { api } = await session();
+  it('treats a session-ended close (4501) as "sign in again": reauthRequired, no reconnect, tokens left alone; connect() after signing in joins with the new session', async () => {
+    const { api, address } = await session();
     const client = createNodeRealtimeClient(`${stack.url.replace(/^http/, 'ws')}/connection/websocket`, api.tokens, {
       centrifuge: { minReconnectDelay: 50, maxReconnectDelay: 200 },
     });
@@ -163,6 +164,12 @@ describeEachDatabase('realtime client against the gateway', (database) => {
       expect(client.centrifuge.state).toBe('disconnected');
       // Nothing else is cleared: the token manager decides what the ended session means for its tokens.
       expect((await api.tokens.peek())!.refreshToken).toBe(before.refreshToken);
+
+      // Signed in again: connect() uses the new session's token, not the ended one.
+      await api.auth.login({ email: address, password: PASSWORD });
+      client.connect();
+      await client.ready(10_000);
+      expect(log.slice(4)).toEqual(['connecting 0', 'connected']);
     } finally {
       client.disconnect();
     }

@@ -65,4 +65,19 @@ describeWith(['REDIS_URL'], 'Redis revocation source', () => {
     expect(feed.check(token('while-down'))).toBe(true);
     expect(feed.state.lastEventId).toBe('3');
   });
+
+  it('a catch-up retried after a failed read still reads the stored events older than a live one', async () => {
+    server = await startFeedServer();
+    const channel = `test.${randomBytes(6).toString('hex')}.revocations`;
+    server.emit(revocation(1, { session_ids: ['stored'] }));
+    server.mode = 500;
+    const publisher = redis();
+    const feed = track(createRevocationFeed({ source: redisRevocationSource(redis(), { channel, catchUp: { url: server.url, serviceKey: SERVICE_KEY } }) }));
+    await expect.poll(() => feed.state.lastError?.code).toBe('ERR_REVOCATION_FEED_UNAVAILABLE');
+    await publisher.publish(channel, JSON.stringify([revocation(2, { session_ids: ['live'] })]));
+    await expect.poll(() => feed.check(token('live'))).toBe(true);
+    server.mode = 200;
+    await feed.ready;
+    expect(feed.check(token('stored'))).toBe(true);
+  });
 });

@@ -174,6 +174,26 @@ describe('createRevocationFeed', () => {
     expect(source.listeners).toBe(0);
   });
 
+  it('an in-process catch-up retried after a failed read still reads the stored events older than a live one', async () => {
+    const source = emitter([revocation(1, { session_ids: ['stored-session'] }), revocation(2, { session_ids: ['other-session'] })]);
+    const since = source.since.bind(source);
+    let reads = 0;
+    source.since = async (after, limit) => {
+      reads += 1;
+      if (reads === 1) {
+        // The first read fails after a newer event arrived live.
+        source.emit(revocation(3, { session_ids: ['live-session'] }));
+        throw new Error('database unavailable');
+      }
+      return since(after, limit);
+    };
+    const feed = track(createRevocationFeed({ source: inProcessRevocationSource(source) }));
+    await feed.ready;
+    expect(reads).toBe(2);
+    expect(feed.state).toMatchObject({ connected: true, lastEventId: '3', events: 3 });
+    expect(feed.check(claims({ session_id: 'stored-session' }))).toBe(true);
+  });
+
   it('while down: keeps refusing known events and accepting others; past maxStaleness fails closed with 503', async () => {
     const clock = manualClock();
     const manual = manualSource();

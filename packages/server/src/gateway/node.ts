@@ -194,15 +194,20 @@ export class GatewayNode {
    * drops the membership answers it may have changed, and applies it to the connections whose token it
    * matches — found through the selector index, not by scanning every connection. Session-ending kinds
    * close with 4501, `membership_removed` / `organization_deleted` end the organization's channels with
-   * unsubscribe 2001, `role_changed` closes with 3014 so the client fetches a new token.
+   * unsubscribe 2001 (a removed member's on all of their connections, whatever organization their
+   * token names), `role_changed` closes with 3014 so the client fetches a new token.
    */
   applyRevocation(event: RevocationEvent): void {
     this.membership.invalidate(event);
     if (!this.revocations.add(event)) return;
     const effect = REVOCATION_EFFECTS[event.kind];
+    // The organization a member left: they lose its channels on every connection of theirs, also those a
+    // subscription token granted on a connection whose token names another organization.
+    const left = effect === 'end_membership' && event.user_id !== null ? event.organization_id : null;
     for (const session of this.#bySelector.find(eventKeys(event))) {
-      if (!eventRefuses(event, session.claims)) continue;
-      if (effect === 'end_session') session.disconnect(DisconnectCode.SessionEnded);
+      if (left !== null) session.endOrganization(left);
+      else if (!eventRefuses(event, session.claims)) continue;
+      else if (effect === 'end_session') session.disconnect(DisconnectCode.SessionEnded);
       else if (effect === 'refresh_token') session.disconnect(DisconnectCode.StateInvalidated);
       else if (event.organization_id !== null) session.endOrganization(event.organization_id);
     }

@@ -1,4 +1,5 @@
 import type { Centrifuge } from 'centrifuge';
+import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { describeEachDatabase } from '../../../../test-support/databases.js';
 import { addMember, call, claimsOf, createOrganization, outcome, refresh, signUp, startStack, type Stack, type User } from './stack.js';
@@ -6,12 +7,14 @@ import { officialClient, once } from './support.js';
 
 /** How long a node may take to act on an event. */
 const WITHIN_MS = 1000;
+/** Signs the subscription tokens a backend would hand out. */
+const SUBSCRIPTION_SECRET = 'subscription-secret-for-revocation-tests-0123456789';
 
 describeEachDatabase('gateway acting on revocation events', (database) => {
   let stack: Stack;
   const clients: Centrifuge[] = [];
   beforeAll(async () => {
-    stack = await startStack(database());
+    stack = await startStack(database(), { LATCHKEY_GATEWAY_SUBSCRIPTION_TOKEN_HMAC_SECRET: SUBSCRIPTION_SECRET });
     stack.gateway.registerRpc('claims', (_data, context) => ({ app_metadata: context.claims?.app_metadata ?? null }));
   });
   afterEach(() => {
@@ -125,6 +128,34 @@ describeEachDatabase('gateway acting on revocation events', (database) => {
     expect(refreshes()).toBe(1);
     expect((await returning.rpc('claims', {})).data).toMatchObject({ app_metadata: { provider: 'email' } });
     expect(((await returning.rpc('claims', {})).data as { app_metadata: Record<string, unknown> }).app_metadata.organization_id).toBeUndefined();
+  });
+
+  it('ends a removed member’s organization channel granted by a subscription token on a connection whose token names no organization', async () => {
+    const owner = await signUp(stack, 'owner');
+    const organization = await createOrganization(stack, owner);
+    const member = await signUp(stack);
+    const withoutOrganization = member.access;
+    await addMember(database(), stack, organization, member);
+    expect(claimsOf(withoutOrganization).app_metadata?.organization_id).toBeUndefined();
+
+    const { client } = await connected(withoutOrganization);
+    const channel = `org:${organization}`;
+    const token = await new SignJWT({ sub: member.id, channel })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime('10m')
+      .sign(new TextEncoder().encode(SUBSCRIPTION_SECRET));
+    const subscription = client.newSubscription(channel, { token });
+    const subscribed = outcome(subscription);
+    subscription.subscribe();
+    expect(await subscribed).toBe('subscribed');
+
+    const ended = await timed<{ code: number; reason: string }>(subscription, 'unsubscribed', async () => {
+      const removed = await call(stack, 'DELETE', `/organizations/${organization}/members/${member.id}`, { token: owner.access });
+      expect(removed.status).toBe(204);
+    });
+    expect(ended.value).toMatchObject({ code: 2001, reason: 'membership ended' });
+    expect(ended.ms).toBeLessThan(WITHIN_MS);
+    expect(client.state).toBe('connected');
   });
 
   it('ends every member’s organization channel when the organization is deleted', async () => {

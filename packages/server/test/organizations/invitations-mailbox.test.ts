@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachDatabase } from '../../../../test-support/databases.js';
-import { identityService, loadServerConfig, startServer, type IdentityExports, type RunningServer } from '../../src/index.js';
-import { organizationsService } from '../../src/organizations/index.js';
-import { TEST_ENV, email, supabaseClient } from '../identity/support.js';
+import { type IdentityExports, type RunningServer } from '../../src/index.js';
+import { email, supabaseClient } from '../identity/support.js';
 import { mailedInvitationToken } from './invitation-token.js';
+import { authCaller, startOrganizations } from './support.js';
 
 const PASSWORD = 'correct horse battery';
 
@@ -24,13 +24,7 @@ describeEachDatabase('invitations need proof of the mailbox', (database) => {
   let owner: Account;
   let organization: string;
 
-  async function call(method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: any }> {
-    const headers: Record<string, string> = { authorization: `Bearer ${token}`, 'x-supabase-api-version': '2024-01-01' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const response = await fetch(`${server.url}/auth/v1${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : null };
-  }
+  const call = authCaller(() => server);
 
   /** Signs up with an address; autoconfirm makes it "confirmed" without any mailbox. */
   async function signUp(prefix: string): Promise<Account> {
@@ -50,13 +44,7 @@ describeEachDatabase('invitations need proof of the mailbox', (database) => {
   };
 
   beforeAll(async () => {
-    server = await startServer({
-      env: TEST_ENV,
-      config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' }),
-      database: database(),
-      services: [identityService, organizationsService],
-    });
-    identity = server.services.get('identity')!.exports as IdentityExports;
+    ({ server, identity } = await startOrganizations(database()));
     owner = await signUp('owner');
     organization = (await call('POST', '/organizations', owner.token, { name: 'Mailbox Corp' })).body.id;
   });

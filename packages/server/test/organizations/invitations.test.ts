@@ -1,10 +1,10 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachDatabase } from '../../../../test-support/databases.js';
-import { identityService, loadServerConfig, readOutbox, startServer, type IdentityExports, type RunningServer } from '../../src/index.js';
-import { organizationsService } from '../../src/organizations/index.js';
-import { TEST_ENV, email, supabaseClient } from '../identity/support.js';
+import { readOutbox, type IdentityExports, type RunningServer } from '../../src/index.js';
+import { email, supabaseClient } from '../identity/support.js';
 import { mailedInvitationToken } from './invitation-token.js';
+import { authCaller, startOrganizations } from './support.js';
 
 const PASSWORD = 'correct horse battery';
 
@@ -22,13 +22,7 @@ describeEachDatabase('organization invitations', (database) => {
   let stranger: Session;
   let organization: string;
 
-  async function call(method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: any }> {
-    const headers: Record<string, string> = { authorization: `Bearer ${token}`, 'x-supabase-api-version': '2024-01-01' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const response = await fetch(`${server.url}/auth/v1${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : null };
-  }
+  const call = authCaller(() => server);
 
   const client = () => supabaseClient(server.url, identity.apiKeys.anonKey);
 
@@ -49,13 +43,7 @@ describeEachDatabase('organization invitations', (database) => {
   const invite = (address: string, role = 'member') => call('POST', `/organizations/${organization}/invitations`, owner.access_token, { email: address, role });
 
   beforeAll(async () => {
-    server = await startServer({
-      env: TEST_ENV,
-      config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' }),
-      database: database(),
-      services: [identityService, organizationsService],
-    });
-    identity = server.services.get('identity')!.exports as IdentityExports;
+    ({ server, identity } = await startOrganizations(database()));
     [owner, victim, stranger] = [await signUp('owner'), await signUp('victim'), await signUp('stranger')];
     organization = (await call('POST', '/organizations', owner.access_token, { name: 'Foreign Corp' })).body.id;
   });

@@ -4,16 +4,13 @@ import { revocationMatches, type Claims } from '@latchkey/verify';
 import {
   createRevocationRecorder,
   deleteOAuthClient,
-  identityService,
-  loadServerConfig,
-  startServer,
   type IdentityExports,
   type RevocationEvent,
   type RunningServer,
 } from '@latchkey/server';
-import { organizationsService } from '../../src/organizations/index.js';
+import { startOrganizations } from '../organizations/support.js';
 import { describeEachDatabase } from '../../../../test-support/databases.js';
-import { TEST_ENV, email, post, startIdentity, supabaseClient } from '../identity/support.js';
+import { email, post, startIdentity, supabaseClient } from '../identity/support.js';
 import { listen, onlyEventOf, sessionOf, userWith } from './support.js';
 
 const PASSWORD = 'correct-horse-1';
@@ -25,13 +22,7 @@ describeEachDatabase('organization changes and client deletion write one revocat
   const auth = () => `${server.url}/auth/v1`;
 
   beforeAll(async () => {
-    server = await startServer({
-      env: TEST_ENV,
-      config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' }),
-      database: database(),
-      services: [identityService, organizationsService],
-    });
-    identity = server.services.get('identity')!.exports as IdentityExports;
+    ({ server, identity } = await startOrganizations(database()));
     received = listen(server);
   });
   afterAll(async () => {

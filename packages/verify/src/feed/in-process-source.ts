@@ -48,15 +48,17 @@ export function inProcessRevocationSource(emitter: RevocationEmitter): Revocatio
         sink.live();
         return;
       }
+      // Where the stored events are read up to. Not `lastEventId()` on a retry: that may already be a
+      // live event's id, newer than stored events not yet read.
+      let after = lastEventId();
       const catchUp = async (): Promise<void> => {
         try {
-          let after = lastEventId();
           for (;;) {
             const page = await since(after, PAGE);
             for (const event of page) accept(event);
             const last = page.at(-1);
-            if (page.length < PAGE || last === undefined) break;
-            after = last.id;
+            if (last !== undefined) after = last.id;
+            if (page.length < PAGE) break;
           }
           if (!closed) sink.live();
         } catch (error) {

@@ -87,18 +87,25 @@ export function redisRevocationSource(redis: RedisSubscriber, options: RedisRevo
           else sink.event(event);
         }
       };
+      // Where the next catch-up reads from: the last event id when the messages were last current, kept
+      // across retries (a live message received meanwhile may be newer than events not yet read).
+      let resumeAfter = lastEventId();
+      let behind = true;
       // Subscribed (again): read what was missed, then the source is current.
       const current = async (): Promise<void> => {
         const mine = ++generation;
         clearTimeout(retry);
         try {
           if (catchUp !== undefined) {
-            const { events, malformed } = await fetchRevocations({ ...catchUp, after: lastEventId() });
+            const { events, malformed } = await fetchRevocations({ ...catchUp, after: resumeAfter });
             if (closed || mine !== generation) return;
             for (const event of events) sink.event(event);
             for (let i = 0; i < malformed; i += 1) sink.malformed();
           }
-          if (!closed && mine === generation) sink.live();
+          if (!closed && mine === generation) {
+            behind = false;
+            sink.live();
+          }
         } catch (error) {
           if (closed || mine !== generation) return;
           sink.down(error instanceof VerifyError ? error : new RevocationFeedUnavailableError('revocation events unreadable', error));
@@ -120,6 +127,8 @@ export function redisRevocationSource(redis: RedisSubscriber, options: RedisRevo
         if (closed) return;
         generation += 1;
         clearTimeout(retry);
+        if (!behind) resumeAfter = lastEventId();
+        behind = true;
         sink.down(new RevocationFeedUnavailableError('Redis connection lost'));
       };
       redis.on('message', onMessage);
