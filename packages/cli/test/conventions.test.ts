@@ -1,6 +1,5 @@
 import fs from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,39 +7,12 @@ import { identityService } from '@latchkey/server';
 import { gatewayService } from '../../server/src/gateway/index.js';
 import { organizationsService } from '../../server/src/organizations/index.js';
 import { describeEachDatabase } from '../../../test-support/databases.js';
-import { LATCHKEY_BIN, spawnNode } from '../../../test-support/processes.js';
 import { email, PASSWORD, startStack, type Stack } from '../../client/test/support.js';
+import { homes, latchkey } from './support.js';
 
 const RECORD_MODULES = fileURLToPath(new URL('./fixtures/record-modules.mjs', import.meta.url));
 
-interface Home {
-  readonly env: Record<string, string>;
-  readonly sessionFile: string;
-}
-
-const scratch: string[] = [];
-afterAll(async () => {
-  await Promise.all(scratch.map((dir) => fs.rm(dir, { recursive: true, force: true })));
-});
-
-async function newHome(): Promise<Home> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'latchkey-cli-conv-'));
-  scratch.push(dir);
-  return {
-    env: { XDG_DATA_HOME: path.join(dir, 'data'), XDG_CONFIG_HOME: path.join(dir, 'config'), HOME: dir, NO_COLOR: '1', LATCHKEY_URL: '' },
-    sessionFile: path.join(dir, 'data', 'latchkey', 'session.json'),
-  };
-}
-
-async function latchkey(home: Home, args: readonly string[], input = '', env: Record<string, string> = {}) {
-  const started = performance.now();
-  const proc = spawnNode(LATCHKEY_BIN, args, { ...home.env, ...env });
-  proc.child.stdin?.end(input);
-  let stdout = '';
-  proc.child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  const code = await proc.exited;
-  return { code, stdout, output: proc.output(), ms: performance.now() - started };
-}
+const newHome = homes('latchkey-cli-conv-');
 
 /** A local port on which nothing listens. */
 async function closedPort(): Promise<number> {

@@ -1,46 +1,17 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LatchkeyApi, TokenSet } from '@latchkey/client';
 import { FileTokenStore } from '@latchkey/client/node';
 import { describeEachDatabase } from '../../../test-support/databases.js';
-import { LATCHKEY_BIN, spawnNode } from '../../../test-support/processes.js';
 import { identityService } from '@latchkey/server';
 import { gatewayService, type GatewayExports } from '../../server/src/gateway/index.js';
 import { email, PASSWORD, startStack, type Stack } from '../../client/test/support.js';
+import { LATCHKEY_BIN, spawnNode } from '../../../test-support/processes.js';
+import { homes, latchkey, type Home } from './support.js';
 
-interface Home {
-  readonly dir: string;
-  readonly env: Record<string, string>;
-  readonly sessionFile: string;
-}
-
-const scratch: string[] = [];
-afterAll(async () => {
-  await Promise.all(scratch.map((dir) => fs.rm(dir, { recursive: true, force: true })));
-});
-
-async function newHome(): Promise<Home> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'latchkey-cli-'));
-  scratch.push(dir);
-  return {
-    dir,
-    env: { XDG_DATA_HOME: path.join(dir, 'data'), XDG_CONFIG_HOME: path.join(dir, 'config'), HOME: dir, NO_COLOR: '1', LATCHKEY_URL: '' },
-    sessionFile: path.join(dir, 'data', 'latchkey', 'session.json'),
-  };
-}
-
-/** Runs `latchkey …` to completion; `input` is written to stdin. */
-async function latchkey(home: Home, args: readonly string[], input?: string, env: Record<string, string> = {}) {
-  const proc = spawnNode(LATCHKEY_BIN, args, { ...home.env, ...env });
-  proc.child.stdin?.end(input ?? '');
-  let stdout = '';
-  proc.child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  const code = await proc.exited;
-  return { code, stdout, output: proc.output() };
-}
+const newHome = homes('latchkey-cli-');
 
 describeEachDatabase('latchkey user commands', (database) => {
   let stack: Stack;
