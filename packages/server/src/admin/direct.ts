@@ -1,20 +1,9 @@
-import fs from 'node:fs/promises';
-import path from 'node:path';
 import type { Environment, ServerConfig } from '../config/index.js';
+import { embeddedDatabaseExists } from '../db/data-dir.js';
 import { openDatabase } from '../db/index.js';
 import { loadIdentitySettings } from '../identity/settings.js';
 import { databaseOperations, type AdminOperations } from './operations.js';
 import { AdminError } from './protocol.js';
-
-/** Whether an embedded data directory holds a database already. */
-async function embeddedDatabaseExists(dataDir: string): Promise<boolean> {
-  try {
-    await fs.access(path.join(dataDir, 'PG_VERSION'));
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Opens the configured database, runs `work` with its admin operations, and closes it — for when no

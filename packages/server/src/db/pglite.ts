@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import v8 from 'node:v8';
 import { PGlite, types as pgliteTypes, type Transaction } from '@electric-sql/pglite';
+import { embeddedDatabaseExists } from './data-dir.js';
 import { DatabaseLockedError, DatabaseUnavailableError } from './errors.js';
 import { migrate, readMigrations } from './migrate.js';
 import { copyTemplateDir, migratedTemplate, migratedTemplateDir, pgliteTemplate } from './pglite-template.js';
@@ -45,15 +46,6 @@ async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
     }
   }
   throw new DatabaseLockedError(`could not lock the data directory ${dataDir}`);
-}
-
-async function isInitialised(dataDir: string): Promise<boolean> {
-  try {
-    await fs.access(path.join(dataDir, 'PG_VERSION'));
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 class PgliteDatabase implements Database {
@@ -184,7 +176,7 @@ export async function openPgliteDatabase(dataDir: string | null): Promise<Databa
   const unlock = await lockDataDir(dataDir);
   try {
     let template: Blob | null = null;
-    if (!(await isInitialised(dataDir))) {
+    if (!(await embeddedDatabaseExists(dataDir))) {
       const copied = await copyFromTemplateDir(dataDir);
       if (!copied) {
         template = await startingPoint();
