@@ -1,8 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import { migrate, openPgliteDatabase, openPostgresDatabase, type Database } from '@latchkey/server';
 import { describeWith } from './integration.js';
+import { createPostgresDatabase } from './postgres.js';
+
+export { createPostgresDatabase } from './postgres.js';
 
 /** The two engines every database test runs on. */
 export type Engine = 'pglite' | 'postgres';
@@ -15,34 +16,6 @@ export interface TestDatabase {
   readonly url: string;
   /** Closes the handle and drops the database. */
   dispose(): Promise<void>;
-}
-
-/** Creates an empty PostgreSQL database on the `DATABASE_URL` server and returns its URL. */
-export async function createPostgresDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const adminUrl = process.env.DATABASE_URL;
-  if (!adminUrl) throw new Error('DATABASE_URL is not set');
-  const name = `latchkey_test_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  try {
-    await admin.query(`create database ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const client = new pg.Client({ connectionString: adminUrl });
-      await client.connect();
-      try {
-        await client.query(`drop database if exists ${name} with (force)`);
-      } finally {
-        await client.end();
-      }
-    },
-  };
 }
 
 /** Opens a throw-away, migrated database on `engine`. */

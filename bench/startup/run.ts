@@ -7,12 +7,11 @@
 //
 //   npm run bench:startup            (RUNS=7 by default)
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import { createPostgresDatabase } from '../../test-support/postgres.js';
 
 const BIN = fileURLToPath(new URL('../../packages/cli/bin/latchkey.js', import.meta.url));
 const RUNS = Number(process.env.RUNS ?? 7);
@@ -76,25 +75,6 @@ async function start(env: Record<string, string>): Promise<Sample> {
   }
 }
 
-async function postgresDatabase(adminUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `latchkey_bench_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const client = new pg.Client({ connectionString: adminUrl });
-      await client.connect();
-      await client.query(`drop database if exists ${name} with (force)`);
-      await client.end();
-    },
-  };
-}
-
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 function report(label: string, samples: Sample[], budget: number | null): void {
@@ -126,7 +106,7 @@ if (adminUrl) {
   const restart: Sample[] = [];
   for (let run = 0; run < RUNS; run += 1) {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'latchkey-startup-'));
-    const database = await postgresDatabase(adminUrl);
+    const database = await createPostgresDatabase(adminUrl);
     try {
       fresh.push(await start({ LATCHKEY_DATA_DIR: dir, DATABASE_URL: database.url }));
       restart.push(await start({ LATCHKEY_DATA_DIR: dir, DATABASE_URL: database.url }));

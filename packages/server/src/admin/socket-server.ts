@@ -2,9 +2,11 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
+import { SCOPE_TOKEN } from '../identity/oauth/clients.js';
+import { isUuid } from '../identity/users.js';
 import type { Logger } from '../logging/logger.js';
 import type { AdminOperations } from './operations.js';
-import { ADMIN_ERROR_STATUS, AdminError, DATABASE_HEADER, type StatusReport } from './protocol.js';
+import { ADMIN_ERROR_STATUS, AdminError, DATABASE_HEADER, type NewClientInput, type StatusReport } from './protocol.js';
 
 /** Largest request body the admin socket reads. */
 const MAX_BODY = 64 * 1024;
@@ -55,12 +57,35 @@ async function readBody(request: http.IncomingMessage): Promise<unknown> {
   }
 }
 
-function stringArray(value: unknown): value is string[] {
-  return Array.isArray(value) && value.every((item) => typeof item === 'string');
+/** The body of `POST /clients`, checked as the HTTP admin API checks it; `bad_request` otherwise. */
+function newClientInput(body: unknown): NewClientInput {
+  const fields = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+  const name = typeof fields.client_name === 'string' ? fields.client_name.trim() : '';
+  const scopes = fields.scopes;
+  const organization = fields.organization_id ?? null;
+  if (
+    name === '' ||
+    name.length > 200 ||
+    !Array.isArray(scopes) ||
+    !scopes.every((scope): scope is string => typeof scope === 'string' && SCOPE_TOKEN.test(scope)) ||
+    (organization !== null && !isUuid(organization))
+  ) {
+    throw new AdminError('bad_request', 'expected {client_name (1 to 200 characters), scopes (scope tokens), organization_id (UUID or null)}');
+  }
+  return { client_name: name, scopes, organization_id: organization?.toLowerCase() ?? null };
+}
+
+function clientId(encoded: string): string {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    throw new AdminError('bad_request', 'client id is not a valid percent-encoded string');
+  }
 }
 
 async function route(options: AdminSocketOptions, request: http.IncomingMessage): Promise<{ status: number; body: unknown }> {
-  const url = new URL(request.url ?? '/', 'http://admin');
+  const url = URL.canParse(request.url ?? '/', 'http://admin') ? new URL(request.url ?? '/', 'http://admin') : null;
+  if (url === null) throw new AdminError('bad_request', 'request target is not a valid path');
   const ops = options.operations;
   const key = `${request.method ?? 'GET'} ${url.pathname}`;
   switch (key) {
@@ -72,14 +97,8 @@ async function route(options: AdminSocketOptions, request: http.IncomingMessage)
       return { status: 200, body: await ops.rotateKeys() };
     case 'GET /clients':
       return { status: 200, body: await ops.listClients() };
-    case 'POST /clients': {
-      const body = (await readBody(request)) as Record<string, unknown>;
-      const organization = body.organization_id ?? null;
-      if (typeof body.client_name !== 'string' || !stringArray(body.scopes) || (organization !== null && typeof organization !== 'string')) {
-        throw new AdminError('bad_request', 'expected {client_name, scopes, organization_id}');
-      }
-      return { status: 201, body: await ops.createClient({ client_name: body.client_name, scopes: body.scopes, organization_id: organization }) };
-    }
+    case 'POST /clients':
+      return { status: 201, body: await ops.createClient(newClientInput(await readBody(request))) };
     case 'GET /mail': {
       const to = url.searchParams.get('to');
       const limit = url.searchParams.get('limit');
@@ -90,7 +109,7 @@ async function route(options: AdminSocketOptions, request: http.IncomingMessage)
       return { status: 200, body: await ops.migrate() };
     default:
       if (request.method === 'DELETE' && url.pathname.startsWith('/clients/')) {
-        return { status: 200, body: await ops.deleteClient(decodeURIComponent(url.pathname.slice('/clients/'.length))) };
+        return { status: 200, body: await ops.deleteClient(clientId(url.pathname.slice('/clients/'.length))) };
       }
       throw new AdminError('not_found', `no admin operation ${key}`);
   }

@@ -29,8 +29,7 @@ import type { IdentityRuntime } from './runtime.js';
 import { startSessionExpiry } from './session-expiry.js';
 import { registerRevocationFeedRoute } from '../revocation/feed-route.js';
 import { issueSession, type ClientFacts, type StartSessionOptions } from './sessions.js';
-import { requireAdmin, requireUser, type UserAuthentication } from './http/authenticate.js';
-import { IdentityError } from './errors.js';
+import { requireActor, requireUser, type RequestActor, type UserAuthentication } from './http/authenticate.js';
 import { loadIdentitySettings, type IdentitySettings } from './settings.js';
 import type { TokenResponse } from './types.js';
 
@@ -63,8 +62,12 @@ export interface IdentityExports {
   reloadKeys(): Promise<void>;
   /** Authenticates the request's bearer as a user (GoTrue's rules and errors). */
   requireUser(request: FastifyRequest): Promise<UserAuthentication>;
-  /** Whether the request's bearer is the service_role key or a token with an admin role. */
-  isAdmin(request: FastifyRequest): Promise<boolean>;
+  /**
+   * The service role when the bearer opens the admin API (the service_role key, or a token with an
+   * admin role whose session and role still hold), else the user as `requireUser` authenticates them;
+   * the token is verified once.
+   */
+  requireActor(request: FastifyRequest): Promise<RequestActor>;
   /** Prepares a Fastify scope for routes under `/auth/v1`: JSON parsing, CORS and GoTrue-format errors. */
   prepareScope(scope: FastifyInstance): void;
   /** The client address (trusted-proxy rules applied) and user agent of a request, as sessions keep them. */
@@ -160,15 +163,7 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
     },
     reloadKeys: () => keys.reload(),
     requireUser: (request) => requireUser(runtime, request),
-    isAdmin: async (request) => {
-      try {
-        await requireAdmin(runtime, request);
-        return true;
-      } catch (error) {
-        if (error instanceof IdentityError && error.code === 'not_admin') return false;
-        throw error;
-      }
-    },
+    requireActor: (request) => requireActor(runtime, request),
     prepareScope: (scope) => prepareScope(scope, logger, cors),
     clientFacts: (request) => clientFacts(request, settings),
     mailer,

@@ -35,9 +35,8 @@ function memberId(request: FastifyRequest<{ Params: { id: string; userId: string
 
 /** Who the request acts as: the service role (key or admin-role token), else the signed-in user. */
 export async function requestActor(identity: IdentityExports, request: FastifyRequest): Promise<Actor> {
-  if (await identity.isAdmin(request)) return { kind: 'service' };
-  const { user } = await identity.requireUser(request);
-  return { kind: 'user', userId: user.id };
+  const actor = await identity.requireActor(request);
+  return actor.kind === 'service' ? { kind: 'service' } : { kind: 'user', userId: actor.user.id };
 }
 
 /**

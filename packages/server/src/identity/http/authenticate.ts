@@ -44,6 +44,27 @@ async function liveUser(runtime: IdentityRuntime, claims: JWTPayload): Promise<U
   return { claims, user: row, sessionId };
 }
 
+/** Who a request acts as: the service role, or a user as {@link requireUser} loads them. */
+export type RequestActor = { readonly kind: 'service' } | ({ readonly kind: 'user' } & UserAuthentication);
+
+const SERVICE = { kind: 'service' } as const;
+
+/** The service role, or the verified claims of a non-admin token (with its user when already loaded). */
+type Classified = typeof SERVICE | { readonly kind: 'user'; readonly claims: JWTPayload; readonly auth?: UserAuthentication };
+
+/** Verifies the bearer once and decides whether it opens the admin API, as {@link requireAdmin} describes. */
+async function classify(runtime: IdentityRuntime, request: FastifyRequest): Promise<Classified> {
+  const token = bearerToken(request);
+  if (sameSecret(token, runtime.apiKeys.serviceRoleKey)) return SERVICE;
+  const claims = await runtime.keys.verify(token);
+  if (typeof claims.role !== 'string' || !runtime.settings.adminRoles.includes(claims.role)) return { kind: 'user', claims };
+  // An API key this service signed (`iss: latchkey`, no `sub`) counts only while it is the configured key.
+  if (claims.iss === API_KEY_ISSUER && claims.sub === undefined) return { kind: 'user', claims };
+  if (typeof claims.sub !== 'string' || !isUuid(claims.sub)) return SERVICE;
+  const auth = await liveUser(runtime, claims);
+  return runtime.settings.adminRoles.includes(auth.user.role) ? SERVICE : { kind: 'user', claims, auth };
+}
+
 /**
  * Admin routes: the bearer is the configured service_role key, or a verified JWT whose `role` is one
  * of `adminRoles` (GoTrue: no `sub` or `exp` needed). Otherwise 401 / 403 `bad_jwt` / 403 `not_admin`.
@@ -53,13 +74,15 @@ async function liveUser(runtime: IdentityRuntime, claims: JWTPayload): Promise<U
  * configured service_role key (replaced through `LATCHKEY_SERVICE_ROLE_KEY`) is refused.
  */
 export async function requireAdmin(runtime: IdentityRuntime, request: FastifyRequest): Promise<void> {
-  const token = bearerToken(request);
-  if (sameSecret(token, runtime.apiKeys.serviceRoleKey)) return;
-  const claims = await runtime.keys.verify(token);
-  if (typeof claims.role !== 'string' || !runtime.settings.adminRoles.includes(claims.role)) throw new IdentityError(403, 'not_admin', Messages.notAdmin);
-  // An API key this service signed (`iss: latchkey`, no `sub`) counts only while it is the configured key.
-  if (claims.iss === API_KEY_ISSUER && claims.sub === undefined) throw new IdentityError(403, 'not_admin', Messages.notAdmin);
-  if (typeof claims.sub !== 'string' || !isUuid(claims.sub)) return;
-  const { user } = await liveUser(runtime, claims);
-  if (!runtime.settings.adminRoles.includes(user.role)) throw new IdentityError(403, 'not_admin', Messages.notAdmin);
+  if ((await classify(runtime, request)).kind !== 'service') throw new IdentityError(403, 'not_admin', Messages.notAdmin);
+}
+
+/**
+ * The service role when the request would pass {@link requireAdmin}, else its user as
+ * {@link requireUser} loads them (and refuses them) — with the token verified once.
+ */
+export async function requireActor(runtime: IdentityRuntime, request: FastifyRequest): Promise<RequestActor> {
+  const actor = await classify(runtime, request);
+  if (actor.kind === 'service') return actor;
+  return { kind: 'user', ...(actor.auth ?? (await liveUser(runtime, actor.claims))) };
 }
