@@ -96,14 +96,18 @@ export function gatewayService(options: GatewayServiceOptions = {}): ServiceModu
         version: GATEWAY_VERSION,
         membership: databaseMembership(context.db),
       });
+      let stopRevocations: () => void = () => undefined;
+      let apiKey: string;
+      let generated: boolean;
       try {
         await node.start();
+        stopRevocations = await followRevocations(context.revocations, node);
+        ({ key: apiKey, generated } = await resolveApiKey(context.db, settings.apiKey));
       } catch (error) {
+        stopRevocations();
         await node.close();
         throw error;
       }
-      const stopRevocations = await followRevocations(context.revocations, node, context);
-      const { key: apiKey, generated } = await resolveApiKey(context.db, settings.apiKey);
 
       for (const key of settings.unsupported) context.logger.warn({ key, file: settings.configFile }, `gateway config: unsupported key ${key} is ignored`);
       if (settings.insecure) context.logger.warn('gateway insecure mode is on: anonymous connections, every channel open, tokens never expire — development only');
@@ -150,9 +154,10 @@ const CATCH_UP_PAGE = 1000;
 /**
  * Hands every revocation event to the node: live ones as they arrive (from this node or any other), and
  * the stored unexpired ones at start, so connects with tokens of sessions that ended while this node was
- * down are refused too. Returns the function that stops listening.
+ * down are refused too. Throws when the stored events cannot be read. Returns the function that stops
+ * listening.
  */
-async function followRevocations(revocations: Revocations, node: GatewayNode, context: AppContext): Promise<() => void> {
+async function followRevocations(revocations: Revocations, node: GatewayNode): Promise<() => void> {
   const stop = revocations.subscribe((event) => node.applyRevocation(event));
   try {
     let after: string | null = null;
@@ -163,8 +168,10 @@ async function followRevocations(revocations: Revocations, node: GatewayNode, co
       after = page[page.length - 1]!.id;
     }
   } catch (error) {
-    // Live events still arrive; only refusing connects with tokens of earlier ended sessions is missed.
-    context.logger.warn({ err: error }, 'gateway could not read stored revocation events');
+    // Without the stored events, connects with tokens of sessions that ended earlier would be
+    // accepted: the node does not start rather than fail open.
+    stop();
+    throw error;
   }
   return stop;
 }

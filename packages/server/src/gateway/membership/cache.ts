@@ -40,8 +40,8 @@ interface Entry {
  * A node's short-lived memory of membership answers, keyed by user and organization, so subscribes,
  * presence calls and refreshes of many connections do not each query the database. Concurrent lookups of
  * one pair share one query. Entries live `ttlSeconds` and are dropped at once by the events that change
- * membership ({@link MembershipCache.invalidate}); an answer whose query was in flight while such an
- * event arrived is used once but not kept.
+ * membership ({@link MembershipCache.invalidate}); a query that was in flight when such an event
+ * arrived is asked again, so no caller gets an answer from before the event.
  */
 export class MembershipCache {
   readonly #source: MembershipSource;
@@ -78,7 +78,9 @@ export class MembershipCache {
       const query: Promise<boolean> = this.#source
         .isMember(user, organization)
         .then((member) => {
-          if (generation === this.#generation && this.#ttlMs > 0) this.#set(user, organization, member);
+          // Asked before an event that may have changed it: ask again, after the event (not kept either).
+          if (generation !== this.#generation) return this.#source.isMember(user, organization);
+          if (this.#ttlMs > 0) this.#set(user, organization, member);
           return member;
         })
         .finally(() => {

@@ -1,0 +1,46 @@
+import Fastify from 'fastify';
+import { describe, expect, it } from 'vitest';
+import { createTestDatabase } from '../../../../test-support/databases.js';
+import { loadServerConfig } from '../../src/config/index.js';
+import { gatewayService } from '../../src/gateway/index.js';
+import type { AppContext } from '../../src/http/context.js';
+import { createLogger } from '../../src/logging/logger.js';
+import type { Revocations } from '../../src/revocation/types.js';
+
+describe('gateway start', () => {
+  it('refuses to start when the stored revocation events cannot be read, and stops listening for live ones', async () => {
+    const database = await createTestDatabase('pglite');
+    let listeners = 0;
+    const revocations: Revocations = {
+      record: () => Promise.reject(new Error('unused')),
+      announce: async () => undefined,
+      emit: () => Promise.reject(new Error('unused')),
+      subscribe: () => {
+        listeners += 1;
+        return () => {
+          listeners -= 1;
+        };
+      },
+      since: () => Promise.reject(new Error('database unavailable')),
+      close: async () => undefined,
+    };
+    const env = { PORT: '0', DATABASE_URL: 'memory://' };
+    const context: AppContext = {
+      config: loadServerConfig(env),
+      env,
+      db: database.db,
+      logger: createLogger('silent'),
+      revocations,
+      publicUrl: () => 'http://127.0.0.1:1',
+      services: new Map(),
+    };
+    const app = Fastify();
+    try {
+      await expect(gatewayService().mount(app, context)).rejects.toThrow('database unavailable');
+      expect(listeners).toBe(0);
+    } finally {
+      await app.close();
+      await database.dispose();
+    }
+  });
+});
