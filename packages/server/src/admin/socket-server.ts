@@ -4,6 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { SCOPE_TOKEN } from '../identity/oauth/clients.js';
 import { isUuid } from '../identity/users.js';
+import { DEFAULT_MAX_JSON_DEPTH, findUnsafeValue, parseJsonText, UnsafeInputError } from '../input/index.js';
 import type { Logger } from '../logging/logger.js';
 import type { AdminOperations } from './operations.js';
 import { ADMIN_ERROR_STATUS, AdminError, DATABASE_HEADER, type NewClientInput, type StatusReport } from './protocol.js';
@@ -51,10 +52,16 @@ async function readBody(request: http.IncomingMessage): Promise<unknown> {
   }
   if (size === 0) return {};
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-  } catch {
-    throw new AdminError('bad_request', 'request body is not JSON');
+    return parseJsonText(Buffer.concat(chunks).toString('utf8'));
+  } catch (error) {
+    throw new AdminError('bad_request', error instanceof UnsafeInputError ? error.message : 'request body is not JSON');
   }
+}
+
+/** `value` when it holds no NUL or unpaired surrogate (which the database refuses); `bad_request` otherwise. */
+function safeText(value: string, name: string): string {
+  if (findUnsafeValue(value, DEFAULT_MAX_JSON_DEPTH) !== undefined) throw new AdminError('bad_request', `${name} has a NUL or an unpaired surrogate`);
+  return value;
 }
 
 /** The body of `POST /clients`, checked as the HTTP admin API checks it; `bad_request` otherwise. */
@@ -76,11 +83,13 @@ function newClientInput(body: unknown): NewClientInput {
 }
 
 function clientId(encoded: string): string {
+  let id: string;
   try {
-    return decodeURIComponent(encoded);
+    id = decodeURIComponent(encoded);
   } catch {
     throw new AdminError('bad_request', 'client id is not a valid percent-encoded string');
   }
+  return safeText(id, 'client id');
 }
 
 async function route(options: AdminSocketOptions, request: http.IncomingMessage): Promise<{ status: number; body: unknown }> {
@@ -101,6 +110,7 @@ async function route(options: AdminSocketOptions, request: http.IncomingMessage)
       return { status: 201, body: await ops.createClient(newClientInput(await readBody(request))) };
     case 'GET /mail': {
       const to = url.searchParams.get('to');
+      if (to !== null) safeText(to, 'to');
       const limit = url.searchParams.get('limit');
       if (limit !== null && !/^\d{1,4}$/.test(limit)) throw new AdminError('bad_request', 'limit must be a whole number');
       return { status: 200, body: await ops.mail({ ...(to !== null ? { to } : {}), ...(limit !== null ? { limit: Number(limit) } : {}) }) };

@@ -70,6 +70,8 @@ describe('admin socket input', () => {
     ['a scope with a space', '{"client_name":"a","scopes":["read write"]}'],
     ['a scope that is not a string', '{"client_name":"a","scopes":[1]}'],
     ['an organization that is not a UUID', '{"client_name":"a","scopes":[],"organization_id":"acme"}'],
+    ['a NUL in the name', '{"client_name":"a\\u0000b","scopes":[]}'],
+    ['a lone surrogate in the name', '{"client_name":"a\\ud800","scopes":[]}'],
   ])('answers 400 bad_request to POST /clients with %s', async (_label, body) => {
     const answer = await request(socket.path, 'POST', '/clients', body);
     expect(answer.status).toBe(400);
@@ -86,6 +88,16 @@ describe('admin socket input', () => {
 
   it('answers 400 bad_request to DELETE /clients/ with a broken escape', async () => {
     const answer = await request(socket.path, 'DELETE', '/clients/%E0%A4%A');
+    expect(answer.status).toBe(400);
+    expect(answer.json.code).toBe('bad_request');
+    expect(deleted).toEqual([]);
+  });
+
+  it.each([
+    ['DELETE', '/clients/lkc_%00'],
+    ['GET', '/mail?to=a%00b'],
+  ])('answers 400 bad_request to %s %s (a NUL)', async (method, target) => {
+    const answer = await request(socket.path, method, target);
     expect(answer.status).toBe(400);
     expect(answer.json.code).toBe('bad_request');
     expect(deleted).toEqual([]);
