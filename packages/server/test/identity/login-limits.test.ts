@@ -169,7 +169,7 @@ describeEachDatabase('login limits', (database) => {
 
   it('counts concurrent guesses one at a time: none slips past the threshold', async () => {
     const throttle = new LoginThrottle(database(), { loginAccountFailures: 0, loginAddressFailures: 3, loginDelay: 60, loginMaxDelay: 60, loginFailureWindow: 3600 });
-    const address = '198.51.100.77';
+    const address = '198.51.100.178';
     const outcomes = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => throttle.begin(email(`race${i}`), address)));
     expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(3);
     for (const outcome of outcomes) if (outcome.status === 'rejected') expect(outcome.reason).toBeInstanceOf(RateLimitedError);
