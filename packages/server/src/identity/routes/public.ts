@@ -1,12 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { OAUTH_CLIENT_AUTH_METHODS, OAUTH_GRANT_TYPES, OAUTH_TOKEN_PATH } from '../oauth/token-endpoint.js';
 import type { IdentityRuntime } from '../runtime.js';
+import type { SmsSettings } from '../../sms/index.js';
 
 /** Version reported by `GET /auth/v1/health`. */
 export const IDENTITY_VERSION = '0.1.0';
 
 /** `/health`, `/settings`, the JWKS and the OpenID configuration: no authentication. */
-export function registerPublicRoutes(app: FastifyInstance, runtime: IdentityRuntime): void {
+export function registerPublicRoutes(app: FastifyInstance, runtime: IdentityRuntime, deps: { readonly sms: SmsSettings }): void {
   app.get('/health', async () => ({
     version: IDENTITY_VERSION,
     name: 'GoTrue',
@@ -19,7 +20,7 @@ export function registerPublicRoutes(app: FastifyInstance, runtime: IdentityRunt
       external: {
         anonymous_users: runtime.extensions.anonymousSignIn !== undefined,
         email: settings.emailEnabled,
-        phone: false,
+        phone: deps.sms.phoneEnabled,
         apple: false,
         azure: false,
         bitbucket: false,
@@ -45,8 +46,8 @@ export function registerPublicRoutes(app: FastifyInstance, runtime: IdentityRunt
       },
       disable_signup: settings.disableSignup,
       mailer_autoconfirm: settings.mailerAutoconfirm,
-      phone_autoconfirm: false,
-      sms_provider: '',
+      phone_autoconfirm: deps.sms.autoconfirm,
+      sms_provider: deps.sms.provider === 'twilio' ? 'twilio' : '',
       saml_enabled: false,
       mfa_enabled: true,
     };
