@@ -32,8 +32,8 @@ interface NodeRow {
 
 /**
  * Compares this node's shared settings with those of every running node on the same database, and joins
- * when they agree. Settings are compared in the order given, by position (so `GOTRUE_JWT_AUD` on one node
- * and `LATCHKEY_JWT_AUD` on another compare as the same setting). Throws {@link ConfigError} naming the
+ * when they agree. Settings are compared by key (so `GOTRUE_JWT_AUD` on one node and `LATCHKEY_JWT_AUD` on
+ * another compare as the same setting). Throws {@link ConfigError} naming the
  * first setting that differs, before this node serves anything signed or verified with it.
  */
 export async function joinCluster(options: JoinOptions): Promise<ClusterMembership> {
@@ -46,14 +46,16 @@ export async function joinCluster(options: JoinOptions): Promise<ClusterMembersh
     await tx.query(`delete from latchkey.cluster_nodes where seen_at < now() - make_interval(secs => $1)`, [staleAfter]);
     const { rows } = await tx.query<NodeRow & Record<string, unknown>>('select node_id, url, settings from latchkey.cluster_nodes order by started_at');
     for (const row of rows) {
-      const theirs = Array.isArray(row.settings) ? (row.settings as unknown[]) : [];
-      options.settings.forEach((setting, index) => {
-        const other = theirs[index];
-        const value = typeof other === 'object' && other !== null && 'value' in other ? other.value : undefined;
-        if (value !== setting.value) {
+      const theirs = new Map<string, unknown>();
+      for (const item of Array.isArray(row.settings) ? (row.settings as unknown[]) : []) {
+        if (typeof item === 'object' && item !== null && 'key' in item && 'value' in item) theirs.set(String(item.key), item.value);
+      }
+      for (const setting of options.settings) {
+        // A setting the other node does not know (an older version) is not compared.
+        if (theirs.has(setting.key) && theirs.get(setting.key) !== setting.value) {
           throw new ConfigError(setting.name, `differs from the running node at ${row.url} (this node has ${describeSetting(setting)}); every node sharing this database must be set alike`);
         }
-      });
+      }
     }
     await tx.query('insert into latchkey.cluster_nodes (node_id, url, settings) values ($1, $2, $3)', [nodeId, options.url, mine]);
   });

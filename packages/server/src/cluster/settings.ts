@@ -6,6 +6,8 @@ import { readSetting, type Environment } from '../config/index.js';
  * nodes compare (the value itself when it is public, a SHA-256 fingerprint when it is a secret).
  */
 export interface SharedSetting {
+  /** What nodes compare it by, whichever variable set it (`audience` for `LATCHKEY_JWT_AUD` or `GOTRUE_JWT_AUD`). */
+  readonly key: string;
   readonly name: string;
   readonly value: string;
 }
@@ -15,15 +17,15 @@ function fingerprint(secret: string): string {
 }
 
 /** A secret setting: its fingerprint, or what stands in when it is not set. */
-function secret(env: Environment, names: readonly string[], unset: string): SharedSetting {
+function secret(key: string, env: Environment, names: readonly string[], unset: string): SharedSetting {
   const setting = readSetting(env, names);
-  return { name: setting?.name ?? names[0]!, value: setting ? fingerprint(setting.value) : unset };
+  return { key, name: setting?.name ?? names[0]!, value: setting ? fingerprint(setting.value) : unset };
 }
 
 /** A public setting: its value, or its default. */
-function plain(env: Environment, names: readonly string[], fallback: string): SharedSetting {
+function plain(key: string, env: Environment, names: readonly string[], fallback: string): SharedSetting {
   const setting = readSetting(env, names);
-  return { name: setting?.name ?? names[0]!, value: setting?.value ?? fallback };
+  return { key, name: setting?.name ?? names[0]!, value: setting?.value ?? fallback };
 }
 
 /**
@@ -35,17 +37,17 @@ function plain(env: Environment, names: readonly string[], fallback: string): Sh
 export function sharedSettings(env: Environment, issuer: string): SharedSetting[] {
   const issuerSetting = readSetting(env, ['LATCHKEY_JWT_ISSUER', 'GOTRUE_JWT_ISSUER']) ?? readSetting(env, ['LATCHKEY_PUBLIC_URL', 'API_EXTERNAL_URL']);
   return [
-    { name: issuerSetting?.name ?? 'LATCHKEY_PUBLIC_URL', value: issuer },
-    plain(env, ['LATCHKEY_JWT_AUD', 'GOTRUE_JWT_AUD'], 'authenticated'),
-    plain(env, ['LATCHKEY_JWT_EXPIRY', 'GOTRUE_JWT_EXP'], '3600'),
-    secret(env, ['LATCHKEY_JWT_KEYS', 'GOTRUE_JWT_KEYS'], 'stored in the database'),
-    secret(env, ['LATCHKEY_JWT_SECRET', 'GOTRUE_JWT_SECRET'], 'none'),
-    secret(env, ['LATCHKEY_ANON_KEY'], 'stored in the database'),
-    secret(env, ['LATCHKEY_SERVICE_ROLE_KEY'], 'stored in the database'),
-    secret(env, ['LATCHKEY_GATEWAY_API_KEY'], 'stored in the database'),
-    secret(env, ['LATCHKEY_GATEWAY_TOKEN_HMAC_SECRET'], 'none'),
-    secret(env, ['LATCHKEY_GATEWAY_SUBSCRIPTION_TOKEN_HMAC_SECRET'], 'none'),
-    plain(env, ['LATCHKEY_REDIS_PREFIX'], 'latchkey'),
+    { key: 'issuer', name: issuerSetting?.name ?? 'LATCHKEY_PUBLIC_URL', value: issuer },
+    plain('audience', env, ['LATCHKEY_JWT_AUD', 'GOTRUE_JWT_AUD'], 'authenticated'),
+    plain('expiry', env, ['LATCHKEY_JWT_EXPIRY', 'GOTRUE_JWT_EXP'], '3600'),
+    secret('signing_keys', env, ['LATCHKEY_JWT_KEYS', 'GOTRUE_JWT_KEYS'], 'stored in the database'),
+    secret('hs256_secret', env, ['LATCHKEY_JWT_SECRET', 'GOTRUE_JWT_SECRET'], 'none'),
+    secret('anon_key', env, ['LATCHKEY_ANON_KEY'], 'stored in the database'),
+    secret('service_role_key', env, ['LATCHKEY_SERVICE_ROLE_KEY'], 'stored in the database'),
+    secret('gateway_api_key', env, ['LATCHKEY_GATEWAY_API_KEY'], 'stored in the database'),
+    secret('gateway_token_secret', env, ['LATCHKEY_GATEWAY_TOKEN_HMAC_SECRET'], 'none'),
+    secret('gateway_subscription_secret', env, ['LATCHKEY_GATEWAY_SUBSCRIPTION_TOKEN_HMAC_SECRET'], 'none'),
+    plain('redis_prefix', env, ['LATCHKEY_REDIS_PREFIX'], 'latchkey'),
   ];
 }
 
