@@ -6,8 +6,13 @@ import type { SmsSettings } from '../../sms/index.js';
 /** Version reported by `GET /auth/v1/health`. */
 export const IDENTITY_VERSION = '0.1.0';
 
-/** `/health`, `/settings`, the JWKS and the OpenID configuration: no authentication. */
-export function registerPublicRoutes(app: FastifyInstance, runtime: IdentityRuntime, deps: { readonly sms: SmsSettings }): void {
+/**
+ * `/health`, `/settings`, the JWKS and the OpenID configuration: no authentication. `providers` are the
+ * enabled upstream sign-in providers, listed as `true` under `external` (OpenID Connect providers added
+ * by name too); `sms` says whether phone sign-in is on.
+ */
+export function registerPublicRoutes(app: FastifyInstance, runtime: IdentityRuntime, deps: { readonly sms: SmsSettings; readonly providers?: readonly string[] }): void {
+  const providers = deps.providers ?? [];
   app.get('/health', async () => ({
     version: IDENTITY_VERSION,
     name: 'GoTrue',
@@ -43,6 +48,7 @@ export function registerPublicRoutes(app: FastifyInstance, runtime: IdentityRunt
         twitch: false,
         twitter: false,
         zoom: false,
+        ...Object.fromEntries(providers.map((name) => [name, true])),
       },
       disable_signup: settings.disableSignup,
       mailer_autoconfirm: settings.mailerAutoconfirm,
