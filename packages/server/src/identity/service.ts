@@ -25,6 +25,9 @@ import { registerOtpRoutes } from './otp/routes.js';
 import { loadOtpSettings } from './otp/settings.js';
 import { registerOAuthClientAdminRoutes } from './oauth/admin-routes.js';
 import { registerOAuthTokenEndpoint } from './oauth/token-endpoint.js';
+import { UpstreamProvider } from './external/providers.js';
+import { registerExternalRoutes } from './external/routes.js';
+import { loadExternalSettings } from './external/settings.js';
 import type { IdentityRuntime } from './runtime.js';
 import { startSessionExpiry } from './session-expiry.js';
 import { registerRevocationFeedRoute } from '../revocation/feed-route.js';
@@ -86,6 +89,7 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
   const otpSettings = loadOtpSettings(context.env);
   const userUpdateSettings = loadUserUpdateSettings(context.env);
   const mailSettings = loadMailSettings(context.env);
+  const externalSettings = loadExternalSettings(context.env);
   const logger = context.logger.child({ service: 'identity' });
   const keys = await KeyStore.open(context.db, settings);
   const apiKeys = await loadApiKeys(context.db, keys, settings, logger);
@@ -117,11 +121,12 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
   };
   const mailer = mailSettings.host ? smtpMailer({ ...mailSettings, host: mailSettings.host }) : outboxMailer(context.db);
   const codeMailer = new CodeMailer(runtime, mailer, otpSettings);
+  const providers = new Map([...externalSettings.providers].map(([name, provider]) => [name, new UpstreamProvider(provider)]));
 
   await app.register(
     async (scope) => {
       prepareScope(scope, logger, cors);
-      registerPublicRoutes(scope, runtime);
+      registerPublicRoutes(scope, runtime, [...providers.keys()]);
       registerSessionRoutes(scope, runtime);
       registerUserRoutes(scope, runtime, { mail: codeMailer, settings: userUpdateSettings });
       registerAdminRoutes(scope, runtime, { passwordChangeEndsSessions: userUpdateSettings.passwordChangeEndsSessions });
@@ -130,6 +135,7 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
       registerMfaRoutes(scope, runtime);
       registerOAuthClientAdminRoutes(scope, runtime);
       registerOtpRoutes(scope, runtime, { mail: codeMailer });
+      registerExternalRoutes(scope, runtime, { settings: externalSettings, providers, redirect: (requested) => codeMailer.redirect(requested) });
       registerOutboxRoutes(scope, runtime);
       registerDisabledFeatures(scope, runtime);
       registerRevocationFeedRoute(scope, { revocations: runtime.revocations, serviceRoleKey: () => apiKeys.serviceRoleKey });
