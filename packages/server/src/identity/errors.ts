@@ -32,6 +32,8 @@ export type IdentityErrorCode =
   | 'not_found'
   | 'request_entity_too_large'
   | 'unexpected_failure'
+  // 503 with Retry-After while the database is unreachable (Latchkey's own; supabase-js retries 503)
+  | 'database_unavailable'
   // Second factors, one-time codes and providers that are not offered
   | 'mfa_verification_failed'
   | 'mfa_challenge_expired'

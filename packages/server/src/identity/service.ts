@@ -94,7 +94,9 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
   const keys = await KeyStore.open(context.db, settings);
   const apiKeys = await loadApiKeys(context.db, keys, settings, logger);
   const baseUrl = () => `${context.publicUrl()}${IDENTITY_PREFIX}`;
-  const jwtIssuer = () => settings.issuer ?? baseUrl();
+  const clusterUrl = context.clusterUrl ?? context.publicUrl;
+  // The deployment's URL, not this node's: every node of one database issues and accepts the same `iss`.
+  const jwtIssuer = () => settings.issuer ?? `${clusterUrl()}${IDENTITY_PREFIX}`;
   const issuer = new AccessTokenIssuer(keys, settings, jwtIssuer, logger);
   const cors = corsPolicy(settings.corsAllowedOrigins, context.publicUrl, settings.siteUrl);
   const logins = new LoginThrottle(context.db, settings);
@@ -143,6 +145,9 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
     { prefix: IDENTITY_PREFIX },
   );
   keys.startReloading(settings.keysReloadInterval);
+  // A rotation on any node reaches every node at once through the broker; after a broker outage, re-read.
+  const reloadKeys = () => void keys.reload().catch((error: unknown) => logger.warn({ reason: error instanceof Error ? error.message : String(error) }, 'signing key reload failed'));
+  const stopFollowingKeys = context.cluster?.subscribe({ message: (message) => message.type === 'keys_changed' && reloadKeys(), reconnected: reloadKeys }) ?? (() => undefined);
   const stopSessionExpiry = startSessionExpiry(context.db, context.revocations, settings, logger);
   const sweeper = setInterval(() => {
     logins.sweep().catch((error: unknown) => logger.warn({ reason: error instanceof Error ? error.message : String(error) }, 'login failure sweep failed'));
@@ -165,6 +170,7 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
       if (keys.source !== 'database') throw new Error('signing keys come from LATCHKEY_JWT_KEYS; rotate them there');
       const result = await rotateSigningKey(context.db, settings);
       await keys.reload();
+      await context.cluster?.publish({ type: 'keys_changed' });
       return result;
     },
     reloadKeys: () => keys.reload(),
@@ -187,6 +193,7 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
     ],
     async close() {
       stopSessionExpiry();
+      stopFollowingKeys();
       keys.stopReloading();
       clearInterval(sweeper);
       mailer.close();
