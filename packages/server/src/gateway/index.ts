@@ -63,7 +63,7 @@ export function gatewayService(options: GatewayServiceOptions = {}): ServiceModu
       const identityAudience = context.env.LATCHKEY_JWT_AUD?.trim() || context.env.GOTRUE_JWT_AUD?.trim() || 'authenticated';
       const verifierContext = {
         identityJwksUrl: () => `${context.publicUrl()}/auth/v1/.well-known/jwks.json`,
-        identityIssuer: () => context.env.LATCHKEY_JWT_ISSUER?.trim() || context.env.GOTRUE_JWT_ISSUER?.trim() || `${context.publicUrl()}/auth/v1`,
+        identityIssuer: () => context.env.LATCHKEY_JWT_ISSUER?.trim() || context.env.GOTRUE_JWT_ISSUER?.trim() || `${(context.clusterUrl ?? context.publicUrl)()}/auth/v1`,
         identityAudience,
         identitySecret: context.env.LATCHKEY_JWT_SECRET?.trim() || context.env.GOTRUE_JWT_SECRET?.trim() || null,
         ...(identity ? { identityFetch: identityJwksFetch(app) } : {}),
