@@ -31,6 +31,10 @@ describeEachDatabase('sign-in with an OpenID Connect provider', (database) => {
       LATCHKEY_EXTERNAL_ACME_CLIENT_ID: upstream.clientId,
       LATCHKEY_EXTERNAL_ACME_SECRET: upstream.secret,
       LATCHKEY_SECURITY_MANUAL_LINKING_ENABLED: 'true',
+      // The same provider, with a secret it does not know.
+      LATCHKEY_EXTERNAL_WRONG_ISSUER: upstream.issuer,
+      LATCHKEY_EXTERNAL_WRONG_CLIENT_ID: upstream.clientId,
+      LATCHKEY_EXTERNAL_WRONG_SECRET: 'not-the-secret',
     });
     await upstream.start(`${app.auth}/callback`);
   });
@@ -167,6 +171,17 @@ describeEachDatabase('sign-in with an OpenID Connect provider', (database) => {
     expect(url.searchParams.get('error_description')).toBe('End-User aborted interaction');
     expect(url.searchParams.get('code')).toBeNull();
     expect(fragmentOf(landed).get('error')).toBe('access_denied');
+  });
+
+  it('sends a failed code exchange back to the app as server_error, without a session', async () => {
+    const sub = account(upstream, { email: email('oidc-wrong'), email_verified: true });
+    upstream.next = { login: sub };
+    const { data } = await client(app, 'pkce').auth.signInWithOAuth({ provider: 'wrong' as never, options: { redirectTo: `${APP}/after`, skipBrowserRedirect: true } });
+    const landed = new URL(await browse(data.url!, APP));
+    expect(landed.searchParams.get('error')).toBe('server_error');
+    expect(landed.searchParams.get('error_code')).toBe('unexpected_failure');
+    expect(landed.searchParams.get('error_description')).toBe('Unable to exchange external code');
+    expect(landed.searchParams.get('code')).toBeNull();
   });
 
   it('refuses a replayed, forged or missing state', async () => {
