@@ -128,7 +128,9 @@ export function gatewayService(options: GatewayServiceOptions = {}): ServiceModu
 
       const exports: GatewayExports = {
         registerRpc: (method, handler) => rpc.register(method, handler),
-        publish: (channel, data) => node.publish(channel, data),
+        publish: async (channel, data) => {
+          await node.publish(channel, data);
+        },
         disconnectUser: (user, disconnectOptions) => node.disconnectUser(user, disconnectOptions),
         onSend: (handler) => node.addSendHandler(handler),
         apiKey,
