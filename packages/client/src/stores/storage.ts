@@ -11,26 +11,92 @@ export interface KeyValueStorage {
   removeItem(key: string): void | Promise<void>;
 }
 
+/** The part of the Web Locks API (`navigator.locks`) the store uses. */
+export interface TabLocks {
+  request<T>(name: string, callback: () => Promise<T>): Promise<T>;
+}
+
+/** The part of `BroadcastChannel` the store uses. */
+export interface TabChannel {
+  postMessage(message: unknown): void;
+  addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
+  close(): void;
+}
+
+export interface StorageTokenStoreOptions {
+  /** Storage key. Default `latchkey.session`. */
+  readonly key?: string;
+  /** Receives a line when a stored entry was corrupt. Default `console.warn`. */
+  readonly onWarning?: (message: string) => void;
+  /**
+   * Locks shared by the tabs of one origin, held while a token manager reloads, refreshes and saves, so
+   * N tabs on an expiring session send one refresh. Default `navigator.locks` where it exists (secure
+   * contexts: HTTPS and loopback); `null` turns locking off.
+   */
+  readonly locks?: TabLocks | null;
+  /**
+   * Opens the channel that announces a new token set or a sign-out to the other tabs. Default a
+   * `BroadcastChannel` named after the key where the global exists; `null` turns announcing off.
+   */
+  readonly channel?: ((name: string) => TabChannel) | null;
+}
+
+/** What one tab tells the others: the stored session changed. */
+interface ChangeMessage {
+  readonly latchkey: 'session-changed';
+  readonly key: string;
+}
+
+function defaultLocks(): TabLocks | null {
+  const locks = (globalThis as { navigator?: { locks?: { request: (name: string, callback: () => Promise<unknown>) => Promise<unknown> } } })
+    .navigator?.locks;
+  if (!locks || typeof locks.request !== 'function') return null;
+  return { request: <T>(name: string, callback: () => Promise<T>) => locks.request(name, callback) as Promise<T> };
+}
+
+function defaultChannel(): ((name: string) => TabChannel) | null {
+  const Channel = (globalThis as { BroadcastChannel?: new (name: string) => TabChannel & { unref?: () => void } }).BroadcastChannel;
+  if (typeof Channel !== 'function') return null;
+  return (name) => {
+    const channel = new Channel(name);
+    channel.unref?.(); // Node: an idle channel must not keep the process alive
+    return channel;
+  };
+}
+
 /**
  * Keeps the session as JSON under one key of a browser-style storage. An unreadable entry is removed
  * and reported through `onWarning`, and the session reads as absent.
+ *
+ * Tabs of one origin share the session: {@link StorageTokenStore.withLock} is a Web Lock, so the token
+ * manager of only one tab refreshes an expiring token (the others find the new one when they reload
+ * inside the lock), and every save or clear is announced on a `BroadcastChannel`, so
+ * {@link StorageTokenStore.subscribe} listeners in the other tabs see a new token set or a sign-out
+ * at once. Without Web Locks (old browsers, insecure origins) tabs may refresh independently.
  */
 export class StorageTokenStore implements TokenStore {
   readonly #storage: KeyValueStorage;
   readonly #key: string;
   readonly #onWarning: (message: string) => void;
+  readonly #locks: TabLocks | null;
+  readonly #openChannel: ((name: string) => TabChannel) | null;
+  #channel: TabChannel | undefined;
+  readonly #listeners = new Set<(tokens: TokenSet | null) => void>();
 
-  /**
-   * @param options.key storage key. Default `latchkey.session`.
-   * @param options.onWarning receives a line when a stored entry was corrupt. Default `console.warn`.
-   */
-  constructor(storage: KeyValueStorage, options: { key?: string; onWarning?: (message: string) => void } = {}) {
+  constructor(storage: KeyValueStorage, options: StorageTokenStoreOptions = {}) {
     if (!storage || typeof storage.getItem !== 'function' || typeof storage.setItem !== 'function' || typeof storage.removeItem !== 'function') {
       throw new TypeError('storage must have getItem, setItem and removeItem');
     }
     this.#storage = storage;
     this.#key = options.key ?? 'latchkey.session';
     this.#onWarning = options.onWarning ?? ((message) => console.warn(message));
+    this.#locks = options.locks === undefined ? defaultLocks() : options.locks;
+    this.#openChannel = options.channel === undefined ? defaultChannel() : options.channel;
+  }
+
+  /** Whether saves are serialised with the other tabs through Web Locks. */
+  get coordinated(): boolean {
+    return this.#locks !== null;
   }
 
   async load(): Promise<TokenSet | null> {
@@ -47,9 +113,54 @@ export class StorageTokenStore implements TokenStore {
 
   async save(tokens: TokenSet): Promise<void> {
     await this.#storage.setItem(this.#key, JSON.stringify(tokens));
+    this.#announce();
   }
 
   async clear(): Promise<void> {
     await this.#storage.removeItem(this.#key);
+    this.#announce();
+  }
+
+  /** Runs `work` holding the tabs' lock on this key (at once when Web Locks are not available). */
+  withLock<T>(work: () => Promise<T>): Promise<T> {
+    return this.#locks ? this.#locks.request(`latchkey:${this.#key}`, work) : work();
+  }
+
+  /**
+   * Calls `listener` with the stored session (or `null`) whenever another tab saved or cleared it.
+   * Returns a function that removes the listener; the channel closes with the last one.
+   */
+  subscribe(listener: (tokens: TokenSet | null) => void): () => void {
+    this.#listeners.add(listener);
+    this.#ensureChannel();
+    return () => {
+      this.#listeners.delete(listener);
+      if (this.#listeners.size === 0 && this.#channel) {
+        this.#channel.close();
+        this.#channel = undefined;
+      }
+    };
+  }
+
+  #ensureChannel(): TabChannel | undefined {
+    if (this.#channel || !this.#openChannel) return this.#channel;
+    const channel = this.#openChannel(`latchkey:${this.#key}`);
+    channel.addEventListener('message', (event) => {
+      const message = event.data as Partial<ChangeMessage> | null;
+      if (!message || message.latchkey !== 'session-changed' || message.key !== this.#key) return;
+      void this.load().then(
+        (tokens) => {
+          for (const listener of this.#listeners) listener(tokens);
+        },
+        () => undefined,
+      );
+    });
+    this.#channel = channel;
+    return channel;
+  }
+
+  #announce(): void {
+    const message: ChangeMessage = { latchkey: 'session-changed', key: this.#key };
+    this.#ensureChannel()?.postMessage(message);
   }
 }
