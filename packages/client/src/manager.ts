@@ -406,7 +406,9 @@ export class TokenManager extends Emitter<TokenManagerEvents> {
     this.#requests += 1;
     let response: Response;
     try {
-      response = await this.#fetch(url, { ...init, signal: AbortSignal.timeout(this.#requestTimeoutMs) });
+      // Called unbound: a browser's fetch throws "Illegal invocation" when called as a method of another object.
+      const send = this.#fetch;
+      response = await send(url, { ...init, signal: AbortSignal.timeout(this.#requestTimeoutMs) });
     } catch (cause) {
       throw new TokenEndpointUnavailableError(`token endpoint unreachable: ${(cause as Error)?.message ?? String(cause)}`, { cause });
     }

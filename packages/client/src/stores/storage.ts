@@ -39,12 +39,22 @@ export interface StorageTokenStoreOptions {
    * `BroadcastChannel` named after the key where the global exists; `null` turns announcing off.
    */
   readonly channel?: ((name: string) => TabChannel) | null;
+  /**
+   * How long (ms) a tab that changed the session keeps the lock after announcing it, so the next holder
+   * has heard of the change before it reads. Default 100.
+   */
+  readonly settleMs?: number;
 }
 
-/** What one tab tells the others: the stored session changed. */
+/**
+ * What one tab tells the others: the stored session changed, and what it is now. The value travels in
+ * the message because a browser propagates `localStorage` writes to other tabs' processes
+ * asynchronously: a tab reading the storage on receipt may still see the old entry.
+ */
 interface ChangeMessage {
   readonly latchkey: 'session-changed';
   readonly key: string;
+  readonly value: string | null;
 }
 
 function defaultLocks(): TabLocks | null {
@@ -82,6 +92,11 @@ export class StorageTokenStore implements TokenStore {
   readonly #openChannel: ((name: string) => TabChannel) | null;
   #channel: TabChannel | undefined;
   readonly #listeners = new Set<(tokens: TokenSet | null) => void>();
+  /** The entry as this tab last wrote or heard it announced; `undefined` until then (read the storage). */
+  #known: { value: string | null } | undefined;
+  readonly #settleMs: number;
+  /** Whether the work running under the lock saved or cleared the session. */
+  #changedUnderLock = false;
 
   constructor(storage: KeyValueStorage, options: StorageTokenStoreOptions = {}) {
     if (!storage || typeof storage.getItem !== 'function' || typeof storage.setItem !== 'function' || typeof storage.removeItem !== 'function') {
@@ -92,6 +107,8 @@ export class StorageTokenStore implements TokenStore {
     this.#onWarning = options.onWarning ?? ((message) => console.warn(message));
     this.#locks = options.locks === undefined ? defaultLocks() : options.locks;
     this.#openChannel = options.channel === undefined ? defaultChannel() : options.channel;
+    this.#settleMs = options.settleMs ?? 100;
+    if (!Number.isFinite(this.#settleMs) || this.#settleMs < 0) throw new TypeError('settleMs must be >= 0');
   }
 
   /** Whether saves are serialised with the other tabs through Web Locks. */
@@ -100,30 +117,42 @@ export class StorageTokenStore implements TokenStore {
   }
 
   async load(): Promise<TokenSet | null> {
-    const text = await this.#storage.getItem(this.#key);
+    const text = this.#known ? this.#known.value : await this.#storage.getItem(this.#key);
     if (text === null || text === undefined) return null;
     try {
       return TokenSet.fromJSON(JSON.parse(text));
     } catch (error) {
       this.#onWarning(`latchkey: discarded an unreadable session under "${this.#key}" (${(error as Error).message})`);
       await this.#storage.removeItem(this.#key);
+      this.#known = undefined;
       return null;
     }
   }
 
   async save(tokens: TokenSet): Promise<void> {
-    await this.#storage.setItem(this.#key, JSON.stringify(tokens));
-    this.#announce();
+    const value = JSON.stringify(tokens);
+    await this.#storage.setItem(this.#key, value);
+    this.#announce(value);
   }
 
   async clear(): Promise<void> {
     await this.#storage.removeItem(this.#key);
-    this.#announce();
+    this.#announce(null);
   }
 
   /** Runs `work` holding the tabs' lock on this key (at once when Web Locks are not available). */
   withLock<T>(work: () => Promise<T>): Promise<T> {
-    return this.#locks ? this.#locks.request(`latchkey:${this.#key}`, work) : work();
+    if (!this.#locks) return work();
+    return this.#locks.request(`latchkey:${this.#key}`, async () => {
+      this.#changedUnderLock = false;
+      try {
+        return await work();
+      } finally {
+        // A browser delivers the announcement and the storage write to other tabs asynchronously,
+        // unordered with the lock's hand-over: hold the lock a moment so the next holder reads the new session.
+        if (this.#changedUnderLock && this.#openChannel && this.#settleMs > 0) await new Promise((resolve) => setTimeout(resolve, this.#settleMs));
+      }
+    });
   }
 
   /**
@@ -148,6 +177,8 @@ export class StorageTokenStore implements TokenStore {
     channel.addEventListener('message', (event) => {
       const message = event.data as Partial<ChangeMessage> | null;
       if (!message || message.latchkey !== 'session-changed' || message.key !== this.#key) return;
+      if (message.value !== null && typeof message.value !== 'string') return;
+      this.#known = { value: message.value };
       void this.load().then(
         (tokens) => {
           for (const listener of this.#listeners) listener(tokens);
@@ -159,8 +190,12 @@ export class StorageTokenStore implements TokenStore {
     return channel;
   }
 
-  #announce(): void {
-    const message: ChangeMessage = { latchkey: 'session-changed', key: this.#key };
-    this.#ensureChannel()?.postMessage(message);
+  #announce(value: string | null): void {
+    this.#changedUnderLock = true;
+    const channel = this.#ensureChannel();
+    if (!channel) return;
+    this.#known = { value };
+    const message: ChangeMessage = { latchkey: 'session-changed', key: this.#key, value };
+    channel.postMessage(message);
   }
 }
