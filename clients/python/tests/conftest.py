@@ -100,3 +100,10 @@ def servers() -> Iterator[Servers]:
 @pytest.fixture(scope="session")
 def server(servers: Servers) -> Server:
     return servers["standard"]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A skipped scenario is a failed one: the suite must prove every behaviour."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and reporter.stats.get("skipped") and exitstatus == 0:
+        session.exitstatus = 1

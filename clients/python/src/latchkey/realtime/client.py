@@ -162,6 +162,8 @@ class Client:
         self._last_session_connected = False
         self._ping_interval = 0.0
         self._send_pong = False
+        self._last_frame = 0.0
+        self._no_ping = False
 
     # ---- public API -------------------------------------------------------------------------------------
 
@@ -192,8 +194,7 @@ class Client:
         self._task = None
         if task is not None and not task.done():
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            await asyncio.wait([task], timeout=self.timeout)
         was = self.state
         await self._close_transport()
         self._fail_pending(ConnectionLostError("client disconnected"))
@@ -321,8 +322,9 @@ class Client:
         finally:
             if not reader.done():
                 reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await reader  # also marks its exception as retrieved
+                await asyncio.wait([reader], timeout=self.timeout)
+            if reader.done() and not reader.cancelled():
+                reader.exception()  # retrieved: the close was handled above
         raise _Closed(1006, "transport closed")
 
     async def _token_for_connect(self) -> str:
@@ -335,22 +337,38 @@ class Client:
         return self._token
 
     async def _read(self, ws: Any) -> None:
-        """Reads frames until the socket closes; raises ``_Closed`` with the close code."""
+        """Reads frames until the socket closes; raises ``_Closed`` with the close code. When the server
+        announced pings and none comes within ``ping + max_server_ping_delay`` the connection is closed
+        and reported as "no ping"."""
+        loop = asyncio.get_running_loop()
+        self._last_frame = loop.time()
+        self._no_ping = False
+        watchdog = asyncio.create_task(self._watch_pings(ws))
         try:
             while True:
-                wait = self._ping_interval + self.max_server_ping_delay if self._ping_interval else None
-                try:
-                    frame = await asyncio.wait_for(ws.recv(), wait)
-                except asyncio.TimeoutError:
-                    raise _Closed(ConnectingCode.NO_PING, "no ping") from None
+                frame = await ws.recv()
+                self._last_frame = loop.time()
                 if isinstance(frame, bytes):
                     frame = frame.decode("utf-8")
                 for line in frame.strip().split("\n"):
                     if line.strip():
                         await self._dispatch(ws, json.loads(line))
         except websockets.ConnectionClosed:
+            if self._no_ping:
+                raise _Closed(ConnectingCode.NO_PING, "no ping") from None
             code = ws.close_code if ws.close_code is not None else 1006
             raise _Closed(code, ws.close_reason or "") from None
+        finally:
+            watchdog.cancel()
+
+    async def _watch_pings(self, ws: Any) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(1.0)
+            if self._ping_interval and loop.time() - self._last_frame > self._ping_interval + self.max_server_ping_delay:
+                self._no_ping = True
+                await ws.close(1000, "no ping")
+                return
 
     async def _dispatch(self, ws: Any, reply: Dict[str, Any]) -> None:
         if not reply:  # server ping
@@ -460,8 +478,7 @@ class Client:
         self._task = None
         if task is not None and not task.done():
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            await asyncio.wait([task], timeout=self.timeout)
         await self._close_transport()
         self._fail_pending(ConnectionLostError("client stopped"))
         await self._stop(_Stop(code, reason))
@@ -487,6 +504,7 @@ class Client:
         for future in pending.values():
             if not future.done():
                 future.set_exception(error)
+                future.exception()  # its caller may be gone: not an unretrieved error
 
     def _set_state(self, state: str) -> None:
         self.state = state
