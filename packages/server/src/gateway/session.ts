@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { WebSocket } from 'ws';
+import { allowedWhileRestricted } from './auth-rpc/restricted.js';
 import { checkClaims, TokenRejectedError, type GatewayClaims } from './auth/claims.js';
 import { organizationOf, resolveChannel, type ResolvedChannel } from './channels/resolve.js';
 import type { GatewayNode } from './node.js';
@@ -66,6 +67,11 @@ export class Session implements Subscriber {
   meta: JsonValue | undefined;
   /** Connection expiry (s since epoch); 0 = none. */
   expireAt = 0;
+  /**
+   * When a connection accepted without a token (only `auth.*` RPCs allowed) is closed, in milliseconds
+   * since the epoch; 0 = not restricted.
+   */
+  restrictedUntil = 0;
   readonly subs = new Map<string, Subscription>();
   /** Channels with an in-flight subscribe. */
   readonly #subscribing = new Set<string>();
@@ -87,6 +93,8 @@ export class Session implements Subscriber {
     readonly node: GatewayNode,
     readonly ws: WebSocket,
     readonly headers: Readonly<Record<string, string>>,
+    /** The socket's peer address (the client, or the proxy in front of it). */
+    readonly address = '',
   ) {
     this.staleAt = Date.now() + node.settings.staleCloseDelay * 1000;
     ws.on('message', (data: Buffer, isBinary: boolean) => this.#onMessage(data, isBinary));
@@ -244,6 +252,10 @@ export class Session implements Subscriber {
       this.disconnect(DisconnectCode.BadRequest);
       return false;
     }
+    if (this.restrictedUntil !== 0 && !allowedWhileRestricted({ id, kind, command })) {
+      this.#send(encodeError(id, new ReplyError(ErrorCode.PermissionDenied).toBody()));
+      return true;
+    }
     try {
       const result = await this.#dispatch(kind, command);
       if (this.state !== 'closed') this.#send(encodeResult(id, kind, result.body));
@@ -352,6 +364,9 @@ export class Session implements Subscriber {
       this.meta = claims.meta;
       this.expireAt = this.#expiryOf(claims);
       if (this.expireAt > 0 && this.expireAt <= nowSeconds()) throw new ReplyError(ErrorCode.Expired);
+    } else if (settings.authRpc && !(settings.insecure || settings.allowAnonymousConnectWithoutToken)) {
+      // Sign-in over the socket: only `auth.*` RPCs, for a limited time.
+      this.restrictedUntil = Date.now() + settings.authRpcLifetime * 1000;
     } else if (!(settings.insecure || settings.allowAnonymousConnectWithoutToken)) {
       throw new DisconnectError(DisconnectCode.BadRequest, DISCONNECT_REASONS[DisconnectCode.BadRequest]);
     }
@@ -589,6 +604,7 @@ export class Session implements Subscriber {
       user: this.user,
       method,
       claims: this.claims,
+      address: this.address,
       meta: this.meta,
       headers: this.headers,
     });
@@ -678,6 +694,10 @@ export class Session implements Subscriber {
     }
     if (this.state !== 'connected') return;
     const settings = this.node.settings;
+    if (this.restrictedUntil !== 0 && now >= this.restrictedUntil) {
+      this.disconnect(DisconnectCode.AuthenticationTimeout);
+      return;
+    }
     if (this.pongDeadline !== 0 && now >= this.pongDeadline) {
       this.disconnect(DisconnectCode.NoPong);
       return;

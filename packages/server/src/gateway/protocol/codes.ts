@@ -107,6 +107,12 @@ export enum DisconnectCode {
    * are terminal); our SDK emits `reauthRequired`: the user signs in again.
    */
   SessionEnded = 4501,
+  /**
+   * Server: a connection accepted without a token (allowed only to call `auth.*` RPC methods) reached the
+   * end of its lifetime (60 s by default). Client: disconnected, does not reconnect; it connects again
+   * with the token it obtained.
+   */
+  AuthenticationTimeout = 4502,
 }
 
 /** Close reasons that go with {@link DisconnectCode}s (kept under the 123-byte close-frame limit). */
@@ -128,6 +134,7 @@ export const DISCONNECT_REASONS: Readonly<Record<DisconnectCode, string>> = {
   [DisconnectCode.ChannelLimit]: 'channel limit',
   [DisconnectCode.PermissionDenied]: 'permission denied',
   [DisconnectCode.SessionEnded]: 'session ended',
+  [DisconnectCode.AuthenticationTimeout]: 'authentication timeout',
 };
 
 /** Codes carried by an `unsubscribe` push. Below 2500 the client stays unsubscribed; from 2500 it resubscribes. */
