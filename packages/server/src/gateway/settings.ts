@@ -9,7 +9,7 @@ import {
   readSetting,
   type Environment,
 } from '../config/index.js';
-import { defaultNamespaces, namespaceDefaults, organizationNamespaceDefaults, type ChannelSettings, type NamespaceOptions } from './channels/options.js';
+import { DEFAULT_HISTORY_META_TTL, defaultNamespaces, namespaceDefaults, organizationNamespaceDefaults, type ChannelSettings, type NamespaceOptions } from './channels/options.js';
 import { loadCentrifugoConfigFile, type FileConfig, type FileTokenSettings } from './config-file.js';
 import { DisconnectCode } from './protocol/codes.js';
 
@@ -243,6 +243,7 @@ export function loadGatewaySettings(env: Environment, overrides: GatewaySettings
       userBoundary: file.userBoundary ?? '#',
       userSeparator: file.userSeparator ?? ',',
       maxLength: file.maxLength || 255,
+      historyMetaTtl: file.historyMetaTtl ?? DEFAULT_HISTORY_META_TTL,
       withoutNamespace: file.withoutNamespace ?? namespaceDefaults(''),
       namespaces,
     },

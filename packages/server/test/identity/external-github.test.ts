@@ -148,6 +148,35 @@ describeEachDatabase('sign-in with the built-in GitHub provider', (database) => 
     expect(fragmentOf(landed.toString()).get('error')).toBe('access_denied');
   });
 
+  it('refuses a new account while sign-ups are off, and still signs in an existing one', async () => {
+    const closed = await startIdentity(database(), {
+      LATCHKEY_SITE_URL: APP,
+      GOTRUE_DISABLE_SIGNUP: 'true',
+      GOTRUE_EXTERNAL_GITHUB_ENABLED: 'true',
+      GOTRUE_EXTERNAL_GITHUB_CLIENT_ID: github.clientId,
+      GOTRUE_EXTERNAL_GITHUB_SECRET: github.secret,
+      GOTRUE_EXTERNAL_GITHUB_URL: github.url,
+    });
+    try {
+      github.next = githubUser([{ email: email('gh-closed'), primary: true, verified: true }]);
+      const { data } = await supabaseClient(closed.url, closed.anonKey, 'pkce').auth.signInWithOAuth({ provider: 'github', options: { redirectTo: APP, skipBrowserRedirect: true } });
+      const refused = new URL(await browse(data.url!, APP));
+      expect(refused.searchParams.get('error')).toBe('access_denied');
+      expect(refused.searchParams.get('error_code')).toBe('signup_disabled');
+
+      const existing = email('gh-closed-existing');
+      await closed.admin().auth.admin.createUser({ email: existing, password: 'correct-horse', email_confirm: true });
+      github.next = githubUser([{ email: existing, primary: true, verified: true }]);
+      const supabase = supabaseClient(closed.url, closed.anonKey, 'pkce');
+      const { data: again } = await supabase.auth.signInWithOAuth({ provider: 'github', options: { redirectTo: APP, skipBrowserRedirect: true } });
+      const landed = new URL(await browse(again.url!, APP));
+      const { data: session } = await supabase.auth.exchangeCodeForSession(landed.searchParams.get('code')!);
+      expect(session.user!.email).toBe(existing);
+    } finally {
+      await closed.close();
+    }
+  });
+
   it('refuses linking while manual linking is off, as GoTrue does by default', async () => {
     const address = email('gh-link');
     const supabase = app.client();

@@ -96,6 +96,38 @@ describeEachDatabase('sign-in with an OpenID Connect provider', (database) => {
     expect(again2.user!.identities).toHaveLength(1);
   });
 
+  it('accepts the callback as a form post (response_mode=form_post)', async () => {
+    const address = email('oidc-form');
+    const sub = account(upstream, { email: address, email_verified: true });
+    upstream.next = { login: sub };
+    const supabase = client(app, 'pkce');
+    const { data } = await supabase.auth.signInWithOAuth({
+      provider: 'acme' as never,
+      options: { redirectTo: `${APP}/form`, skipBrowserRedirect: true, queryParams: { response_mode: 'form_post' } },
+    });
+    const steps: string[] = [];
+    const landed = await browse(data.url!, APP, new Map(), steps);
+    expect(new URL(steps.at(-1)!).pathname).toBe('/auth/v1/callback');
+    const { data: exchanged, error } = await supabase.auth.exchangeCodeForSession(new URL(landed).searchParams.get('code')!);
+    expect(error).toBeNull();
+    expect(exchanged.user!.email).toBe(address);
+  });
+
+  it('refuses a banned account', async () => {
+    const address = email('oidc-banned');
+    const sub = account(upstream, { email: address, email_verified: true });
+    upstream.next = { login: sub };
+    const supabase = client(app, 'pkce');
+    const first = await signIn(supabase);
+    const { data } = await supabase.auth.exchangeCodeForSession(new URL(first).searchParams.get('code')!);
+    await app.admin().auth.admin.updateUserById(data.user!.id, { ban_duration: '24h' });
+    upstream.next = { login: sub };
+    const banned = new URL(await signIn(client(app, 'implicit'), `${APP}/after`));
+    expect(banned.searchParams.get('error')).toBe('access_denied');
+    expect(banned.searchParams.get('error_code')).toBe('user_banned');
+    expect(fragmentOf(banned.toString()).has('access_token')).toBe(false);
+  });
+
   it('refuses a PKCE code traded with the wrong verifier', async () => {
     const sub = account(upstream, { email: email('oidc-verifier'), email_verified: true });
     upstream.next = { login: sub };

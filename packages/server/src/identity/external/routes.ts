@@ -29,7 +29,6 @@ const RESERVED_PARAMETERS = new Set([
   'client_secret',
   'redirect_uri',
   'response_type',
-  'response_mode',
   'state',
   'scope',
   'nonce',
