@@ -6,7 +6,8 @@ import type { IdentitySettings } from '../identity/settings.js';
 import { createRevocationRecorder } from '../revocation/revocations.js';
 import type { RevocationRecorder } from '../revocation/types.js';
 import { outboxJson, readOutbox } from '../mail/index.js';
-import { AdminError, type KeysReport, type MailQuery, type NewClientInput, type RotationReport } from './protocol.js';
+import { readSmsOutbox, smsOutboxJson } from '../sms/index.js';
+import { AdminError, type KeysReport, type MailQuery, type SmsQuery, type NewClientInput, type RotationReport } from './protocol.js';
 
 /**
  * What the admin commands do, whichever way they reach the data: a running server answers them over
@@ -24,6 +25,8 @@ export interface AdminOperations {
   /** `client_not_found` when there is no such client. */
   deleteClient(id: string): Promise<ClientJson>;
   mail(query: MailQuery): Promise<{ messages: Array<Record<string, unknown>> }>;
+  /** The development SMS outbox, newest first. */
+  sms(query: SmsQuery): Promise<{ messages: Array<Record<string, unknown>> }>;
   migrate(): Promise<MigrationReport>;
 }
 
@@ -133,6 +136,13 @@ export function databaseOperations(
         () => [],
       );
       return { messages: rows.map(outboxJson) };
+    },
+    async sms(query) {
+      const rows = await reading(
+        () => readSmsOutbox(db, { ...(query.to !== undefined ? { recipient: query.to } : {}), limit: query.limit ?? 10 }),
+        () => [],
+      );
+      return { messages: rows.map(smsOutboxJson) };
     },
     migrate: () => migrate(db),
   };

@@ -14,6 +14,7 @@
  * | `POST /clients` | {@link NewClientInput} | `ClientJson` with `client_secret` (201) |
  * | `DELETE /clients/{id}` | | `ClientJson` |
  * | `GET /mail?to=&limit=` | | `{messages: […]}` |
+ * | `GET /sms?to=&limit=` | | `{messages: […]}` |
  * | `POST /migrate` | | `{applied, alreadyApplied}` |
  *
  * Failures answer `{code, message}` with the status of {@link ADMIN_ERROR_STATUS}.
@@ -102,6 +103,9 @@ export interface MailQuery {
   /** Newest first; default 10. */
   readonly limit?: number;
 }
+
+/** `GET /sms`: `to` is a phone number, with or without its `+`. */
+export type SmsQuery = MailQuery;
 
 /** `GET /status`: what a running server is, where it listens and where its data lives. */
 export interface StatusReport {

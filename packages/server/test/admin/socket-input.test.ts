@@ -36,6 +36,7 @@ describe('admin socket input', () => {
       rotateKeys: unused,
       listClients: unused,
       mail: unused,
+      sms: unused,
       migrate: unused,
       async createClient(input) {
         created.push(input);
