@@ -82,6 +82,12 @@ export function socketOperations(socketPath: string, databaseHeader: string, dat
       if (query.limit !== undefined) search.set('limit', String(query.limit));
       return call('GET', `/mail${search.size > 0 ? `?${search}` : ''}`);
     },
+    audit: (query) => {
+      const search = new URLSearchParams();
+      for (const [name, value] of Object.entries(query)) if (value !== undefined) search.set(name, String(value));
+      return call('GET', `/audit${search.size > 0 ? `?${search}` : ''}`);
+    },
+    pruneAudit: (input) => call('POST', '/audit/prune', input),
     migrate: () => call('POST', '/migrate'),
   };
 }

@@ -36,6 +36,8 @@ describe('admin socket input', () => {
       rotateKeys: unused,
       listClients: unused,
       mail: unused,
+      audit: unused,
+      pruneAudit: unused,
       migrate: unused,
       async createClient(input) {
         created.push(input);
