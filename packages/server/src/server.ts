@@ -3,6 +3,7 @@ import { loadServerConfig, type Environment, type ServerConfig, type ServerFlags
 import { migrate, openDatabase, type Database } from './db/index.js';
 import { databaseLocation, openAdminChannel } from './admin/index.js';
 import { nextSteps } from './banner.js';
+import { joinCluster, openClusterBus, readClusterUrl, sharedSettings, storedClusterUrl, type ClusterBus, type ClusterMembership } from './cluster/index.js';
 import { buildApp } from './http/app.js';
 import { identityExports } from './identity/service.js';
 import type { AppContext, MountedService, ServiceModule } from './http/context.js';
@@ -28,6 +29,13 @@ export interface StartOptions {
    * `database` is given or the database is in memory.
    */
   readonly adminSocket?: boolean;
+  /**
+   * Share the deployment's settings with the other nodes on the same PostgreSQL database: the stored
+   * deployment URL names the token issuer when `LATCHKEY_PUBLIC_URL` is not set, and a node whose shared
+   * settings differ from a running node's refuses to start. Default: true when the server opens its own
+   * PostgreSQL database (not when `database` is given).
+   */
+  readonly cluster?: boolean;
   /** Called with the app before it listens, to add routes (tests, embedding). */
   readonly extend?: (app: FastifyInstance, context: AppContext) => void | Promise<void>;
 }
@@ -68,6 +76,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const mounted: MountedService[] = [];
   let app: FastifyInstance | undefined;
   let revocations: Revocations | undefined;
+  let bus: ClusterBus | undefined;
+  let membership: ClusterMembership | undefined;
   try {
     await migrate(db);
     revocations = await createRevocations({
@@ -77,10 +87,28 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       redisUrl: config.redisUrl,
       channelPrefix: config.redisPrefix,
     });
-    app = buildApp({ db, logger });
+    const clusterBus = await openClusterBus({ redisUrl: config.redisUrl, prefix: config.redisPrefix });
+    bus = clusterBus;
+    app = buildApp({ db, logger, broker: clusterBus });
     const services = new Map<string, MountedService>();
     let listeningUrl = `http://${formatHost(config.host)}:${config.port}`;
-    const context: AppContext = { config, env, db, logger, revocations, publicUrl: () => config.publicUrl ?? listeningUrl, services };
+    // On PostgreSQL several nodes share the database: without LATCHKEY_PUBLIC_URL the deployment is named
+    // by the address its first node listened on (stored), never by each node's own port.
+    const clustered = db.kind === 'postgres' && (options.cluster ?? ownsDatabase);
+    const shared = clustered && config.publicUrl === null;
+    let clusterUrl = config.publicUrl ?? (shared ? await readClusterUrl(db) : null);
+    if (shared && clusterUrl === null && config.port !== 0) clusterUrl = await storedClusterUrl(db, listeningUrl);
+    const context: AppContext = {
+      config,
+      env,
+      db,
+      logger,
+      revocations,
+      cluster: clusterBus,
+      publicUrl: () => config.publicUrl ?? listeningUrl,
+      clusterUrl: () => clusterUrl ?? config.publicUrl ?? listeningUrl,
+      services,
+    };
     for (const service of options.services ?? defaultServices()) {
       const instance = await service.mount(app, context);
       services.set(service.name, instance);
@@ -92,6 +120,12 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     const port = typeof address === 'object' && address ? address.port : config.port;
     const url = `http://${formatHost(config.host)}:${port}`;
     listeningUrl = url;
+    if (clustered) {
+      if (clusterUrl === null) clusterUrl = await storedClusterUrl(db, url);
+      const issuer = identityExports(context)?.issuer() ?? `${clusterUrl}/auth/v1`;
+      membership = await joinCluster({ db, url, settings: sharedSettings(env, issuer) });
+    }
+    const member = membership;
     const admin = (options.adminSocket ?? ownsDatabase) ? await openAdminChannel(context, url) : null;
     const base = context.publicUrl();
     const banner = [
@@ -121,9 +155,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       close() {
         closing ??= (async () => {
           await admin?.close();
+          await member?.leave();
           await listening.close();
           for (const service of [...mounted].reverse()) await service.close?.();
           await events.close();
+          await clusterBus.close();
           if (ownsDatabase) await db.close();
         })();
         return closing;
@@ -132,7 +168,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   } catch (error) {
     await app?.close().catch(() => undefined);
     for (const service of mounted.reverse()) await service.close?.().catch(() => undefined);
+    await membership?.leave().catch(() => undefined);
     await revocations?.close().catch(() => undefined);
+    await bus?.close().catch(() => undefined);
     if (ownsDatabase) await db.close().catch(() => undefined);
     throw error;
   }

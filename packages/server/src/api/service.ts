@@ -11,6 +11,7 @@ import { registerNoteRpc } from './notes/rpc.js';
 import { NotesService } from './notes/service.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { createApiVerifier } from './verifier.js';
+import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable, markUnavailable } from '../http/unavailable.js';
 
 /** Where the example API is mounted. */
 export const API_PREFIX = '/api/v1';
@@ -32,6 +33,7 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
     async (scope) => {
       scope.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
         if (error instanceof ApiError) return reply.code(error.status).send(error.body);
+        if (isDatabaseUnavailable(error)) return markUnavailable(reply).send({ error: 'temporarily_unavailable', error_description: DATABASE_UNAVAILABLE_MESSAGE });
         if (error.validation || (error.statusCode && error.statusCode >= 400 && error.statusCode < 500)) {
           return reply.code(error.statusCode ?? 400).send({ error: 'invalid_request', error_description: error.message });
         }

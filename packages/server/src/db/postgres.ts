@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { classifyDatabaseError } from './connection-loss.js';
 import { DatabaseUnavailableError } from './errors.js';
 import { redactDatabaseUrl } from './redact.js';
 import type { Database, QueryResult, Row, TransactionHandle } from './types.js';
@@ -32,10 +33,22 @@ class PostgresDatabase implements Database {
   }
 
   async query<R extends Row = Row>(text: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
-    return wrap(await this.#pool.query<R>(text, params as unknown[]));
+    try {
+      return wrap(await this.#pool.query<R>(text, params as unknown[]));
+    } catch (error) {
+      throw classifyDatabaseError(error);
+    }
   }
 
   async transaction<T>(work: (tx: TransactionHandle) => Promise<T>): Promise<T> {
+    try {
+      return await this.#transaction(work);
+    } catch (error) {
+      throw classifyDatabaseError(error);
+    }
+  }
+
+  async #transaction<T>(work: (tx: TransactionHandle) => Promise<T>): Promise<T> {
     const client = await this.#pool.connect();
     let broken = false;
     try {

@@ -35,6 +35,7 @@ export interface FileConfig {
   userBoundary?: string;
   userSeparator?: string;
   maxLength?: number;
+  historyMetaTtl?: number;
   withoutNamespace?: NamespaceOptions;
   namespaces?: NamespaceOptions[];
   rpcProxy?: { endpoint: string; timeout?: number; httpHeaders: string[]; staticHeaders: Record<string, string> };
@@ -139,9 +140,24 @@ class Reader {
         throw new ConfigError(this.variable, `${where}.channel_regex is not a valid regular expression`);
       }
     }
-    const known: string[] = [...BOOLEAN_NAMESPACE_OPTIONS, 'channel_regex', 'name'];
-    // History off is what the gateway does; saying so explicitly is fine.
-    for (const key of ['history_size', 'history_ttl']) if (section[key] === 0 || section[key] === '0s' || section[key] === '0') known.push(key);
+    const size = this.integer(section.history_size, `${where}.history_size`);
+    if (size !== undefined) options.history_size = size;
+    const ttl = this.duration(section.history_ttl, `${where}.history_ttl`);
+    if (ttl !== undefined) options.history_ttl = ttl;
+    const metaTtl = this.duration(section.history_meta_ttl, `${where}.history_meta_ttl`);
+    if (metaTtl !== undefined) options.history_meta_ttl = metaTtl;
+    if ((options.history_size === 0) !== (options.history_ttl === 0)) throw new ConfigError(this.variable, `${where}: both history_size and history_ttl are required for history`);
+    if (options.force_recovery === true && options.history_size === 0) throw new ConfigError(this.variable, `${where}: both history_size and history_ttl are required for recovery`);
+    const deltaTypes = this.strings(section.allowed_delta_types, `${where}.allowed_delta_types`);
+    if (deltaTypes !== undefined) {
+      const unknown = deltaTypes.find((type) => type !== 'fossil');
+      if (unknown !== undefined) throw new ConfigError(this.variable, `${where}.allowed_delta_types: unknown delta type ${JSON.stringify(unknown)}`);
+      options.allowed_delta_types = deltaTypes;
+    }
+    const known: string[] = [...BOOLEAN_NAMESPACE_OPTIONS, 'channel_regex', 'name', 'history_size', 'history_ttl', 'history_meta_ttl', 'allowed_delta_types'];
+    // Stream recovery is the only mode: saying so explicitly is fine.
+    const mode = this.string(section.force_recovery_mode, `${where}.force_recovery_mode`);
+    if (mode === undefined || mode === '' || mode === 'stream') known.push('force_recovery_mode');
     this.rest(section, where, known);
     return options as unknown as NamespaceOptions;
   }
@@ -188,6 +204,7 @@ export function parseCentrifugoConfig(document: unknown, variable: string): File
   set('userBoundary', r.string(channel.user_boundary, 'channel.user_boundary'));
   set('userSeparator', r.string(channel.user_separator, 'channel.user_separator'));
   set('maxLength', r.integer(channel.max_length, 'channel.max_length'));
+  set('historyMetaTtl', r.duration(channel.history_meta_ttl, 'channel.history_meta_ttl'));
   if (channel.without_namespace !== undefined) config.withoutNamespace = r.namespace(channel.without_namespace, 'channel.without_namespace', '');
   if (channel.namespaces !== undefined) {
     if (!Array.isArray(channel.namespaces)) throw new ConfigError(variable, 'channel.namespaces must be a list');
@@ -197,7 +214,7 @@ export function parseCentrifugoConfig(document: unknown, variable: string): File
       return r.namespace(item, `channel.namespaces[${name}]`, name);
     });
   }
-  r.rest(channel, 'channel', ['private_prefix', 'namespace_boundary', 'user_boundary', 'user_separator', 'max_length', 'without_namespace', 'namespaces']);
+  r.rest(channel, 'channel', ['private_prefix', 'namespace_boundary', 'user_boundary', 'user_separator', 'max_length', 'history_meta_ttl', 'without_namespace', 'namespaces']);
 
   const rpc = r.object(root.rpc, 'rpc');
   const proxy = r.object(rpc.proxy, 'rpc.proxy');

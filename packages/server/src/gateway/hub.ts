@@ -4,6 +4,15 @@ import type { Broker } from './broker/types.js';
 export interface Subscriber {
   /** Writes an encoded frame (already a complete `{"push":…}` text). */
   write(frame: Buffer): void;
+  /** A positioned subscription of `channel` missed publications (the connection closes with 3010). */
+  lostPosition(channel: string): void;
+}
+
+/** A frame held for a subscriber whose subscribe reply is not written yet. */
+interface HeldFrame {
+  readonly frame: Buffer;
+  /** Offset in the channel's stream (0: not a stream publication). */
+  readonly offset: number;
 }
 
 interface ChannelEntry {
@@ -12,7 +21,11 @@ interface ChannelEntry {
   /** Subscribers that also get join/leave pushes. */
   readonly joinLeave: Set<Subscriber>;
   /** Subscribers whose subscribe reply is not written yet; their frames wait in `held`. */
-  readonly pending: Map<Subscriber, Buffer[]>;
+  readonly pending: Map<Subscriber, HeldFrame[]>;
+  /** Subscribers that follow the stream's offsets: a gap ends their connection with 3010. */
+  readonly positioned: Set<Subscriber>;
+  /** Offset of the last stream publication this node delivered on the channel (0: none yet). */
+  lastOffset: number;
   /** Resolves once the broker delivers this channel to this node. */
   readonly ready: Promise<void>;
   /** Publications that arrived in this turn of the event loop, written together at its end. */
@@ -58,7 +71,7 @@ export class Hub {
   async reserve(channel: string, subscriber: Subscriber): Promise<void> {
     let entry = this.#channels.get(channel);
     if (!entry) {
-      entry = { all: new Set(), joinLeave: new Set(), pending: new Map(), ready: this.broker.subscribe(channel), batch: [], batchBytes: 0 };
+      entry = { all: new Set(), joinLeave: new Set(), pending: new Map(), positioned: new Set(), lastOffset: 0, ready: this.broker.subscribe(channel), batch: [], batchBytes: 0 };
       entry.ready.catch(() => undefined);
       this.#channels.set(channel, entry);
     }
@@ -71,17 +84,37 @@ export class Hub {
     }
   }
 
-  /** Moves a reserved subscriber to live delivery, flushing frames held since {@link reserve}. */
-  activate(channel: string, subscriber: Subscriber, joinLeave: boolean): void {
+  /**
+   * Moves a reserved subscriber to live delivery, flushing frames held since {@link reserve}. With
+   * `position` (the last offset its subscribe reply accounted for), the subscriber follows the stream:
+   * held publications up to `position` are skipped (the reply carried them), and it returns false,
+   * activating nothing, when the held ones do not continue from `position`.
+   */
+  activate(channel: string, subscriber: Subscriber, joinLeave: boolean, position: number | null = null): boolean {
     const entry = this.#channels.get(channel);
-    if (!entry) return;
+    if (!entry) return true;
     // Frames batched before activation went to the held list too: write the batch to the others first.
     this.#flush(entry);
-    const held = entry.pending.get(subscriber);
+    const held = entry.pending.get(subscriber) ?? [];
+    let next = position === null ? 0 : position + 1;
+    const toWrite: Buffer[] = [];
+    for (const { frame, offset } of held) {
+      if (position !== null && offset > 0) {
+        if (offset < next) continue;
+        if (offset > next) {
+          this.remove(channel, subscriber);
+          return false;
+        }
+        next += 1;
+      }
+      toWrite.push(frame);
+    }
     entry.pending.delete(subscriber);
     entry.all.add(subscriber);
     if (joinLeave) entry.joinLeave.add(subscriber);
-    if (held) for (const frame of held) subscriber.write(frame);
+    if (position !== null) entry.positioned.add(subscriber);
+    for (const frame of toWrite) subscriber.write(frame);
+    return true;
   }
 
   /** Removes `subscriber`; the broker subscription ends with the channel's last local subscriber. */
@@ -91,6 +124,7 @@ export class Hub {
     entry.all.delete(subscriber);
     entry.joinLeave.delete(subscriber);
     entry.pending.delete(subscriber);
+    entry.positioned.delete(subscriber);
     if (entry.all.size === 0 && entry.pending.size === 0) {
       this.#channels.delete(channel);
       this.#dirty.delete(entry);
@@ -99,17 +133,28 @@ export class Hub {
     }
   }
 
-  /** Writes `frame` to the channel's local subscribers (`joinLeave`: only those who asked for it). */
-  deliver(channel: string, frame: Buffer, joinLeave: boolean): void {
+  /**
+   * Writes `frame` to the channel's local subscribers (`joinLeave`: only those who asked for it).
+   * A stream publication (`offset` > 0) that does not follow the last one ends the positioned
+   * subscribers' connections: they missed something and recover when they reconnect.
+   */
+  deliver(channel: string, frame: Buffer, joinLeave: boolean, offset = 0): void {
     const entry = this.#channels.get(channel);
     if (!entry) return;
+    if (offset > 0) {
+      if (entry.lastOffset > 0 && offset !== entry.lastOffset + 1 && entry.positioned.size > 0) {
+        this.#flush(entry);
+        for (const subscriber of [...entry.positioned]) subscriber.lostPosition(channel);
+      }
+      entry.lastOffset = offset;
+    }
     if (joinLeave) {
       // Rare: keep order with publications already batched, then write directly.
       this.#flush(entry);
       for (const subscriber of entry.joinLeave) subscriber.write(frame);
       return;
     }
-    if (entry.pending.size > 0) for (const held of entry.pending.values()) held.push(frame);
+    if (entry.pending.size > 0) for (const held of entry.pending.values()) held.push({ frame, offset });
     entry.batch.push(frame);
     entry.batchBytes += frame.length;
     if (entry.batchBytes >= MAX_BATCH_BYTES) {

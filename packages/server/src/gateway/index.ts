@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext, MountedService, ServiceModule } from '../http/context.js';
 import type { Revocations } from '../revocation/types.js';
+import { IDENTITY_PREFIX, identityExports } from '../identity/service.js';
 import { registerServerApi } from './api/routes.js';
+import { registerAuthMethods } from './auth-rpc/identity-methods.js';
 import { resolveApiKey } from './api/key.js';
 import { createGatewayVerifier } from './auth/verifier.js';
 import { MemoryBroker, MemoryPresence } from './broker/memory.js';
@@ -56,11 +58,12 @@ export function gatewayService(options: GatewayServiceOptions = {}): ServiceModu
   return {
     name: 'gateway',
     async mount(app: FastifyInstance, context: AppContext): Promise<MountedService> {
-      const settings = loadGatewaySettings(context.env, options);
+      const identity = identityExports(context);
+      const settings = loadGatewaySettings(context.env, { ...options, identityInProcess: identity !== undefined });
       const identityAudience = context.env.LATCHKEY_JWT_AUD?.trim() || context.env.GOTRUE_JWT_AUD?.trim() || 'authenticated';
       const verifierContext = {
         identityJwksUrl: () => `${context.publicUrl()}/auth/v1/.well-known/jwks.json`,
-        identityIssuer: () => context.env.LATCHKEY_JWT_ISSUER?.trim() || context.env.GOTRUE_JWT_ISSUER?.trim() || `${context.publicUrl()}/auth/v1`,
+        identityIssuer: () => context.env.LATCHKEY_JWT_ISSUER?.trim() || context.env.GOTRUE_JWT_ISSUER?.trim() || `${(context.clusterUrl ?? context.publicUrl)()}/auth/v1`,
         identityAudience,
         identitySecret: context.env.LATCHKEY_JWT_SECRET?.trim() || context.env.GOTRUE_JWT_SECRET?.trim() || null,
       };
@@ -113,7 +116,9 @@ export function gatewayService(options: GatewayServiceOptions = {}): ServiceModu
       if (settings.insecure) context.logger.warn('gateway insecure mode is on: anonymous connections, every channel open, tokens never expire — development only');
       if (settings.apiInsecure) context.logger.warn('gateway server API accepts requests without an API key (http_api.insecure)');
 
-      mountWebSocket(app, node);
+      // Sign-in over the socket, when the identity service runs in this process.
+      if (identity && settings.authRpc) registerAuthMethods(rpc, app, IDENTITY_PREFIX);
+      mountWebSocket(app, node, identity ? ['user-agent', identity.settings.rateLimitHeader ?? 'x-forwarded-for'] : []);
       await registerServerApi(app, node, () => apiKey);
       // Close sockets before the HTTP server waits for its connections to end.
       app.addHook('preClose', async () => {
@@ -123,7 +128,9 @@ export function gatewayService(options: GatewayServiceOptions = {}): ServiceModu
 
       const exports: GatewayExports = {
         registerRpc: (method, handler) => rpc.register(method, handler),
-        publish: (channel, data) => node.publish(channel, data),
+        publish: async (channel, data) => {
+          await node.publish(channel, data);
+        },
         disconnectUser: (user, disconnectOptions) => node.disconnectUser(user, disconnectOptions),
         onSend: (handler) => node.addSendHandler(handler),
         apiKey,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { WebSocket } from 'ws';
+import { allowedWhileRestricted } from './auth-rpc/restricted.js';
 import { checkClaims, TokenRejectedError, type GatewayClaims } from './auth/claims.js';
 import { organizationOf, resolveChannel, type ResolvedChannel } from './channels/resolve.js';
 import type { GatewayNode } from './node.js';
@@ -9,6 +10,7 @@ import { claimKeys, type SelectorKey } from './revocation/selectors.js';
 import type {
   ChannelRequest,
   ClientInfo,
+  HistoryRequest,
   Command,
   ConnectRequest,
   ConnectResult,
@@ -20,6 +22,8 @@ import type {
   SubscribeResult,
   TokenRequest,
 } from './protocol/types.js';
+import { keepsHistory } from './channels/options.js';
+import { historyQuery, historyResult, positionSubscription, streamOptions, type StreamSubscribe } from './history/position.js';
 import type { Subscriber } from './hub.js';
 import { DisconnectError, ReplyError } from './rpc/errors.js';
 
@@ -66,6 +70,11 @@ export class Session implements Subscriber {
   meta: JsonValue | undefined;
   /** Connection expiry (s since epoch); 0 = none. */
   expireAt = 0;
+  /**
+   * When a connection accepted without a token (only `auth.*` RPCs allowed) is closed, in milliseconds
+   * since the epoch; 0 = not restricted.
+   */
+  restrictedUntil = 0;
   readonly subs = new Map<string, Subscription>();
   /** Channels with an in-flight subscribe. */
   readonly #subscribing = new Set<string>();
@@ -87,6 +96,8 @@ export class Session implements Subscriber {
     readonly node: GatewayNode,
     readonly ws: WebSocket,
     readonly headers: Readonly<Record<string, string>>,
+    /** The socket's peer address (the client, or the proxy in front of it). */
+    readonly address = '',
   ) {
     this.staleAt = Date.now() + node.settings.staleCloseDelay * 1000;
     ws.on('message', (data: Buffer, isBinary: boolean) => this.#onMessage(data, isBinary));
@@ -113,6 +124,11 @@ export class Session implements Subscriber {
       return;
     }
     ws.send(frame, TEXT);
+  }
+
+  /** Hub: a positioned subscription missed publications; the client reconnects and recovers. */
+  lostPosition(): void {
+    this.disconnect(DisconnectCode.InsufficientState);
   }
 
   #send(text: string): void {
@@ -244,6 +260,10 @@ export class Session implements Subscriber {
       this.disconnect(DisconnectCode.BadRequest);
       return false;
     }
+    if (this.restrictedUntil !== 0 && !allowedWhileRestricted({ id, kind, command })) {
+      this.#send(encodeError(id, new ReplyError(ErrorCode.PermissionDenied).toBody()));
+      return true;
+    }
     try {
       const result = await this.#dispatch(kind, command);
       if (this.state !== 'closed') this.#send(encodeResult(id, kind, result.body));
@@ -300,7 +320,7 @@ export class Session implements Subscriber {
       case 'ping':
         return { body: {} };
       case 'history':
-        throw new ReplyError(ErrorCode.NotAvailable);
+        return { body: await this.#history(command.history ?? {}) };
       default:
         throw new DisconnectError(DisconnectCode.BadRequest, DISCONNECT_REASONS[DisconnectCode.BadRequest]);
     }
@@ -352,6 +372,9 @@ export class Session implements Subscriber {
       this.meta = claims.meta;
       this.expireAt = this.#expiryOf(claims);
       if (this.expireAt > 0 && this.expireAt <= nowSeconds()) throw new ReplyError(ErrorCode.Expired);
+    } else if (settings.authRpc && !(settings.insecure || settings.allowAnonymousConnectWithoutToken)) {
+      // Sign-in over the socket: only `auth.*` RPCs, for a limited time.
+      this.restrictedUntil = Date.now() + settings.authRpcLifetime * 1000;
     } else if (!(settings.insecure || settings.allowAnonymousConnectWithoutToken)) {
       throw new DisconnectError(DisconnectCode.BadRequest, DISCONNECT_REASONS[DisconnectCode.BadRequest]);
     }
@@ -400,7 +423,7 @@ export class Session implements Subscriber {
     };
   }
 
-  #activate(resolved: ResolvedChannel, source: Subscription['source'], chanInfo: JsonValue | undefined, expireAt: number, askedJoinLeave: boolean): void {
+  #activate(resolved: ResolvedChannel, source: Subscription['source'], chanInfo: JsonValue | undefined, expireAt: number, askedJoinLeave: boolean, position: number | null = null): void {
     if (this.state !== 'connected') {
       this.node.hub.remove(resolved.channel, this);
       return;
@@ -416,7 +439,11 @@ export class Session implements Subscriber {
     const sub: Subscription = { resolved, source, chanInfo, expireAt, presence: ns.presence, joinLeave: ns.join_leave };
     this.subs.set(resolved.channel, sub);
     if (expireAt > 0) this.expiringSubs += 1;
-    this.node.join(this, resolved.channel, pushJoinLeave, sub.presence, sub.joinLeave, chanInfo);
+    if (!this.node.join(this, resolved.channel, pushJoinLeave, sub.presence, sub.joinLeave, chanInfo, position)) {
+      // Publications between the reply's position and the first live one were lost.
+      this.subs.delete(resolved.channel);
+      this.disconnect(DisconnectCode.InsufficientState);
+    }
   }
 
   /** `org:<id>` channels need the token's organization to be `<id>`. */
@@ -523,18 +550,23 @@ export class Session implements Subscriber {
 
     this.#subscribing.add(channel);
     // Join/leave on request needs presence access as a subscriber (the subscription counts as made).
-    const askedJoinLeave = request.join_leave === true && this.#presenceAllowed(resolved);
+    const askedJoinLeave = request.join_leave === true && this.#allowed(resolved, 'presence');
+    let stream: StreamSubscribe;
     try {
       await this.node.hub.reserve(channel, this);
+      stream = await positionSubscription(this.node.broker, settings.channels, channel, ns, request, this.#allowed(resolved, 'history'));
+    } catch (error) {
+      this.node.hub.remove(channel, this);
+      throw error;
     } finally {
       this.#subscribing.delete(channel);
     }
-    const result: SubscribeResult = {};
+    const result: SubscribeResult = stream.result;
     if (expireAt > 0) {
       result.expires = true;
       result.ttl = ttlUntil(expireAt);
     }
-    return { body: result, after: () => this.#activate(resolved, token === '' ? 'claims' : 'token', chanInfo, expireAt, askedJoinLeave) };
+    return { body: result, after: () => this.#activate(resolved, token === '' ? 'claims' : 'token', chanInfo, expireAt, askedJoinLeave, stream.position) };
   }
 
   #unsubscribe(request: ChannelRequest): object {
@@ -560,12 +592,13 @@ export class Session implements Subscriber {
     return {};
   }
 
-  #presenceAllowed(resolved: ResolvedChannel): boolean {
+  /** Presence or history access: any client, or subscribers (a subscribe in flight counts), per the namespace. */
+  #allowed(resolved: ResolvedChannel, what: 'presence' | 'history'): boolean {
     const ns = resolved.namespace;
-    const anonymousOk = this.user !== '' || ns.allow_presence_for_anonymous;
+    const anonymousOk = this.user !== '' || ns[`allow_${what}_for_anonymous`];
     const allowed =
-      (ns.allow_presence_for_client && anonymousOk) ||
-      (ns.allow_presence_for_subscriber && (this.subs.has(resolved.channel) || this.#subscribing.has(resolved.channel)) && anonymousOk) ||
+      (ns[`allow_${what}_for_client`] && anonymousOk) ||
+      (ns[`allow_${what}_for_subscriber`] && (this.subs.has(resolved.channel) || this.#subscribing.has(resolved.channel)) && anonymousOk) ||
       this.node.settings.insecure;
     return allowed && this.#organizationAllowed(resolved);
   }
@@ -576,8 +609,18 @@ export class Session implements Subscriber {
     if (channel === '') throw new ReplyError(ErrorCode.UnknownChannel);
     const resolved = this.#resolve(channel);
     if (!resolved.namespace.presence) throw new ReplyError(ErrorCode.NotAvailable);
-    if (!this.#presenceAllowed(resolved) || !(await this.#isMember(resolved))) throw new ReplyError(ErrorCode.PermissionDenied);
+    if (!this.#allowed(resolved, 'presence') || !(await this.#isMember(resolved))) throw new ReplyError(ErrorCode.PermissionDenied);
     return channel;
+  }
+
+  /** The `history` command: 108 when the namespace keeps none, 103 without history access. */
+  async #history(request: HistoryRequest): Promise<object> {
+    const channel = text(request.channel);
+    if (channel === '') throw new DisconnectError(DisconnectCode.BadRequest, DISCONNECT_REASONS[DisconnectCode.BadRequest]);
+    const resolved = this.#resolve(channel);
+    if (!keepsHistory(resolved.namespace)) throw new ReplyError(ErrorCode.NotAvailable);
+    if (!this.#allowed(resolved, 'history') || !(await this.#isMember(resolved))) throw new ReplyError(ErrorCode.PermissionDenied);
+    return historyResult(this.node.broker, channel, historyQuery(request, streamOptions(resolved.namespace, this.node.settings.channels).metaTtl));
   }
 
   async #rpc(request: RpcRequest): Promise<object> {
@@ -589,6 +632,7 @@ export class Session implements Subscriber {
       user: this.user,
       method,
       claims: this.claims,
+      address: this.address,
       meta: this.meta,
       headers: this.headers,
     });
@@ -678,6 +722,10 @@ export class Session implements Subscriber {
     }
     if (this.state !== 'connected') return;
     const settings = this.node.settings;
+    if (this.restrictedUntil !== 0 && now >= this.restrictedUntil) {
+      this.disconnect(DisconnectCode.AuthenticationTimeout);
+      return;
+    }
     if (this.pongDeadline !== 0 && now >= this.pongDeadline) {
       this.disconnect(DisconnectCode.NoPong);
       return;

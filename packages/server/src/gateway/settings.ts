@@ -9,7 +9,7 @@ import {
   readSetting,
   type Environment,
 } from '../config/index.js';
-import { defaultNamespaces, namespaceDefaults, organizationNamespaceDefaults, type ChannelSettings, type NamespaceOptions } from './channels/options.js';
+import { DEFAULT_HISTORY_META_TTL, defaultNamespaces, namespaceDefaults, organizationNamespaceDefaults, type ChannelSettings, type NamespaceOptions } from './channels/options.js';
 import { loadCentrifugoConfigFile, type FileConfig, type FileTokenSettings } from './config-file.js';
 import { DisconnectCode } from './protocol/codes.js';
 
@@ -76,6 +76,14 @@ export interface GatewaySettings {
   readonly allowAnonymousConnectWithoutToken: boolean;
   /** Tokens with an empty `sub` are refused with 3507. Default false. */
   readonly disallowAnonymousConnectionTokens: boolean;
+  /**
+   * A connect without a token is accepted in a restricted state that may only call RPC methods named
+   * `auth.*` (sign-in over the socket), for at most {@link authRpcLifetime} seconds. Default true when
+   * the identity service runs in the same process, false otherwise.
+   */
+  readonly authRpc: boolean;
+  /** Seconds a restricted (token-less) connection may stay open. Default 60, at most 60. */
+  readonly authRpcLifetime: number;
   /** Browser origins allowed; empty allows only requests without an Origin or from the same host. */
   readonly allowedOrigins: readonly string[];
   readonly token: TokenSettings;
@@ -101,6 +109,8 @@ export interface GatewaySettings {
 export interface GatewaySettingsOverrides {
   /** Path of a Centrifugo v6 JSON config file (the `--gateway-config` flag). */
   readonly configFile?: string;
+  /** Whether the identity service runs in this process (the default of `LATCHKEY_GATEWAY_AUTH_RPC`). Default false. */
+  readonly identityInProcess?: boolean;
 }
 
 function tokenFromFile(file: FileTokenSettings | undefined): TokenSettings {
@@ -222,6 +232,8 @@ export function loadGatewaySettings(env: Environment, overrides: GatewaySettings
     insecure: flag(['LATCHKEY_GATEWAY_INSECURE'], file.insecure ?? false),
     allowAnonymousConnectWithoutToken: flag(['LATCHKEY_GATEWAY_ALLOW_ANONYMOUS'], file.allowAnonymousConnectWithoutToken ?? false),
     disallowAnonymousConnectionTokens: file.disallowAnonymousConnectionTokens ?? false,
+    authRpc: flag(['LATCHKEY_GATEWAY_AUTH_RPC'], overrides.identityInProcess ?? false),
+    authRpcLifetime: seconds(['LATCHKEY_GATEWAY_AUTH_RPC_LIFETIME'], 60, 1, 60),
     allowedOrigins: originsSetting ? parseList(originsSetting) : (file.allowedOrigins ?? []),
     token,
     subscriptionToken: hasKeys(subscriptionToken) ? subscriptionToken : null,
@@ -231,6 +243,7 @@ export function loadGatewaySettings(env: Environment, overrides: GatewaySettings
       userBoundary: file.userBoundary ?? '#',
       userSeparator: file.userSeparator ?? ',',
       maxLength: file.maxLength || 255,
+      historyMetaTtl: file.historyMetaTtl ?? DEFAULT_HISTORY_META_TTL,
       withoutNamespace: file.withoutNamespace ?? namespaceDefaults(''),
       namespaces,
     },

@@ -29,9 +29,12 @@ export function originAllowed(request: IncomingMessage, allowed: readonly string
 
 /**
  * Handles WebSocket upgrades at {@link WEBSOCKET_PATH} on the app's HTTP server. Other upgrade paths are
- * left to other listeners (or refused with 404 when there is none).
+ * left to other listeners (or refused with 404 when there is none). `clientHeaders` are kept per
+ * connection besides those the RPC proxy forwards (the client-address header behind a proxy, the user
+ * agent), for RPC handlers that count limits per client.
  */
-export function mountWebSocket(app: FastifyInstance, node: GatewayNode): void {
+export function mountWebSocket(app: FastifyInstance, node: GatewayNode, clientHeaders: readonly string[] = []): void {
+  const kept = [...new Set([...(node.settings.rpcProxy?.httpHeaders ?? []), ...clientHeaders])];
   const wss = new WebSocketServer({
     noServer: true,
     clientTracking: false,
@@ -56,7 +59,7 @@ export function mountWebSocket(app: FastifyInstance, node: GatewayNode): void {
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
-      node.add(new Session(node, ws, keptHeaders(request, node.settings.rpcProxy?.httpHeaders ?? [])));
+      node.add(new Session(node, ws, keptHeaders(request, kept), request.socket.remoteAddress ?? ''));
     });
   });
 }

@@ -1,8 +1,10 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { BrokerStatus } from '../cluster/index.js';
 import type { Database } from '../db/index.js';
 import { createInputSafety, DEFAULT_BODY_LIMIT } from '../input/index.js';
 import type { Logger } from '../logging/logger.js';
 import { registerHealthRoute } from './health.js';
+import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable, markUnavailable } from './unavailable.js';
 import { createMetrics, registerMetrics } from './metrics.js';
 
 /** Longest path parameter routed (longer → 414); no route has a regular-expression parameter. */
@@ -13,6 +15,8 @@ export interface AppOptions {
   readonly logger: Logger;
   /** Trust `X-Forwarded-For` from proxies. Default false. */
   readonly trustProxy?: boolean;
+  /** The broker `/health` reports on. Default: none reported. */
+  readonly broker?: { readonly kind: 'memory' | 'redis'; status(): BrokerStatus };
 }
 
 /**
@@ -55,6 +59,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (isDatabaseUnavailable(error)) return markUnavailable(reply).send({ error: 'database_unavailable', message: DATABASE_UNAVAILABLE_MESSAGE });
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
     if (status >= 500) {
       request.log.error({ err: error }, 'request failed');
@@ -67,7 +72,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     reply.code(404).send({ error: 'not_found', message: `No route for ${request.method} ${request.url.split('?')[0]}` });
   });
 
-  registerHealthRoute(app, options.db);
+  registerHealthRoute(app, options.db, options.broker);
   registerMetrics(app, createMetrics());
   return app;
 }

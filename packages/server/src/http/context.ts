@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Environment, ServerConfig } from '../config/index.js';
 import type { Database } from '../db/index.js';
 import type { Logger } from '../logging/logger.js';
+import type { ClusterBus } from '../cluster/index.js';
 import type { Revocations } from '../revocation/types.js';
 
 /** What every service receives when it is mounted. */
@@ -22,6 +23,14 @@ export interface AppContext {
    * otherwise the listening address (known once the server listens; call it per request).
    */
   publicUrl(): string;
+  /**
+   * Base URL that names the whole deployment (the `iss` of tokens): `LATCHKEY_PUBLIC_URL` when set; on
+   * PostgreSQL otherwise the address the deployment's first node listened on, stored in the database;
+   * on the embedded database this process's address. Absent: {@link AppContext.publicUrl}.
+   */
+  clusterUrl?(): string;
+  /** Messages every node acts on (signing keys changed), through Redis when `REDIS_URL` is set. Absent: this process only. */
+  readonly cluster?: ClusterBus;
   /** Services mounted so far, by name, so later ones can use earlier ones. */
   readonly services: Map<string, MountedService>;
 }

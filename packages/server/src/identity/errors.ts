@@ -32,6 +32,8 @@ export type IdentityErrorCode =
   | 'not_found'
   | 'request_entity_too_large'
   | 'unexpected_failure'
+  // 503 with Retry-After while the database is unreachable (Latchkey's own; supabase-js retries 503)
+  | 'database_unavailable'
   // Second factors, one-time codes and providers that are not offered
   | 'mfa_verification_failed'
   | 'mfa_challenge_expired'
@@ -51,6 +53,15 @@ export type IdentityErrorCode =
   | 'web3_provider_disabled'
   | 'provider_disabled'
   | 'oauth_client_not_found'
+  // Sign-in with upstream OAuth / OpenID Connect providers
+  | 'bad_oauth_state'
+  | 'bad_oauth_callback'
+  | 'flow_state_already_used'
+  | 'oauth_provider_not_supported'
+  | 'provider_email_needs_verification'
+  | 'identity_already_exists'
+  | 'identity_not_found'
+  | 'single_identity_not_deletable'
   // Organizations (Latchkey's own; GoTrue has no organizations)
   | 'organization_not_found'
   | 'member_not_found'

@@ -29,6 +29,9 @@ import { registerOtpRoutes } from './otp/routes.js';
 import { loadOtpSettings } from './otp/settings.js';
 import { registerOAuthClientAdminRoutes } from './oauth/admin-routes.js';
 import { registerOAuthTokenEndpoint } from './oauth/token-endpoint.js';
+import { UpstreamProvider } from './external/providers.js';
+import { registerExternalRoutes } from './external/routes.js';
+import { loadExternalSettings } from './external/settings.js';
 import type { IdentityRuntime } from './runtime.js';
 import { startSessionExpiry } from './session-expiry.js';
 import { registerRevocationFeedRoute } from '../revocation/feed-route.js';
@@ -97,11 +100,14 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
   const mailSettings = loadMailSettings(context.env);
   const auditSettings = loadAuditSettings(context.env);
   const audit = new AuditLog({ enabled: auditSettings.enabled });
+  const externalSettings = loadExternalSettings(context.env);
   const logger = context.logger.child({ service: 'identity' });
   const keys = await KeyStore.open(context.db, settings);
   const apiKeys = await loadApiKeys(context.db, keys, settings, logger);
   const baseUrl = () => `${context.publicUrl()}${IDENTITY_PREFIX}`;
-  const jwtIssuer = () => settings.issuer ?? baseUrl();
+  const clusterUrl = context.clusterUrl ?? context.publicUrl;
+  // The deployment's URL, not this node's: every node of one database issues and accepts the same `iss`.
+  const jwtIssuer = () => settings.issuer ?? `${clusterUrl()}${IDENTITY_PREFIX}`;
   const issuer = new AccessTokenIssuer(keys, settings, jwtIssuer, logger);
   const cors = corsPolicy(settings.corsAllowedOrigins, context.publicUrl, settings.siteUrl);
   const logins = new LoginThrottle(context.db, settings);
@@ -129,11 +135,12 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
   };
   const mailer = mailSettings.host ? smtpMailer({ ...mailSettings, host: mailSettings.host }) : outboxMailer(context.db);
   const codeMailer = new CodeMailer(runtime, mailer, otpSettings);
+  const providers = new Map([...externalSettings.providers].map(([name, provider]) => [name, new UpstreamProvider(provider)]));
 
   await app.register(
     async (scope) => {
       prepareScope(scope, logger, cors);
-      registerPublicRoutes(scope, runtime);
+      registerPublicRoutes(scope, runtime, [...providers.keys()]);
       registerSessionRoutes(scope, runtime);
       registerUserRoutes(scope, runtime, { mail: codeMailer, settings: userUpdateSettings });
       registerAdminRoutes(scope, runtime, { passwordChangeEndsSessions: userUpdateSettings.passwordChangeEndsSessions });
@@ -142,6 +149,7 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
       registerMfaRoutes(scope, runtime);
       registerOAuthClientAdminRoutes(scope, runtime);
       registerOtpRoutes(scope, runtime, { mail: codeMailer });
+      registerExternalRoutes(scope, runtime, { settings: externalSettings, providers, redirect: (requested) => codeMailer.redirect(requested) });
       registerOutboxRoutes(scope, runtime);
       registerAuditRoutes(scope, runtime);
       registerDisabledFeatures(scope, runtime);
@@ -150,6 +158,9 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
     { prefix: IDENTITY_PREFIX },
   );
   keys.startReloading(settings.keysReloadInterval);
+  // A rotation on any node reaches every node at once through the broker; after a broker outage, re-read.
+  const reloadKeys = () => void keys.reload().catch((error: unknown) => logger.warn({ reason: error instanceof Error ? error.message : String(error) }, 'signing key reload failed'));
+  const stopFollowingKeys = context.cluster?.subscribe({ message: (message) => message.type === 'keys_changed' && reloadKeys(), reconnected: reloadKeys }) ?? (() => undefined);
   const stopSessionExpiry = startSessionExpiry(context.db, context.revocations, settings, logger);
   const sweeper = setInterval(() => {
     logins.sweep().catch((error: unknown) => logger.warn({ reason: error instanceof Error ? error.message : String(error) }, 'login failure sweep failed'));
@@ -177,6 +188,7 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
       if (keys.source !== 'database') throw new Error('signing keys come from LATCHKEY_JWT_KEYS; rotate them there');
       const result = await rotateSigningKey(context.db, settings);
       await keys.reload();
+      await context.cluster?.publish({ type: 'keys_changed' });
       return result;
     },
     reloadKeys: () => keys.reload(),
@@ -200,6 +212,7 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
     ],
     async close() {
       stopSessionExpiry();
+      stopFollowingKeys();
       keys.stopReloading();
       clearInterval(sweeper);
       mailer.close();

@@ -112,4 +112,8 @@ export interface TokenResponse {
   expires_at: number;
   refresh_token: string;
   user: UserJson;
+  /** The upstream provider's access token, after a sign-in with an OAuth / OpenID Connect provider. */
+  provider_token?: string;
+  /** The upstream provider's refresh token, when it issued one. */
+  provider_refresh_token?: string;
 }

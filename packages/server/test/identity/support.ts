@@ -24,9 +24,10 @@ export const TEST_ENV: Record<string, string> = {
   LATCHKEY_REFRESH_TOKEN_REUSE_INTERVAL: '1',
 };
 
-export function supabaseClient(url: string, key: string): SupabaseClient {
+/** A supabase-js client without persistence or auto refresh; `flowType` as the app chose it (default implicit). */
+export function supabaseClient(url: string, key: string, flowType: 'implicit' | 'pkce' = 'implicit'): SupabaseClient {
   return createClient(url, key, {
-    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false, flowType },
     realtime: { transport: WebSocket as never },
   });
 }

@@ -1,9 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { keepsHistory, type NamespaceOptions } from '../channels/options.js';
 import { resolveChannel } from '../channels/resolve.js';
+import { historyQuery, historyResult, streamOptions } from '../history/position.js';
+import type { StreamPosition } from '../history/types.js';
+import { ReplyError } from '../rpc/errors.js';
 import { parseJsonText, UnsafeInputError } from '../../input/index.js';
 import type { GatewayNode } from '../node.js';
 import { ERROR_MESSAGES, ErrorCode } from '../protocol/codes.js';
 import { keyMatches } from './key.js';
+import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable, markUnavailable } from '../../http/unavailable.js';
 
 /** Method error in Centrifugo's server API shape (HTTP 200 with an `error` object). */
 class ApiMethodError extends Error {
@@ -46,13 +51,25 @@ function presenceChannel(node: GatewayNode, body: Body): string {
   return channel;
 }
 
+/** The position a publish reports: `{offset, epoch}` where the channel keeps history, `{}` otherwise. */
+function positionOf(position: StreamPosition | null): object {
+  return position === null ? {} : { offset: position.offset, epoch: position.epoch };
+}
+
+/** The namespace of a history request's channel; 108 when it keeps no history. */
+function historyNamespace(node: GatewayNode, body: Body): NamespaceOptions {
+  const resolved = resolveChannel(node.settings.channels, channelOf(node, body.channel));
+  if (typeof resolved === 'number') throw new ApiMethodError(resolved);
+  if (!keepsHistory(resolved.namespace)) throw new ApiMethodError(ErrorCode.NotAvailable);
+  return resolved.namespace;
+}
+
 /** Server API methods: body in, `result` out; {@link ApiMethodError} for method errors. */
 function methods(node: GatewayNode): Record<string, (body: Body) => Promise<object>> {
   return {
     async publish(body) {
       const channel = channelOf(node, body.channel);
-      await node.publishJson(channel, dataJsonOf(body));
-      return {};
+      return positionOf(await node.publishJson(channel, dataJsonOf(body), undefined, { skipHistory: body.skip_history === true }));
     },
     async broadcast(body) {
       if (!Array.isArray(body.channels) || body.channels.length === 0) throw new ApiMethodError(ErrorCode.BadRequest, 'channels required');
@@ -60,8 +77,7 @@ function methods(node: GatewayNode): Record<string, (body: Body) => Promise<obje
       const responses = await Promise.all(
         body.channels.map(async (value: unknown) => {
           try {
-            await node.publishJson(channelOf(node, value), dataJson);
-            return { result: {} };
+            return { result: positionOf(await node.publishJson(channelOf(node, value), dataJson, undefined, { skipHistory: body.skip_history === true })) };
           } catch (error) {
             if (error instanceof ApiMethodError) return { error: { code: error.code, message: error.message } };
             throw error;
@@ -89,6 +105,15 @@ function methods(node: GatewayNode): Record<string, (body: Body) => Promise<obje
     },
     async presence_stats(body) {
       return node.presence.stats(presenceChannel(node, body));
+    },
+    async history(body) {
+      const namespace = historyNamespace(node, body);
+      return historyResult(node.broker, body.channel as string, historyQuery(body, streamOptions(namespace, node.settings.channels).metaTtl));
+    },
+    async history_remove(body) {
+      historyNamespace(node, body);
+      await node.broker.removeHistory(body.channel as string);
+      return {};
     },
     async info() {
       return { nodes: node.nodes() };
@@ -130,6 +155,7 @@ export async function registerServerApi(app: FastifyInstance, node: GatewayNode,
       }
     });
     api.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+      if (isDatabaseUnavailable(error)) return markUnavailable(reply).send({ error: { code: ErrorCode.Internal, message: DATABASE_UNAVAILABLE_MESSAGE } });
       const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
       if (status === 500) request.log.error({ err: error }, 'gateway API failed');
       return reply.code(status).send({ error: { code: status === 500 ? ErrorCode.Internal : ErrorCode.BadRequest, message: status === 500 ? 'internal server error' : error.message } });
@@ -150,7 +176,7 @@ export async function registerServerApi(app: FastifyInstance, node: GatewayNode,
         try {
           return { result: await method(body as Body) };
         } catch (error) {
-          if (error instanceof ApiMethodError) return { error: { code: error.code, message: error.message } };
+          if (error instanceof ApiMethodError || error instanceof ReplyError) return { error: { code: error.code, message: error.message } };
           throw error;
         }
       });

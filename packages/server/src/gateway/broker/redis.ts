@@ -1,4 +1,6 @@
 import { Redis } from 'ioredis';
+import { RedisHistory, STREAM_PUB } from '../history/redis.js';
+import type { HistoryPage, HistoryQuery, StreamOptions, StreamPosition } from '../history/types.js';
 import type { ClientInfo } from '../protocol/types.js';
 import { presenceStats, type Broker, type BrokerHandler, type ControlMessage, type PresenceStore } from './types.js';
 
@@ -21,6 +23,7 @@ export class RedisBroker implements Broker {
   readonly #sub: Redis;
   readonly #prefix: string;
   readonly #control: string;
+  readonly #streams: RedisHistory;
 
   constructor(options: RedisBrokerOptions) {
     this.#prefix = `${options.prefix ?? 'latchkey.gateway'}.ch.`;
@@ -28,6 +31,7 @@ export class RedisBroker implements Broker {
     const common = { lazyConnect: true, maxRetriesPerRequest: 3, enableAutoPipelining: true } as const;
     this.#pub = new Redis(options.url, common);
     this.#sub = new Redis(options.url, { lazyConnect: true });
+    this.#streams = new RedisHistory(this.#pub, options.prefix ?? 'latchkey.gateway');
   }
 
   async start(handler: BrokerHandler): Promise<void> {
@@ -42,7 +46,14 @@ export class RedisBroker implements Broker {
         return;
       }
       if (!name.startsWith(this.#prefix) || message.length < 2) return;
-      handler.deliver(name.slice(this.#prefix.length), message.subarray(1), message[0] === JOIN_LEAVE);
+      if (message[0] === STREAM_PUB) {
+        // `h<offset> <frame>`
+        const space = message.indexOf(0x20);
+        if (space === -1) return;
+        handler.deliver(name.slice(this.#prefix.length), message.subarray(space + 1), false, Number(message.toString('latin1', 1, space)));
+        return;
+      }
+      handler.deliver(name.slice(this.#prefix.length), message.subarray(1), message[0] === JOIN_LEAVE, 0);
     });
     await Promise.all([this.#pub.connect(), this.#sub.connect()]);
     await this.#sub.subscribe(this.#control);
@@ -53,6 +64,15 @@ export class RedisBroker implements Broker {
     message[0] = joinLeave ? JOIN_LEAVE : PUB;
     frame.copy(message, 1);
     await this.#pub.publish(this.#prefix + channel, message);
+  }
+  async publishToStream(channel: string, data: string, info: string | undefined, options: StreamOptions): Promise<StreamPosition> {
+    return this.#streams.append(channel, this.#prefix + channel, data, info, options);
+  }
+  history(channel: string, query: HistoryQuery): Promise<HistoryPage> {
+    return this.#streams.read(channel, query);
+  }
+  removeHistory(channel: string): Promise<void> {
+    return this.#streams.remove(channel);
   }
   async subscribe(channel: string): Promise<void> {
     await this.#sub.subscribe(this.#prefix + channel);

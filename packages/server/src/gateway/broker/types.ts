@@ -1,3 +1,4 @@
+import type { HistoryPage, HistoryQuery, StreamOptions, StreamPosition } from '../history/types.js';
 import type { ClientInfo } from '../protocol/types.js';
 
 /** Node-wide orders that every gateway node must see (server API disconnects, node announcements). */
@@ -19,8 +20,11 @@ export interface NodeInfo {
 
 /** What a broker calls back into. */
 export interface BrokerHandler {
-  /** A frame for every local subscriber of `channel` (`joinLeave`: only those who asked for join/leave). */
-  deliver(channel: string, frame: Buffer, joinLeave: boolean): void;
+  /**
+   * A frame for every local subscriber of `channel` (`joinLeave`: only those who asked for join/leave).
+   * `offset` is the publication's place in the channel's stream (0 when it has none).
+   */
+  deliver(channel: string, frame: Buffer, joinLeave: boolean, offset: number): void;
   control(message: ControlMessage): void;
 }
 
@@ -38,6 +42,15 @@ export interface Broker {
   /** Stops receiving `channel` on this node. */
   unsubscribe(channel: string): Promise<void>;
   control(message: ControlMessage): Promise<void>;
+  /**
+   * Appends a publication (`data` and `info` as JSON text) to the channel's stream and sends it, with
+   * its offset, to every node with subscribers of `channel` — in offset order.
+   */
+  publishToStream(channel: string, data: string, info: string | undefined, options: StreamOptions): Promise<StreamPosition>;
+  /** Reads the channel's stream; throws `UnrecoverablePositionError` when `since` names another epoch. */
+  history(channel: string, query: HistoryQuery): Promise<HistoryPage>;
+  /** Drops the channel's kept publications (offset and epoch stay). */
+  removeHistory(channel: string): Promise<void>;
   close(): Promise<void>;
 }
 

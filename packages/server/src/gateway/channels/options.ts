@@ -31,6 +31,30 @@ export interface NamespaceOptions {
   readonly allow_user_limited_channels: boolean;
   /** Regular expression the part after the namespace must match. Default none. */
   readonly channel_regex: RegExp | null;
+  /** Publications kept per channel (`history_size`); 0 = no history. Default 0. */
+  readonly history_size: number;
+  /** Seconds publications are kept after the last one (`history_ttl`); 0 = no history. Default 0. */
+  readonly history_ttl: number;
+  /** Seconds a channel's offset and epoch outlive its last publish or read; 0 = the channel-wide `history_meta_ttl`. Default 0. */
+  readonly history_meta_ttl: number;
+  /** Every subscription is positioned (offset/epoch in the reply, gaps close with 3010). Default false. */
+  readonly force_positioning: boolean;
+  /** Subscriptions asking for positioning get it. Default false. */
+  readonly allow_positioning: boolean;
+  /** Every subscription is recoverable (missed publications come back on resubscribe). Default false. */
+  readonly force_recovery: boolean;
+  /** Subscriptions asking for recovery get it. Default false. */
+  readonly allow_recovery: boolean;
+  /** Subscribers may read the channel's history. Default false. */
+  readonly allow_history_for_subscriber: boolean;
+  /** Any authenticated connection may read history. Default false. */
+  readonly allow_history_for_client: boolean;
+  /** Anonymous connections may read history too. Default false. */
+  readonly allow_history_for_anonymous: boolean;
+  /** Delta encodings subscribers may ask for (only `fossil`). Default none. */
+  readonly allowed_delta_types: readonly 'fossil'[];
+  /** Server API publications go out as deltas to subscribers that negotiated them. Default false. */
+  readonly delta_publish: boolean;
   /**
    * Latchkey extension: the part after the namespace must equal the token's
    * `app_metadata.organization_id` for subscribe, publish and presence (error 103 otherwise).
@@ -52,6 +76,14 @@ export const BOOLEAN_NAMESPACE_OPTIONS = [
   'allow_presence_for_subscriber',
   'allow_presence_for_anonymous',
   'allow_user_limited_channels',
+  'force_positioning',
+  'allow_positioning',
+  'force_recovery',
+  'allow_recovery',
+  'allow_history_for_subscriber',
+  'allow_history_for_client',
+  'allow_history_for_anonymous',
+  'delta_publish',
 ] as const;
 
 export type BooleanNamespaceOption = (typeof BOOLEAN_NAMESPACE_OPTIONS)[number];
@@ -72,6 +104,18 @@ export function namespaceDefaults(name: string): NamespaceOptions {
     allow_presence_for_subscriber: false,
     allow_presence_for_anonymous: false,
     allow_user_limited_channels: false,
+    history_size: 0,
+    history_ttl: 0,
+    history_meta_ttl: 0,
+    force_positioning: false,
+    allow_positioning: false,
+    force_recovery: false,
+    allow_recovery: false,
+    allow_history_for_subscriber: false,
+    allow_history_for_client: false,
+    allow_history_for_anonymous: false,
+    allowed_delta_types: [],
+    delta_publish: false,
     channel_regex: null,
     organization_bound: false,
   };
@@ -89,17 +133,39 @@ export interface ChannelSettings {
   readonly userSeparator: string;
   /** Longest channel name. Default 255. */
   readonly maxLength: number;
+  /** Seconds a channel's offset and epoch outlive its last publish or read (`channel.history_meta_ttl`). Default 2592000 (30 days). */
+  readonly historyMetaTtl: number;
   readonly withoutNamespace: NamespaceOptions;
   readonly namespaces: ReadonlyMap<string, NamespaceOptions>;
+}
+
+/** Default channel-wide `history_meta_ttl`: 30 days, as Centrifugo's. */
+export const DEFAULT_HISTORY_META_TTL = 30 * 24 * 3600;
+
+/**
+ * What makes the default namespaces recoverable: the last 100 publications of the last 10 minutes are
+ * kept, and every subscription recovers what it missed while disconnected; subscribers may read history.
+ */
+const RECOVERABLE = {
+  history_size: 100,
+  history_ttl: 600,
+  force_recovery: true,
+  allow_history_for_subscriber: true,
+} as const;
+
+/** Whether publications on the namespace's channels are kept in a stream. */
+export function keepsHistory(namespace: NamespaceOptions): boolean {
+  return namespace.history_size > 0 && namespace.history_ttl > 0;
 }
 
 /**
  * The namespaces used when no config file defines any: `org:<organization id>` (members of the
  * organization subscribe, see presence and join/leave) and `user:#<user id>` (the user's own channel).
+ * Both are recoverable.
  */
 export function defaultNamespaces(organizationNamespace: string | null): NamespaceOptions[] {
   const namespaces: NamespaceOptions[] = [
-    { ...namespaceDefaults('user'), allow_user_limited_channels: true },
+    { ...namespaceDefaults('user'), ...RECOVERABLE, allow_user_limited_channels: true },
   ];
   if (organizationNamespace) namespaces.push(organizationNamespaceDefaults(organizationNamespace));
   return namespaces;
@@ -109,6 +175,7 @@ export function defaultNamespaces(organizationNamespace: string | null): Namespa
 export function organizationNamespaceDefaults(name: string): NamespaceOptions {
   return {
     ...namespaceDefaults(name),
+    ...RECOVERABLE,
     presence: true,
     join_leave: true,
     allow_subscribe_for_client: true,

@@ -75,6 +75,11 @@ export enum DisconnectCode {
   Slow = 3008,
   /** Server: write to the socket failed. Client: reconnects. */
   WriteError = 3009,
+  /**
+   * Server: a positioned subscription missed publications (a gap in the channel's offsets, or the stream
+   * was lost). Client: reconnects and recovers from its last offset (or reports `recovered: false`).
+   */
+  InsufficientState = 3010,
   /** Server: asked to reconnect (API disconnect with reconnect advice). Client: reconnects. */
   ForceReconnect = 3011,
   /** Server: no pong to a server ping in time. Client: reconnects. */
@@ -107,6 +112,12 @@ export enum DisconnectCode {
    * are terminal); our SDK emits `reauthRequired`: the user signs in again.
    */
   SessionEnded = 4501,
+  /**
+   * Server: a connection accepted without a token (allowed only to call `auth.*` RPC methods) reached the
+   * end of its lifetime (60 s by default). Client: disconnected, does not reconnect; it connects again
+   * with the token it obtained.
+   */
+  AuthenticationTimeout = 4502,
 }
 
 /** Close reasons that go with {@link DisconnectCode}s (kept under the 123-byte close-frame limit). */
@@ -117,6 +128,7 @@ export const DISCONNECT_REASONS: Readonly<Record<DisconnectCode, string>> = {
   [DisconnectCode.SubscriptionExpired]: 'subscription expired',
   [DisconnectCode.Slow]: 'slow',
   [DisconnectCode.WriteError]: 'write error',
+  [DisconnectCode.InsufficientState]: 'insufficient state',
   [DisconnectCode.ForceReconnect]: 'force reconnect',
   [DisconnectCode.NoPong]: 'no pong',
   [DisconnectCode.StateInvalidated]: 'state invalidated',
@@ -128,6 +140,7 @@ export const DISCONNECT_REASONS: Readonly<Record<DisconnectCode, string>> = {
   [DisconnectCode.ChannelLimit]: 'channel limit',
   [DisconnectCode.PermissionDenied]: 'permission denied',
   [DisconnectCode.SessionEnded]: 'session ended',
+  [DisconnectCode.AuthenticationTimeout]: 'authentication timeout',
 };
 
 /** Codes carried by an `unsubscribe` push. Below 2500 the client stays unsubscribed; from 2500 it resubscribes. */

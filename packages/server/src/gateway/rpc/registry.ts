@@ -13,6 +13,10 @@ export interface RpcContext {
   readonly method: string;
   /** Verified connection token claims, `null` for anonymous connections. */
   readonly claims: GatewayClaims | null;
+  /** The socket's peer address: the client, or the proxy in front of it. */
+  readonly address: string;
+  /** Connect request headers the gateway keeps (lower-case names): those the RPC proxy forwards, and the client-address and user-agent headers. */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 
 /**
@@ -24,8 +28,6 @@ export type RpcHandler<TData = JsonValue | undefined, TResult = unknown> = (data
 /** Connection details forwarded to the RPC proxy. */
 export interface ProxyCaller extends RpcContext {
   readonly meta: JsonValue | undefined;
-  /** Connect request headers (lower-case names). */
-  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 
 /** Centrifugo RPC proxy response body. */

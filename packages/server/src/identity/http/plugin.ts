@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { parseJsonText, UnsafeInputError } from '../../input/index.js';
 import type { Logger } from '../../logging/logger.js';
 import { IdentityError, OAuthError, RateLimitedError, validationFailed } from '../errors.js';
+import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable, markUnavailable } from '../../http/unavailable.js';
 import type { CorsPolicy } from './cors.js';
 
 /** The API version supabase-js announces; errors then use the `{code, message}` body. */
@@ -105,6 +106,7 @@ export function prepareScope(app: FastifyInstance, logger: Logger, cors: CorsPol
       return sendIdentityError(request, reply, error);
     }
     if (error instanceof OAuthError) return reply.code(400).send({ error: error.error, error_description: error.message });
+    if (isDatabaseUnavailable(error)) return sendIdentityError(request, markUnavailable(reply), new IdentityError(503, 'database_unavailable', DATABASE_UNAVAILABLE_MESSAGE));
     const status = (error as FastifyError).statusCode;
     if (status !== undefined && status >= 400 && status < 500) return sendIdentityError(request, reply, toIdentityError(error as FastifyError));
     // Only the message and code: driver errors carry the query parameters, which may hold secrets.

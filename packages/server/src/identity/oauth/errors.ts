@@ -1,8 +1,8 @@
 /**
- * RFC 6749 §5.2 token endpoint errors: `{"error","error_description"}`. The codes are the RFC's, plus
- * `slow_down` (RFC 8628) for a rate-limited client.
+ * RFC 6749 §5.2 token endpoint errors: `{"error","error_description"}`. The codes are the RFC's (`temporarily_unavailable`, 503, while
+ * the database is unreachable), plus `slow_down` (RFC 8628) for a rate-limited client.
  */
-export type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type' | 'invalid_scope' | 'slow_down' | 'server_error';
+export type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type' | 'invalid_scope' | 'slow_down' | 'server_error' | 'temporarily_unavailable';
 
 /** An answer of the OAuth token endpoint other than a token. */
 export class OAuthTokenError extends Error {

@@ -11,6 +11,7 @@ import { findUserByEmail, isBanned } from '../users.js';
 import { SCOPE_TOKEN, authenticateOAuthClient, type ClientRow } from './clients.js';
 import { issueClientToken } from './client-token.js';
 import { OAuthMessages, OAuthTokenError } from './errors.js';
+import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable, markUnavailable } from '../../http/unavailable.js';
 
 /** Path of the token endpoint, under `/auth/v1`. */
 export const OAUTH_TOKEN_PATH = '/oauth/token';
@@ -178,6 +179,7 @@ export function registerOAuthTokenEndpoint(app: FastifyInstance, runtime: Identi
     scope.addContentTypeParser(FORM, { parseAs: 'string', bodyLimit: 64 * 1024 }, (_request, body, done) => done(null, body));
     scope.setErrorHandler((error: unknown, _request, reply) => {
       if (error instanceof OAuthTokenError) return sendOAuthError(reply, error);
+      if (isDatabaseUnavailable(error)) return sendOAuthError(markUnavailable(reply), new OAuthTokenError('temporarily_unavailable', DATABASE_UNAVAILABLE_MESSAGE, { status: 503 }));
       if (error instanceof RateLimitedError) return sendOAuthError(reply.header('retry-after', String(error.retryAfter)), new OAuthTokenError('slow_down', error.message));
       const status = (error as { statusCode?: number }).statusCode;
       if (error instanceof IdentityError && error.status < 500) return sendOAuthError(reply, new OAuthTokenError('invalid_request', error.message));

@@ -30,17 +30,11 @@ function idTokenRefusal(body: Record<string, unknown>): Error {
 
 /**
  * Features this service does not offer, answered as GoTrue answers when they are turned off: SSO
- * (`POST /sso`), Web3 and id_token grants, and manual identity linking.
+ * (`POST /sso`), Web3 and id_token grants.
  */
 export function registerDisabledFeatures(app: FastifyInstance, runtime: IdentityRuntime): void {
   app.post('/sso', async () => {
     throw new IdentityError(404, 'saml_provider_disabled', 'SAML 2.0 is disabled');
-  });
-  app.get('/user/identities/authorize', async () => {
-    throw new IdentityError(404, 'manual_linking_disabled', 'Manual linking is disabled');
-  });
-  app.delete('/user/identities/:id', async () => {
-    throw new IdentityError(404, 'manual_linking_disabled', 'Manual linking is disabled');
   });
   runtime.extensions.grants.set('web3', async () => {
     throw new IdentityError(422, 'web3_provider_disabled', 'Web3 provider is disabled');

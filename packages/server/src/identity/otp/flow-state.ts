@@ -45,13 +45,31 @@ export async function issueAuthCode(tx: Queryable, flowStateId: string): Promise
   return code;
 }
 
+/** What a traded authorization code yields. */
+export interface ExchangedFlow {
+  readonly userId: string;
+  readonly method: string;
+  /** The upstream provider's tokens, for flows started by `GET /authorize` (GoTrue's `provider_token`). */
+  readonly providerAccessToken: string | null;
+  readonly providerRefreshToken: string | null;
+}
+
 /**
  * Trades an authorization code and its verifier: the flow is used up, and its user id and authentication
  * method returned. 404 `flow_state_not_found`, 422 `flow_state_expired`, 400 `bad_code_verifier`.
  */
-export async function exchangeAuthCode(tx: Queryable, code: string, verifier: string): Promise<{ userId: string; method: string }> {
-  const { rows } = await tx.query<{ user_id: string; code_challenge: string; code_challenge_method: string; authentication_method: string; auth_code_issued_at: Date }>(
-    'delete from auth.flow_state where auth_code_digest = $1 returning user_id, code_challenge, code_challenge_method, authentication_method, auth_code_issued_at',
+export async function exchangeAuthCode(tx: Queryable, code: string, verifier: string): Promise<ExchangedFlow> {
+  const { rows } = await tx.query<{
+    user_id: string;
+    code_challenge: string;
+    code_challenge_method: string;
+    authentication_method: string;
+    auth_code_issued_at: Date;
+    provider_access_token: string | null;
+    provider_refresh_token: string | null;
+  }>(
+    `delete from auth.flow_state where auth_code_digest = $1
+     returning user_id, code_challenge, code_challenge_method, authentication_method, auth_code_issued_at, provider_access_token, provider_refresh_token`,
     [digest(code)],
   );
   const flow = rows[0];
@@ -61,5 +79,10 @@ export async function exchangeAuthCode(tx: Queryable, code: string, verifier: st
   }
   const expected = flow.code_challenge_method === 's256' ? createHash('sha256').update(verifier).digest('base64url') : verifier;
   if (expected !== flow.code_challenge) throw new IdentityError(400, 'bad_code_verifier', 'code challenge does not match previously saved code verifier');
-  return { userId: flow.user_id, method: flow.authentication_method };
+  return {
+    userId: flow.user_id,
+    method: flow.authentication_method,
+    providerAccessToken: flow.provider_access_token,
+    providerRefreshToken: flow.provider_refresh_token,
+  };
 }

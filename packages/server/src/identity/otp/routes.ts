@@ -316,15 +316,19 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
     const verifier = optionalString(body, 'code_verifier') ?? '';
     if (code === '' || verifier === '') throw validationFailed('invalid request: both auth code and code verifier should be non-empty');
     const agent = request.headers['user-agent'];
-    const prepared = await runtime.db.transaction(async (tx) => {
+    const { flow, prepared } = await runtime.db.transaction(async (tx) => {
       const flow = await exchangeAuthCode(tx, code, verifier);
-      return startSession(tx, runtime.issuer, flow.userId, {
+      const prepared = await startSession(tx, runtime.issuer, flow.userId, {
         audit: { writer: runtime.audit, traits: { provider_type: flow.method } },
         method: flow.method as AuthenticationMethod,
         client: { ip: address(request), userAgent: typeof agent === 'string' ? agent : undefined },
       });
+      return { flow, prepared };
     });
-    return finishSession(runtime.issuer, prepared);
+    const session: TokenResponse = await finishSession(runtime.issuer, prepared);
+    if (flow.providerAccessToken) session.provider_token = flow.providerAccessToken;
+    if (flow.providerRefreshToken) session.provider_refresh_token = flow.providerRefreshToken;
+    return session;
   });
 
   if (otp.anonymousEnabled) {

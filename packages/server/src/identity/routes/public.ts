@@ -5,8 +5,12 @@ import type { IdentityRuntime } from '../runtime.js';
 /** Version reported by `GET /auth/v1/health`. */
 export const IDENTITY_VERSION = '0.1.0';
 
-/** `/health`, `/settings`, the JWKS and the OpenID configuration: no authentication. */
-export function registerPublicRoutes(app: FastifyInstance, runtime: IdentityRuntime): void {
+/**
+ * `/health`, `/settings`, the JWKS and the OpenID configuration: no authentication. `providers` are the
+ * enabled upstream sign-in providers, listed as `true` under `external` (OpenID Connect providers added
+ * by name too).
+ */
+export function registerPublicRoutes(app: FastifyInstance, runtime: IdentityRuntime, providers: readonly string[] = []): void {
   app.get('/health', async () => ({
     version: IDENTITY_VERSION,
     name: 'GoTrue',
@@ -42,6 +46,7 @@ export function registerPublicRoutes(app: FastifyInstance, runtime: IdentityRunt
         twitch: false,
         twitter: false,
         zoom: false,
+        ...Object.fromEntries(providers.map((name) => [name, true])),
       },
       disable_signup: settings.disableSignup,
       mailer_autoconfirm: settings.mailerAutoconfirm,

@@ -1,0 +1,73 @@
+import { Redis } from 'ioredis';
+import { ClusterListeners, parseClusterMessage, type BrokerStatus, type ClusterBus, type ClusterListener, type ClusterMessage } from './bus.js';
+
+/** Options of {@link RedisClusterBus}. */
+export interface RedisClusterBusOptions {
+  readonly url: string;
+  readonly channel: string;
+}
+
+/**
+ * Cluster messages over one Redis pub/sub channel, connected as the revocation broadcaster is: a
+ * publishing connection that never queues while Redis is away, and a subscribing one that reconnects
+ * by itself and subscribes again (ioredis `autoResubscribe`); listeners hear `reconnected` then.
+ */
+export class RedisClusterBus implements ClusterBus {
+  readonly kind = 'redis' as const;
+  readonly #pub: Redis;
+  readonly #sub: Redis;
+  readonly #channel: string;
+  readonly #listeners = new ClusterListeners();
+
+  constructor(options: RedisClusterBusOptions) {
+    this.#channel = options.channel;
+    const connectionName = options.channel.replace(/[^A-Za-z0-9._:-]/g, '_');
+    this.#pub = new Redis(options.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName });
+    this.#sub = new Redis(options.url, { lazyConnect: true, connectionName });
+    this.#pub.on('error', () => undefined);
+    this.#sub.on('error', () => undefined);
+  }
+
+  /** Connects both connections and subscribes; rejects (and closes) when Redis cannot be reached. */
+  async start(): Promise<void> {
+    this.#sub.on('message', (channel: string, text: string) => {
+      if (channel !== this.#channel) return;
+      const message = parseClusterMessage(text);
+      if (message) this.#listeners.message(message);
+    });
+    let connected = false;
+    this.#sub.on('ready', () => {
+      if (connected) this.#listeners.reconnected();
+      connected = true;
+    });
+    try {
+      await Promise.all([this.#pub.connect(), this.#sub.connect()]);
+      await this.#sub.subscribe(this.#channel);
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+  }
+
+  async publish(message: ClusterMessage): Promise<void> {
+    try {
+      await this.#pub.publish(this.#channel, JSON.stringify(message));
+    } catch {
+      // Redis is away: this node's own listeners still hear it, the others re-read on reconnect.
+      this.#listeners.message(message);
+    }
+  }
+
+  subscribe(listener: ClusterListener): () => void {
+    return this.#listeners.add(listener);
+  }
+
+  status(): BrokerStatus {
+    return this.#sub.status === 'ready' && this.#pub.status === 'ready' ? 'up' : 'down';
+  }
+
+  async close(): Promise<void> {
+    this.#sub.disconnect();
+    this.#pub.disconnect();
+  }
+}

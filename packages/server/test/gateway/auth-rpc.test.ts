@@ -1,0 +1,210 @@
+import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import type { Centrifuge } from 'centrifuge';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createLogger, identityService, loadServerConfig, startServer, type Database, type IdentityExports, type RunningServer } from '@latchkey/server';
+import { describeEachDatabase } from '../../../../test-support/databases.js';
+import { gatewayService, type GatewayExports } from '../../src/gateway/index.js';
+import { TEST_ENV } from '../identity/support.js';
+import { officialClient, once } from './support.js';
+
+const PASSWORD = 'correct-horse-battery-1';
+
+interface Started {
+  readonly server: RunningServer;
+  readonly wsUrl: string;
+  readonly logs: string[];
+  post(path: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }>;
+}
+
+async function start(database: Database, env: Record<string, string> = {}): Promise<Started> {
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logs.push(chunk.toString('utf8'));
+      done();
+    },
+  });
+  const server = await startServer({
+    env: { ...TEST_ENV, LATCHKEY_LOGIN_ACCOUNT_FAILURES: '2', LATCHKEY_LOGIN_DELAY: '30', ...env },
+    config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'debug' }),
+    logger: createLogger('debug', sink),
+    database,
+    services: [identityService, gatewayService()],
+  });
+  const anonKey = (server.services.get('identity')!.exports as IdentityExports).apiKeys.anonKey;
+  (server.services.get('gateway')!.exports as GatewayExports).registerRpc('whoami', (_data, context) => ({ user: context.user }));
+  return {
+    server,
+    logs,
+    wsUrl: `${server.url.replace(/^http/, 'ws')}/connection/websocket`,
+    async post(path, body) {
+      const response = await fetch(`${server.url}/auth/v1${path}`, { method: 'POST', headers: { apikey: anonKey, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    },
+  };
+}
+
+/** Connects the official client without a token (the restricted state). */
+async function restricted(url: string): Promise<Centrifuge> {
+  const client = officialClient(url);
+  client.connect();
+  await once(client, 'connected');
+  return client;
+}
+
+/** The error an RPC call rejects with. */
+async function rpcError(client: Centrifuge, method: string, data: unknown): Promise<{ code: number; message: string }> {
+  try {
+    await client.rpc(method, data);
+  } catch (error) {
+    return error as { code: number; message: string };
+  }
+  throw new Error(`${method} succeeded`);
+}
+
+describeEachDatabase('sign-in over the socket', (database) => {
+  let app: Started;
+  beforeAll(async () => {
+    app = await start(database());
+  });
+  afterAll(async () => {
+    await app?.server.close();
+  });
+
+  const newAccount = async (): Promise<string> => {
+    const email = `socket-${randomUUID()}@example.com`;
+    expect((await app.post('/signup', { email, password: PASSWORD })).status).toBe(200);
+    return email;
+  };
+
+  it('auth.login answers the token endpoint JSON; the token then opens a full connection', async () => {
+    const email = await newAccount();
+    const client = await restricted(app.wsUrl);
+    let session: Record<string, unknown>;
+    try {
+      session = (await client.rpc('auth.login', { email, password: PASSWORD })).data as Record<string, unknown>;
+    } finally {
+      client.disconnect();
+    }
+    const http = (await app.post('/token?grant_type=password', { email, password: PASSWORD })).body;
+    expect(Object.keys(session).sort()).toEqual(Object.keys(http).sort());
+    expect(session).toMatchObject({ token_type: 'bearer', expires_in: 3600, user: { email } });
+    const user = (session.user as { id: string }).id;
+
+    const full = officialClient(app.wsUrl, { token: session.access_token as string });
+    try {
+      full.connect();
+      await once(full, 'connected');
+      expect((await full.rpc('whoami', {})).data).toEqual({ user });
+    } finally {
+      full.disconnect();
+    }
+
+    // auth.refresh is the refresh_token grant: a new pair, the old refresh token used up.
+    const again = await restricted(app.wsUrl);
+    try {
+      const refreshed = (await again.rpc('auth.refresh', { refresh_token: session.refresh_token })).data as Record<string, unknown>;
+      expect(Object.keys(refreshed).sort()).toEqual(Object.keys(http).sort());
+      expect(refreshed.refresh_token).not.toBe(session.refresh_token);
+      expect(await rpcError(again, 'auth.refresh', { refresh_token: 'not-a-token' })).toMatchObject({ code: 400, message: 'refresh_token_not_found' });
+    } finally {
+      again.disconnect();
+    }
+    // Nothing secret reached the logs.
+    const logged = app.logs.join('');
+    for (const secret of [PASSWORD, session.access_token as string, session.refresh_token as string]) expect(logged).not.toContain(secret);
+  });
+
+  it('refuses everything but auth.* with 103, and a wrong password like HTTP', async () => {
+    const email = await newAccount();
+    const client = await restricted(app.wsUrl);
+    try {
+      expect(await rpcError(client, 'whoami', {})).toMatchObject({ code: 103 });
+      expect(await rpcError(client, 'authx', {})).toMatchObject({ code: 103 });
+      await expect(client.publish('chat:lobby', { hi: 1 })).rejects.toMatchObject({ code: 103 });
+      await expect(client.presence('chat:lobby')).rejects.toMatchObject({ code: 103 });
+      const sub = client.newSubscription(`user:#${randomUUID()}`);
+      const unsubscribed = once<{ code: number }>(sub, 'unsubscribed');
+      sub.subscribe();
+      expect((await unsubscribed).code).toBe(103);
+      expect(await rpcError(client, 'auth.login', { email, password: 'wrong-password' })).toMatchObject({ code: 400, message: 'invalid_credentials' });
+      expect(await rpcError(client, 'auth.login', 'not an object')).toMatchObject({ code: 107 });
+      expect(await rpcError(client, 'auth.unknown', {})).toMatchObject({ code: 104 });
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('counts against the login throttle shared with HTTP', async () => {
+    const email = await newAccount();
+    const client = await restricted(app.wsUrl);
+    try {
+      expect(await rpcError(client, 'auth.login', { email, password: 'wrong-1' })).toMatchObject({ code: 400 });
+      expect(await rpcError(client, 'auth.login', { email, password: 'wrong-2' })).toMatchObject({ code: 400 });
+      // The account now waits for this address, even with the right password, over the socket and over HTTP.
+      expect(await rpcError(client, 'auth.login', { email, password: PASSWORD })).toMatchObject({ code: 111, message: 'over_request_rate_limit', temporary: true });
+    } finally {
+      client.disconnect();
+    }
+    expect((await app.post('/token?grant_type=password', { email, password: PASSWORD })).status).toBe(429);
+  });
+
+  it('auth.otp sends a code and auth.verify exchanges it for a session', async () => {
+    const email = await newAccount();
+    const client = await restricted(app.wsUrl);
+    try {
+      expect((await client.rpc('auth.otp', { email })).data).toEqual({});
+      const code = await mailedCode(app, email);
+      expect(await rpcError(client, 'auth.verify', { email, token: '000000', type: 'email' })).toMatchObject({ code: 403, message: 'otp_expired' });
+      const session = (await client.rpc('auth.verify', { email, token: code, type: 'email' })).data as { access_token: string; user: { email: string } };
+      expect(session.user.email).toBe(email);
+      expect(typeof session.access_token).toBe('string');
+    } finally {
+      client.disconnect();
+    }
+  });
+});
+
+/** The six-digit code of the newest mail to `email` in the development outbox. */
+async function mailedCode(app: Started, email: string): Promise<string> {
+  const serviceRoleKey = (app.server.services.get('identity')!.exports as IdentityExports).apiKeys.serviceRoleKey;
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const answer = await fetch(`${app.server.url}/auth/v1/admin/outbox?email=${encodeURIComponent(email)}`, { headers: { authorization: `Bearer ${serviceRoleKey}` } });
+    const { messages } = (await answer.json()) as { messages: { text: string }[] };
+    const code = messages.map((message) => /code: (\d{6})/.exec(message.text)?.[1]).find((found) => found !== undefined);
+    if (code) return code;
+    if (Date.now() > deadline) throw new Error(`no mail to ${email}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describeEachDatabase('restricted connections: lifetime and switch', (database) => {
+  let short: Started;
+  let off: Started;
+  beforeAll(async () => {
+    short = await start(database(), { LATCHKEY_GATEWAY_AUTH_RPC_LIFETIME: '1' });
+    off = await start(database(), { LATCHKEY_GATEWAY_AUTH_RPC: 'false' });
+  });
+  afterAll(async () => {
+    await short?.server.close();
+    await off?.server.close();
+  });
+
+  it('closes a connection without a token at the end of its lifetime, terminally (4502)', async () => {
+    const client = officialClient(short.wsUrl);
+    const disconnected = once<{ code: number; reason: string }>(client, 'disconnected', 15_000);
+    client.connect();
+    await once(client, 'connected');
+    expect(await disconnected).toEqual({ code: 4502, reason: 'authentication timeout' });
+    expect(client.state).toBe('disconnected');
+  });
+
+  it('with LATCHKEY_GATEWAY_AUTH_RPC off, a connect without a token is refused (3501)', async () => {
+    const client = officialClient(off.wsUrl);
+    const disconnected = once<{ code: number }>(client, 'disconnected');
+    client.connect();
+    expect((await disconnected).code).toBe(3501);
+  });
+});
