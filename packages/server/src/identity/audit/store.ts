@@ -57,7 +57,7 @@ export async function readAuditLog(db: Queryable, filter: AuditFilter, page: num
   const [list, count] = await Promise.all([
     db.query<AuditRow>(
       `select id, payload, created_at, ip_address from auth.audit_log_entries ${sql}
-        order by created_at desc, id desc limit $${params.length + 1} offset $${params.length + 2}`,
+        order by created_at desc, seq desc limit $${params.length + 1} offset $${params.length + 2}`,
       [...params, perPage, (page - 1) * perPage],
     ),
     db.query<{ total: number | string }>(`select count(*)::int8 as total from auth.audit_log_entries ${sql}`, params),
