@@ -6,7 +6,8 @@ import type { IdentitySettings } from '../identity/settings.js';
 import { createRevocationRecorder } from '../revocation/revocations.js';
 import type { RevocationRecorder } from '../revocation/types.js';
 import { outboxJson, readOutbox } from '../mail/index.js';
-import { AdminError, type AuditPruneInput, type AuditQuery, type KeysReport, type MailQuery, type NewClientInput, type RotationReport } from './protocol.js';
+import { readSmsOutbox, smsOutboxJson } from '../sms/index.js';
+import { AdminError, type AuditPruneInput, type AuditQuery, type KeysReport, type MailQuery, type SmsQuery, type NewClientInput, type RotationReport } from './protocol.js';
 import { isAuditAction, pruneAuditLog, readAuditLog, type AuditEntryJson, type AuditFilter } from '../identity/audit/index.js';
 import { isUuid } from '../identity/users.js';
 
@@ -30,6 +31,8 @@ export interface AdminOperations {
   audit(query: AuditQuery): Promise<{ entries: AuditEntryJson[]; total: number }>;
   /** Deletes audit entries written before `input.before`. */
   pruneAudit(input: AuditPruneInput): Promise<{ deleted: number }>;
+  /** The development SMS outbox, newest first. */
+  sms(query: SmsQuery): Promise<{ messages: Array<Record<string, unknown>> }>;
   migrate(): Promise<MigrationReport>;
 }
 
@@ -170,6 +173,13 @@ export function databaseOperations(
       const before = instantOf(input.before, 'before');
       if (!before) throw new AdminError('bad_request', 'before is required');
       return { deleted: await reading(() => pruneAuditLog(db, before), () => 0) };
+    },
+    async sms(query) {
+      const rows = await reading(
+        () => readSmsOutbox(db, { ...(query.to !== undefined ? { recipient: query.to } : {}), limit: query.limit ?? 10 }),
+        () => [],
+      );
+      return { messages: rows.map(smsOutboxJson) };
     },
     migrate: () => migrate(db),
   };

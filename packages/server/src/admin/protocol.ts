@@ -16,6 +16,7 @@
  * | `GET /mail?to=&limit=` | | `{messages: […]}` |
  * | `GET /audit?user_id=&action=&since=&until=&limit=` | | `{entries: […], total}` |
  * | `POST /audit/prune` | {@link AuditPruneInput} | `{deleted}` |
+ * | `GET /sms?to=&limit=` | | `{messages: […]}` |
  * | `POST /migrate` | | `{applied, alreadyApplied}` |
  *
  * Failures answer `{code, message}` with the status of {@link ADMIN_ERROR_STATUS}.
@@ -120,6 +121,8 @@ export interface AuditQuery {
 export interface AuditPruneInput {
   readonly before: string;
 }
+/** `GET /sms`: `to` is a phone number, with or without its `+`. */
+export type SmsQuery = MailQuery;
 
 /** `GET /status`: what a running server is, where it listens and where its data lives. */
 export interface StatusReport {

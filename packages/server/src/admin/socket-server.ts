@@ -108,12 +108,14 @@ async function route(options: AdminSocketOptions, request: http.IncomingMessage)
       return { status: 200, body: await ops.listClients() };
     case 'POST /clients':
       return { status: 201, body: await ops.createClient(newClientInput(await readBody(request))) };
-    case 'GET /mail': {
+    case 'GET /mail':
+    case 'GET /sms': {
       const to = url.searchParams.get('to');
       if (to !== null) safeText(to, 'to');
       const limit = url.searchParams.get('limit');
       if (limit !== null && !/^\d{1,4}$/.test(limit)) throw new AdminError('bad_request', 'limit must be a whole number');
-      return { status: 200, body: await ops.mail({ ...(to !== null ? { to } : {}), ...(limit !== null ? { limit: Number(limit) } : {}) }) };
+      const query = { ...(to !== null ? { to } : {}), ...(limit !== null ? { limit: Number(limit) } : {}) };
+      return { status: 200, body: key === 'GET /sms' ? await ops.sms(query) : await ops.mail(query) };
     }
     case 'GET /audit': {
       const text = (name: string) => {

@@ -423,7 +423,14 @@ export class Session implements Subscriber {
     };
   }
 
-  #activate(resolved: ResolvedChannel, source: Subscription['source'], chanInfo: JsonValue | undefined, expireAt: number, askedJoinLeave: boolean, position: number | null = null): void {
+  #activate(
+    resolved: ResolvedChannel,
+    source: Subscription['source'],
+    chanInfo: JsonValue | undefined,
+    expireAt: number,
+    askedJoinLeave: boolean,
+    stream?: Pick<StreamSubscribe, 'position' | 'delta'>,
+  ): void {
     if (this.state !== 'connected') {
       this.node.hub.remove(resolved.channel, this);
       return;
@@ -439,7 +446,7 @@ export class Session implements Subscriber {
     const sub: Subscription = { resolved, source, chanInfo, expireAt, presence: ns.presence, joinLeave: ns.join_leave };
     this.subs.set(resolved.channel, sub);
     if (expireAt > 0) this.expiringSubs += 1;
-    if (!this.node.join(this, resolved.channel, pushJoinLeave, sub.presence, sub.joinLeave, chanInfo, position)) {
+    if (!this.node.join(this, resolved.channel, pushJoinLeave, sub.presence, sub.joinLeave, chanInfo, stream)) {
       // Publications between the reply's position and the first live one were lost.
       this.subs.delete(resolved.channel);
       this.disconnect(DisconnectCode.InsufficientState);
@@ -566,7 +573,7 @@ export class Session implements Subscriber {
       result.expires = true;
       result.ttl = ttlUntil(expireAt);
     }
-    return { body: result, after: () => this.#activate(resolved, token === '' ? 'claims' : 'token', chanInfo, expireAt, askedJoinLeave, stream.position) };
+    return { body: result, after: () => this.#activate(resolved, token === '' ? 'claims' : 'token', chanInfo, expireAt, askedJoinLeave, stream) };
   }
 
   #unsubscribe(request: ChannelRequest): object {

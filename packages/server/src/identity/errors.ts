@@ -7,6 +7,7 @@ export type IdentityErrorCode =
   | 'bad_json'
   | 'invalid_credentials'
   | 'email_not_confirmed'
+  | 'phone_not_confirmed'
   | 'no_authorization'
   | 'bad_jwt'
   | 'not_admin'
@@ -45,6 +46,8 @@ export type IdentityErrorCode =
   | 'otp_expired'
   | 'otp_disabled'
   | 'over_email_send_rate_limit'
+  | 'over_sms_send_rate_limit'
+  | 'sms_send_failed'
   | 'flow_state_not_found'
   | 'flow_state_expired'
   | 'bad_code_verifier'
@@ -140,6 +143,9 @@ export const Messages = {
   emailSignupDisabled: 'Email signups are disabled',
   emailLoginDisabled: 'Email logins are disabled',
   phoneDisabled: 'Phone signups are disabled',
+  phoneLoginDisabled: 'Phone logins are disabled',
+  phoneNotConfirmed: 'Phone not confirmed',
+  invalidPhone: 'Invalid phone number format (E.164 required)',
   anonymousDisabled: 'Anonymous sign-ins are disabled',
   rateLimited: 'Request rate limit reached',
   invalidEmail: 'Unable to validate email address: invalid format',

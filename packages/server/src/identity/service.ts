@@ -21,6 +21,8 @@ import { registerSessionListRoutes } from './session-list/routes.js';
 import { registerUserRoutes } from './routes/user-routes.js';
 import { loadUserUpdateSettings } from './routes/user-settings.js';
 import { loadMailSettings, outboxMailer, smtpMailer, type Mailer } from '../mail/index.js';
+import { loadSmsSettings, outboxSender, twilioSender } from '../sms/index.js';
+import { PhoneCodes } from './phone/codes.js';
 import { registerMfaRoutes } from './mfa/routes.js';
 import { registerDisabledFeatures } from './otp/disabled.js';
 import { registerOutboxRoutes } from './otp/outbox-routes.js';
@@ -100,6 +102,7 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
   const mailSettings = loadMailSettings(context.env);
   const auditSettings = loadAuditSettings(context.env);
   const audit = new AuditLog({ enabled: auditSettings.enabled });
+  const smsSettings = loadSmsSettings(context.env);
   const externalSettings = loadExternalSettings(context.env);
   const logger = context.logger.child({ service: 'identity' });
   const keys = await KeyStore.open(context.db, settings);
@@ -135,20 +138,21 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
   };
   const mailer = mailSettings.host ? smtpMailer({ ...mailSettings, host: mailSettings.host }) : outboxMailer(context.db);
   const codeMailer = new CodeMailer(runtime, mailer, otpSettings);
+  const phoneCodes = new PhoneCodes(runtime, smsSettings.twilio ? twilioSender(smsSettings.twilio) : outboxSender(context.db), smsSettings);
   const providers = new Map([...externalSettings.providers].map(([name, provider]) => [name, new UpstreamProvider(provider)]));
 
   await app.register(
     async (scope) => {
       prepareScope(scope, logger, cors);
-      registerPublicRoutes(scope, runtime, [...providers.keys()]);
-      registerSessionRoutes(scope, runtime);
-      registerUserRoutes(scope, runtime, { mail: codeMailer, settings: userUpdateSettings });
+      registerPublicRoutes(scope, runtime, { sms: smsSettings, providers: [...providers.keys()] });
+      registerSessionRoutes(scope, runtime, { phone: phoneCodes });
+      registerUserRoutes(scope, runtime, { mail: codeMailer, settings: userUpdateSettings, phone: phoneCodes });
       registerAdminRoutes(scope, runtime, { passwordChangeEndsSessions: userUpdateSettings.passwordChangeEndsSessions });
       registerSessionListRoutes(scope, runtime);
       registerOAuthTokenEndpoint(scope, runtime);
       registerMfaRoutes(scope, runtime);
       registerOAuthClientAdminRoutes(scope, runtime);
-      registerOtpRoutes(scope, runtime, { mail: codeMailer });
+      registerOtpRoutes(scope, runtime, { mail: codeMailer, phone: phoneCodes });
       registerExternalRoutes(scope, runtime, { settings: externalSettings, providers, redirect: (requested) => codeMailer.redirect(requested) });
       registerOutboxRoutes(scope, runtime);
       registerAuditRoutes(scope, runtime);
@@ -209,6 +213,7 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
       `anon key          ${apiKeys.anonKey}`,
       `service_role key  ${apiKeys.serviceRoleKey}`,
       `mail      ${mailer.kind === 'smtp' ? `SMTP ${mailSettings.host}:${mailSettings.port}` : 'development outbox (latchkey mail)'}`,
+      ...(smsSettings.phoneEnabled ? [`sms       ${phoneCodes.senderKind === 'twilio' ? 'Twilio' : 'development outbox (latchkey sms)'}`] : []),
     ],
     async close() {
       stopSessionExpiry();

@@ -38,6 +38,7 @@ describe('admin socket input', () => {
       mail: unused,
       audit: unused,
       pruneAudit: unused,
+      sms: unused,
       migrate: unused,
       async createClient(input) {
         created.push(input);

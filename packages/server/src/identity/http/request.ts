@@ -46,10 +46,13 @@ export function normaliseEmail(email: string): string {
   return trimmed;
 }
 
-/** Validates a phone number in E.164 (digits, optional `+`), returned without the `+` as GoTrue stores it. */
+/**
+ * Validates a phone number in E.164 as GoTrue does (a leading `+` and spaces dropped, then 2 to 15
+ * digits not starting with 0), returned without the `+` as GoTrue stores it.
+ */
 export function normalisePhone(phone: string): string {
-  const digits = phone.trim().replace(/^\+/, '').replace(/[\s-]/g, '');
-  if (!/^[1-9]\d{7,14}$/.test(digits)) throw validationFailed('Invalid phone number format (E.164 required)');
+  const digits = phone.trim().replace(/^\+/, '').replace(/ /g, '');
+  if (!/^[1-9]\d{1,14}$/.test(digits)) throw validationFailed(Messages.invalidPhone);
   return digits;
 }
 

@@ -14,6 +14,9 @@ import type { CodeMailer } from './code-mail.js';
 import { EMAIL_CHANGE_TOKENS, SINGLE_CONFIRMATION, confirmEmailChange, requestEmailChange } from './email-change.js';
 import { composeMail, type MailKind } from './messages.js';
 import { consumeOneTimeCode, consumeOneTimeToken, issueOneTimeToken, linkAddress, type OneTimeTokenRow, type OneTimeTokenType, type SignInTokenType } from './tokens.js';
+import type { PhoneCodes } from '../phone/codes.js';
+import { phoneOf, phoneOtp, phoneResend } from '../phone/sign-in.js';
+import { verifyPhoneCode } from '../phone/verify.js';
 
 const OTP_EXPIRED = 'Token has expired or is invalid';
 const LINK_EXPIRED = 'Email link is invalid or has expired';
@@ -35,6 +38,7 @@ const TOKEN_METHOD: Record<OneTimeTokenType, AuthenticationMethod> = {
   email_change_current: 'email_change',
   email_change_new: 'email_change',
   reauthentication: 'otp',
+  phone_change: 'otp',
 };
 const MAIL_KIND: Record<SignInTokenType, MailKind> = { confirmation: 'signup', magiclink: 'magiclink', recovery: 'recovery' };
 const LINK_TYPE: Record<SignInTokenType, string> = { confirmation: 'signup', magiclink: 'magiclink', recovery: 'recovery' };
@@ -48,6 +52,8 @@ const MAILED_ACTION: Record<SignInTokenType, AuditAction> = {
 /** What the one-time code routes need besides the runtime. */
 export interface OtpDependencies {
   readonly mail: CodeMailer;
+  /** Texted codes: `/otp`, `/resend` and `/verify` with a `phone`. */
+  readonly phone: PhoneCodes;
 }
 
 /**
@@ -117,6 +123,7 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
 
   app.post('/otp', async (request) => {
     const body = bodyOf(request);
+    if (optionalString(body, 'phone')) return phoneOtp(runtime, deps.phone, request);
     const email = emailOf(body);
     const pkce = pkceChallenge(body);
     const createUser = optionalBoolean(body, 'create_user') ?? true;
@@ -143,7 +150,7 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
   app.post('/resend', async (request) => {
     const body = bodyOf(request);
     const type = optionalString(body, 'type');
-    if (type === 'sms' || type === 'phone_change') throw new IdentityError(422, 'phone_provider_disabled', Messages.phoneDisabled);
+    if (type === 'sms' || type === 'phone_change') return phoneResend(runtime, deps.phone, request, type);
     if (type !== 'signup' && type !== 'email_change') throw validationFailed('Missing one of these types: signup, email_change, sms, phone_change');
     const email = emailOf(body);
     const pkce = pkceChallenge(body);
@@ -244,7 +251,13 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
     limitVerify(request);
     const body = bodyOf(request);
     const type = optionalString(body, 'type') ?? '';
-    if (type === 'sms' || type === 'phone_change') throw new IdentityError(422, 'phone_provider_disabled', Messages.phoneDisabled);
+    if (type === 'sms' || type === 'phone_change') {
+      const phone = phoneOf(deps.phone, body);
+      if (!takeAddressAttempt(phone)) throw new IdentityError(429, 'over_request_rate_limit', Messages.rateLimited);
+      const prepared = await verifyPhoneCode(runtime, deps.phone, request, type, phone, (optionalString(body, 'token') ?? '').trim());
+      if (!prepared) throw new IdentityError(403, 'otp_expired', OTP_EXPIRED);
+      return finishSession(runtime.issuer, prepared);
+    }
     const hash = optionalString(body, 'token_hash');
     let consume: (tx: Queryable, types: readonly OneTimeTokenType[]) => Promise<OneTimeTokenRow | null>;
     let sentTo: string | null;
