@@ -14,6 +14,7 @@ const COMMANDS: ReadonlyArray<() => Promise<CommandDefinition>> = [
   () => import('./define/clients.js'),
   () => import('./define/webhooks.js'),
   () => import('./define/mail.js'),
+  () => import('./define/audit.js'),
   () => import('./define/sms.js'),
   () => import('./define/signup.js'),
   () => import('./define/login.js'),
