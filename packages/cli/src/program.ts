@@ -13,6 +13,7 @@ const COMMANDS: ReadonlyArray<() => Promise<CommandDefinition>> = [
   () => import('./define/keys.js'),
   () => import('./define/clients.js'),
   () => import('./define/mail.js'),
+  () => import('./define/audit.js'),
   () => import('./define/sms.js'),
   () => import('./define/signup.js'),
   () => import('./define/login.js'),

@@ -65,6 +65,7 @@ export type IdentityErrorCode =
   | 'identity_already_exists'
   | 'identity_not_found'
   | 'single_identity_not_deletable'
+  | 'email_conflict_identity_not_deletable'
   // Organizations (Latchkey's own; GoTrue has no organizations)
   | 'organization_not_found'
   | 'member_not_found'
