@@ -566,7 +566,7 @@ export class Session implements Subscriber {
         (userLimited && this.user !== '' && resolved.users.includes(this.user)) ||
         (!userLimited && ns.allow_subscribe_for_client && (this.user !== '' || ns.allow_subscribe_for_anonymous)) ||
         settings.insecure;
-      if (!allowed) throw new ReplyError(ErrorCode.PermissionDenied);
+      if (!allowed || (ns.service_role_only && this.claims?.role !== 'service_role')) throw new ReplyError(ErrorCode.PermissionDenied);
     }
     this.#subscribing.add(channel);
     try {

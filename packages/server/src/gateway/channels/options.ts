@@ -66,6 +66,11 @@ export interface NamespaceOptions {
    * `app_metadata.organization_id` for subscribe, publish and presence (error 103 otherwise).
    */
   readonly organization_bound: boolean;
+  /**
+   * Latchkey extension: only connections whose token has `role: "service_role"` may subscribe without a
+   * subscription token (error 103 otherwise). Set on the `webhooks` namespace. Default false.
+   */
+  readonly service_role_only: boolean;
 }
 
 /** Boolean option names accepted in namespaces. */
@@ -130,6 +135,7 @@ export function namespaceDefaults(name: string): NamespaceOptions {
     sub_refresh_proxy_enabled: false,
     channel_regex: null,
     organization_bound: false,
+    service_role_only: false,
   };
 }
 
@@ -180,6 +186,8 @@ export function defaultNamespaces(organizationNamespace: string | null): Namespa
     { ...namespaceDefaults('user'), ...RECOVERABLE, allow_user_limited_channels: true },
   ];
   if (organizationNamespace) namespaces.push(organizationNamespaceDefaults(organizationNamespace));
+  // Inbound webhook events (`webhooks:<endpoint>`), for backends holding a service-role token.
+  namespaces.push({ ...namespaceDefaults('webhooks'), allow_subscribe_for_client: true, service_role_only: true });
   return namespaces;
 }
 
