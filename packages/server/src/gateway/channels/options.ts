@@ -53,8 +53,14 @@ export interface NamespaceOptions {
   readonly allow_history_for_anonymous: boolean;
   /** Delta encodings subscribers may ask for (only `fossil`). Default none. */
   readonly allowed_delta_types: readonly 'fossil'[];
-  /** Server API publications go out as deltas to subscribers that negotiated them. Default false. */
+  /** Publications go out as deltas to subscribers that negotiated them. Default false. */
   readonly delta_publish: boolean;
+  /** Subscribes without a subscription token are decided by the subscribe proxy. Default false. */
+  readonly subscribe_proxy_enabled: boolean;
+  /** Client publications are decided (and may be rewritten) by the publish proxy. Default false. */
+  readonly publish_proxy_enabled: boolean;
+  /** Subscriptions the subscribe proxy gave an expiry are refreshed by the sub_refresh proxy. Default false. */
+  readonly sub_refresh_proxy_enabled: boolean;
   /**
    * Latchkey extension: the part after the namespace must equal the token's
    * `app_metadata.organization_id` for subscribe, publish and presence (error 103 otherwise).
@@ -89,6 +95,9 @@ export const BOOLEAN_NAMESPACE_OPTIONS = [
   'allow_history_for_client',
   'allow_history_for_anonymous',
   'delta_publish',
+  'subscribe_proxy_enabled',
+  'publish_proxy_enabled',
+  'sub_refresh_proxy_enabled',
 ] as const;
 
 export type BooleanNamespaceOption = (typeof BOOLEAN_NAMESPACE_OPTIONS)[number];
@@ -121,6 +130,9 @@ export function namespaceDefaults(name: string): NamespaceOptions {
     allow_history_for_anonymous: false,
     allowed_delta_types: [],
     delta_publish: false,
+    subscribe_proxy_enabled: false,
+    publish_proxy_enabled: false,
+    sub_refresh_proxy_enabled: false,
     channel_regex: null,
     organization_bound: false,
     service_role_only: false,
