@@ -24,6 +24,8 @@ import { loadUserUpdateSettings } from './routes/user-settings.js';
 import { loadMailSettings, outboxMailer, smtpMailer, type Mailer } from '../mail/index.js';
 import { loadSmsSettings, outboxSender, twilioSender } from '../sms/index.js';
 import { PhoneCodes } from './phone/codes.js';
+import { registerPasskeyRoutes } from './webauthn/passkey-routes.js';
+import { loadWebAuthnSettings } from './webauthn/settings.js';
 import { registerMfaRoutes } from './mfa/routes.js';
 import { registerDisabledFeatures } from './otp/disabled.js';
 import { registerOutboxRoutes } from './otp/outbox-routes.js';
@@ -104,6 +106,7 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
   const auditSettings = loadAuditSettings(context.env);
   const audit = new AuditLog({ enabled: auditSettings.enabled });
   const smsSettings = loadSmsSettings(context.env);
+  const webauthnSettings = loadWebAuthnSettings(context.env);
   const externalSettings = loadExternalSettings(context.env);
   const logger = context.logger.child({ service: 'identity' });
   const keys = await KeyStore.open(context.db, settings);
@@ -145,13 +148,14 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
   await app.register(
     async (scope) => {
       prepareScope(scope, logger, cors);
-      registerPublicRoutes(scope, runtime, { sms: smsSettings, providers: [...providers.keys()] });
+      registerPublicRoutes(scope, runtime, { sms: smsSettings, passkeysEnabled: webauthnSettings.passkeysEnabled, providers: [...providers.keys()] });
       registerSessionRoutes(scope, runtime, { phone: phoneCodes });
       registerUserRoutes(scope, runtime, { mail: codeMailer, settings: userUpdateSettings, phone: phoneCodes });
       registerAdminRoutes(scope, runtime, { passwordChangeEndsSessions: userUpdateSettings.passwordChangeEndsSessions });
       registerSessionListRoutes(scope, runtime);
       registerOAuthTokenEndpoint(scope, runtime);
       registerMfaRoutes(scope, runtime);
+      registerPasskeyRoutes(scope, runtime, webauthnSettings);
       registerOAuthClientAdminRoutes(scope, runtime);
       registerOtpRoutes(scope, runtime, { mail: codeMailer, phone: phoneCodes });
       registerExternalRoutes(scope, runtime, { settings: externalSettings, providers, redirect: (requested) => codeMailer.redirect(requested) });
