@@ -20,3 +20,4 @@ export {
   type RpcContext,
   type RpcHandler,
 } from './gateway/index.js';
+export { consoleService, CONSOLE_COOKIE, type ConsoleServiceOptions } from './console/index.js';
