@@ -86,6 +86,12 @@ export function socketOperations(socketPath: string, databaseHeader: string, dat
     deleteClient: (id) => call('DELETE', `/clients/${encodeURIComponent(id)}`),
     mail: (query) => call('GET', outboxPath('/mail', query)),
     sms: (query) => call('GET', outboxPath('/sms', query)),
+    audit: (query) => {
+      const search = new URLSearchParams();
+      for (const [name, value] of Object.entries(query)) if (value !== undefined) search.set(name, String(value));
+      return call('GET', `/audit${search.size > 0 ? `?${search}` : ''}`);
+    },
+    pruneAudit: (input) => call('POST', '/audit/prune', input),
     migrate: () => call('POST', '/migrate'),
   };
 }

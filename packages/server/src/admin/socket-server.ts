@@ -117,6 +117,21 @@ async function route(options: AdminSocketOptions, request: http.IncomingMessage)
       const query = { ...(to !== null ? { to } : {}), ...(limit !== null ? { limit: Number(limit) } : {}) };
       return { status: 200, body: key === 'GET /sms' ? await ops.sms(query) : await ops.mail(query) };
     }
+    case 'GET /audit': {
+      const text = (name: string) => {
+        const value = url.searchParams.get(name);
+        return value === null ? {} : { [name]: safeText(value, name) };
+      };
+      const limit = url.searchParams.get('limit');
+      if (limit !== null && !/^\d{1,4}$/.test(limit)) throw new AdminError('bad_request', 'limit must be a whole number');
+      return { status: 200, body: await ops.audit({ ...text('user_id'), ...text('action'), ...text('since'), ...text('until'), ...(limit !== null ? { limit: Number(limit) } : {}) }) };
+    }
+    case 'POST /audit/prune': {
+      const body = await readBody(request);
+      const before = typeof body === 'object' && body !== null ? (body as { before?: unknown }).before : undefined;
+      if (typeof before !== 'string') throw new AdminError('bad_request', 'expected {before: ISO 8601 time}');
+      return { status: 200, body: await ops.pruneAudit({ before: safeText(before, 'before') }) };
+    }
     case 'POST /migrate':
       return { status: 200, body: await ops.migrate() };
     default:

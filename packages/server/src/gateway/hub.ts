@@ -1,4 +1,5 @@
 import type { Broker } from './broker/types.js';
+import { deltaFrames, partsOfFrame, type PublicationParts } from './delta/fossil.js';
 
 /** What the hub writes to: one connection. */
 export interface Subscriber {
@@ -13,11 +14,27 @@ interface HeldFrame {
   readonly frame: Buffer;
   /** Offset in the channel's stream (0: not a stream publication). */
   readonly offset: number;
+  readonly parts: PublicationParts | undefined;
+}
+
+/** How a reserved subscriber goes live. */
+export interface Activation {
+  /** Also gets join/leave pushes. */
+  readonly joinLeave: boolean;
+  /** The last offset its subscribe reply accounted for; `null`: it does not follow the stream. */
+  readonly position: number | null;
+  /**
+   * It negotiated fossil deltas: `null` if not; `true` when its subscribe reply carried the previous
+   * publication (the next may come as a delta), `false` when the next must come in full.
+   */
+  readonly delta: boolean | null;
 }
 
 interface ChannelEntry {
-  /** Subscribers receiving every publication. */
+  /** Subscribers receiving every publication (those with deltas are in {@link delta} instead). */
   readonly all: Set<Subscriber>;
+  /** Subscribers with fossil deltas, and whether they have the previous publication (the next may be a delta). */
+  readonly delta: Map<Subscriber, boolean>;
   /** Subscribers that also get join/leave pushes. */
   readonly joinLeave: Set<Subscriber>;
   /** Subscribers whose subscribe reply is not written yet; their frames wait in `held`. */
@@ -71,7 +88,7 @@ export class Hub {
   async reserve(channel: string, subscriber: Subscriber): Promise<void> {
     let entry = this.#channels.get(channel);
     if (!entry) {
-      entry = { all: new Set(), joinLeave: new Set(), pending: new Map(), positioned: new Set(), lastOffset: 0, ready: this.broker.subscribe(channel), batch: [], batchBytes: 0 };
+      entry = { all: new Set(), delta: new Map(), joinLeave: new Set(), pending: new Map(), positioned: new Set(), lastOffset: 0, ready: this.broker.subscribe(channel), batch: [], batchBytes: 0 };
       entry.ready.catch(() => undefined);
       this.#channels.set(channel, entry);
     }
@@ -85,12 +102,12 @@ export class Hub {
   }
 
   /**
-   * Moves a reserved subscriber to live delivery, flushing frames held since {@link reserve}. With
+   * Moves a reserved subscriber to live delivery, flushing frames held since {@link reserve}. With a
    * `position` (the last offset its subscribe reply accounted for), the subscriber follows the stream:
    * held publications up to `position` are skipped (the reply carried them), and it returns false,
    * activating nothing, when the held ones do not continue from `position`.
    */
-  activate(channel: string, subscriber: Subscriber, joinLeave: boolean, position: number | null = null): boolean {
+  activate(channel: string, subscriber: Subscriber, { joinLeave, position, delta }: Activation): boolean {
     const entry = this.#channels.get(channel);
     if (!entry) return true;
     // Frames batched before activation went to the held list too: write the batch to the others first.
@@ -98,7 +115,7 @@ export class Hub {
     const held = entry.pending.get(subscriber) ?? [];
     let next = position === null ? 0 : position + 1;
     const toWrite: Buffer[] = [];
-    for (const { frame, offset } of held) {
+    for (const { frame, offset, parts } of held) {
       if (position !== null && offset > 0) {
         if (offset < next) continue;
         if (offset > next) {
@@ -107,10 +124,12 @@ export class Hub {
         }
         next += 1;
       }
-      toWrite.push(frame);
+      // A delta subscriber gets held publications in full (data as a JSON string).
+      toWrite.push(delta === null ? frame : deltaFrames(channel, offset, parts ?? partsOfFrame(frame)?.parts ?? { data: 'null' }).full);
     }
     entry.pending.delete(subscriber);
-    entry.all.add(subscriber);
+    if (delta === null) entry.all.add(subscriber);
+    else entry.delta.set(subscriber, delta || toWrite.length > 0);
     if (joinLeave) entry.joinLeave.add(subscriber);
     if (position !== null) entry.positioned.add(subscriber);
     for (const frame of toWrite) subscriber.write(frame);
@@ -122,10 +141,11 @@ export class Hub {
     const entry = this.#channels.get(channel);
     if (!entry) return;
     entry.all.delete(subscriber);
+    entry.delta.delete(subscriber);
     entry.joinLeave.delete(subscriber);
     entry.pending.delete(subscriber);
     entry.positioned.delete(subscriber);
-    if (entry.all.size === 0 && entry.pending.size === 0) {
+    if (entry.all.size === 0 && entry.delta.size === 0 && entry.pending.size === 0) {
       this.#channels.delete(channel);
       this.#dirty.delete(entry);
       entry.batch = [];
@@ -136,9 +156,10 @@ export class Hub {
   /**
    * Writes `frame` to the channel's local subscribers (`joinLeave`: only those who asked for it).
    * A stream publication (`offset` > 0) that does not follow the last one ends the positioned
-   * subscribers' connections: they missed something and recover when they reconnect.
+   * subscribers' connections: they missed something and recover when they reconnect. `parts` (data,
+   * info, previous data) serve subscribers with fossil deltas.
    */
-  deliver(channel: string, frame: Buffer, joinLeave: boolean, offset = 0): void {
+  deliver(channel: string, frame: Buffer, joinLeave: boolean, offset = 0, parts?: PublicationParts): void {
     const entry = this.#channels.get(channel);
     if (!entry) return;
     if (offset > 0) {
@@ -154,7 +175,8 @@ export class Hub {
       for (const subscriber of entry.joinLeave) subscriber.write(frame);
       return;
     }
-    if (entry.pending.size > 0) for (const held of entry.pending.values()) held.push({ frame, offset });
+    if (entry.pending.size > 0) for (const held of entry.pending.values()) held.push({ frame, offset, parts });
+    if (entry.delta.size > 0) this.#deliverDeltas(entry, channel, frame, offset, parts);
     entry.batch.push(frame);
     entry.batchBytes += frame.length;
     if (entry.batchBytes >= MAX_BATCH_BYTES) {
@@ -165,6 +187,15 @@ export class Hub {
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       setImmediate(() => this.#flushAll());
+    }
+  }
+
+  /** Encodes the publication once for delta subscribers: a delta for those with the previous one, in full for the rest. */
+  #deliverDeltas(entry: ChannelEntry, channel: string, frame: Buffer, offset: number, parts: PublicationParts | undefined): void {
+    const frames = deltaFrames(channel, offset, parts ?? partsOfFrame(frame)?.parts ?? { data: 'null' });
+    for (const [subscriber, ready] of entry.delta) {
+      subscriber.write(ready ? frames.delta : frames.full);
+      if (!ready) entry.delta.set(subscriber, true);
     }
   }
 

@@ -8,7 +8,7 @@ import { keepsHistory } from './channels/options.js';
 import { resolveChannel } from './channels/resolve.js';
 import { streamOptions } from './history/position.js';
 import type { StreamPosition } from './history/types.js';
-import { Hub } from './hub.js';
+import { Hub, type Activation } from './hub.js';
 import { MembershipCache, type MembershipSource } from './membership/cache.js';
 import { DISCONNECT_REASONS, DisconnectCode } from './protocol/codes.js';
 import { KnownRevocations, REVOCATION_EFFECTS } from './revocation/known.js';
@@ -87,7 +87,7 @@ export class GatewayNode {
 
   async start(): Promise<void> {
     await this.broker.start({
-      deliver: (channel, frame, joinLeave, offset) => this.hub.deliver(channel, frame, joinLeave, offset),
+      deliver: (channel, frame, joinLeave, offset, parts) => this.hub.deliver(channel, frame, joinLeave, offset, parts),
       control: (message) => this.#onControl(message),
     });
     const s = this.settings;
@@ -147,12 +147,20 @@ export class GatewayNode {
   }
 
   /**
-   * Makes a subscription live: delivery, presence, join message. With `position` the subscription
-   * follows the channel's stream from there; returns false (nothing made live) when publications after
-   * `position` were lost meanwhile.
+   * Makes a subscription live: delivery, presence, join message. With a `stream.position` the
+   * subscription follows the channel's stream from there; returns false (nothing made live) when
+   * publications after it were lost meanwhile. `stream.delta`: see {@link Activation.delta}.
    */
-  join(session: Session, channel: string, pushJoinLeave: boolean, presence: boolean, joinLeave: boolean, chanInfo: JsonValue | undefined, position: number | null = null): boolean {
-    if (!this.hub.activate(channel, session, pushJoinLeave, position)) return false;
+  join(
+    session: Session,
+    channel: string,
+    pushJoinLeave: boolean,
+    presence: boolean,
+    joinLeave: boolean,
+    chanInfo: JsonValue | undefined,
+    stream: { readonly position: number | null; readonly delta: boolean | null } = { position: null, delta: null },
+  ): boolean {
+    if (!this.hub.activate(channel, session, { joinLeave: pushJoinLeave, ...stream })) return false;
     this.#subs += 1;
     const info = session.clientInfo(chanInfo);
     if (presence) void this.presence.add(channel, info).catch((error: unknown) => this.logger.warn({ err: error, channel }, 'presence update failed'));
@@ -183,11 +191,17 @@ export class GatewayNode {
     return this.publishJson(channel, json, info);
   }
 
-  /** Publishes data that is already JSON text (`skipHistory`: not kept even where history is on). */
-  async publishJson(channel: string, dataJson: string, info?: ClientInfo, options: { readonly skipHistory?: boolean } = {}): Promise<StreamPosition | null> {
+  /**
+   * Publishes data that is already JSON text (`skipHistory`: not kept even where history is on; `delta`:
+   * subscribers with fossil deltas get a delta against the previous publication — always so where the
+   * namespace sets `delta_publish`).
+   */
+  async publishJson(channel: string, dataJson: string, info?: ClientInfo, options: { readonly skipHistory?: boolean; readonly delta?: boolean } = {}): Promise<StreamPosition | null> {
     const resolved = resolveChannel(this.settings.channels, channel);
     if (typeof resolved !== 'number' && keepsHistory(resolved.namespace) && options.skipHistory !== true) {
-      return this.broker.publishToStream(channel, dataJson, info === undefined ? undefined : JSON.stringify(info), streamOptions(resolved.namespace, this.settings.channels));
+      const ns = resolved.namespace;
+      const delivery = ns.allowed_delta_types.length === 0 ? 'plain' : options.delta === true || ns.delta_publish ? 'delta' : 'parts';
+      return this.broker.publishToStream(channel, dataJson, info === undefined ? undefined : JSON.stringify(info), { ...streamOptions(ns, this.settings.channels), delivery });
     }
     await this.broker.publish(channel, encodePublication(channel, dataJson, info), false);
     return null;

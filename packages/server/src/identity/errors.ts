@@ -56,6 +56,15 @@ export type IdentityErrorCode =
   | 'web3_provider_disabled'
   | 'provider_disabled'
   | 'oauth_client_not_found'
+  // Passkeys and WebAuthn second factors
+  | 'passkey_disabled'
+  | 'too_many_passkeys'
+  | 'webauthn_challenge_not_found'
+  | 'webauthn_challenge_expired'
+  | 'webauthn_verification_failed'
+  | 'webauthn_credential_exists'
+  | 'mfa_webauthn_enroll_not_enabled'
+  | 'mfa_webauthn_verify_not_enabled'
   // Sign-in with upstream OAuth / OpenID Connect providers
   | 'bad_oauth_state'
   | 'bad_oauth_callback'
@@ -65,6 +74,7 @@ export type IdentityErrorCode =
   | 'identity_already_exists'
   | 'identity_not_found'
   | 'single_identity_not_deletable'
+  | 'email_conflict_identity_not_deletable'
   // Organizations (Latchkey's own; GoTrue has no organizations)
   | 'organization_not_found'
   | 'member_not_found'

@@ -16,6 +16,8 @@ const CONFIG = {
       { name: 'smallhistory', force_recovery: true, history_size: 2, history_ttl: '300s', allow_subscribe_for_client: true, allow_publish_for_subscriber: true },
       { name: 'optional', history_size: 10, history_ttl: '60s', allow_recovery: true, allow_positioning: true, allow_subscribe_for_client: true },
       { name: 'plain', allow_subscribe_for_client: true, allow_history_for_client: true },
+      { name: 'delta', allowed_delta_types: ['fossil'], delta_publish: true, force_recovery: true, history_size: 100, history_ttl: '300s', allow_subscribe_for_client: true, allow_publish_for_subscriber: true },
+      { name: 'ondemand', allowed_delta_types: ['fossil'], history_size: 10, history_ttl: '300s', allow_subscribe_for_client: true },
     ],
   },
 };
@@ -199,6 +201,53 @@ function recoverySuite(engine: 'memory' | 'redis'): void {
     const { context: again, publications } = await reconnect(client, subscription, async () => void (await publish(`org:${organization}`, { type: 'note.created' })), 1);
     expect(again).toMatchObject({ recovered: true, wasRecovering: true });
     expect(publications[0]?.data).toEqual({ type: 'note.created' });
+  });
+
+  /** A document that changes a little each time: what deltas are for. */
+  const document = (version: number) => ({ version, title: 'Quarterly planning', body: 'lorem ipsum dolor sit amet '.repeat(20), tags: ['a', 'b', 'c'], updated: `v${version}` });
+
+  it('sends fossil deltas to subscribers that ask for them, full JSON to the others, and recovers with deltas on', async () => {
+    const client = await connect();
+    const name = channel('delta');
+    const { subscription, context } = await subscribe(client, name, { delta: 'fossil' });
+    expect(context).toMatchObject({ recoverable: true });
+    const plain = await connect();
+    const { subscription: plainSubscription } = await subscribe(plain, name);
+    const received = collect<PublicationContext>(subscription, 'publication', 3);
+    const receivedPlain = collect<PublicationContext>(plainSubscription, 'publication', 3);
+    for (const version of [1, 2, 3]) await publish(name, document(version));
+    expect((await received).map((publication) => publication.data)).toEqual([document(1), document(2), document(3)]);
+    expect((await receivedPlain).map((publication) => publication.data)).toEqual([document(1), document(2), document(3)]);
+    const stats = subscription.deltaStats();
+    expect(stats).toMatchObject({ numPublications: 3, numFullPayloads: 1, numDeltaPayloads: 2 });
+    expect(stats.bytesReceived).toBeLessThan(stats.bytesDecoded / 2);
+
+    const { context: again, publications } = await reconnect(
+      client,
+      subscription,
+      async () => {
+        for (const version of [4, 5]) await publish(name, document(version));
+      },
+      2,
+    );
+    expect(again).toMatchObject({ recovered: true, wasRecovering: true });
+    expect(publications.map((publication) => publication.data)).toEqual([document(4), document(5)]);
+    const live = once<PublicationContext>(subscription, 'publication');
+    await publish(name, document(6));
+    expect((await live).data).toEqual(document(6));
+    expect(subscription.deltaStats().numDeltaPayloads).toBe(3);
+  });
+
+  it('makes deltas on request (`delta: true` in the server API) where the namespace does not always make them', async () => {
+    const client = await connect();
+    const name = channel('ondemand');
+    const { subscription } = await subscribe(client, name, { delta: 'fossil' });
+    const received = collect<PublicationContext>(subscription, 'publication', 3);
+    await publish(name, document(1));
+    await publish(name, document(2));
+    expect((await first.api('publish', { channel: name, data: document(3), delta: true })).status).toBe(200);
+    expect((await received).map((publication) => publication.data)).toEqual([document(1), document(2), document(3)]);
+    expect(subscription.deltaStats()).toMatchObject({ numFullPayloads: 2, numDeltaPayloads: 1 });
   });
 
   it('recovers publications sent while a subscribe is answered without losing or repeating one', async () => {

@@ -18,7 +18,7 @@ describe('stream positions in the hub', () => {
     const sub = subscriber();
     await hub.reserve('c', sub);
     for (const offset of [3, 4, 5]) hub.deliver('c', frame(offset), false, offset);
-    expect(hub.activate('c', sub, false, 4)).toBe(true);
+    expect(hub.activate('c', sub, { joinLeave: false, position: 4, delta: null })).toBe(true);
     expect(sub.frames).toEqual([frame(5).toString()]);
   });
 
@@ -27,7 +27,7 @@ describe('stream positions in the hub', () => {
     const sub = subscriber();
     await hub.reserve('c', sub);
     hub.deliver('c', frame(7), false, 7);
-    expect(hub.activate('c', sub, false, 5)).toBe(false);
+    expect(hub.activate('c', sub, { joinLeave: false, position: 5, delta: null })).toBe(false);
     expect(sub.frames).toEqual([]);
     expect(hub.channelCount).toBe(0);
   });
@@ -37,8 +37,8 @@ describe('stream positions in the hub', () => {
     const positioned = subscriber();
     const plain = subscriber();
     for (const sub of [positioned, plain]) await hub.reserve('c', sub);
-    hub.activate('c', positioned, false, 0);
-    hub.activate('c', plain, false);
+    hub.activate('c', positioned, { joinLeave: false, position: 0, delta: null });
+    hub.activate('c', plain, { joinLeave: false, position: null, delta: null });
     hub.deliver('c', frame(1), false, 1);
     hub.deliver('c', frame(2), false, 2);
     expect(positioned.lost).toEqual([]);
@@ -69,5 +69,18 @@ describe('memory streams', () => {
     expect(fresh.offset).toBe(0);
     expect(fresh.epoch).not.toBe(first.epoch);
     expect(() => streams.read('c', { limit: 1, reverse: false, metaTtl: 60, since: { offset: 3, epoch: first.epoch } })).toThrow(/cannot be recovered/);
+  });
+});
+
+describe('fossil deltas', () => {
+  it('makes a delta that rebuilds the data from the previous one, or none when it would not be smaller', async () => {
+    const { applyDelta } = await import('fossil-delta');
+    const { fossilPatch } = await import('../../src/gateway/delta/fossil.js');
+    const prev = JSON.stringify({ text: 'Grüße aus Köln — '.repeat(30), n: 1 });
+    const next = JSON.stringify({ text: 'Grüße aus Köln — '.repeat(30), n: 2 });
+    const patch = fossilPatch(prev, next);
+    expect(patch).not.toBeNull();
+    expect(Buffer.from(applyDelta(Buffer.from(prev), Buffer.from(patch!))).toString()).toBe(next);
+    expect(fossilPatch('{"a":1}', '{"b":2}')).toBeNull();
   });
 });

@@ -275,11 +275,16 @@ async function outboxSection(): Promise<HTMLElement> {
 /** Webhook events, where the server has them: the section is left out when the route does not answer. */
 async function webhooksSection(): Promise<HTMLElement | null> {
   try {
-    const answer = await call<Json | Json[]>('GET', 'webhooks/events');
+    const answer = await call<Json | Json[]>('GET', 'webhooks/events?limit=20');
     const events = Array.isArray(answer) ? answer : ((answer.events as Json[] | undefined) ?? []);
     return section(
       'Webhook events',
-      events.length === 0 ? h('p', { class: 'muted' }, 'No events yet.') : table(['Event', 'Received'], events.slice(0, 20).map((event) => [String(event.type ?? event.event ?? event.id ?? ''), when(event.received_at ?? event.created_at)])),
+      events.length === 0
+        ? h('p', { class: 'muted' }, 'No events yet.')
+        : table(
+            ['Endpoint', 'Received', 'Forwarded'],
+            events.slice(0, 20).map((event) => [String(event.endpoint ?? ''), when(event.received_at), `${String(event.forward_status ?? '')}${event.forward_error ? `: ${String(event.forward_error)}` : ''}`]),
+          ),
     );
   } catch (error) {
     if (error instanceof ConsoleError && (error.status === 404 || error.status === 405)) return null;

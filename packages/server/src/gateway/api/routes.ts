@@ -69,7 +69,7 @@ function methods(node: GatewayNode): Record<string, (body: Body) => Promise<obje
   return {
     async publish(body) {
       const channel = channelOf(node, body.channel);
-      return positionOf(await node.publishJson(channel, dataJsonOf(body), undefined, { skipHistory: body.skip_history === true }));
+      return positionOf(await node.publishJson(channel, dataJsonOf(body), undefined, { skipHistory: body.skip_history === true, delta: body.delta === true }));
     },
     async broadcast(body) {
       if (!Array.isArray(body.channels) || body.channels.length === 0) throw new ApiMethodError(ErrorCode.BadRequest, 'channels required');
@@ -77,7 +77,7 @@ function methods(node: GatewayNode): Record<string, (body: Body) => Promise<obje
       const responses = await Promise.all(
         body.channels.map(async (value: unknown) => {
           try {
-            return { result: positionOf(await node.publishJson(channelOf(node, value), dataJson, undefined, { skipHistory: body.skip_history === true })) };
+            return { result: positionOf(await node.publishJson(channelOf(node, value), dataJson, undefined, { skipHistory: body.skip_history === true, delta: body.delta === true })) };
           } catch (error) {
             if (error instanceof ApiMethodError) return { error: { code: error.code, message: error.message } };
             throw error;

@@ -1,5 +1,5 @@
 import { MemoryHistory } from '../history/memory.js';
-import { FRAME_END, publicationFramePrefix, type HistoryPage, type HistoryQuery, type StreamOptions, type StreamPosition } from '../history/types.js';
+import { FRAME_END, publicationFramePrefix, type AppendOptions, type HistoryPage, type HistoryQuery, type StreamPosition } from '../history/types.js';
 import type { ClientInfo } from '../protocol/types.js';
 import { presenceStats, type Broker, type BrokerHandler, type ControlMessage, type PresenceStore } from './types.js';
 
@@ -22,9 +22,10 @@ export class MemoryBroker implements Broker {
   async publish(channel: string, frame: Buffer, joinLeave: boolean): Promise<void> {
     this.#handler?.deliver(channel, frame, joinLeave, 0);
   }
-  async publishToStream(channel: string, data: string, info: string | undefined, options: StreamOptions): Promise<StreamPosition> {
-    const position = this.streams.append(channel, data, info, options);
-    this.#handler?.deliver(channel, Buffer.from(publicationFramePrefix(channel, data, info) + position.offset + FRAME_END), false, position.offset);
+  async publishToStream(channel: string, data: string, info: string | undefined, options: AppendOptions): Promise<StreamPosition> {
+    const { prev, ...position } = this.streams.append(channel, data, info, options, options.delivery === 'delta');
+    const frame = Buffer.from(publicationFramePrefix(channel, data, info) + position.offset + FRAME_END);
+    this.#handler?.deliver(channel, frame, false, position.offset, options.delivery === 'plain' ? undefined : { data, info, prev });
     return position;
   }
   async history(channel: string, query: HistoryQuery): Promise<HistoryPage> {

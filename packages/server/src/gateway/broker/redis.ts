@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
-import { RedisHistory, STREAM_PUB } from '../history/redis.js';
-import type { HistoryPage, HistoryQuery, StreamOptions, StreamPosition } from '../history/types.js';
+import { RedisHistory, STREAM_PARTS, STREAM_PUB } from '../history/redis.js';
+import { FRAME_END, publicationFramePrefix } from '../history/types.js';
+import type { AppendOptions, HistoryPage, HistoryQuery, StreamPosition } from '../history/types.js';
 import type { ClientInfo } from '../protocol/types.js';
 import { presenceStats, type Broker, type BrokerHandler, type ControlMessage, type PresenceStore } from './types.js';
 
@@ -46,11 +47,22 @@ export class RedisBroker implements Broker {
         return;
       }
       if (!name.startsWith(this.#prefix) || message.length < 2) return;
-      if (message[0] === STREAM_PUB) {
-        // `h<offset> <frame>`
+      if (message[0] === STREAM_PUB || message[0] === STREAM_PARTS) {
+        // `h<offset> <frame>` or `d<offset> <parts>`
         const space = message.indexOf(0x20);
         if (space === -1) return;
-        handler.deliver(name.slice(this.#prefix.length), message.subarray(space + 1), false, Number(message.toString('latin1', 1, space)));
+        const channelName = name.slice(this.#prefix.length);
+        const offset = Number(message.toString('latin1', 1, space));
+        if (message[0] === STREAM_PUB) {
+          handler.deliver(channelName, message.subarray(space + 1), false, offset);
+          return;
+        }
+        try {
+          const { d: data, i: info, p: prev } = JSON.parse(message.toString('utf8', space + 1)) as { d: string; i?: string; p?: string };
+          handler.deliver(channelName, Buffer.from(publicationFramePrefix(channelName, data, info) + offset + FRAME_END), false, offset, { data, info, prev });
+        } catch {
+          // A damaged message is dropped; positioned subscribers see the gap.
+        }
         return;
       }
       handler.deliver(name.slice(this.#prefix.length), message.subarray(1), message[0] === JOIN_LEAVE, 0);
@@ -65,7 +77,7 @@ export class RedisBroker implements Broker {
     frame.copy(message, 1);
     await this.#pub.publish(this.#prefix + channel, message);
   }
-  async publishToStream(channel: string, data: string, info: string | undefined, options: StreamOptions): Promise<StreamPosition> {
+  async publishToStream(channel: string, data: string, info: string | undefined, options: AppendOptions): Promise<StreamPosition> {
     return this.#streams.append(channel, this.#prefix + channel, data, info, options);
   }
   history(channel: string, query: HistoryQuery): Promise<HistoryPage> {

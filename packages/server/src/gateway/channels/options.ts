@@ -53,13 +53,24 @@ export interface NamespaceOptions {
   readonly allow_history_for_anonymous: boolean;
   /** Delta encodings subscribers may ask for (only `fossil`). Default none. */
   readonly allowed_delta_types: readonly 'fossil'[];
-  /** Server API publications go out as deltas to subscribers that negotiated them. Default false. */
+  /** Publications go out as deltas to subscribers that negotiated them. Default false. */
   readonly delta_publish: boolean;
+  /** Subscribes without a subscription token are decided by the subscribe proxy. Default false. */
+  readonly subscribe_proxy_enabled: boolean;
+  /** Client publications are decided (and may be rewritten) by the publish proxy. Default false. */
+  readonly publish_proxy_enabled: boolean;
+  /** Subscriptions the subscribe proxy gave an expiry are refreshed by the sub_refresh proxy. Default false. */
+  readonly sub_refresh_proxy_enabled: boolean;
   /**
    * Latchkey extension: the part after the namespace must equal the token's
    * `app_metadata.organization_id` for subscribe, publish and presence (error 103 otherwise).
    */
   readonly organization_bound: boolean;
+  /**
+   * Latchkey extension: only connections whose token has `role: "service_role"` may subscribe without a
+   * subscription token (error 103 otherwise). Set on the `webhooks` namespace. Default false.
+   */
+  readonly service_role_only: boolean;
 }
 
 /** Boolean option names accepted in namespaces. */
@@ -84,6 +95,9 @@ export const BOOLEAN_NAMESPACE_OPTIONS = [
   'allow_history_for_client',
   'allow_history_for_anonymous',
   'delta_publish',
+  'subscribe_proxy_enabled',
+  'publish_proxy_enabled',
+  'sub_refresh_proxy_enabled',
 ] as const;
 
 export type BooleanNamespaceOption = (typeof BOOLEAN_NAMESPACE_OPTIONS)[number];
@@ -116,8 +130,12 @@ export function namespaceDefaults(name: string): NamespaceOptions {
     allow_history_for_anonymous: false,
     allowed_delta_types: [],
     delta_publish: false,
+    subscribe_proxy_enabled: false,
+    publish_proxy_enabled: false,
+    sub_refresh_proxy_enabled: false,
     channel_regex: null,
     organization_bound: false,
+    service_role_only: false,
   };
 }
 
@@ -168,6 +186,8 @@ export function defaultNamespaces(organizationNamespace: string | null): Namespa
     { ...namespaceDefaults('user'), ...RECOVERABLE, allow_user_limited_channels: true },
   ];
   if (organizationNamespace) namespaces.push(organizationNamespaceDefaults(organizationNamespace));
+  // Inbound webhook events (`webhooks:<endpoint>`), for backends holding a service-role token.
+  namespaces.push({ ...namespaceDefaults('webhooks'), allow_subscribe_for_client: true, service_role_only: true });
   return namespaces;
 }
 

@@ -36,14 +36,15 @@ export class MemoryHistory {
     return stream;
   }
 
-  /** Appends a publication and returns its position. */
-  append(channel: string, data: string, info: string | undefined, options: StreamOptions): StreamPosition {
+  /** Appends a publication and returns its position (and, with `withPrevious`, the data of the one before, if kept). */
+  append(channel: string, data: string, info: string | undefined, options: StreamOptions, withPrevious = false): StreamPosition & { prev?: string } {
     const stream = this.#stream(channel, options.metaTtl);
+    const prev = withPrevious ? stream.entries[stream.entries.length - 1]?.data : undefined;
     stream.top += 1;
     stream.entries.push(info === undefined ? { offset: stream.top, data } : { offset: stream.top, data, info });
     if (stream.entries.length > options.size) stream.entries.splice(0, stream.entries.length - options.size);
     stream.entriesUntil = this.now() + options.ttl * 1000;
-    return { offset: stream.top, epoch: stream.epoch };
+    return prev === undefined ? { offset: stream.top, epoch: stream.epoch } : { offset: stream.top, epoch: stream.epoch, prev };
   }
 
   /** Reads publications; throws {@link UnrecoverablePositionError} when `since` names another epoch. */

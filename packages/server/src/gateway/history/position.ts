@@ -10,9 +10,9 @@ export function streamOptions(namespace: NamespaceOptions, channels: ChannelSett
   return { size: namespace.history_size, ttl: namespace.history_ttl, metaTtl: namespace.history_meta_ttl || channels.historyMetaTtl };
 }
 
-/** A kept publication as the protocol carries it. */
-export function toPublication(stored: StoredPublication): Publication {
-  const publication: Publication = { data: JSON.parse(stored.data) as JsonValue, offset: stored.offset };
+/** A kept publication as the protocol carries it (`dataAsText`: data as a JSON string, for delta subscribers). */
+export function toPublication(stored: StoredPublication, dataAsText = false): Publication {
+  const publication: Publication = { data: dataAsText ? stored.data : (JSON.parse(stored.data) as JsonValue), offset: stored.offset };
   if (stored.info !== undefined) publication.info = JSON.parse(stored.info) as ClientInfo;
   return publication;
 }
@@ -52,6 +52,8 @@ export interface StreamSubscribe {
   readonly result: SubscribeResult;
   /** The last offset the reply accounts for (live publications continue after it); `null`: not positioned. */
   readonly position: number | null;
+  /** Fossil deltas negotiated: whether the reply carried publications (`null`: not negotiated). */
+  readonly delta: boolean | null;
 }
 
 /**
@@ -72,10 +74,14 @@ export async function positionSubscription(
 ): Promise<StreamSubscribe> {
   const result: SubscribeResult = {};
   if (request.recover === true) result.was_recovering = true;
-  if (!keepsHistory(namespace)) return { result, position: null };
+  if (!keepsHistory(namespace)) return { result, position: null, delta: null };
+  // Deltas need the stream: the previous publication is the base of the next delta.
+  const delta = request.delta === 'fossil' && namespace.allowed_delta_types.includes('fossil');
+  if (delta) result.delta = true;
+  const done = (position: number | null): StreamSubscribe => ({ result, position, delta: delta ? (result.publications?.length ?? 0) > 0 : null });
   const recovery = namespace.force_recovery || (request.recoverable === true && (namespace.allow_recovery || historyAccess));
   const positioning = recovery || namespace.force_positioning || (request.positioned === true && (namespace.allow_positioning || historyAccess));
-  if (!positioning) return { result, position: null };
+  if (!positioning) return done(null);
   result.positioned = true;
   if (recovery) result.recoverable = true;
   const metaTtl = streamOptions(namespace, channels).metaTtl;
@@ -84,7 +90,7 @@ export async function positionSubscription(
   if (!(recovery && request.recover === true)) {
     const top = await broker.history(channel, { limit: 0, reverse: false, metaTtl });
     setPosition(result, top.offset, top.epoch);
-    return { result, position: top.offset };
+    return done(top.offset);
   }
   const offset = request.offset ?? 0;
   const epoch = request.epoch ?? '';
@@ -97,7 +103,7 @@ export async function positionSubscription(
     if (rejectUnrecovered) throw new ReplyError(ErrorCode.UnrecoverablePosition);
     setPosition(result, error.position.offset, error.position.epoch);
     result.recovered = false;
-    return { result, position: error.position.offset };
+    return done(error.position.offset);
   }
   const pubs = page.publications;
   const recovered = pubs.length === 0 ? page.offset === offset : pubs[0]!.offset === offset + 1 && pubs[pubs.length - 1]!.offset === page.offset;
@@ -105,13 +111,14 @@ export async function positionSubscription(
     if (rejectUnrecovered) throw new ReplyError(ErrorCode.UnrecoverablePosition);
     setPosition(result, page.offset, page.epoch);
     result.recovered = false;
-    return { result, position: page.offset };
+    return done(page.offset);
   }
   // Recovered: the reply names the client's own offset and the publications carry it forward.
   setPosition(result, offset, page.epoch);
   result.recovered = true;
-  if (pubs.length > 0) result.publications = pubs.map(toPublication);
-  return { result, position: page.offset };
+  // With deltas the recovered publications come in full, their data as JSON strings.
+  if (pubs.length > 0) result.publications = pubs.map((pub) => toPublication(pub, delta));
+  return done(page.offset);
 }
 
 function setPosition(result: SubscribeResult, offset: number, epoch: string): void {
@@ -122,7 +129,7 @@ function setPosition(result: SubscribeResult, offset: number, epoch: string): vo
 /** A history read as the protocol's (and the server API's) history result. */
 export async function historyResult(broker: Broker, channel: string, query: HistoryQuery): Promise<{ publications: Publication[]; epoch: string; offset?: number }> {
   const page = await readHistory(broker, channel, query);
-  const result: { publications: Publication[]; epoch: string; offset?: number } = { publications: page.publications.map(toPublication), epoch: page.epoch };
+  const result: { publications: Publication[]; epoch: string; offset?: number } = { publications: page.publications.map((pub) => toPublication(pub)), epoch: page.epoch };
   if (page.offset > 0) result.offset = page.offset;
   return result;
 }

@@ -1,14 +1,17 @@
 import type { Redis } from 'ioredis';
-import { FRAME_END, newEpoch, publicationFramePrefix, UnrecoverablePositionError, type HistoryPage, type HistoryQuery, type StoredPublication, type StreamOptions, type StreamPosition } from './types.js';
+import { FRAME_END, newEpoch, publicationFramePrefix, UnrecoverablePositionError, type AppendOptions, type HistoryPage, type HistoryQuery, type StoredPublication, type StreamPosition } from './types.js';
 
 /** Kind byte of a pub/sub message that carries a stream publication: `h<offset> <frame>`. */
 export const STREAM_PUB = 0x68;
+/** Kind byte of a stream publication sent with its parts: `d<offset> {"d":data,"i":info,"p":previous data}`. */
+export const STREAM_PARTS = 0x64;
 
 /**
  * Appends to a channel's stream and publishes, in one step, so the order on pub/sub is the order of
  * offsets. The meta hash holds the top offset (`s`) and the epoch (`e`); a missing hash starts a new
  * epoch and drops whatever stream is left. Stream entry ids are `<offset>-1`.
- * KEYS: meta, stream, pub/sub channel. ARGV: data, info ('' = none), frame prefix, size, ttl, meta ttl, epoch candidate.
+ * With delivery `parts` or `delta` the message carries data, info (and the previous data) instead of the frame.
+ * KEYS: meta, stream, pub/sub channel. ARGV: data, info ('' = none), frame prefix, size, ttl, meta ttl, epoch candidate, delivery.
  */
 const APPEND = `
 local epoch = redis.call('hget', KEYS[1], 'e')
@@ -16,6 +19,16 @@ if not epoch then
   epoch = ARGV[7]
   redis.call('del', KEYS[2])
   redis.call('hset', KEYS[1], 'e', epoch)
+end
+local prev = nil
+if ARGV[8] == 'delta' then
+  local last = redis.call('xrevrange', KEYS[2], '+', '-', 'COUNT', 1)
+  if last[1] then
+    local fields = last[1][2]
+    for i = 1, #fields, 2 do
+      if fields[i] == 'd' then prev = fields[i + 1] end
+    end
+  end
 end
 local offset = redis.call('hincrby', KEYS[1], 's', 1)
 if ARGV[6] ~= '0' then redis.call('expire', KEYS[1], ARGV[6]) end
@@ -25,7 +38,13 @@ else
   redis.call('xadd', KEYS[2], 'MAXLEN', ARGV[4], offset .. '-1', 'd', ARGV[1], 'i', ARGV[2])
 end
 redis.call('expire', KEYS[2], ARGV[5])
-redis.call('publish', KEYS[3], 'h' .. offset .. ' ' .. ARGV[3] .. offset .. '${FRAME_END}')
+if ARGV[8] == 'plain' then
+  redis.call('publish', KEYS[3], 'h' .. offset .. ' ' .. ARGV[3] .. offset .. '${FRAME_END}')
+else
+  local info = nil
+  if ARGV[2] ~= '' then info = ARGV[2] end
+  redis.call('publish', KEYS[3], 'd' .. offset .. ' ' .. cjson.encode({d = ARGV[1], i = info, p = prev}))
+end
 return {offset, epoch}
 `;
 
@@ -79,10 +98,10 @@ export class RedisHistory {
   }
 
   /** Appends and publishes on `pubsubChannel` as {@link STREAM_PUB} message. */
-  async append(channel: string, pubsubChannel: string, data: string, info: string | undefined, options: StreamOptions): Promise<StreamPosition> {
+  async append(channel: string, pubsubChannel: string, data: string, info: string | undefined, options: AppendOptions): Promise<StreamPosition> {
     const [meta, stream] = this.#keys(channel);
     const frame = publicationFramePrefix(channel, data, info);
-    const reply = (await this.redis.eval(APPEND, 3, meta, stream, pubsubChannel, data, info ?? '', frame, options.size, Math.max(1, Math.ceil(options.ttl)), Math.ceil(options.metaTtl), newEpoch())) as [number, string];
+    const reply = (await this.redis.eval(APPEND, 3, meta, stream, pubsubChannel, data, info ?? '', frame, options.size, Math.max(1, Math.ceil(options.ttl)), Math.ceil(options.metaTtl), newEpoch(), options.delivery)) as [number, string];
     return { offset: Number(reply[0]), epoch: reply[1] };
   }
 

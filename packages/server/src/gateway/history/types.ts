@@ -25,6 +25,15 @@ export interface StreamOptions {
   readonly metaTtl: number;
 }
 
+/** How one publication goes into its stream and out to the nodes. */
+export interface AppendOptions extends StreamOptions {
+  /**
+   * `plain`: nodes get the encoded frame only; `parts`: also its data and info (the namespace allows
+   * deltas); `delta`: also the previous publication's data, so subscribers with deltas get a delta.
+   */
+  readonly delivery: 'plain' | 'parts' | 'delta';
+}
+
 /** A history read: publications after `since` (or from the start), at most `limit` (-1 = all, 0 = none). */
 export interface HistoryQuery {
   readonly since?: StreamPosition;

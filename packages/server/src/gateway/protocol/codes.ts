@@ -154,12 +154,15 @@ export enum UnsubscribeCode {
    * subscription ends unsubscribed with this code and stays so (below 2500: no resubscribe).
    */
   MembershipEnded = 2001,
+  /** Server: the sub_refresh proxy ended a subscription. Client: resubscribes (2500 and above). */
+  Expired = 2501,
 }
 
 /** Reasons that go with {@link UnsubscribeCode}s. */
 export const UNSUBSCRIBE_REASONS: Readonly<Record<UnsubscribeCode, string>> = {
   [UnsubscribeCode.Server]: 'server unsubscribe',
   [UnsubscribeCode.MembershipEnded]: 'membership ended',
+  [UnsubscribeCode.Expired]: 'subscription expired',
 };
 
 /** Subscribe request flag bits sent by the client (unknown bits are ignored). */

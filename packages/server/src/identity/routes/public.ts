@@ -11,7 +11,7 @@ export const IDENTITY_VERSION = '0.1.0';
  * enabled upstream sign-in providers, listed as `true` under `external` (OpenID Connect providers added
  * by name too); `sms` says whether phone sign-in is on.
  */
-export function registerPublicRoutes(app: FastifyInstance, runtime: IdentityRuntime, deps: { readonly sms: SmsSettings; readonly providers?: readonly string[] }): void {
+export function registerPublicRoutes(app: FastifyInstance, runtime: IdentityRuntime, deps: { readonly sms: SmsSettings; readonly passkeysEnabled: boolean; readonly providers?: readonly string[] }): void {
   const providers = deps.providers ?? [];
   app.get('/health', async () => ({
     version: IDENTITY_VERSION,
@@ -55,6 +55,7 @@ export function registerPublicRoutes(app: FastifyInstance, runtime: IdentityRunt
       phone_autoconfirm: deps.sms.autoconfirm,
       sms_provider: deps.sms.provider === 'twilio' ? 'twilio' : '',
       saml_enabled: false,
+      passkeys_enabled: deps.passkeysEnabled,
       mfa_enabled: true,
     };
   });

@@ -12,6 +12,7 @@ import type { RateLimiter } from '../rate-limit.js';
 import { refreshGrant } from '../refresh.js';
 import type { IdentityRuntime } from '../runtime.js';
 import { finishSession, startSession, type PreparedSession } from '../sessions.js';
+import { userActor } from '../audit/audit-log.js';
 import type { UserJson } from '../types.js';
 import { findUserByEmail, findUserById, findUserByPhone, isBanned, isUniqueViolation, userJson, type UserRow } from '../users.js';
 
@@ -91,7 +92,11 @@ async function signUp(runtime: IdentityRuntime, phoneCodes: PhoneCodes, request:
           JSON.stringify(identityData),
         ],
       );
-      if (confirmed) return startSession(tx, runtime.issuer, id, { method: 'password', client: clientFacts(request, runtime.settings) });
+      const client = clientFacts(request, runtime.settings);
+      const actor = { id, username: email, ...(data.full_name !== undefined ? { name: data.full_name } : {}) };
+      const traits = { provider: 'email' };
+      await runtime.audit.record(tx, { action: confirmed ? 'user_signedup' : 'user_confirmation_requested', actor, traits, ipAddress: client.ip });
+      if (confirmed) return startSession(tx, runtime.issuer, id, { method: 'password', client, audit: { writer: runtime.audit, traits } });
       const user = await findUserById(tx, id);
       return userJson(user!);
     });
@@ -143,7 +148,11 @@ async function passwordGrant(runtime: IdentityRuntime, phoneCodes: PhoneCodes, r
   if (isBanned(user)) throw new IdentityError(400, 'user_banned', Messages.userBanned);
   if (byPhone && !user.phone_confirmed_at) throw new IdentityError(400, 'phone_not_confirmed', Messages.phoneNotConfirmed);
   if (!byPhone && !user.email_confirmed_at) throw new IdentityError(400, 'email_not_confirmed', Messages.emailNotConfirmed);
-  const prepared = await runtime.db.transaction((tx) => startSession(tx, runtime.issuer, user.id, { method: 'password', client: clientFacts(request, runtime.settings) }));
+  const prepared = await runtime.db.transaction((tx) => startSession(tx, runtime.issuer, user.id, {
+      method: 'password',
+      client: clientFacts(request, runtime.settings),
+      audit: { writer: runtime.audit, traits: { provider: byPhone ? 'phone' : 'email' } },
+    }));
   return finishSession(runtime.issuer, prepared);
 }
 
@@ -159,7 +168,10 @@ export function registerSessionRoutes(app: FastifyInstance, runtime: IdentityRun
     if (grant === 'refresh_token') {
       const token = optionalString(bodyOf(request), 'refresh_token');
       if (!token) throw new OAuthError('invalid_request', 'refresh_token required');
-      return refreshGrant({ db: runtime.db, issuer: runtime.issuer, settings: runtime.settings, sessionLimiter: runtime.limits.refresh, revocations: runtime.revocations }, token);
+      return refreshGrant(
+        { ...runtime, sessionLimiter: runtime.limits.refresh, ipAddress: clientAddress(request, runtime.settings) },
+        token,
+      );
     }
     const extra = grant === undefined ? undefined : runtime.extensions.grants.get(grant);
     if (extra) return extra(request, reply);
@@ -172,7 +184,10 @@ export function registerSessionRoutes(app: FastifyInstance, runtime: IdentityRun
     const { user, sessionId } = await requireUser(runtime, request);
     const which =
       scope === 'global' || sessionId === null ? {} : scope === 'local' ? { sessionIds: [sessionId] } : { exceptSessionId: sessionId };
-    const event = await runtime.db.transaction((tx) => endSessions(tx, runtime.revocations, { kind: 'logout', userId: user.id, ...which }));
+    const event = await runtime.db.transaction(async (tx) => {
+      await runtime.audit.record(tx, { action: 'logout', actor: userActor(user), ipAddress: clientAddress(request, runtime.settings) });
+      return endSessions(tx, runtime.revocations, { kind: 'logout', userId: user.id, ...which });
+    });
     if (event) await runtime.revocations.announce(event);
     return reply.code(204).send();
   });

@@ -10,6 +10,8 @@ import { EMAIL_CHANGE_TOKENS, emailChangeRecipients, requestEmailChange } from '
 import { sendReauthentication, useReauthentication } from '../otp/reauthentication.js';
 import { changeEmail, findUserById, isUniqueViolation, userJson } from '../users.js';
 import type { UserUpdateSettings } from './user-settings.js';
+import { userActor } from '../audit/index.js';
+import { clientAddress } from '../http/client-address.js';
 import type { PhoneCodes } from '../phone/codes.js';
 import { setConfirmedPhone } from '../phone/accounts.js';
 import { requestedPhone, requestPhoneChange } from '../phone/change.js';
@@ -119,6 +121,9 @@ export function registerUserRoutes(app: FastifyInstance, runtime: IdentityRuntim
           ]);
         }
         if (immediateEmail) await changeEmail(tx, user.id, newEmail, true);
+        const ipAddress = clientAddress(request, runtime.settings);
+        if (hash) await runtime.audit.record(tx, { action: 'user_updated_password', actor: userActor(user), ipAddress });
+        await runtime.audit.record(tx, { action: 'user_modified', actor: userActor(user), ipAddress });
         if (immediatePhone) await setConfirmedPhone(tx, user.id, newPhone);
         return { updated: await findUserById(tx, user.id), ended };
       });
