@@ -142,6 +142,7 @@ describeEachDatabase('demo app and admin console in Chromium', (database) => {
     const row = console.locator('#users tr', { hasText: userEmail });
     await row.waitFor();
     await console.locator('section[data-section="Gateway (live)"] strong').first().waitFor();
+    await console.getByRole('heading', { name: 'Webhook events' }).waitFor();
     await screenshot(console, 'console');
     await row.getByRole('button', { name: 'Ban' }).click();
     await console.getByText(`Banned ${userEmail}`).waitFor();

@@ -6,6 +6,7 @@ import { consoleService } from '../../src/console/index.js';
 import { gatewayService } from '../../src/gateway/index.js';
 import { identityService } from '../../src/identity/index.js';
 import { organizationsService } from '../../src/organizations/index.js';
+import { webhooksService } from '../../src/webhooks/index.js';
 import { TEST_ENV } from '../identity/support.js';
 
 /** Every service of `latchkey serve`, the pages included, on a free port. */
@@ -22,7 +23,7 @@ export async function startPagesStack(database: Database, env: Record<string, st
     env: { ...TEST_ENV, ...env },
     config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' }),
     database,
-    services: [identityService, organizationsService, gatewayService(), apiService, consoleService()],
+    services: [identityService, organizationsService, gatewayService(), webhooksService, apiService, consoleService()],
   });
   const { anonKey, serviceRoleKey } = (server.services.get('identity')!.exports as IdentityExports).apiKeys;
   return { server, url: server.url, anonKey, serviceRoleKey, close: () => server.close() };
