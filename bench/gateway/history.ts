@@ -1,5 +1,5 @@
 /**
- * History cost: publications per second through the gateway's publish path on a channel whose
+ * History cost: publications per second through the gateway's publish path (encode + broker + hub) on a channel whose
  * namespace keeps history (appended to the stream, offset in every frame) against one that does not,
  * in the same run, one local subscriber each; and recoveries per second (resubscribe with `recover`
  * after missing 50 publications). Memory engine, and the Redis engine when REDIS_URL is set.
@@ -12,6 +12,7 @@ import type { Broker } from '../../packages/server/src/gateway/broker/types.js';
 import { namespaceDefaults, type ChannelSettings } from '../../packages/server/src/gateway/channels/options.js';
 import { positionSubscription } from '../../packages/server/src/gateway/history/position.js';
 import { Hub, type Subscriber } from '../../packages/server/src/gateway/hub.js';
+import { encodePublication } from '../../packages/server/src/gateway/node.js';
 
 const PUBLICATIONS = Number(process.env.BENCH_HISTORY_PUBLICATIONS ?? 20_000);
 const RECOVERIES = Number(process.env.BENCH_RECOVERIES ?? 2_000);
@@ -37,11 +38,10 @@ async function publishRate(broker: Broker, hub: Hub, history: boolean): Promise<
   const channel = `hist:${randomUUID()}`;
   await hub.reserve(channel, subscriber);
   hub.activate(channel, subscriber, { joinLeave: false, position: null, delta: null });
-  const frame = Buffer.from(`{"push":{"channel":${JSON.stringify(channel)},"pub":{"data":${DATA}}}}`);
   const started = performance.now();
   const batch: Promise<unknown>[] = [];
   for (let i = 0; i < PUBLICATIONS; i += 1) {
-    batch.push(history ? broker.publishToStream(channel, DATA, undefined, { size: 100, ttl: 300, metaTtl: 3600, delivery: 'plain' }) : broker.publish(channel, frame, false));
+    batch.push(history ? broker.publishToStream(channel, DATA, undefined, { size: 100, ttl: 300, metaTtl: 3600, delivery: 'plain' }) : broker.publish(channel, encodePublication(channel, DATA), false));
     if (batch.length === 500) await Promise.all(batch.splice(0));
   }
   await Promise.all(batch);

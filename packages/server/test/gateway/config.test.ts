@@ -36,6 +36,24 @@ const CENTRIFUGO_CONFIG = {
 describe('Centrifugo config files', () => {
   let dir: string;
   let database: TestDatabase;
+  /** Starts a server with the gateway from `file`, collecting its warning lines. */
+  const startFromFile = async (file: string) => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(...chunk.toString('utf8').trim().split('\n'));
+        done();
+      },
+    });
+    const server = await startServer({
+      env: { LATCHKEY_GATEWAY_CONFIG: file },
+      config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'warn' }),
+      logger: createLogger('warn', sink),
+      database: database.db,
+      services: [gatewayService()],
+    });
+    return { server, lines };
+  };
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'latchkey-gateway-'));
     database = await createTestDatabase('pglite');
@@ -88,20 +106,7 @@ describe('Centrifugo config files', () => {
         },
       }),
     );
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(...chunk.toString('utf8').trim().split('\n'));
-        done();
-      },
-    });
-    const server = await startServer({
-      env: { LATCHKEY_GATEWAY_CONFIG: file },
-      config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'warn' }),
-      logger: createLogger('warn', sink),
-      database: database.db,
-      services: [gatewayService()],
-    });
+    const { server, lines } = await startFromFile(file);
     const centrifuge = officialClient(`${server.url.replace(/^http/, 'ws')}/connection/websocket`);
     try {
       const warnings = lines.map((line) => (JSON.parse(line) as { msg: string }).msg);
@@ -144,20 +149,7 @@ describe('Centrifugo config files', () => {
   it('runs from a Centrifugo file: HMAC tokens from a backend, namespaces, and a warning per unsupported key', async () => {
     const file = path.join(dir, 'config.json');
     await writeFile(file, JSON.stringify(CENTRIFUGO_CONFIG));
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(...chunk.toString('utf8').trim().split('\n'));
-        done();
-      },
-    });
-    const server = await startServer({
-      env: { LATCHKEY_GATEWAY_CONFIG: file },
-      config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'warn' }),
-      logger: createLogger('warn', sink),
-      database: database.db,
-      services: [gatewayService()],
-    });
+    const { server, lines } = await startFromFile(file);
     try {
       const warnings = lines.map((line) => JSON.parse(line) as { msg: string }).map((line) => line.msg);
       expect(warnings).toEqual(expect.arrayContaining(['gateway config: unsupported key admin is ignored', 'gateway config: unsupported key engine is ignored']));
