@@ -32,6 +32,11 @@ describeEachDatabase('sign-in with an OpenID Connect provider', (database) => {
       LATCHKEY_EXTERNAL_ACME_SECRET: upstream.secret,
       LATCHKEY_SECURITY_MANUAL_LINKING_ENABLED: 'true',
       LATCHKEY_EXTERNAL_ANONYMOUS_USERS_ENABLED: 'true',
+      // The built-in Keycloak provider, pointed at the same OpenID provider as its realm.
+      GOTRUE_EXTERNAL_KEYCLOAK_ENABLED: 'true',
+      GOTRUE_EXTERNAL_KEYCLOAK_CLIENT_ID: upstream.clientId,
+      GOTRUE_EXTERNAL_KEYCLOAK_SECRET: upstream.secret,
+      GOTRUE_EXTERNAL_KEYCLOAK_URL: upstream.issuer,
       // The same provider, with a secret it does not know.
       LATCHKEY_EXTERNAL_WRONG_ISSUER: upstream.issuer,
       LATCHKEY_EXTERNAL_WRONG_CLIENT_ID: upstream.clientId,
@@ -127,6 +132,25 @@ describeEachDatabase('sign-in with an OpenID Connect provider', (database) => {
     expect(banned.searchParams.get('error')).toBe('access_denied');
     expect(banned.searchParams.get('error_code')).toBe('user_banned');
     expect(fragmentOf(banned.toString()).has('access_token')).toBe(false);
+  });
+
+  it('signs in with the built-in Keycloak provider, a separate identity of the same account', async () => {
+    const address = email('oidc-keycloak');
+    const sub = account(upstream, { email: address, email_verified: true });
+    upstream.next = { login: sub };
+    const first = client(app, 'pkce');
+    const acme = await signIn(first);
+    const { data: viaAcme } = await first.auth.exchangeCodeForSession(new URL(acme).searchParams.get('code')!);
+    upstream.next = { login: sub };
+    const supabase = client(app, 'pkce');
+    const { data } = await supabase.auth.signInWithOAuth({ provider: 'keycloak', options: { redirectTo: APP, skipBrowserRedirect: true } });
+    const landed = await browse(data.url!, APP);
+    const { data: viaKeycloak, error } = await supabase.auth.exchangeCodeForSession(new URL(landed).searchParams.get('code')!);
+    expect(error).toBeNull();
+    expect(viaKeycloak.user!.id).toBe(viaAcme.user!.id);
+    expect(viaKeycloak.user!.identities!.map((identity) => identity.provider).sort()).toEqual(['acme', 'keycloak']);
+    const settings = (await (await fetch(`${app.auth}/settings`)).json()) as { external: Record<string, boolean> };
+    expect(settings.external.keycloak).toBe(true);
   });
 
   it('refuses a PKCE code traded with the wrong verifier', async () => {
