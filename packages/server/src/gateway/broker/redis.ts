@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import type { ClientInfo } from '../protocol/types.js';
-import { presenceStats, type Broker, type BrokerHandler, type ControlMessage, type PresenceStore } from './types.js';
+import { BrokerUnavailableError, presenceStats, type Broker, type BrokerHandler, type ControlMessage, type PresenceStore } from './types.js';
 
 const PUB = 0x70; // 'p': publication for every subscriber
 const JOIN_LEAVE = 0x6a; // 'j': join/leave for subscribers that asked for it
@@ -25,9 +25,13 @@ export class RedisBroker implements Broker {
   constructor(options: RedisBrokerOptions) {
     this.#prefix = `${options.prefix ?? 'latchkey.gateway'}.ch.`;
     this.#control = `${options.prefix ?? 'latchkey.gateway'}.control`;
-    const common = { lazyConnect: true, maxRetriesPerRequest: 3, enableAutoPipelining: true } as const;
-    this.#pub = new Redis(options.url, common);
+    // A publication is never queued while Redis is away: it fails at once (the server API answers 503),
+    // instead of being acknowledged and then sent while the other nodes are still re-subscribing.
+    this.#pub = new Redis(options.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true });
     this.#sub = new Redis(options.url, { lazyConnect: true });
+    // Both reconnect by themselves (the subscriber subscribes again); failures surface through publish.
+    this.#pub.on('error', () => undefined);
+    this.#sub.on('error', () => undefined);
   }
 
   async start(handler: BrokerHandler): Promise<void> {
@@ -52,7 +56,15 @@ export class RedisBroker implements Broker {
     const message = Buffer.allocUnsafe(frame.length + 1);
     message[0] = joinLeave ? JOIN_LEAVE : PUB;
     frame.copy(message, 1);
-    await this.#pub.publish(this.#prefix + channel, message);
+    await this.#send(this.#prefix + channel, message);
+  }
+
+  async #send(channel: string, message: Buffer | string): Promise<void> {
+    try {
+      await this.#pub.publish(channel, message);
+    } catch (error) {
+      throw new BrokerUnavailableError('the broker is unreachable', { cause: error });
+    }
   }
   async subscribe(channel: string): Promise<void> {
     await this.#sub.subscribe(this.#prefix + channel);
@@ -61,7 +73,7 @@ export class RedisBroker implements Broker {
     await this.#sub.unsubscribe(this.#prefix + channel);
   }
   async control(message: ControlMessage): Promise<void> {
-    await this.#pub.publish(this.#control, JSON.stringify(message));
+    await this.#send(this.#control, JSON.stringify(message));
   }
   async close(): Promise<void> {
     this.#sub.disconnect();
@@ -87,6 +99,7 @@ export class RedisPresence implements PresenceStore {
 
   constructor(options: RedisBrokerOptions & { readonly ttlSeconds?: number }) {
     this.#redis = new Redis(options.url, { maxRetriesPerRequest: 3, enableAutoPipelining: true });
+    this.#redis.on('error', () => undefined);
     this.#prefix = `${options.prefix ?? 'latchkey.gateway'}.presence.`;
     this.#ttlMs = (options.ttlSeconds ?? 60) * 1000;
     this.#timer = setInterval(() => void this.#refresh().catch(() => undefined), this.#ttlMs / 3);

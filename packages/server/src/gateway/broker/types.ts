@@ -17,6 +17,15 @@ export interface NodeInfo {
   uptime: number;
 }
 
+/**
+ * The broker could not take a message (Redis unreachable): nothing was sent. The server API answers 503
+ * with `Retry-After`; connected clients stay connected.
+ */
+export class BrokerUnavailableError extends Error {
+  override readonly name = 'BrokerUnavailableError';
+  readonly code = 'ERR_BROKER_UNAVAILABLE';
+}
+
 /** What a broker calls back into. */
 export interface BrokerHandler {
   /** A frame for every local subscriber of `channel` (`joinLeave`: only those who asked for join/leave). */
