@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { reconnectDelay } from './reconnect.js';
 import { ClusterListeners, parseClusterMessage, type BrokerStatus, type ClusterBus, type ClusterListener, type ClusterMessage } from './bus.js';
 
 /** Options of {@link RedisClusterBus}. */
@@ -22,8 +23,8 @@ export class RedisClusterBus implements ClusterBus {
   constructor(options: RedisClusterBusOptions) {
     this.#channel = options.channel;
     const connectionName = options.channel.replace(/[^A-Za-z0-9._:-]/g, '_');
-    this.#pub = new Redis(options.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName });
-    this.#sub = new Redis(options.url, { lazyConnect: true, connectionName });
+    this.#pub = new Redis(options.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName, retryStrategy: reconnectDelay });
+    this.#sub = new Redis(options.url, { lazyConnect: true, connectionName, retryStrategy: reconnectDelay });
     this.#pub.on('error', () => undefined);
     this.#sub.on('error', () => undefined);
   }

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { reconnectDelay } from '../../cluster/reconnect.js';
 import type { ClientInfo } from '../protocol/types.js';
 import { BrokerUnavailableError, presenceStats, type Broker, type BrokerHandler, type ControlMessage, type PresenceStore } from './types.js';
 
@@ -27,8 +28,8 @@ export class RedisBroker implements Broker {
     this.#control = `${options.prefix ?? 'latchkey.gateway'}.control`;
     // A publication is never queued while Redis is away: it fails at once (the server API answers 503),
     // instead of being acknowledged and then sent while the other nodes are still re-subscribing.
-    this.#pub = new Redis(options.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true });
-    this.#sub = new Redis(options.url, { lazyConnect: true });
+    this.#pub = new Redis(options.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true, retryStrategy: reconnectDelay });
+    this.#sub = new Redis(options.url, { lazyConnect: true, retryStrategy: reconnectDelay });
     // Both reconnect by themselves (the subscriber subscribes again); failures surface through publish.
     this.#pub.on('error', () => undefined);
     this.#sub.on('error', () => undefined);
