@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { connectPubSub } from './pub-sub.js';
 import { reconnectDelay } from './reconnect.js';
 import { ClusterListeners, parseClusterMessage, type BrokerStatus, type ClusterBus, type ClusterListener, type ClusterMessage } from './bus.js';
 
@@ -36,18 +37,7 @@ export class RedisClusterBus implements ClusterBus {
       const message = parseClusterMessage(text);
       if (message) this.#listeners.message(message);
     });
-    let connected = false;
-    this.#sub.on('ready', () => {
-      if (connected) this.#listeners.reconnected();
-      connected = true;
-    });
-    try {
-      await Promise.all([this.#pub.connect(), this.#sub.connect()]);
-      await this.#sub.subscribe(this.#channel);
-    } catch (error) {
-      await this.close();
-      throw error;
-    }
+    await connectPubSub(this.#pub, this.#sub, this.#channel, () => this.#listeners.reconnected());
   }
 
   async publish(message: ClusterMessage): Promise<void> {
