@@ -112,6 +112,19 @@ async function exerciseAdminCommands(server: Server, env: Record<string, string>
   expect(decodeProtectedHeader(await signUp(server.url, server.anonKey)).kid).toBe(rotated.kid);
   await expectAdminAccepted(server.url, server.serviceRoleKey);
 
+  // Sign-ups are in the audit log, read through the server; pruning keeps what is younger.
+  const audit = await json<{ entries: Array<{ payload: { action: string; actor_username: string } }>; total: number }>(['audit', '--action', 'user_signedup', '--json'], env);
+  expect(audit.total).toBeGreaterThanOrEqual(2);
+  expect(audit.entries.every((entry) => entry.payload.action === 'user_signedup' && entry.payload.actor_username.startsWith('admin-'))).toBe(true);
+  const text = await run(['audit', '--limit', '1'], env);
+  expect(text.code, text.output).toBe(0);
+  expect(text.stdout).toMatch(/^\S+Z {2}\w+/);
+  const refused = await run(['audit', '--action', 'no_such_action'], env);
+  expect(refused.code).not.toBe(0);
+  expect(refused.output).toContain('unknown audit action');
+  expect(await json(['audit', 'prune', '--older-than', '30d', '--json'], env)).toMatchObject({ deleted: 0 });
+  expect((await run(['audit', 'prune', '--older-than', 'soon'], env)).code).toBe(2);
+
   const status = await json<Record<string, unknown>>(['status', '--json'], env);
   expect(status).toMatchObject({
     running: true,
@@ -222,6 +235,9 @@ describeWith(['DATABASE_URL'], 'admin commands beside a server on PostgreSQL', (
     const keys = await json<{ anon_key: string; service_role_key: string }>(['keys', '--json'], elsewhere);
     expect(keys).toEqual({ anon_key: server.anonKey, service_role_key: server.serviceRoleKey });
     await expectAdminAccepted(server.url, keys.service_role_key);
+    await signUp(server.url, server.anonKey);
+    const audit = await json<{ total: number }>(['audit', '--action', 'login', '--json'], elsewhere);
+    expect(audit.total).toBeGreaterThanOrEqual(1);
     expect(await counts(target.url)).toEqual(before);
 
     // A rotation made directly reaches the running server: a token naming the new key makes it reload.

@@ -29,7 +29,13 @@ export {
 } from './manager.js';
 export { ClientCredentialsAuth, PasswordAuth, RefreshTokenAuth, refreshGrant, type AuthProvider } from './providers.js';
 export { MemoryTokenStore } from './stores/memory.js';
-export { StorageTokenStore, type KeyValueStorage } from './stores/storage.js';
+export {
+  StorageTokenStore,
+  type KeyValueStorage,
+  type StorageTokenStoreOptions,
+  type TabChannel,
+  type TabLocks,
+} from './stores/storage.js';
 export type { TokenStore } from './stores/store.js';
 export {
   isTransientStatus,

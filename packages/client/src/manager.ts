@@ -66,8 +66,11 @@ export interface TokenManagerOptions {
 
 /** Why a session ended. */
 export interface SignedOutEvent {
-  /** `logout`: {@link TokenManager.clear} was called; `session_ended`: the server refused the session. */
-  readonly reason: 'logout' | 'session_ended';
+  /**
+   * `logout`: {@link TokenManager.clear} was called; `session_ended`: the server refused the session;
+   * `elsewhere`: another user of a shared store (another tab) cleared it.
+   */
+  readonly reason: 'logout' | 'session_ended' | 'elsewhere';
   readonly error?: Error;
 }
 
@@ -79,6 +82,8 @@ export type TokenManagerEvents = {
   signedIn: [tokens: TokenSet];
   /** The session was cleared. */
   signedOut: [event: SignedOutEvent];
+  /** Another user of a shared store (another tab) saved a token set, which this manager now uses. */
+  adopted: [tokens: TokenSet];
   /** A refresh failed transiently; the session is kept. */
   refreshFailed: [error: TokenEndpointUnavailableError];
 };
@@ -127,6 +132,7 @@ export class TokenManager extends Emitter<TokenManagerEvents> {
   #providerUsed = false;
   #cooldown: { refreshToken: string | null; until: number; error: TokenEndpointUnavailableError } | undefined;
   #requests = 0;
+  readonly #unsubscribe: (() => void) | undefined;
 
   /**
    * @param provider source of the first grant; `null` for a manager that only continues a session
@@ -166,6 +172,27 @@ export class TokenManager extends Emitter<TokenManagerEvents> {
     this.#retry = retry;
     this.#failureCooldownMs = failureCooldownMs;
     this.#requestTimeoutMs = requestTimeoutMs;
+    this.#unsubscribe = this.store.subscribe?.((tokens) => this.#storeChanged(tokens));
+  }
+
+  /** Stops following changes other users of a shared store make (see {@link TokenStore.subscribe}). */
+  dispose(): void {
+    this.#unsubscribe?.();
+  }
+
+  #storeChanged(tokens: TokenSet | null): void {
+    const previous = this.#cached;
+    if (tokens === null) {
+      this.#cached = null;
+      if (previous === null || previous === undefined) return;
+      this.#cooldown = undefined;
+      this.emit('signedOut', { reason: 'elsewhere' });
+      return;
+    }
+    if (previous && previous.accessToken === tokens.accessToken) return;
+    this.#cached = tokens;
+    this.#cooldown = undefined;
+    this.emit('adopted', tokens);
   }
 
   /** Whether a refresh is in flight right now. */
@@ -379,7 +406,9 @@ export class TokenManager extends Emitter<TokenManagerEvents> {
     this.#requests += 1;
     let response: Response;
     try {
-      response = await this.#fetch(url, { ...init, signal: AbortSignal.timeout(this.#requestTimeoutMs) });
+      // Called unbound: a browser's fetch throws "Illegal invocation" when called as a method of another object.
+      const send = this.#fetch;
+      response = await send(url, { ...init, signal: AbortSignal.timeout(this.#requestTimeoutMs) });
     } catch (cause) {
       throw new TokenEndpointUnavailableError(`token endpoint unreachable: ${(cause as Error)?.message ?? String(cause)}`, { cause });
     }

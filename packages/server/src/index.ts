@@ -20,3 +20,4 @@ export {
   type RpcContext,
   type RpcHandler,
 } from './gateway/index.js';
+export { webhooksService, loadWebhookSettings, type WebhookEndpoint, type WebhookScheme, type WebhookSettings, type WebhookEvent, type WebhookEventSummary } from './webhooks/index.js';

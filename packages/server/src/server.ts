@@ -5,6 +5,7 @@ import { databaseLocation, openAdminChannel } from './admin/index.js';
 import { nextSteps } from './banner.js';
 import { joinCluster, openClusterBus, readClusterUrl, sharedSettings, storedClusterUrl, type ClusterBus, type ClusterMembership } from './cluster/index.js';
 import { buildApp } from './http/app.js';
+import { plainHttpWarning, readTlsMaterial, reloadTls } from './http/tls.js';
 import { identityExports } from './identity/service.js';
 import type { AppContext, MountedService, ServiceModule } from './http/context.js';
 import { loadAccessTokenLifetime } from './identity/settings.js';
@@ -55,6 +56,12 @@ export interface RunningServer {
   readonly revocations: Revocations;
   /** Banner lines naming each URL, ending with next steps. */
   readonly banner: readonly string[];
+  /**
+   * Reads the TLS certificate and key files again and serves them to new connections; open connections
+   * are kept. Logs and keeps the previous pair when the files are not usable. No-op without TLS.
+   * `latchkey serve` calls it on SIGHUP.
+   */
+  reloadTls(): boolean;
   /** Stops accepting, lets in-flight requests finish, stops services, closes the database. */
   close(): Promise<void>;
 }
@@ -71,6 +78,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const env = options.env ?? process.env;
   const config = options.config ?? loadServerConfig(env, options.flags);
   const logger = options.logger ?? createLogger(config.logLevel);
+  // Unreadable or mismatched certificate files stop the start with a line naming the setting.
+  const tls = config.tls ? readTlsMaterial(config.tls) : undefined;
   const ownsDatabase = options.database === undefined;
   const db = options.database ?? (await openDatabase(config));
   const mounted: MountedService[] = [];
@@ -89,9 +98,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     });
     const clusterBus = await openClusterBus({ redisUrl: config.redisUrl, prefix: config.redisPrefix });
     bus = clusterBus;
-    app = buildApp({ db, logger, broker: clusterBus });
+    app = buildApp({ db, logger, broker: clusterBus, tls });
+    const scheme = tls ? 'https' : 'http';
     const services = new Map<string, MountedService>();
-    let listeningUrl = `http://${formatHost(config.host)}:${config.port}`;
+    let listeningUrl = `${scheme}://${formatHost(config.host)}:${config.port}`;
     // On PostgreSQL several nodes share the database: without LATCHKEY_PUBLIC_URL the deployment is named
     // by the address its first node listened on (stored), never by each node's own port.
     const clustered = db.kind === 'postgres' && (options.cluster ?? ownsDatabase);
@@ -118,7 +128,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
-    const url = `http://${formatHost(config.host)}:${port}`;
+    const url = `${scheme}://${formatHost(config.host)}:${port}`;
+    const warning = plainHttpWarning(config);
+    if (warning) logger.warn(warning);
     listeningUrl = url;
     if (clustered) {
       if (clusterUrl === null) clusterUrl = await storedClusterUrl(db, url);
@@ -152,6 +164,17 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       adminSocket: admin?.path ?? null,
       revocations: events,
       banner,
+      reloadTls() {
+        if (!config.tls) return false;
+        try {
+          reloadTls(listening.server, config.tls);
+          logger.info('TLS certificate reloaded');
+          return true;
+        } catch (error) {
+          logger.error({ reason: (error as Error).message }, 'TLS certificate not reloaded; the previous one is still served');
+          return false;
+        }
+      },
       close() {
         closing ??= (async () => {
           await admin?.close();

@@ -3,6 +3,7 @@ import { gatewayService } from './gateway/index.js';
 import { identityService } from './identity/index.js';
 import { organizationsService } from './organizations/index.js';
 import { apiService } from './api/index.js';
+import { webhooksService } from './webhooks/index.js';
 
 /** Options of {@link defaultServices} that come from command-line flags. */
 export interface ServiceFlags {
@@ -12,5 +13,5 @@ export interface ServiceFlags {
 
 /** Every service `latchkey serve` mounts, in order (later ones may use earlier ones). */
 export function defaultServices(flags: ServiceFlags = {}): ServiceModule[] {
-  return [identityService, organizationsService, gatewayService(flags.gatewayConfig ? { configFile: flags.gatewayConfig } : {}), apiService];
+  return [identityService, organizationsService, gatewayService(flags.gatewayConfig ? { configFile: flags.gatewayConfig } : {}), webhooksService, apiService];
 }

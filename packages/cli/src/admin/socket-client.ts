@@ -20,6 +20,14 @@ export class AdminRefusedError extends Error {
 /** Connection failures that mean "no server here". */
 const UNREACHABLE = new Set(['ENOENT', 'ECONNREFUSED', 'ENOTSOCK', 'ENOTDIR', 'EACCES']);
 
+/** `/mail` or `/sms` with the outbox query (`to`, `limit`). */
+function outboxPath(path: string, query: { readonly to?: string; readonly limit?: number }): string {
+  const search = new URLSearchParams();
+  if (query.to !== undefined) search.set('to', query.to);
+  if (query.limit !== undefined) search.set('limit', String(query.limit));
+  return `${path}${search.size > 0 ? `?${search}` : ''}`;
+}
+
 /** The admin operations of a running server, reached over its Unix socket (see the server's admin protocol). */
 export interface SocketOperations extends AdminOperations {
   status(): Promise<StatusReport>;
@@ -76,12 +84,14 @@ export function socketOperations(socketPath: string, databaseHeader: string, dat
     listClients: () => call('GET', '/clients'),
     createClient: (input) => call('POST', '/clients', input),
     deleteClient: (id) => call('DELETE', `/clients/${encodeURIComponent(id)}`),
-    mail: (query) => {
+    mail: (query) => call('GET', outboxPath('/mail', query)),
+    sms: (query) => call('GET', outboxPath('/sms', query)),
+    audit: (query) => {
       const search = new URLSearchParams();
-      if (query.to !== undefined) search.set('to', query.to);
-      if (query.limit !== undefined) search.set('limit', String(query.limit));
-      return call('GET', `/mail${search.size > 0 ? `?${search}` : ''}`);
+      for (const [name, value] of Object.entries(query)) if (value !== undefined) search.set(name, String(value));
+      return call('GET', `/audit${search.size > 0 ? `?${search}` : ''}`);
     },
+    pruneAudit: (input) => call('POST', '/audit/prune', input),
     migrate: () => call('POST', '/migrate'),
   };
 }

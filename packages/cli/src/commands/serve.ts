@@ -5,11 +5,14 @@ export interface ServeFlags {
   readonly port?: string;
   readonly databaseUrl?: string;
   readonly dataDir?: string;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
 }
 
 /**
  * Stops the server on SIGINT or SIGTERM: stop accepting, finish in-flight requests, close the database,
- * exit 0. Past the configured shutdown timeout the process exits 1 with what is left unfinished.
+ * exit 0. Past the configured shutdown timeout the process exits 1 with what is left unfinished. With
+ * TLS, SIGHUP reloads the certificate and key files without dropping connections.
  */
 export function closeOnSignal(server: RunningServer): void {
   let stopping = false;
@@ -32,6 +35,8 @@ export function closeOnSignal(server: RunningServer): void {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  // SIGHUP loads renewed certificate files; open connections keep going.
+  if (server.config.tls) process.on('SIGHUP', () => server.reloadTls());
 }
 
 /** Runs the whole stack until interrupted and prints the banner. */

@@ -77,7 +77,8 @@ export async function writeSavedConfig(file: string, config: SavedConfig): Promi
   await fs.rename(temporary, file);
 }
 
-function parseBaseUrl(value: string, source: string): string {
+/** A server base URL from a flag or variable, without a trailing slash; exit 2 naming `source` when it is not http(s). */
+export function parseBaseUrl(value: string, source: string): string {
   let url: URL;
   try {
     url = new URL(value);

@@ -11,4 +11,9 @@ export interface TokenStore {
   clear(): Promise<void>;
   /** Runs `work` holding a lock shared with every other user of the same storage. */
   withLock?<T>(work: () => Promise<T>): Promise<T>;
+  /**
+   * Calls `listener` with the stored session (`null` once cleared) when another user of the same
+   * storage (another browser tab) changed it; returns a function that removes the listener.
+   */
+  subscribe?(listener: (tokens: TokenSet | null) => void): () => void;
 }

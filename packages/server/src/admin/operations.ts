@@ -6,7 +6,10 @@ import type { IdentitySettings } from '../identity/settings.js';
 import { createRevocationRecorder } from '../revocation/revocations.js';
 import type { RevocationRecorder } from '../revocation/types.js';
 import { outboxJson, readOutbox } from '../mail/index.js';
-import { AdminError, type KeysReport, type MailQuery, type NewClientInput, type RotationReport } from './protocol.js';
+import { readSmsOutbox, smsOutboxJson } from '../sms/index.js';
+import { AdminError, type AuditPruneInput, type AuditQuery, type KeysReport, type MailQuery, type SmsQuery, type NewClientInput, type RotationReport } from './protocol.js';
+import { isAuditAction, pruneAuditLog, readAuditLog, type AuditEntryJson, type AuditFilter } from '../identity/audit/index.js';
+import { isUuid } from '../identity/users.js';
 
 /**
  * What the admin commands do, whichever way they reach the data: a running server answers them over
@@ -24,7 +27,35 @@ export interface AdminOperations {
   /** `client_not_found` when there is no such client. */
   deleteClient(id: string): Promise<ClientJson>;
   mail(query: MailQuery): Promise<{ messages: Array<Record<string, unknown>> }>;
+  /** The audit log, newest first; `bad_request` for a malformed filter. */
+  audit(query: AuditQuery): Promise<{ entries: AuditEntryJson[]; total: number }>;
+  /** Deletes audit entries written before `input.before`. */
+  pruneAudit(input: AuditPruneInput): Promise<{ deleted: number }>;
+  /** The development SMS outbox, newest first. */
+  sms(query: SmsQuery): Promise<{ messages: Array<Record<string, unknown>> }>;
   migrate(): Promise<MigrationReport>;
+}
+
+function instantOf(value: string | undefined, name: string): Date | undefined {
+  if (value === undefined) return undefined;
+  const date = new Date(value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(date.getTime())) throw new AdminError('bad_request', `${name} must be an ISO 8601 date or time`);
+  return date;
+}
+
+/** The filter of an audit query, checked as `GET /admin/audit` checks it; `bad_request` otherwise. */
+export function auditFilter(query: AuditQuery): AuditFilter {
+  if (query.user_id !== undefined && !isUuid(query.user_id)) throw new AdminError('bad_request', 'user_id must be a UUID');
+  if (query.action !== undefined && !isAuditAction(query.action)) throw new AdminError('bad_request', `unknown audit action ${JSON.stringify(query.action)}`);
+  if (query.limit !== undefined && (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > 1000)) throw new AdminError('bad_request', 'limit must be from 1 to 1000');
+  const since = instantOf(query.since, 'since');
+  const until = instantOf(query.until, 'until');
+  return {
+    ...(query.user_id !== undefined ? { userId: query.user_id.toLowerCase() } : {}),
+    ...(query.action !== undefined && isAuditAction(query.action) ? { action: query.action } : {}),
+    ...(since ? { since } : {}),
+    ...(until ? { until } : {}),
+  };
 }
 
 /** What the stored API keys look like in `latchkey.settings` (written by the identity service). */
@@ -133,6 +164,22 @@ export function databaseOperations(
         () => [],
       );
       return { messages: rows.map(outboxJson) };
+    },
+    async audit(query) {
+      const filter = auditFilter(query);
+      return reading(() => readAuditLog(db, filter, 1, query.limit ?? 50), () => ({ entries: [], total: 0 }));
+    },
+    async pruneAudit(input) {
+      const before = instantOf(input.before, 'before');
+      if (!before) throw new AdminError('bad_request', 'before is required');
+      return { deleted: await reading(() => pruneAuditLog(db, before), () => 0) };
+    },
+    async sms(query) {
+      const rows = await reading(
+        () => readSmsOutbox(db, { ...(query.to !== undefined ? { recipient: query.to } : {}), limit: query.limit ?? 10 }),
+        () => [],
+      );
+      return { messages: rows.map(smsOutboxJson) };
     },
     migrate: () => migrate(db),
   };

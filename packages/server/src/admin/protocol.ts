@@ -14,6 +14,9 @@
  * | `POST /clients` | {@link NewClientInput} | `ClientJson` with `client_secret` (201) |
  * | `DELETE /clients/{id}` | | `ClientJson` |
  * | `GET /mail?to=&limit=` | | `{messages: […]}` |
+ * | `GET /audit?user_id=&action=&since=&until=&limit=` | | `{entries: […], total}` |
+ * | `POST /audit/prune` | {@link AuditPruneInput} | `{deleted}` |
+ * | `GET /sms?to=&limit=` | | `{messages: […]}` |
  * | `POST /migrate` | | `{applied, alreadyApplied}` |
  *
  * Failures answer `{code, message}` with the status of {@link ADMIN_ERROR_STATUS}.
@@ -102,6 +105,24 @@ export interface MailQuery {
   /** Newest first; default 10. */
   readonly limit?: number;
 }
+
+/** `GET /audit`: newest first. */
+export interface AuditQuery {
+  readonly user_id?: string;
+  readonly action?: string;
+  /** ISO 8601 instants. */
+  readonly since?: string;
+  readonly until?: string;
+  /** Default 50, at most 1000. */
+  readonly limit?: number;
+}
+
+/** `POST /audit/prune`: deletes entries written before `before` (ISO 8601). */
+export interface AuditPruneInput {
+  readonly before: string;
+}
+/** `GET /sms`: `to` is a phone number, with or without its `+`. */
+export type SmsQuery = MailQuery;
 
 /** `GET /status`: what a running server is, where it listens and where its data lives. */
 export interface StatusReport {

@@ -108,12 +108,29 @@ async function route(options: AdminSocketOptions, request: http.IncomingMessage)
       return { status: 200, body: await ops.listClients() };
     case 'POST /clients':
       return { status: 201, body: await ops.createClient(newClientInput(await readBody(request))) };
-    case 'GET /mail': {
+    case 'GET /mail':
+    case 'GET /sms': {
       const to = url.searchParams.get('to');
       if (to !== null) safeText(to, 'to');
       const limit = url.searchParams.get('limit');
       if (limit !== null && !/^\d{1,4}$/.test(limit)) throw new AdminError('bad_request', 'limit must be a whole number');
-      return { status: 200, body: await ops.mail({ ...(to !== null ? { to } : {}), ...(limit !== null ? { limit: Number(limit) } : {}) }) };
+      const query = { ...(to !== null ? { to } : {}), ...(limit !== null ? { limit: Number(limit) } : {}) };
+      return { status: 200, body: key === 'GET /sms' ? await ops.sms(query) : await ops.mail(query) };
+    }
+    case 'GET /audit': {
+      const text = (name: string) => {
+        const value = url.searchParams.get(name);
+        return value === null ? {} : { [name]: safeText(value, name) };
+      };
+      const limit = url.searchParams.get('limit');
+      if (limit !== null && !/^\d{1,4}$/.test(limit)) throw new AdminError('bad_request', 'limit must be a whole number');
+      return { status: 200, body: await ops.audit({ ...text('user_id'), ...text('action'), ...text('since'), ...text('until'), ...(limit !== null ? { limit: Number(limit) } : {}) }) };
+    }
+    case 'POST /audit/prune': {
+      const body = await readBody(request);
+      const before = typeof body === 'object' && body !== null ? (body as { before?: unknown }).before : undefined;
+      if (typeof before !== 'string') throw new AdminError('bad_request', 'expected {before: ISO 8601 time}');
+      return { status: 200, body: await ops.pruneAudit({ before: safeText(before, 'before') }) };
     }
     case 'POST /migrate':
       return { status: 200, body: await ops.migrate() };

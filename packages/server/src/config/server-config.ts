@@ -1,12 +1,18 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { ConfigError } from './errors.js';
-import { parseChoice, parseInteger, parseSeconds, parseUrl, readSetting, type Environment } from './settings.js';
+import { parseBoolean, parseChoice, parseInteger, parseSeconds, parseUrl, readSetting, type Environment, type RawSetting } from './settings.js';
 
 /** Where the data lives: embedded PGlite (on disk or in memory) or a PostgreSQL server. */
 export type DatabaseTarget =
   | { readonly kind: 'pglite'; readonly dataDir: string | null }
   | { readonly kind: 'postgres'; readonly url: string };
+
+/** PEM files of the certificate chain and private key served for HTTPS and WSS, with the settings that named them. */
+export interface TlsFiles {
+  readonly cert: RawSetting;
+  readonly key: RawSetting;
+}
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -32,6 +38,13 @@ export interface ServerConfig {
   /** Seconds granted to in-flight requests on shutdown. Default 10. */
   readonly shutdownTimeout: number;
   readonly logLevel: LogLevel;
+  /** HTTPS and WSS on the listen port (`LATCHKEY_TLS_CERT` / `LATCHKEY_TLS_KEY`); `null` serves plain HTTP. */
+  readonly tls: TlsFiles | null;
+  /**
+   * A TLS-terminating proxy stands in front (`LATCHKEY_TRUST_PROXY`, or trusted proxies listed in
+   * `LATCHKEY_TRUSTED_PROXIES`): no warning for plain HTTP on a non-loopback address.
+   */
+  readonly behindProxy: boolean;
 }
 
 /** Values given on the command line; they win over the environment. */
@@ -40,6 +53,8 @@ export interface ServerFlags {
   readonly port?: string | undefined;
   readonly databaseUrl?: string | undefined;
   readonly dataDir?: string | undefined;
+  readonly tlsCert?: string | undefined;
+  readonly tlsKey?: string | undefined;
 }
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -92,6 +107,13 @@ export function loadServerConfig(env: Environment, flags: ServerFlags = {}): Ser
   const logLevelSetting = readSetting(env, ['LOG_LEVEL', 'LATCHKEY_LOG_LEVEL']);
   const publicUrlSetting = readSetting(env, ['LATCHKEY_PUBLIC_URL', 'API_EXTERNAL_URL']);
 
+  const certSetting = flags.tlsCert !== undefined ? { name: '--tls-cert', value: flags.tlsCert } : readSetting(env, ['LATCHKEY_TLS_CERT']);
+  const keySetting = flags.tlsKey !== undefined ? { name: '--tls-key', value: flags.tlsKey } : readSetting(env, ['LATCHKEY_TLS_KEY']);
+  if (certSetting && !keySetting) throw new ConfigError(certSetting.name === '--tls-cert' ? '--tls-key' : 'LATCHKEY_TLS_KEY', `is required with ${certSetting.name}`);
+  if (keySetting && !certSetting) throw new ConfigError(keySetting.name === '--tls-key' ? '--tls-cert' : 'LATCHKEY_TLS_CERT', `is required with ${keySetting.name}`);
+  const trustProxySetting = readSetting(env, ['LATCHKEY_TRUST_PROXY']);
+  const behindProxy = (trustProxySetting ? parseBoolean(trustProxySetting) : false) || readSetting(env, ['LATCHKEY_TRUSTED_PROXIES']) !== undefined;
+
   return {
     host,
     port,
@@ -104,5 +126,7 @@ export function loadServerConfig(env: Environment, flags: ServerFlags = {}): Ser
     databaseConnectTimeout: connectTimeoutSetting ? parseSeconds(connectTimeoutSetting, { min: 0.1, max: 300 }) : 5,
     shutdownTimeout: shutdownSetting ? parseSeconds(shutdownSetting, { min: 0, max: 600 }) : 10,
     logLevel: logLevelSetting ? parseChoice(logLevelSetting, LOG_LEVELS) : 'info',
+    tls: certSetting && keySetting ? { cert: certSetting, key: keySetting } : null,
+    behindProxy,
   };
 }

@@ -13,6 +13,14 @@ export interface FileTokenSettings {
   user_id_claim?: string;
 }
 
+/** A proxy section of a config file. */
+export interface FileProxy {
+  endpoint: string;
+  timeout?: number;
+  httpHeaders: string[];
+  staticHeaders: Record<string, string>;
+}
+
 /** The supported subset of a Centrifugo v6 JSON config file, already validated. */
 export interface FileConfig {
   token?: FileTokenSettings;
@@ -35,9 +43,12 @@ export interface FileConfig {
   userBoundary?: string;
   userSeparator?: string;
   maxLength?: number;
+  historyMetaTtl?: number;
   withoutNamespace?: NamespaceOptions;
   namespaces?: NamespaceOptions[];
-  rpcProxy?: { endpoint: string; timeout?: number; httpHeaders: string[]; staticHeaders: Record<string, string> };
+  rpcProxy?: FileProxy;
+  /** `client.proxy.connect` / `refresh` (when `enabled`) and `channel.proxy.subscribe` / `publish` / `sub_refresh`. */
+  proxies?: Partial<Record<'connect' | 'refresh' | 'subscribe' | 'publish' | 'subRefresh', FileProxy>>;
   rpcWithoutNamespaceProxy?: boolean;
   rpcNamespaces?: { name: string; proxyEnabled: boolean }[];
   rpcNamespaceBoundary?: string;
@@ -124,6 +135,27 @@ class Reader {
     return token;
   }
 
+  /** A proxy section (`endpoint`, `timeout`, `http_headers`, `static_headers`; `enabled` where `enabledKey`). */
+  proxy(value: unknown, where: string, enabledKey = false): FileProxy | undefined {
+    const section = this.object(value, where);
+    this.rest(section, where, ['endpoint', 'timeout', 'http_headers', 'static_headers', ...(enabledKey ? ['enabled'] : [])]);
+    if (enabledKey && this.boolean(section.enabled, `${where}.enabled`) !== true) return undefined;
+    const endpoint = this.string(section.endpoint, `${where}.endpoint`);
+    if (!endpoint) {
+      if (enabledKey) throw new ConfigError(this.variable, `${where}.endpoint is required`);
+      return undefined;
+    }
+    const staticHeaders = this.object(section.static_headers, `${where}.static_headers`);
+    const proxy: FileProxy = {
+      endpoint,
+      httpHeaders: this.strings(section.http_headers, `${where}.http_headers`) ?? [],
+      staticHeaders: Object.fromEntries(Object.entries(staticHeaders).map(([key, item]) => [key, this.string(item, `${where}.static_headers.${key}`) ?? ''])),
+    };
+    const timeout = this.duration(section.timeout, `${where}.timeout`);
+    if (timeout !== undefined) proxy.timeout = timeout;
+    return proxy;
+  }
+
   namespace(value: unknown, where: string, name: string): NamespaceOptions {
     const section = this.object(value, where);
     const options: Record<string, unknown> = { ...namespaceDefaults(name) };
@@ -139,9 +171,24 @@ class Reader {
         throw new ConfigError(this.variable, `${where}.channel_regex is not a valid regular expression`);
       }
     }
-    const known: string[] = [...BOOLEAN_NAMESPACE_OPTIONS, 'channel_regex', 'name'];
-    // History off is what the gateway does; saying so explicitly is fine.
-    for (const key of ['history_size', 'history_ttl']) if (section[key] === 0 || section[key] === '0s' || section[key] === '0') known.push(key);
+    const size = this.integer(section.history_size, `${where}.history_size`);
+    if (size !== undefined) options.history_size = size;
+    const ttl = this.duration(section.history_ttl, `${where}.history_ttl`);
+    if (ttl !== undefined) options.history_ttl = ttl;
+    const metaTtl = this.duration(section.history_meta_ttl, `${where}.history_meta_ttl`);
+    if (metaTtl !== undefined) options.history_meta_ttl = metaTtl;
+    if ((options.history_size === 0) !== (options.history_ttl === 0)) throw new ConfigError(this.variable, `${where}: both history_size and history_ttl are required for history`);
+    if (options.force_recovery === true && options.history_size === 0) throw new ConfigError(this.variable, `${where}: both history_size and history_ttl are required for recovery`);
+    const deltaTypes = this.strings(section.allowed_delta_types, `${where}.allowed_delta_types`);
+    if (deltaTypes !== undefined) {
+      const unknown = deltaTypes.find((type) => type !== 'fossil');
+      if (unknown !== undefined) throw new ConfigError(this.variable, `${where}.allowed_delta_types: unknown delta type ${JSON.stringify(unknown)}`);
+      options.allowed_delta_types = deltaTypes;
+    }
+    const known: string[] = [...BOOLEAN_NAMESPACE_OPTIONS, 'channel_regex', 'name', 'history_size', 'history_ttl', 'history_meta_ttl', 'allowed_delta_types'];
+    // Stream recovery is the only mode: saying so explicitly is fine.
+    const mode = this.string(section.force_recovery_mode, `${where}.force_recovery_mode`);
+    if (mode === undefined || mode === '' || mode === 'stream') known.push('force_recovery_mode');
     this.rest(section, where, known);
     return options as unknown as NamespaceOptions;
   }
@@ -176,10 +223,17 @@ export function parseCentrifugoConfig(document: unknown, variable: string): File
   set('expiredSubCloseDelay', r.duration(client.expired_sub_close_delay, 'client.expired_sub_close_delay'));
   set('queueMaxSize', r.integer(client.queue_max_size, 'client.queue_max_size'));
   set('channelLimit', r.integer(client.channel_limit, 'client.channel_limit') ?? r.integer(root.client_channel_limit, 'client_channel_limit'));
+  const proxies: NonNullable<FileConfig['proxies']> = {};
+  const clientProxy = r.object(client.proxy, 'client.proxy');
+  const connectProxy = r.proxy(clientProxy.connect, 'client.proxy.connect', true);
+  if (connectProxy) proxies.connect = connectProxy;
+  const refreshProxy = r.proxy(clientProxy.refresh, 'client.proxy.refresh', true);
+  if (refreshProxy) proxies.refresh = refreshProxy;
+  r.rest(clientProxy, 'client.proxy', ['connect', 'refresh']);
   r.rest(client, 'client', [
     'token', 'subscription_token', 'allowed_origins', 'allow_anonymous_connect_without_token', 'disallow_anonymous_connection_tokens',
     'insecure', 'ping_interval', 'pong_timeout', 'stale_close_delay', 'expired_close_delay', 'expired_sub_close_delay', 'queue_max_size',
-    'channel_limit',
+    'channel_limit', 'proxy',
   ]);
 
   const channel = r.object(root.channel, 'channel');
@@ -188,6 +242,14 @@ export function parseCentrifugoConfig(document: unknown, variable: string): File
   set('userBoundary', r.string(channel.user_boundary, 'channel.user_boundary'));
   set('userSeparator', r.string(channel.user_separator, 'channel.user_separator'));
   set('maxLength', r.integer(channel.max_length, 'channel.max_length'));
+  set('historyMetaTtl', r.duration(channel.history_meta_ttl, 'channel.history_meta_ttl'));
+  const channelProxy = r.object(channel.proxy, 'channel.proxy');
+  for (const [key, name] of [['subscribe', 'subscribe'], ['publish', 'publish'], ['sub_refresh', 'subRefresh']] as const) {
+    const proxy = r.proxy(channelProxy[key], `channel.proxy.${key}`);
+    if (proxy) proxies[name] = proxy;
+  }
+  r.rest(channelProxy, 'channel.proxy', ['subscribe', 'publish', 'sub_refresh']);
+  if (Object.keys(proxies).length > 0) config.proxies = proxies;
   if (channel.without_namespace !== undefined) config.withoutNamespace = r.namespace(channel.without_namespace, 'channel.without_namespace', '');
   if (channel.namespaces !== undefined) {
     if (!Array.isArray(channel.namespaces)) throw new ConfigError(variable, 'channel.namespaces must be a list');
@@ -197,22 +259,10 @@ export function parseCentrifugoConfig(document: unknown, variable: string): File
       return r.namespace(item, `channel.namespaces[${name}]`, name);
     });
   }
-  r.rest(channel, 'channel', ['private_prefix', 'namespace_boundary', 'user_boundary', 'user_separator', 'max_length', 'without_namespace', 'namespaces']);
+  r.rest(channel, 'channel', ['private_prefix', 'namespace_boundary', 'user_boundary', 'user_separator', 'max_length', 'history_meta_ttl', 'proxy', 'without_namespace', 'namespaces']);
 
   const rpc = r.object(root.rpc, 'rpc');
-  const proxy = r.object(rpc.proxy, 'rpc.proxy');
-  const endpoint = r.string(proxy.endpoint, 'rpc.proxy.endpoint');
-  if (endpoint) {
-    const staticHeaders = r.object(proxy.static_headers, 'rpc.proxy.static_headers');
-    config.rpcProxy = {
-      endpoint,
-      httpHeaders: r.strings(proxy.http_headers, 'rpc.proxy.http_headers') ?? [],
-      staticHeaders: Object.fromEntries(Object.entries(staticHeaders).map(([key, value]) => [key, r.string(value, `rpc.proxy.static_headers.${key}`) ?? ''])),
-    };
-    const timeout = r.duration(proxy.timeout, 'rpc.proxy.timeout');
-    if (timeout !== undefined) config.rpcProxy.timeout = timeout;
-  }
-  r.rest(proxy, 'rpc.proxy', ['endpoint', 'timeout', 'http_headers', 'static_headers']);
+  set('rpcProxy', r.proxy(rpc.proxy, 'rpc.proxy'));
   const rpcWithout = r.object(rpc.without_namespace, 'rpc.without_namespace');
   set('rpcWithoutNamespaceProxy', r.boolean(rpcWithout.proxy_enabled, 'rpc.without_namespace.proxy_enabled'));
   r.rest(rpcWithout, 'rpc.without_namespace', ['proxy_enabled']);

@@ -1,18 +1,48 @@
 import type { Broker } from './broker/types.js';
+import { deltaFrames, partsOfFrame, type PublicationParts } from './delta/fossil.js';
 
 /** What the hub writes to: one connection. */
 export interface Subscriber {
   /** Writes an encoded frame (already a complete `{"push":…}` text). */
   write(frame: Buffer): void;
+  /** A positioned subscription of `channel` missed publications (the connection closes with 3010). */
+  lostPosition(channel: string): void;
+}
+
+/** A frame held for a subscriber whose subscribe reply is not written yet. */
+interface HeldFrame {
+  readonly frame: Buffer;
+  /** Offset in the channel's stream (0: not a stream publication). */
+  readonly offset: number;
+  readonly parts: PublicationParts | undefined;
+}
+
+/** How a reserved subscriber goes live. */
+export interface Activation {
+  /** Also gets join/leave pushes. */
+  readonly joinLeave: boolean;
+  /** The last offset its subscribe reply accounted for; `null`: it does not follow the stream. */
+  readonly position: number | null;
+  /**
+   * It negotiated fossil deltas: `null` if not; `true` when its subscribe reply carried the previous
+   * publication (the next may come as a delta), `false` when the next must come in full.
+   */
+  readonly delta: boolean | null;
 }
 
 interface ChannelEntry {
-  /** Subscribers receiving every publication. */
+  /** Subscribers receiving every publication (those with deltas are in {@link delta} instead). */
   readonly all: Set<Subscriber>;
+  /** Subscribers with fossil deltas, and whether they have the previous publication (the next may be a delta). */
+  readonly delta: Map<Subscriber, boolean>;
   /** Subscribers that also get join/leave pushes. */
   readonly joinLeave: Set<Subscriber>;
   /** Subscribers whose subscribe reply is not written yet; their frames wait in `held`. */
-  readonly pending: Map<Subscriber, Buffer[]>;
+  readonly pending: Map<Subscriber, HeldFrame[]>;
+  /** Subscribers that follow the stream's offsets: a gap ends their connection with 3010. */
+  readonly positioned: Set<Subscriber>;
+  /** Offset of the last stream publication this node delivered on the channel (0: none yet). */
+  lastOffset: number;
   /** Resolves once the broker delivers this channel to this node. */
   readonly ready: Promise<void>;
   /** Publications that arrived in this turn of the event loop, written together at its end. */
@@ -58,7 +88,7 @@ export class Hub {
   async reserve(channel: string, subscriber: Subscriber): Promise<void> {
     let entry = this.#channels.get(channel);
     if (!entry) {
-      entry = { all: new Set(), joinLeave: new Set(), pending: new Map(), ready: this.broker.subscribe(channel), batch: [], batchBytes: 0 };
+      entry = { all: new Set(), delta: new Map(), joinLeave: new Set(), pending: new Map(), positioned: new Set(), lastOffset: 0, ready: this.broker.subscribe(channel), batch: [], batchBytes: 0 };
       entry.ready.catch(() => undefined);
       this.#channels.set(channel, entry);
     }
@@ -71,17 +101,39 @@ export class Hub {
     }
   }
 
-  /** Moves a reserved subscriber to live delivery, flushing frames held since {@link reserve}. */
-  activate(channel: string, subscriber: Subscriber, joinLeave: boolean): void {
+  /**
+   * Moves a reserved subscriber to live delivery, flushing frames held since {@link reserve}. With a
+   * `position` (the last offset its subscribe reply accounted for), the subscriber follows the stream:
+   * held publications up to `position` are skipped (the reply carried them), and it returns false,
+   * activating nothing, when the held ones do not continue from `position`.
+   */
+  activate(channel: string, subscriber: Subscriber, { joinLeave, position, delta }: Activation): boolean {
     const entry = this.#channels.get(channel);
-    if (!entry) return;
+    if (!entry) return true;
     // Frames batched before activation went to the held list too: write the batch to the others first.
     this.#flush(entry);
-    const held = entry.pending.get(subscriber);
+    const held = entry.pending.get(subscriber) ?? [];
+    let next = position === null ? 0 : position + 1;
+    const toWrite: Buffer[] = [];
+    for (const { frame, offset, parts } of held) {
+      if (position !== null && offset > 0) {
+        if (offset < next) continue;
+        if (offset > next) {
+          this.remove(channel, subscriber);
+          return false;
+        }
+        next += 1;
+      }
+      // A delta subscriber gets held publications in full (data as a JSON string).
+      toWrite.push(delta === null ? frame : deltaFrames(channel, offset, parts ?? partsOfFrame(frame)?.parts ?? { data: 'null' }).full);
+    }
     entry.pending.delete(subscriber);
-    entry.all.add(subscriber);
+    if (delta === null) entry.all.add(subscriber);
+    else entry.delta.set(subscriber, delta || toWrite.length > 0);
     if (joinLeave) entry.joinLeave.add(subscriber);
-    if (held) for (const frame of held) subscriber.write(frame);
+    if (position !== null) entry.positioned.add(subscriber);
+    for (const frame of toWrite) subscriber.write(frame);
+    return true;
   }
 
   /** Removes `subscriber`; the broker subscription ends with the channel's last local subscriber. */
@@ -89,9 +141,11 @@ export class Hub {
     const entry = this.#channels.get(channel);
     if (!entry) return;
     entry.all.delete(subscriber);
+    entry.delta.delete(subscriber);
     entry.joinLeave.delete(subscriber);
     entry.pending.delete(subscriber);
-    if (entry.all.size === 0 && entry.pending.size === 0) {
+    entry.positioned.delete(subscriber);
+    if (entry.all.size === 0 && entry.delta.size === 0 && entry.pending.size === 0) {
       this.#channels.delete(channel);
       this.#dirty.delete(entry);
       entry.batch = [];
@@ -99,17 +153,30 @@ export class Hub {
     }
   }
 
-  /** Writes `frame` to the channel's local subscribers (`joinLeave`: only those who asked for it). */
-  deliver(channel: string, frame: Buffer, joinLeave: boolean): void {
+  /**
+   * Writes `frame` to the channel's local subscribers (`joinLeave`: only those who asked for it).
+   * A stream publication (`offset` > 0) that does not follow the last one ends the positioned
+   * subscribers' connections: they missed something and recover when they reconnect. `parts` (data,
+   * info, previous data) serve subscribers with fossil deltas.
+   */
+  deliver(channel: string, frame: Buffer, joinLeave: boolean, offset = 0, parts?: PublicationParts): void {
     const entry = this.#channels.get(channel);
     if (!entry) return;
+    if (offset > 0) {
+      if (entry.lastOffset > 0 && offset !== entry.lastOffset + 1 && entry.positioned.size > 0) {
+        this.#flush(entry);
+        for (const subscriber of [...entry.positioned]) subscriber.lostPosition(channel);
+      }
+      entry.lastOffset = offset;
+    }
     if (joinLeave) {
       // Rare: keep order with publications already batched, then write directly.
       this.#flush(entry);
       for (const subscriber of entry.joinLeave) subscriber.write(frame);
       return;
     }
-    if (entry.pending.size > 0) for (const held of entry.pending.values()) held.push(frame);
+    if (entry.pending.size > 0) for (const held of entry.pending.values()) held.push({ frame, offset, parts });
+    if (entry.delta.size > 0) this.#deliverDeltas(entry, channel, frame, offset, parts);
     entry.batch.push(frame);
     entry.batchBytes += frame.length;
     if (entry.batchBytes >= MAX_BATCH_BYTES) {
@@ -120,6 +187,15 @@ export class Hub {
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       setImmediate(() => this.#flushAll());
+    }
+  }
+
+  /** Encodes the publication once for delta subscribers: a delta for those with the previous one, in full for the rest. */
+  #deliverDeltas(entry: ChannelEntry, channel: string, frame: Buffer, offset: number, parts: PublicationParts | undefined): void {
+    const frames = deltaFrames(channel, offset, parts ?? partsOfFrame(frame)?.parts ?? { data: 'null' });
+    for (const [subscriber, ready] of entry.delta) {
+      subscriber.write(ready ? frames.delta : frames.full);
+      if (!ready) entry.delta.set(subscriber, true);
     }
   }
 

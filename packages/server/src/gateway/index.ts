@@ -66,6 +66,7 @@ export function gatewayService(options: GatewayServiceOptions = {}): ServiceModu
         identityIssuer: () => context.env.LATCHKEY_JWT_ISSUER?.trim() || context.env.GOTRUE_JWT_ISSUER?.trim() || `${(context.clusterUrl ?? context.publicUrl)()}/auth/v1`,
         identityAudience,
         identitySecret: context.env.LATCHKEY_JWT_SECRET?.trim() || context.env.GOTRUE_JWT_SECRET?.trim() || null,
+        ...(identity ? { identityFetch: identityJwksFetch(app) } : {}),
       };
       const verifier = createGatewayVerifier(settings.token, verifierContext, 'LATCHKEY_GATEWAY_TOKEN_*');
       const subscriptionVerifier = settings.subscriptionToken
@@ -128,7 +129,9 @@ export function gatewayService(options: GatewayServiceOptions = {}): ServiceModu
 
       const exports: GatewayExports = {
         registerRpc: (method, handler) => rpc.register(method, handler),
-        publish: (channel, data) => node.publish(channel, data),
+        publish: async (channel, data) => {
+          await node.publish(channel, data);
+        },
         disconnectUser: (user, disconnectOptions) => node.disconnectUser(user, disconnectOptions),
         onSend: (handler) => node.addSendHandler(handler),
         apiKey,
@@ -151,6 +154,19 @@ export function gatewayService(options: GatewayServiceOptions = {}): ServiceModu
       };
     },
   };
+}
+
+/**
+ * A `fetch` of the identity service's JWKS answered by this process's own route, without the network
+ * (whatever URL it is given: the public URL may be a proxy's, with a path prefix).
+ */
+function identityJwksFetch(app: FastifyInstance): typeof fetch {
+  return (async () => {
+    const response = await app.inject({ method: 'GET', url: `${IDENTITY_PREFIX}/.well-known/jwks.json` });
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(response.headers)) if (typeof value === 'string') headers.set(name, value);
+    return new Response(response.body, { status: response.statusCode, headers });
+  }) as typeof fetch;
 }
 
 /** Events read per page when catching up at start. */

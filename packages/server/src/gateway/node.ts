@@ -4,7 +4,11 @@ import type { RevocationEvent } from '@latchkey/verify';
 import type { Logger } from '../logging/logger.js';
 import type { TokenVerifier } from './auth/verifier.js';
 import type { Broker, ControlMessage, NodeInfo, PresenceStore } from './broker/types.js';
-import { Hub } from './hub.js';
+import { keepsHistory } from './channels/options.js';
+import { resolveChannel } from './channels/resolve.js';
+import { streamOptions } from './history/position.js';
+import type { StreamPosition } from './history/types.js';
+import { Hub, type Activation } from './hub.js';
 import { MembershipCache, type MembershipSource } from './membership/cache.js';
 import { DISCONNECT_REASONS, DisconnectCode } from './protocol/codes.js';
 import { KnownRevocations, REVOCATION_EFFECTS } from './revocation/known.js';
@@ -83,7 +87,7 @@ export class GatewayNode {
 
   async start(): Promise<void> {
     await this.broker.start({
-      deliver: (channel, frame, joinLeave) => this.hub.deliver(channel, frame, joinLeave),
+      deliver: (channel, frame, joinLeave, offset, parts) => this.hub.deliver(channel, frame, joinLeave, offset, parts),
       control: (message) => this.#onControl(message),
     });
     const s = this.settings;
@@ -142,13 +146,26 @@ export class GatewayNode {
     if (sessions?.size === 0) this.#users.delete(session.user);
   }
 
-  /** Makes a subscription live: delivery, presence, join message. */
-  join(session: Session, channel: string, pushJoinLeave: boolean, presence: boolean, joinLeave: boolean, chanInfo: JsonValue | undefined): void {
+  /**
+   * Makes a subscription live: delivery, presence, join message. With a `stream.position` the
+   * subscription follows the channel's stream from there; returns false (nothing made live) when
+   * publications after it were lost meanwhile. `stream.delta`: see {@link Activation.delta}.
+   */
+  join(
+    session: Session,
+    channel: string,
+    pushJoinLeave: boolean,
+    presence: boolean,
+    joinLeave: boolean,
+    chanInfo: JsonValue | undefined,
+    stream: { readonly position: number | null; readonly delta: boolean | null } = { position: null, delta: null },
+  ): boolean {
+    if (!this.hub.activate(channel, session, { joinLeave: pushJoinLeave, ...stream })) return false;
     this.#subs += 1;
-    this.hub.activate(channel, session, pushJoinLeave);
     const info = session.clientInfo(chanInfo);
     if (presence) void this.presence.add(channel, info).catch((error: unknown) => this.logger.warn({ err: error, channel }, 'presence update failed'));
     if (joinLeave) void this.#publishJoinLeave(channel, 'join', info);
+    return true;
   }
 
   /** Ends a subscription: delivery, presence, leave message. */
@@ -164,16 +181,30 @@ export class GatewayNode {
     await this.broker.publish(channel, frame, true).catch((error: unknown) => this.logger.warn({ err: error, channel }, `${kind} message failed`));
   }
 
-  /** Publishes `data` to `channel` on every node. */
-  async publish(channel: string, data: unknown, info?: ClientInfo): Promise<void> {
+  /**
+   * Publishes `data` to `channel` on every node. On a channel whose namespace keeps history the
+   * publication is appended to the channel's stream first; its position is returned (`null` otherwise).
+   */
+  async publish(channel: string, data: unknown, info?: ClientInfo): Promise<StreamPosition | null> {
     const json = JSON.stringify(data);
     if (json === undefined) throw new TypeError('data must be JSON');
-    await this.broker.publish(channel, encodePublication(channel, json, info), false);
+    return this.publishJson(channel, json, info);
   }
 
-  /** Publishes data that is already JSON text (the server API encodes once for many channels). */
-  async publishJson(channel: string, dataJson: string): Promise<void> {
-    await this.broker.publish(channel, encodePublication(channel, dataJson), false);
+  /**
+   * Publishes data that is already JSON text (`skipHistory`: not kept even where history is on; `delta`:
+   * subscribers with fossil deltas get a delta against the previous publication — always so where the
+   * namespace sets `delta_publish`).
+   */
+  async publishJson(channel: string, dataJson: string, info?: ClientInfo, options: { readonly skipHistory?: boolean; readonly delta?: boolean } = {}): Promise<StreamPosition | null> {
+    const resolved = resolveChannel(this.settings.channels, channel);
+    if (typeof resolved !== 'number' && keepsHistory(resolved.namespace) && options.skipHistory !== true) {
+      const ns = resolved.namespace;
+      const delivery = ns.allowed_delta_types.length === 0 ? 'plain' : options.delta === true || ns.delta_publish ? 'delta' : 'parts';
+      return this.broker.publishToStream(channel, dataJson, info === undefined ? undefined : JSON.stringify(info), { ...streamOptions(ns, this.settings.channels), delivery });
+    }
+    await this.broker.publish(channel, encodePublication(channel, dataJson, info), false);
+    return null;
   }
 
   /** Disconnects a user's connections on every node. */

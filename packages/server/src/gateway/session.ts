@@ -10,6 +10,7 @@ import { claimKeys, type SelectorKey } from './revocation/selectors.js';
 import type {
   ChannelRequest,
   ClientInfo,
+  HistoryRequest,
   Command,
   ConnectRequest,
   ConnectResult,
@@ -21,7 +22,11 @@ import type {
   SubscribeResult,
   TokenRequest,
 } from './protocol/types.js';
+import { keepsHistory } from './channels/options.js';
+import { historyQuery, historyResult, positionSubscription, streamOptions, type StreamSubscribe } from './history/position.js';
 import type { Subscriber } from './hub.js';
+import { proxyConnect, proxyPublish, proxyRefresh, proxySubscribe } from './proxy/calls.js';
+import type { ProxyCaller } from './proxy/http.js';
 import { DisconnectError, ReplyError } from './rpc/errors.js';
 
 const TEXT = { binary: false } as const;
@@ -30,7 +35,7 @@ const TEXT = { binary: false } as const;
 interface Subscription {
   readonly resolved: ResolvedChannel;
   /** What allowed it: the connection's claims, a subscription token, or the token's `channels` (server-side). */
-  readonly source: 'claims' | 'token' | 'server';
+  readonly source: 'claims' | 'token' | 'server' | 'proxy';
   /** Channel info from a subscription token, shown in presence and publications. */
   readonly chanInfo: JsonValue | undefined;
   /** Seconds since the epoch; 0 = no expiry. */
@@ -121,6 +126,11 @@ export class Session implements Subscriber {
       return;
     }
     ws.send(frame, TEXT);
+  }
+
+  /** Hub: a positioned subscription missed publications; the client reconnects and recovers. */
+  lostPosition(): void {
+    this.disconnect(DisconnectCode.InsufficientState);
   }
 
   #send(text: string): void {
@@ -312,7 +322,7 @@ export class Session implements Subscriber {
       case 'ping':
         return { body: {} };
       case 'history':
-        throw new ReplyError(ErrorCode.NotAvailable);
+        return { body: await this.#history(command.history ?? {}) };
       default:
         throw new DisconnectError(DisconnectCode.BadRequest, DISCONNECT_REASONS[DisconnectCode.BadRequest]);
     }
@@ -341,6 +351,7 @@ export class Session implements Subscriber {
   async #connect(request: ConnectRequest): Promise<{ body: object; after?: () => void }> {
     const settings = this.node.settings;
     const token = text(request.token);
+    let proxied: { readonly data: JsonValue | undefined; readonly channels: readonly string[] } | null = null;
     if (token !== '') {
       const claims = await this.#verify(
         token,
@@ -364,6 +375,15 @@ export class Session implements Subscriber {
       this.meta = claims.meta;
       this.expireAt = this.#expiryOf(claims);
       if (this.expireAt > 0 && this.expireAt <= nowSeconds()) throw new ReplyError(ErrorCode.Expired);
+    } else if (settings.proxies.connect) {
+      // The application backend decides connects without a token.
+      const decided = await proxyConnect(settings.proxies.connect, { client: this.id, headers: this.headers }, request);
+      if (this.state === 'closed') return { body: {} };
+      this.user = decided.user;
+      this.info = decided.info;
+      this.meta = decided.meta;
+      this.expireAt = settings.insecure ? 0 : decided.expireAt;
+      proxied = decided;
     } else if (settings.authRpc && !(settings.insecure || settings.allowAnonymousConnectWithoutToken)) {
       // Sign-in over the socket: only `auth.*` RPCs, for a limited time.
       this.restrictedUntil = Date.now() + settings.authRpcLifetime * 1000;
@@ -372,7 +392,9 @@ export class Session implements Subscriber {
     }
 
     const result: ConnectResult = { client: this.id, version: this.node.version };
-    if (this.expireAt > 0) {
+    if (proxied?.data !== undefined) result.data = proxied.data;
+    // With a refresh proxy the server refreshes the connection itself: the client is not told to.
+    if (this.expireAt > 0 && !settings.proxies.refresh) {
       result.expires = true;
       result.ttl = ttlUntil(this.expireAt);
     }
@@ -381,7 +403,7 @@ export class Session implements Subscriber {
       result.pong = true;
     }
     // Server-side subscriptions from the token's `channels` claim (trusted: no permission check).
-    const serverChannels = (this.claims?.channels ?? []).filter((channel) => channel !== '');
+    const serverChannels = [...(this.claims?.channels ?? []), ...(proxied?.channels ?? [])].filter((channel) => channel !== '');
     const resolved: ResolvedChannel[] = [];
     const limit = settings.clientChannelLimit;
     if (limit > 0 && new Set(serverChannels).size > limit) throw new DisconnectError(DisconnectCode.ChannelLimit, DISCONNECT_REASONS[DisconnectCode.ChannelLimit]);
@@ -415,7 +437,14 @@ export class Session implements Subscriber {
     };
   }
 
-  #activate(resolved: ResolvedChannel, source: Subscription['source'], chanInfo: JsonValue | undefined, expireAt: number, askedJoinLeave: boolean): void {
+  #activate(
+    resolved: ResolvedChannel,
+    source: Subscription['source'],
+    chanInfo: JsonValue | undefined,
+    expireAt: number,
+    askedJoinLeave: boolean,
+    stream?: Pick<StreamSubscribe, 'position' | 'delta'>,
+  ): void {
     if (this.state !== 'connected') {
       this.node.hub.remove(resolved.channel, this);
       return;
@@ -431,7 +460,11 @@ export class Session implements Subscriber {
     const sub: Subscription = { resolved, source, chanInfo, expireAt, presence: ns.presence, joinLeave: ns.join_leave };
     this.subs.set(resolved.channel, sub);
     if (expireAt > 0) this.expiringSubs += 1;
-    this.node.join(this, resolved.channel, pushJoinLeave, sub.presence, sub.joinLeave, chanInfo);
+    if (!this.node.join(this, resolved.channel, pushJoinLeave, sub.presence, sub.joinLeave, chanInfo, stream)) {
+      // Publications between the reply's position and the first live one were lost.
+      this.subs.delete(resolved.channel);
+      this.disconnect(DisconnectCode.InsufficientState);
+    }
   }
 
   /** `org:<id>` channels need the token's organization to be `<id>`. */
@@ -506,7 +539,15 @@ export class Session implements Subscriber {
 
     let chanInfo: JsonValue | undefined;
     let expireAt = 0;
-    if (token !== '') {
+    let proxiedData: JsonValue | undefined;
+    const subscribeProxy = ns.subscribe_proxy_enabled && resolved.users === null ? settings.proxies.subscribe : null;
+    if (token === '' && subscribeProxy) {
+      // The application backend decides (user-limited channels and subscription tokens decide themselves).
+      const decided = await proxySubscribe(subscribeProxy, this.#caller(), channel, { data: request.data });
+      chanInfo = decided.info;
+      expireAt = settings.insecure ? 0 : decided.expireAt;
+      proxiedData = decided.data;
+    } else if (token !== '') {
       const claims = await this.#verify(
         token,
         'subscription',
@@ -525,11 +566,11 @@ export class Session implements Subscriber {
         (userLimited && this.user !== '' && resolved.users.includes(this.user)) ||
         (!userLimited && ns.allow_subscribe_for_client && (this.user !== '' || ns.allow_subscribe_for_anonymous)) ||
         settings.insecure;
-      if (!allowed) throw new ReplyError(ErrorCode.PermissionDenied);
+      if (!allowed || (ns.service_role_only && this.claims?.role !== 'service_role')) throw new ReplyError(ErrorCode.PermissionDenied);
     }
     this.#subscribing.add(channel);
     try {
-      if (!(await (token === '' ? this.#isMember(resolved) : this.#membershipHolds(resolved)))) throw new ReplyError(ErrorCode.PermissionDenied);
+      if (!(await (token === '' && !subscribeProxy ? this.#isMember(resolved) : this.#membershipHolds(resolved)))) throw new ReplyError(ErrorCode.PermissionDenied);
     } finally {
       this.#subscribing.delete(channel);
     }
@@ -538,18 +579,26 @@ export class Session implements Subscriber {
 
     this.#subscribing.add(channel);
     // Join/leave on request needs presence access as a subscriber (the subscription counts as made).
-    const askedJoinLeave = request.join_leave === true && this.#presenceAllowed(resolved);
+    const askedJoinLeave = request.join_leave === true && this.#allowed(resolved, 'presence');
+    let stream: StreamSubscribe;
     try {
       await this.node.hub.reserve(channel, this);
+      stream = await positionSubscription(this.node.broker, settings.channels, channel, ns, request, this.#allowed(resolved, 'history'));
+    } catch (error) {
+      this.node.hub.remove(channel, this);
+      throw error;
     } finally {
       this.#subscribing.delete(channel);
     }
-    const result: SubscribeResult = {};
-    if (expireAt > 0) {
+    const result: SubscribeResult = stream.result;
+    if (proxiedData !== undefined) result.data = proxiedData;
+    const source = token !== '' ? 'token' : subscribeProxy ? 'proxy' : 'claims';
+    // A proxied subscription with a sub_refresh proxy is refreshed by the server, not the client.
+    if (expireAt > 0 && !(source === 'proxy' && this.#subRefreshProxy(ns))) {
       result.expires = true;
       result.ttl = ttlUntil(expireAt);
     }
-    return { body: result, after: () => this.#activate(resolved, token === '' ? 'claims' : 'token', chanInfo, expireAt, askedJoinLeave) };
+    return { body: result, after: () => this.#activate(resolved, source, chanInfo, expireAt, askedJoinLeave, stream) };
   }
 
   #unsubscribe(request: ChannelRequest): object {
@@ -566,21 +615,31 @@ export class Session implements Subscriber {
     const resolved = this.#resolve(channel);
     const ns = resolved.namespace;
     const anonymousOk = this.user !== '' || ns.allow_publish_for_anonymous;
+    const publishProxy = ns.publish_proxy_enabled ? this.node.settings.proxies.publish : null;
     const allowed =
+      publishProxy !== null ||
       (ns.allow_publish_for_client && anonymousOk) ||
       (ns.allow_publish_for_subscriber && this.subs.has(channel) && anonymousOk) ||
       this.node.settings.insecure;
     if (!allowed || !(await this.#isMember(resolved))) throw new ReplyError(ErrorCode.PermissionDenied);
-    await this.node.publish(channel, request.data, this.clientInfo(this.subs.get(channel)?.chanInfo));
+    const info = this.clientInfo(this.subs.get(channel)?.chanInfo);
+    if (!publishProxy) {
+      await this.node.publish(channel, request.data, info);
+      return {};
+    }
+    // The application backend decides, and may replace the data or keep it out of history.
+    const decided = await proxyPublish(publishProxy, this.#caller(), channel, request.data);
+    await this.node.publishJson(channel, JSON.stringify(decided.data), info, { skipHistory: decided.skipHistory });
     return {};
   }
 
-  #presenceAllowed(resolved: ResolvedChannel): boolean {
+  /** Presence or history access: any client, or subscribers (a subscribe in flight counts), per the namespace. */
+  #allowed(resolved: ResolvedChannel, what: 'presence' | 'history'): boolean {
     const ns = resolved.namespace;
-    const anonymousOk = this.user !== '' || ns.allow_presence_for_anonymous;
+    const anonymousOk = this.user !== '' || ns[`allow_${what}_for_anonymous`];
     const allowed =
-      (ns.allow_presence_for_client && anonymousOk) ||
-      (ns.allow_presence_for_subscriber && (this.subs.has(resolved.channel) || this.#subscribing.has(resolved.channel)) && anonymousOk) ||
+      (ns[`allow_${what}_for_client`] && anonymousOk) ||
+      (ns[`allow_${what}_for_subscriber`] && (this.subs.has(resolved.channel) || this.#subscribing.has(resolved.channel)) && anonymousOk) ||
       this.node.settings.insecure;
     return allowed && this.#organizationAllowed(resolved);
   }
@@ -591,8 +650,18 @@ export class Session implements Subscriber {
     if (channel === '') throw new ReplyError(ErrorCode.UnknownChannel);
     const resolved = this.#resolve(channel);
     if (!resolved.namespace.presence) throw new ReplyError(ErrorCode.NotAvailable);
-    if (!this.#presenceAllowed(resolved) || !(await this.#isMember(resolved))) throw new ReplyError(ErrorCode.PermissionDenied);
+    if (!this.#allowed(resolved, 'presence') || !(await this.#isMember(resolved))) throw new ReplyError(ErrorCode.PermissionDenied);
     return channel;
+  }
+
+  /** The `history` command: 108 when the namespace keeps none, 103 without history access. */
+  async #history(request: HistoryRequest): Promise<object> {
+    const channel = text(request.channel);
+    if (channel === '') throw new DisconnectError(DisconnectCode.BadRequest, DISCONNECT_REASONS[DisconnectCode.BadRequest]);
+    const resolved = this.#resolve(channel);
+    if (!keepsHistory(resolved.namespace)) throw new ReplyError(ErrorCode.NotAvailable);
+    if (!this.#allowed(resolved, 'history') || !(await this.#isMember(resolved))) throw new ReplyError(ErrorCode.PermissionDenied);
+    return historyResult(this.node.broker, channel, historyQuery(request, streamOptions(resolved.namespace, this.node.settings.channels).metaTtl));
   }
 
   async #rpc(request: RpcRequest): Promise<object> {
@@ -685,6 +754,53 @@ export class Session implements Subscriber {
     return expireAt > 0 ? { expires: true, ttl: ttlUntil(expireAt) } : { expires: false };
   }
 
+  /** Who this connection is, for proxy requests. */
+  #caller(): ProxyCaller {
+    return { client: this.id, user: this.user, meta: this.meta, headers: this.headers };
+  }
+
+  /** The sub_refresh proxy, where the namespace uses it. */
+  #subRefreshProxy(ns: ResolvedChannel['namespace']) {
+    return ns.sub_refresh_proxy_enabled ? this.node.settings.proxies.subRefresh : null;
+  }
+
+  /** Connections and subscriptions whose refresh proxy call is in flight. */
+  readonly #refreshing = new Set<string>();
+
+  /** Server-side refresh at expiry: the refresh proxy extends the connection or it closes with 3005. */
+  #refreshByProxy(): void {
+    const proxy = this.node.settings.proxies.refresh;
+    if (!proxy || this.#refreshing.has('')) return;
+    this.#refreshing.add('');
+    void proxyRefresh(proxy, this.#caller()).then((decided) => {
+      this.#refreshing.delete('');
+      if (this.state !== 'connected') return;
+      if (decided.expired || (decided.expireAt > 0 && decided.expireAt <= nowSeconds())) {
+        this.disconnect(DisconnectCode.ConnectionExpired);
+        return;
+      }
+      this.expireAt = decided.expireAt;
+      if (decided.info !== undefined) this.info = decided.info;
+    });
+  }
+
+  /** Server-side refresh of a proxied subscription: extended, or ended with unsubscribe 2501 (the client resubscribes). */
+  #subRefreshByProxy(channel: string, sub: Subscription): void {
+    const proxy = this.#subRefreshProxy(sub.resolved.namespace);
+    if (!proxy || this.#refreshing.has(channel)) return;
+    this.#refreshing.add(channel);
+    void proxyRefresh(proxy, this.#caller(), channel).then((decided) => {
+      this.#refreshing.delete(channel);
+      if (this.subs.get(channel) !== sub) return;
+      if (decided.expired || (decided.expireAt > 0 && decided.expireAt <= nowSeconds())) {
+        this.endSubscription(channel, UnsubscribeCode.Expired);
+        return;
+      }
+      if (decided.expireAt === 0) this.expiringSubs -= 1;
+      sub.expireAt = decided.expireAt;
+    });
+  }
+
   /** Called by the node's ticker: stale, ping/pong and expiry checks. */
   tick(now: number): void {
     if (this.state === 'new' || this.state === 'failed') {
@@ -702,13 +818,17 @@ export class Session implements Subscriber {
       this.disconnect(DisconnectCode.NoPong);
       return;
     }
-    if (this.expireAt > 0 && now >= (this.expireAt + settings.expiredCloseDelay) * 1000) {
+    if (settings.proxies.refresh && this.expireAt > 0 && now >= this.expireAt * 1000) {
+      this.#refreshByProxy();
+    } else if (this.expireAt > 0 && now >= (this.expireAt + settings.expiredCloseDelay) * 1000) {
       this.disconnect(settings.expiredCloseCode);
       return;
     }
     if (this.expiringSubs > 0) {
-      for (const sub of this.subs.values()) {
-        if (sub.expireAt > 0 && now >= (sub.expireAt + settings.expiredSubCloseDelay) * 1000) {
+      for (const [channel, sub] of this.subs) {
+        if (sub.source === 'proxy' && sub.expireAt > 0 && now >= sub.expireAt * 1000 && this.#subRefreshProxy(sub.resolved.namespace)) {
+          this.#subRefreshByProxy(channel, sub);
+        } else if (sub.expireAt > 0 && now >= (sub.expireAt + settings.expiredSubCloseDelay) * 1000) {
           this.disconnect(DisconnectCode.SubscriptionExpired);
           return;
         }

@@ -9,9 +9,10 @@ import {
   readSetting,
   type Environment,
 } from '../config/index.js';
-import { defaultNamespaces, namespaceDefaults, organizationNamespaceDefaults, type ChannelSettings, type NamespaceOptions } from './channels/options.js';
-import { loadCentrifugoConfigFile, type FileConfig, type FileTokenSettings } from './config-file.js';
+import { DEFAULT_HISTORY_META_TTL, defaultNamespaces, namespaceDefaults, organizationNamespaceDefaults, type ChannelSettings, type NamespaceOptions } from './channels/options.js';
+import { loadCentrifugoConfigFile, type FileConfig, type FileProxy, type FileTokenSettings } from './config-file.js';
 import { DisconnectCode } from './protocol/codes.js';
+import type { ProxyEndpoint } from './proxy/http.js';
 
 /** Where connection (or subscription) token keys come from. */
 export interface TokenSettings {
@@ -29,13 +30,21 @@ export interface TokenSettings {
   readonly issuer: string | null;
 }
 
-export interface RpcProxySettings {
-  readonly endpoint: string;
-  /** Seconds. Default 1. */
-  readonly timeout: number;
-  /** Client connect headers forwarded to the proxy (lower-case names). */
-  readonly httpHeaders: readonly string[];
-  readonly staticHeaders: Readonly<Record<string, string>>;
+/** An HTTP proxy to the application backend (Centrifugo's proxy format). */
+export type RpcProxySettings = ProxyEndpoint;
+
+/** The proxies of connections and channels; `null` where none is configured. */
+export interface ProxySettings {
+  /** Decides connects without a token (`client.proxy.connect`). */
+  readonly connect: ProxyEndpoint | null;
+  /** Decides, at expiry, whether a connection lives on (`client.proxy.refresh`); the client then never refreshes itself. */
+  readonly refresh: ProxyEndpoint | null;
+  /** `channel.proxy.subscribe`, for namespaces with `subscribe_proxy_enabled`. */
+  readonly subscribe: ProxyEndpoint | null;
+  /** `channel.proxy.publish`, for namespaces with `publish_proxy_enabled`. */
+  readonly publish: ProxyEndpoint | null;
+  /** `channel.proxy.sub_refresh`, for namespaces with `sub_refresh_proxy_enabled`. */
+  readonly subRefresh: ProxyEndpoint | null;
 }
 
 /** Every gateway setting after validation. Defaults follow Centrifugo's. */
@@ -91,6 +100,7 @@ export interface GatewaySettings {
   readonly subscriptionToken: TokenSettings | null;
   readonly channels: ChannelSettings;
   readonly rpcProxy: RpcProxySettings | null;
+  readonly proxies: ProxySettings;
   /** Methods without a namespace go to the proxy. */
   readonly rpcWithoutNamespaceProxy: boolean;
   /** RPC namespaces (text before the boundary) and whether each goes to the proxy. */
@@ -147,6 +157,17 @@ function readTokenEnv(env: Environment, base: TokenSettings, prefix: string): To
 
 function hasKeys(token: TokenSettings): boolean {
   return token.jwksUrl !== null || token.hmacSecret !== null || token.rsaPublicKey !== null || token.ecdsaPublicKey !== null;
+}
+
+/** A proxy from a config file, its endpoint checked (http or https). */
+function proxyOf(file: FileProxy | undefined, name: string): ProxyEndpoint | null {
+  if (!file) return null;
+  return {
+    endpoint: parseUrl({ name, value: file.endpoint }, ['http', 'https']).toString(),
+    timeout: file.timeout ?? 1,
+    httpHeaders: file.httpHeaders.map((header) => header.toLowerCase()),
+    staticHeaders: file.staticHeaders,
+  };
 }
 
 /**
@@ -243,10 +264,18 @@ export function loadGatewaySettings(env: Environment, overrides: GatewaySettings
       userBoundary: file.userBoundary ?? '#',
       userSeparator: file.userSeparator ?? ',',
       maxLength: file.maxLength || 255,
+      historyMetaTtl: file.historyMetaTtl ?? DEFAULT_HISTORY_META_TTL,
       withoutNamespace: file.withoutNamespace ?? namespaceDefaults(''),
       namespaces,
     },
     rpcProxy,
+    proxies: {
+      connect: proxyOf(file.proxies?.connect, 'client.proxy.connect.endpoint'),
+      refresh: proxyOf(file.proxies?.refresh, 'client.proxy.refresh.endpoint'),
+      subscribe: proxyOf(file.proxies?.subscribe, 'channel.proxy.subscribe.endpoint'),
+      publish: proxyOf(file.proxies?.publish, 'channel.proxy.publish.endpoint'),
+      subRefresh: proxyOf(file.proxies?.subRefresh, 'channel.proxy.sub_refresh.endpoint'),
+    },
     rpcWithoutNamespaceProxy: file.rpcWithoutNamespaceProxy ?? rpcProxy !== null,
     rpcNamespaces: new Map((file.rpcNamespaces ?? []).map((namespace) => [namespace.name, namespace.proxyEnabled])),
     rpcNamespaceBoundary: file.rpcNamespaceBoundary ?? ':',

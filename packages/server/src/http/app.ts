@@ -6,6 +6,7 @@ import type { Logger } from '../logging/logger.js';
 import { registerHealthRoute } from './health.js';
 import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable, markUnavailable } from './unavailable.js';
 import { createMetrics, registerMetrics } from './metrics.js';
+import { httpsServerFactory, type TlsMaterial } from './tls.js';
 
 /** Longest path parameter routed (longer → 414); no route has a regular-expression parameter. */
 const MAX_PATH_PARAM_LENGTH = 8 * 1024;
@@ -15,6 +16,8 @@ export interface AppOptions {
   readonly logger: Logger;
   /** Trust `X-Forwarded-For` from proxies. Default false. */
   readonly trustProxy?: boolean;
+  /** Serve HTTPS (and WSS) with this certificate and key. Default: plain HTTP. */
+  readonly tls?: TlsMaterial | undefined;
   /** The broker `/health` reports on. Default: none reported. */
   readonly broker?: { readonly kind: 'memory' | 'redis'; status(): BrokerStatus };
 }
@@ -37,6 +40,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     // Long path parameters reach their route (which refuses an unknown id in its own error shape)
     // instead of the router's bare 414; the request line is bounded by the HTTP header limit anyway.
     routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
+    ...(options.tls ? { serverFactory: httpsServerFactory(options.tls) } : {}),
   });
   // Before any service is mounted, so every scope inherits the guard.
   input.register(app);

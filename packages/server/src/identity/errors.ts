@@ -7,6 +7,7 @@ export type IdentityErrorCode =
   | 'bad_json'
   | 'invalid_credentials'
   | 'email_not_confirmed'
+  | 'phone_not_confirmed'
   | 'no_authorization'
   | 'bad_jwt'
   | 'not_admin'
@@ -45,6 +46,8 @@ export type IdentityErrorCode =
   | 'otp_expired'
   | 'otp_disabled'
   | 'over_email_send_rate_limit'
+  | 'over_sms_send_rate_limit'
+  | 'sms_send_failed'
   | 'flow_state_not_found'
   | 'flow_state_expired'
   | 'bad_code_verifier'
@@ -53,6 +56,15 @@ export type IdentityErrorCode =
   | 'web3_provider_disabled'
   | 'provider_disabled'
   | 'oauth_client_not_found'
+  // Passkeys and WebAuthn second factors
+  | 'passkey_disabled'
+  | 'too_many_passkeys'
+  | 'webauthn_challenge_not_found'
+  | 'webauthn_challenge_expired'
+  | 'webauthn_verification_failed'
+  | 'webauthn_credential_exists'
+  | 'mfa_webauthn_enroll_not_enabled'
+  | 'mfa_webauthn_verify_not_enabled'
   // Sign-in with upstream OAuth / OpenID Connect providers
   | 'bad_oauth_state'
   | 'bad_oauth_callback'
@@ -62,6 +74,7 @@ export type IdentityErrorCode =
   | 'identity_already_exists'
   | 'identity_not_found'
   | 'single_identity_not_deletable'
+  | 'email_conflict_identity_not_deletable'
   // Organizations (Latchkey's own; GoTrue has no organizations)
   | 'organization_not_found'
   | 'member_not_found'
@@ -140,6 +153,9 @@ export const Messages = {
   emailSignupDisabled: 'Email signups are disabled',
   emailLoginDisabled: 'Email logins are disabled',
   phoneDisabled: 'Phone signups are disabled',
+  phoneLoginDisabled: 'Phone logins are disabled',
+  phoneNotConfirmed: 'Phone not confirmed',
+  invalidPhone: 'Invalid phone number format (E.164 required)',
   anonymousDisabled: 'Anonymous sign-ins are disabled',
   rateLimited: 'Request rate limit reached',
   invalidEmail: 'Unable to validate email address: invalid format',

@@ -10,3 +10,20 @@ export { loadApiKeys, type ApiKeys } from './keys/api-keys.js';
 export { LOCK_SQL as REFRESH_LOCK_SQL, ROTATE_SQL as REFRESH_ROTATE_SQL } from './refresh.js';
 export { createOAuthClient, listOAuthClients, deleteOAuthClient, clientJson, type ClientJson, type NewClient } from './oauth/clients.js';
 export { readOutbox, outboxJson, loadMailSettings, type OutboxMessage, type MailSettings } from '../mail/index.js';
+export {
+  AUDIT_ACTIONS,
+  adminActor,
+  userActor,
+  loadAuditSettings,
+  readAuditLog,
+  pruneAuditLog,
+  type AuditAction,
+  type AuditActor,
+  type AuditEntryJson,
+  type AuditFilter,
+  type AuditLogType,
+  type AuditPage,
+  type AuditRecord,
+  type AuditSettings,
+  type AuditWriter,
+} from './audit/index.js';

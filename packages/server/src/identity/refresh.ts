@@ -1,5 +1,6 @@
 import type { Database, Queryable } from '../db/index.js';
 import type { RevocationEvent, Revocations } from '../revocation/types.js';
+import { userActor, type AuditWriter } from './audit/audit-log.js';
 import type { AccessTokenIssuer } from './claims.js';
 import { IdentityError, Messages } from './errors.js';
 import type { RateLimiter } from './rate-limit.js';
@@ -68,6 +69,10 @@ export interface RefreshDependencies {
   readonly sessionLimiter: RateLimiter;
   /** Where a revoked session family's event is recorded. */
   readonly revocations: Revocations;
+  /** Where `token_revoked` / `token_refreshed` are recorded. */
+  readonly audit: AuditWriter;
+  /** The client address of the request, for the audit log. */
+  readonly ipAddress?: string | undefined;
 }
 
 type Outcome = { readonly row: LockedRow; readonly claims: Record<string, unknown>; readonly refreshToken: string } | { readonly reused: RevocationEvent };
@@ -155,9 +160,12 @@ export async function refreshGrant(deps: RefreshDependencies, presented: string)
     if (!deps.sessionLimiter.take(row.session_id, now)) throw new IdentityError(429, 'over_request_rate_limit', Messages.rateLimited);
     let issued = row.token_revoked ? null : await rotate(tx, row, presented);
     if (issued === null) issued = await reuse(tx, row, presented, deps.settings, now);
+    const actor = userActor(row);
     if (issued === null) {
+      await deps.audit.record(tx, { action: 'token_revoked', actor, traits: { session_id: row.session_id, reason: 'refresh_token_reused' }, ipAddress: deps.ipAddress });
       return { reused: await deps.revocations.record(tx, { kind: 'refresh_token_reused', userId: row.id, sessionIds: [row.session_id] }) };
     }
+    await deps.audit.record(tx, { action: 'token_revoked', actor, ipAddress: deps.ipAddress }, { action: 'token_refreshed', actor, ipAddress: deps.ipAddress });
     const claims = await deps.issuer.prepare(tx, row, { id: row.session_id, aal: row.session_aal, amr: row.session_amr }, 'token_refresh');
     return { row, claims, refreshToken: issued };
   });

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Database } from '../db/index.js';
 import type { Logger } from '../logging/logger.js';
 import type { Revocations } from '../revocation/types.js';
+import type { AuditWriter } from './audit/audit-log.js';
 import type { AccessTokenIssuer } from './claims.js';
 import type { ApiKeys } from './keys/api-keys.js';
 import type { KeyStore } from './keys/key-store.js';
@@ -32,6 +33,8 @@ export interface IdentityRuntime {
   readonly logger: Logger;
   /** Where routes that end sessions record and announce the revocation event (`context.revocations`). */
   readonly revocations: Revocations;
+  /** Where routes record what they did (`auth.audit_log_entries`), in the transaction of the action. */
+  readonly audit: AuditWriter;
   readonly limits: {
     /** Password grants per client address. */
     readonly token: RateLimiter;

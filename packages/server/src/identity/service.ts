@@ -1,6 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Queryable } from '../db/index.js';
 import type { AppContext, MountedService, ServiceModule } from '../http/context.js';
+import { AuditLog, type AuditWriter } from './audit/audit-log.js';
+import { registerAuditRoutes } from './audit/routes.js';
+import { loadAuditSettings } from './audit/settings.js';
+import { pruneAuditLog } from './audit/store.js';
 import { AccessTokenIssuer, type ClaimsHook } from './claims.js';
 import { clientFacts } from './http/client-address.js';
 import { corsPolicy } from './http/cors.js';
@@ -17,6 +21,10 @@ import { registerSessionListRoutes } from './session-list/routes.js';
 import { registerUserRoutes } from './routes/user-routes.js';
 import { loadUserUpdateSettings } from './routes/user-settings.js';
 import { loadMailSettings, outboxMailer, smtpMailer, type Mailer } from '../mail/index.js';
+import { loadSmsSettings, outboxSender, twilioSender } from '../sms/index.js';
+import { PhoneCodes } from './phone/codes.js';
+import { registerPasskeyRoutes } from './webauthn/passkey-routes.js';
+import { loadWebAuthnSettings } from './webauthn/settings.js';
 import { registerMfaRoutes } from './mfa/routes.js';
 import { registerDisabledFeatures } from './otp/disabled.js';
 import { registerOutboxRoutes } from './otp/outbox-routes.js';
@@ -77,6 +85,11 @@ export interface IdentityExports {
   clientFacts(request: FastifyRequest): ClientFacts;
   /** The mailer of the service: SMTP when configured, else the development outbox. */
   readonly mailer: Mailer;
+  /**
+   * The audit log (`auth.audit_log_entries`): services built on identity record their events with
+   * `audit.record(tx, { action, actor, traits })` inside the transaction of the action.
+   */
+  readonly audit: AuditWriter;
 }
 
 /** Looks the identity service up among the mounted services; `undefined` when it is not mounted. */
@@ -89,6 +102,10 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
   const otpSettings = loadOtpSettings(context.env);
   const userUpdateSettings = loadUserUpdateSettings(context.env);
   const mailSettings = loadMailSettings(context.env);
+  const auditSettings = loadAuditSettings(context.env);
+  const audit = new AuditLog({ enabled: auditSettings.enabled });
+  const smsSettings = loadSmsSettings(context.env);
+  const webauthnSettings = loadWebAuthnSettings(context.env);
   const externalSettings = loadExternalSettings(context.env);
   const logger = context.logger.child({ service: 'identity' });
   const keys = await KeyStore.open(context.db, settings);
@@ -111,6 +128,7 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
     apiKeys,
     logger,
     revocations: context.revocations,
+    audit,
     limits: {
       token: new RateLimiter(settings.rateLimitToken, settings.rateLimitBurst),
       refresh: new RateLimiter(settings.rateLimitToken, settings.rateLimitSessionBurst),
@@ -123,22 +141,25 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
   };
   const mailer = mailSettings.host ? smtpMailer({ ...mailSettings, host: mailSettings.host }) : outboxMailer(context.db);
   const codeMailer = new CodeMailer(runtime, mailer, otpSettings);
+  const phoneCodes = new PhoneCodes(runtime, smsSettings.twilio ? twilioSender(smsSettings.twilio) : outboxSender(context.db), smsSettings);
   const providers = new Map([...externalSettings.providers].map(([name, provider]) => [name, new UpstreamProvider(provider)]));
 
   await app.register(
     async (scope) => {
       prepareScope(scope, logger, cors);
-      registerPublicRoutes(scope, runtime, [...providers.keys()]);
-      registerSessionRoutes(scope, runtime);
-      registerUserRoutes(scope, runtime, { mail: codeMailer, settings: userUpdateSettings });
+      registerPublicRoutes(scope, runtime, { sms: smsSettings, passkeysEnabled: webauthnSettings.passkeysEnabled, providers: [...providers.keys()] });
+      registerSessionRoutes(scope, runtime, { phone: phoneCodes });
+      registerUserRoutes(scope, runtime, { mail: codeMailer, settings: userUpdateSettings, phone: phoneCodes });
       registerAdminRoutes(scope, runtime, { passwordChangeEndsSessions: userUpdateSettings.passwordChangeEndsSessions });
       registerSessionListRoutes(scope, runtime);
       registerOAuthTokenEndpoint(scope, runtime);
       registerMfaRoutes(scope, runtime);
+      registerPasskeyRoutes(scope, runtime, webauthnSettings);
       registerOAuthClientAdminRoutes(scope, runtime);
-      registerOtpRoutes(scope, runtime, { mail: codeMailer });
+      registerOtpRoutes(scope, runtime, { mail: codeMailer, phone: phoneCodes });
       registerExternalRoutes(scope, runtime, { settings: externalSettings, providers, redirect: (requested) => codeMailer.redirect(requested) });
       registerOutboxRoutes(scope, runtime);
+      registerAuditRoutes(scope, runtime);
       registerDisabledFeatures(scope, runtime);
       registerRevocationFeedRoute(scope, { revocations: runtime.revocations, serviceRoleKey: () => apiKeys.serviceRoleKey });
     },
@@ -151,6 +172,11 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
   const stopSessionExpiry = startSessionExpiry(context.db, context.revocations, settings, logger);
   const sweeper = setInterval(() => {
     logins.sweep().catch((error: unknown) => logger.warn({ reason: error instanceof Error ? error.message : String(error) }, 'login failure sweep failed'));
+    if (auditSettings.retentionSeconds > 0) {
+      pruneAuditLog(context.db, new Date(Date.now() - auditSettings.retentionSeconds * 1000)).catch((error: unknown) =>
+        logger.warn({ reason: error instanceof Error ? error.message : String(error) }, 'audit log pruning failed'),
+      );
+    }
   }, 600_000);
   sweeper.unref();
   // After start-up work is done: the hashing threads are ready before the first login arrives.
@@ -179,6 +205,7 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
     prepareScope: (scope) => prepareScope(scope, logger, cors),
     clientFacts: (request) => clientFacts(request, settings),
     mailer,
+    audit,
   };
 
   return {
@@ -190,6 +217,7 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
       `anon key          ${apiKeys.anonKey}`,
       `service_role key  ${apiKeys.serviceRoleKey}`,
       `mail      ${mailer.kind === 'smtp' ? `SMTP ${mailSettings.host}:${mailSettings.port}` : 'development outbox (latchkey mail)'}`,
+      ...(smsSettings.phoneEnabled ? [`sms       ${phoneCodes.senderKind === 'twilio' ? 'Twilio' : 'development outbox (latchkey sms)'}`] : []),
     ],
     async close() {
       stopSessionExpiry();

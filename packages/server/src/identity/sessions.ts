@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Database, Queryable } from '../db/index.js';
+import { userActor, type AuditWriter } from './audit/audit-log.js';
 import type { AccessTokenIssuer, SessionFacts } from './claims.js';
 import { IdentityError, Messages } from './errors.js';
 import { digestToken, newRefreshToken } from './refresh-tokens.js';
@@ -21,6 +22,11 @@ export interface StartSessionOptions {
   /** Methods verified in the same request after `method` (e.g. `totp`), newest first in `amr`. Default none. */
   readonly alsoVerified?: readonly AuthenticationMethod[];
   readonly client?: ClientFacts;
+  /**
+   * Records a `login` entry (with these `traits`) in the session's transaction. Default: nothing is
+   * recorded (a session opened by switching organization is no login).
+   */
+  readonly audit?: { readonly writer: AuditWriter; readonly traits?: Readonly<Record<string, unknown>> };
 }
 
 /** Assembles the token response the client stores as its session. */
@@ -66,6 +72,10 @@ export async function startSession(tx: Queryable, issuer: AccessTokenIssuer, use
   const user = await findUserById(tx, userId);
   if (!user) throw new IdentityError(404, 'user_not_found', Messages.userNotFound);
   if (isBanned(user)) throw new IdentityError(400, 'user_banned', Messages.userBanned);
+  if (options.audit) {
+    const { writer, traits } = options.audit;
+    await writer.record(tx, { action: 'login', actor: userActor(user), ...(traits ? { traits } : {}), ipAddress: options.client?.ip });
+  }
   const claims = await issuer.prepare(tx, user, session, method);
   return { user, claims, refreshToken };
 }

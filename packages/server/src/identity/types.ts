@@ -89,6 +89,8 @@ export interface UserJson {
   confirmed_at?: string;
   new_email?: string;
   email_change_sent_at?: string;
+  new_phone?: string;
+  phone_change_sent_at?: string;
   last_sign_in_at?: string;
   app_metadata: AppMetadata;
   user_metadata: Record<string, unknown>;

@@ -15,6 +15,9 @@ export interface UserRow {
   email_change_sent_at: Date | null;
   phone: string | null;
   phone_confirmed_at: Date | null;
+  /** A new number waiting for its texted code. */
+  phone_change: string | null;
+  phone_change_sent_at: Date | null;
   last_sign_in_at: Date | null;
   raw_app_meta_data: AppMetadata;
   raw_user_meta_data: Record<string, unknown>;
@@ -55,7 +58,7 @@ interface FactorRowJson {
 
 /** The select list of a user row, `u` being `auth.users`, identities included. */
 export const USER_SELECT = `u.id, u.aud, u.role, u.email, u.encrypted_password, u.email_confirmed_at, u.confirmation_sent_at,
-  u.new_email, u.email_change_sent_at, u.phone, u.phone_confirmed_at, u.last_sign_in_at, u.raw_app_meta_data,
+  u.new_email, u.email_change_sent_at, u.phone, u.phone_confirmed_at, u.phone_change, u.phone_change_sent_at, u.last_sign_in_at, u.raw_app_meta_data,
   u.raw_user_meta_data, u.banned_until, u.is_anonymous, u.created_at, u.updated_at, u.deleted_at,
   (select jsonb_agg(jsonb_build_object('id', i.id, 'provider_id', i.provider_id, 'user_id', i.user_id, 'identity_data', i.identity_data,
      'provider', i.provider, 'last_sign_in_at', i.last_sign_in_at, 'created_at', i.created_at, 'updated_at', i.updated_at, 'email', i.email)
@@ -106,6 +109,7 @@ export function userJson(row: UserRow): UserJson {
     ['confirmation_sent_at', row.confirmation_sent_at],
     ['confirmed_at', row.email_confirmed_at ?? row.phone_confirmed_at],
     ['email_change_sent_at', row.email_change_sent_at],
+    ['phone_change_sent_at', row.phone_change_sent_at],
     ['last_sign_in_at', row.last_sign_in_at],
     ['banned_until', row.banned_until],
     ['deleted_at', row.deleted_at],
@@ -113,6 +117,7 @@ export function userJson(row: UserRow): UserJson {
   const target = json as unknown as Record<string, unknown>;
   for (const [key, value] of optional) if (value) target[key] = iso(value);
   if (row.new_email) json.new_email = row.new_email;
+  if (row.phone_change) json.new_phone = row.phone_change;
   if (row.factors && row.factors.length > 0) json.factors = row.factors.map(factorJson);
   return json;
 }

@@ -36,6 +36,9 @@ describe('admin socket input', () => {
       rotateKeys: unused,
       listClients: unused,
       mail: unused,
+      audit: unused,
+      pruneAudit: unused,
+      sms: unused,
       migrate: unused,
       async createClient(input) {
         created.push(input);

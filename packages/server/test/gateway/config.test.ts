@@ -47,7 +47,7 @@ describe('Centrifugo config files', () => {
 
   it('reads the supported subset and lists every unsupported key', () => {
     const config = parseCentrifugoConfig(CENTRIFUGO_CONFIG, '--gateway-config');
-    expect(config.unsupported).toEqual(['client.history_max_publication_limit', 'channel.namespaces[chat].history_size', 'channel.namespaces[chat].history_ttl', 'admin', 'engine']);
+    expect(config.unsupported).toEqual(['client.history_max_publication_limit', 'admin', 'engine']);
     expect(config.pingInterval).toBe(20);
     expect(config.expiredCloseDelay).toBe(90);
     expect(config.namespaces?.map((namespace) => namespace.name)).toEqual(['chat', 'feed']);
@@ -83,7 +83,7 @@ describe('Centrifugo config files', () => {
     });
     try {
       const warnings = lines.map((line) => JSON.parse(line) as { msg: string }).map((line) => line.msg);
-      expect(warnings).toEqual(expect.arrayContaining(['gateway config: unsupported key admin is ignored', 'gateway config: unsupported key engine is ignored', 'gateway config: unsupported key channel.namespaces[chat].history_size is ignored']));
+      expect(warnings).toEqual(expect.arrayContaining(['gateway config: unsupported key admin is ignored', 'gateway config: unsupported key engine is ignored']));
       expect(server.banner.join('\n')).toContain('file-api-key-0123456789abcdef');
 
       const token = await new SignJWT({ sub: 'backend-user' }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(SECRET));

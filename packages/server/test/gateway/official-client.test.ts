@@ -69,7 +69,7 @@ describe('gateway with the official centrifuge client', () => {
     await subscribed;
 
     const published = await gateway.api('publish', { channel: 'org:org-a', data: { note: 'created' } });
-    expect(published).toEqual({ status: 200, body: { result: {} } });
+    expect(published).toEqual({ status: 200, body: { result: { offset: 1, epoch: expect.any(String) } } });
     expect((await publication).data).toEqual({ note: 'created' });
 
     const other = centrifuge.newSubscription('org:org-b');

@@ -50,14 +50,15 @@ describe('gateway wire protocol', () => {
   it('always carries the result key, even for empty results', async () => {
     const { client } = await connect({ sub: 'u1', app_metadata: { organization_id: 'o1' } });
     client.send({ id: 2, subscribe: { channel: 'org:o1', flag: 1 } }, { id: 3, presence_stats: { channel: 'org:o1' } }, { id: 4, unsubscribe: { channel: 'org:o1' } });
-    expect(await client.reply(2)).toEqual({ id: 2, subscribe: {} });
+    expect(await client.reply(2)).toEqual({ id: 2, subscribe: { positioned: true, recoverable: true, epoch: expect.any(String) } });
     expect(await client.reply(3)).toEqual({ id: 3, presence_stats: { num_clients: 1, num_users: 1 } });
     expect(await client.reply(4)).toEqual({ id: 4, unsubscribe: {} });
     client.send({ id: 5, unsubscribe: { channel: 'org:never' } }, { id: 6, ping: {} }, { id: 7, rpc: { method: 'x' } }, { id: 8, history: { channel: 'org:o1' } });
     expect(await client.reply(5)).toEqual({ id: 5, unsubscribe: {} });
     expect(await client.reply(6)).toEqual({ id: 6, ping: {} });
     expect(await client.reply(7)).toEqual({ id: 7, error: { code: 108, message: 'not available' } });
-    expect(await client.reply(8)).toEqual({ id: 8, error: { code: 108, message: 'not available' } });
+    // History of the organization channel is for its subscribers.
+    expect(await client.reply(8)).toEqual({ id: 8, error: { code: 103, message: 'permission denied' } });
   });
 
   it('processes connect and subscribes sent in one frame, in order', async () => {
@@ -66,7 +67,7 @@ describe('gateway wire protocol', () => {
     const token = await keys.mint({ sub: 'u2', app_metadata: { organization_id: 'o2' } });
     client.send({ id: 1, connect: { token } }, { id: 2, subscribe: { channel: 'org:o2' } }, { id: 3, subscribe: { channel: 'org:o2' } }, { id: 4, subscribe: { channel: 'org:o3' } });
     expect(await client.reply(1)).toHaveProperty('connect');
-    expect(await client.reply(2)).toEqual({ id: 2, subscribe: {} });
+    expect(await client.reply(2)).toEqual({ id: 2, subscribe: { positioned: true, recoverable: true, epoch: expect.any(String) } });
     expect(await client.reply(3)).toEqual({ id: 3, error: { code: 105, message: 'already subscribed' } });
     expect(await client.reply(4)).toEqual({ id: 4, error: { code: 103, message: 'permission denied' } });
   });
@@ -167,12 +168,12 @@ describe('gateway wire protocol', () => {
   it('lets only listed users into user-limited channels and rejects unknown namespaces', async () => {
     const { client } = await connect({ sub: 'dan' });
     client.send({ id: 2, subscribe: { channel: 'user:#dan' } }, { id: 3, subscribe: { channel: 'user:#eve' } }, { id: 4, subscribe: { channel: 'nope:x' } }, { id: 5, subscribe: { channel: 'plain' } });
-    expect(await client.reply(2)).toEqual({ id: 2, subscribe: {} });
+    expect(await client.reply(2)).toEqual({ id: 2, subscribe: { positioned: true, recoverable: true, epoch: expect.any(String) } });
     expect(await client.reply(3)).toEqual({ id: 3, error: { code: 103, message: 'permission denied' } });
     expect(await client.reply(4)).toEqual({ id: 4, error: { code: 102, message: 'unknown channel' } });
     expect(await client.reply(5)).toEqual({ id: 5, error: { code: 103, message: 'permission denied' } });
     await gateway.gateway.publish('user:#dan', { direct: true });
-    expect(await client.next((message) => message.push !== undefined)).toEqual({ push: { channel: 'user:#dan', pub: { data: { direct: true } } } });
+    expect(await client.next((message) => message.push !== undefined)).toEqual({ push: { channel: 'user:#dan', pub: { data: { direct: true }, offset: 1 } } });
   });
 
   it('subscribes private channels with subscription tokens and refreshes them with sub_refresh', async () => {
@@ -214,7 +215,7 @@ describe('gateway wire protocol', () => {
     expect(reply).toMatchObject({ connect: { subs: { 'user:#jan': {} } } });
     await sleep(50);
     await gateway.gateway.publish('user:#jan', 'hi');
-    expect(await client.next((message) => message.push !== undefined)).toEqual({ push: { channel: 'user:#jan', pub: { data: 'hi' } } });
+    expect(await client.next((message) => message.push !== undefined)).toEqual({ push: { channel: 'user:#jan', pub: { data: 'hi', offset: 1 } } });
   });
 
   it('disconnects users through the server API', async () => {
@@ -234,7 +235,7 @@ describe('gateway wire protocol', () => {
     expect(await gateway.api('presence', { channel: 'user:#x' })).toEqual({ status: 200, body: { error: { code: 108, message: 'not available' } } });
     expect(await gateway.api('broadcast', { channels: ['org:1', 'nope:2'], data: 1 })).toEqual({
       status: 200,
-      body: { result: { responses: [{ result: {} }, { error: { code: 102, message: 'unknown channel' } }] } },
+      body: { result: { responses: [{ result: { offset: 1, epoch: expect.any(String) } }, { error: { code: 102, message: 'unknown channel' } }] } },
     });
     expect(await gateway.api('presence_stats', { channel: 'org:none' })).toEqual({ status: 200, body: { result: { num_clients: 0, num_users: 0 } } });
     expect(await gateway.api('nothing', {})).toMatchObject({ status: 404 });

@@ -31,6 +31,16 @@ describeEachDatabase('sign-in with an OpenID Connect provider', (database) => {
       LATCHKEY_EXTERNAL_ACME_CLIENT_ID: upstream.clientId,
       LATCHKEY_EXTERNAL_ACME_SECRET: upstream.secret,
       LATCHKEY_SECURITY_MANUAL_LINKING_ENABLED: 'true',
+      LATCHKEY_EXTERNAL_ANONYMOUS_USERS_ENABLED: 'true',
+      // The built-in Keycloak provider, pointed at the same OpenID provider as its realm.
+      GOTRUE_EXTERNAL_KEYCLOAK_ENABLED: 'true',
+      GOTRUE_EXTERNAL_KEYCLOAK_CLIENT_ID: upstream.clientId,
+      GOTRUE_EXTERNAL_KEYCLOAK_SECRET: upstream.secret,
+      GOTRUE_EXTERNAL_KEYCLOAK_URL: upstream.issuer,
+      // The same provider, with a secret it does not know.
+      LATCHKEY_EXTERNAL_WRONG_ISSUER: upstream.issuer,
+      LATCHKEY_EXTERNAL_WRONG_CLIENT_ID: upstream.clientId,
+      LATCHKEY_EXTERNAL_WRONG_SECRET: 'not-the-secret',
     });
     await upstream.start(`${app.auth}/callback`);
   });
@@ -90,6 +100,57 @@ describeEachDatabase('sign-in with an OpenID Connect provider', (database) => {
     const { data: again2 } = await second.auth.exchangeCodeForSession(new URL(back).searchParams.get('code')!);
     expect(again2.user!.id).toBe(user!.id);
     expect(again2.user!.identities).toHaveLength(1);
+  });
+
+  it('accepts the callback as a form post (response_mode=form_post)', async () => {
+    const address = email('oidc-form');
+    const sub = account(upstream, { email: address, email_verified: true });
+    upstream.next = { login: sub };
+    const supabase = client(app, 'pkce');
+    const { data } = await supabase.auth.signInWithOAuth({
+      provider: 'acme' as never,
+      options: { redirectTo: `${APP}/form`, skipBrowserRedirect: true, queryParams: { response_mode: 'form_post' } },
+    });
+    const steps: string[] = [];
+    const landed = await browse(data.url!, APP, new Map(), steps);
+    expect(new URL(steps.at(-1)!).pathname).toBe('/auth/v1/callback');
+    const { data: exchanged, error } = await supabase.auth.exchangeCodeForSession(new URL(landed).searchParams.get('code')!);
+    expect(error).toBeNull();
+    expect(exchanged.user!.email).toBe(address);
+  });
+
+  it('refuses a banned account', async () => {
+    const address = email('oidc-banned');
+    const sub = account(upstream, { email: address, email_verified: true });
+    upstream.next = { login: sub };
+    const supabase = client(app, 'pkce');
+    const first = await signIn(supabase);
+    const { data } = await supabase.auth.exchangeCodeForSession(new URL(first).searchParams.get('code')!);
+    await app.admin().auth.admin.updateUserById(data.user!.id, { ban_duration: '24h' });
+    upstream.next = { login: sub };
+    const banned = new URL(await signIn(client(app, 'implicit'), `${APP}/after`));
+    expect(banned.searchParams.get('error')).toBe('access_denied');
+    expect(banned.searchParams.get('error_code')).toBe('user_banned');
+    expect(fragmentOf(banned.toString()).has('access_token')).toBe(false);
+  });
+
+  it('signs in with the built-in Keycloak provider, a separate identity of the same account', async () => {
+    const address = email('oidc-keycloak');
+    const sub = account(upstream, { email: address, email_verified: true });
+    upstream.next = { login: sub };
+    const first = client(app, 'pkce');
+    const acme = await signIn(first);
+    const { data: viaAcme } = await first.auth.exchangeCodeForSession(new URL(acme).searchParams.get('code')!);
+    upstream.next = { login: sub };
+    const supabase = client(app, 'pkce');
+    const { data } = await supabase.auth.signInWithOAuth({ provider: 'keycloak', options: { redirectTo: APP, skipBrowserRedirect: true } });
+    const landed = await browse(data.url!, APP);
+    const { data: viaKeycloak, error } = await supabase.auth.exchangeCodeForSession(new URL(landed).searchParams.get('code')!);
+    expect(error).toBeNull();
+    expect(viaKeycloak.user!.id).toBe(viaAcme.user!.id);
+    expect(viaKeycloak.user!.identities!.map((identity) => identity.provider).sort()).toEqual(['acme', 'keycloak']);
+    const settings = (await (await fetch(`${app.auth}/settings`)).json()) as { external: Record<string, boolean> };
+    expect(settings.external.keycloak).toBe(true);
   });
 
   it('refuses a PKCE code traded with the wrong verifier', async () => {
@@ -167,6 +228,17 @@ describeEachDatabase('sign-in with an OpenID Connect provider', (database) => {
     expect(url.searchParams.get('error_description')).toBe('End-User aborted interaction');
     expect(url.searchParams.get('code')).toBeNull();
     expect(fragmentOf(landed).get('error')).toBe('access_denied');
+  });
+
+  it('sends a failed code exchange back to the app as server_error, without a session', async () => {
+    const sub = account(upstream, { email: email('oidc-wrong'), email_verified: true });
+    upstream.next = { login: sub };
+    const { data } = await client(app, 'pkce').auth.signInWithOAuth({ provider: 'wrong' as never, options: { redirectTo: `${APP}/after`, skipBrowserRedirect: true } });
+    const landed = new URL(await browse(data.url!, APP));
+    expect(landed.searchParams.get('error')).toBe('server_error');
+    expect(landed.searchParams.get('error_code')).toBe('unexpected_failure');
+    expect(landed.searchParams.get('error_description')).toBe('Unable to exchange external code');
+    expect(landed.searchParams.get('code')).toBeNull();
   });
 
   it('refuses a replayed, forged or missing state', async () => {
@@ -249,6 +321,50 @@ describeEachDatabase('sign-in with an OpenID Connect provider', (database) => {
     expect(last.error?.status).toBe(422);
     const { error: notUuid } = await supabase.auth.unlinkIdentity({ ...after!.identities[0]!, identity_id: 'nope' });
     expect(notUuid?.status).toBe(404);
+  });
+
+  it('gives the address of the remaining identity to an account whose email identity was unlinked', async () => {
+    const address = email('oidc-promote');
+    const other = email('oidc-promote-provider');
+    const supabase = client(app, 'pkce');
+    await supabase.auth.signUp({ email: address, password: 'correct-horse' });
+    await supabase.auth.signInWithPassword({ email: address, password: 'correct-horse' });
+    upstream.next = { login: account(upstream, { email: other, email_verified: true }) };
+    const { data: link } = await supabase.auth.linkIdentity({ provider: 'acme' as never, options: { redirectTo: APP, skipBrowserRedirect: true } });
+    await supabase.auth.exchangeCodeForSession(new URL(await browse(link.url!, APP)).searchParams.get('code')!);
+    const { data: identities } = await supabase.auth.getUserIdentities();
+    const emailIdentity = identities!.identities.find((identity) => identity.provider === 'email')!;
+    expect((await supabase.auth.unlinkIdentity(emailIdentity)).error).toBeNull();
+    const { data } = await supabase.auth.getUser();
+    expect(data.user!.email).toBe(other);
+    expect(data.user!.email_confirmed_at).toEqual(expect.any(String));
+    expect(data.user!.app_metadata).toMatchObject({ providers: ['acme'] });
+  });
+
+  it('turns an anonymous user who links a provider into a user with its verified address', async () => {
+    const supabase = client(app, 'pkce');
+    const { data: anonymous, error } = await supabase.auth.signInAnonymously();
+    expect(error).toBeNull();
+    expect(anonymous.user!.is_anonymous).toBe(true);
+    const address = email('oidc-anonymous');
+    upstream.next = { login: account(upstream, { email: address, email_verified: true }) };
+    const { data: link } = await supabase.auth.linkIdentity({ provider: 'acme' as never, options: { redirectTo: APP, skipBrowserRedirect: true } });
+    const { data } = await supabase.auth.exchangeCodeForSession(new URL(await browse(link.url!, APP)).searchParams.get('code')!);
+    expect(data.user!.id).toBe(anonymous.user!.id);
+    expect(data.user!.email).toBe(address);
+    expect(data.user!.is_anonymous).toBe(false);
+    expect(claimsOf(data.session!.access_token).is_anonymous).toBe(false);
+
+    // An unverified address is not adopted: the link is refused.
+    const second = client(app, 'pkce');
+    await second.auth.signInAnonymously();
+    upstream.next = { login: account(upstream, { email: email('oidc-anonymous-unverified'), email_verified: false }) };
+    const { data: refusedLink } = await second.auth.linkIdentity({ provider: 'acme' as never, options: { redirectTo: APP, skipBrowserRedirect: true } });
+    const refused = new URL(await browse(refusedLink.url!, APP));
+    expect(refused.searchParams.get('error_code')).toBe('provider_email_needs_verification');
+    const { data: still } = await second.auth.getUser();
+    expect(still.user!.is_anonymous).toBe(true);
+    expect(still.user!.identities ?? []).toHaveLength(0);
   });
 
   it('refuses linking without a session', async () => {

@@ -196,16 +196,21 @@ export async function githubUpstream(): Promise<GithubUpstream> {
 }
 
 /**
- * Follows redirects like a browser (keeping cookies) from `url` until one leads to `stopAt`; returns
- * that final URL. Throws when a page answers without a redirect.
+ * Follows redirects like a browser (keeping cookies, submitting `form_post` pages) from `url` until one
+ * leads to `stopAt`; returns that final URL. Throws when a page answers without either.
  */
 export async function browse(url: string, stopAt: string, jar = new Map<string, string>(), steps: string[] = []): Promise<string> {
   let current = url;
+  let pendingForm: string | null = null;
   for (let step = 0; step < 20; step += 1) {
     if (current.startsWith(stopAt)) return current;
     steps.push(current);
     const cookie = [...jar].map(([name, value]) => `${name}=${value}`).join('; ');
-    const response = await fetch(current, { redirect: 'manual', headers: cookie ? { cookie } : {} });
+    const headers: Record<string, string> = cookie ? { cookie } : {};
+    const response = await (pendingForm
+      ? fetch(current, { method: 'POST', redirect: 'manual', headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, body: pendingForm })
+      : fetch(current, { redirect: 'manual', headers }));
+    pendingForm = null;
     for (const line of response.headers.getSetCookie()) {
       const [pair] = line.split(';');
       const eq = pair!.indexOf('=');
@@ -214,11 +219,24 @@ export async function browse(url: string, stopAt: string, jar = new Map<string, 
       if (value === '' || /expires=Thu, 01 Jan 1970/i.test(line)) jar.delete(name);
       else jar.set(name, value);
     }
-    const location = response.headers.get('location');
-    if (!location) throw new Error(`${current} answered ${response.status} without a redirect: ${(await response.text()).slice(0, 300)}`);
+    let location = response.headers.get('location');
+    if (!location) {
+      const page = await response.text();
+      // A `form_post` answer: the page submits its form by script; do what the browser does.
+      const form = /<form method="post" action="([^"]+)">([\s\S]*?)<\/form>/.exec(page);
+      if (!form) throw new Error(`${current} answered ${response.status} without a redirect: ${page.slice(0, 300)}`);
+      const fields = new URLSearchParams();
+      for (const input of form[2]!.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\/>/g)) fields.set(input[1]!, unescapeHtml(input[2]!));
+      pendingForm = fields.toString();
+      location = unescapeHtml(form[1]!);
+    }
     current = new URL(location, current).toString();
   }
   throw new Error(`too many redirects from ${url}`);
+}
+
+function unescapeHtml(text: string): string {
+  return text.replace(/&(amp|lt|gt|quot|#39|#x27);/g, (_match, entity: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", '#x27': "'" })[entity]!);
 }
 
 /** The parameters of a URL's fragment. */

@@ -1,5 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { keepsHistory, type NamespaceOptions } from '../channels/options.js';
 import { resolveChannel } from '../channels/resolve.js';
+import { historyQuery, historyResult, streamOptions } from '../history/position.js';
+import type { StreamPosition } from '../history/types.js';
+import { ReplyError } from '../rpc/errors.js';
 import { parseJsonText, UnsafeInputError } from '../../input/index.js';
 import type { GatewayNode } from '../node.js';
 import { ERROR_MESSAGES, ErrorCode } from '../protocol/codes.js';
@@ -48,13 +52,25 @@ function presenceChannel(node: GatewayNode, body: Body): string {
   return channel;
 }
 
+/** The position a publish reports: `{offset, epoch}` where the channel keeps history, `{}` otherwise. */
+function positionOf(position: StreamPosition | null): object {
+  return position === null ? {} : { offset: position.offset, epoch: position.epoch };
+}
+
+/** The namespace of a history request's channel; 108 when it keeps no history. */
+function historyNamespace(node: GatewayNode, body: Body): NamespaceOptions {
+  const resolved = resolveChannel(node.settings.channels, channelOf(node, body.channel));
+  if (typeof resolved === 'number') throw new ApiMethodError(resolved);
+  if (!keepsHistory(resolved.namespace)) throw new ApiMethodError(ErrorCode.NotAvailable);
+  return resolved.namespace;
+}
+
 /** Server API methods: body in, `result` out; {@link ApiMethodError} for method errors. */
 function methods(node: GatewayNode): Record<string, (body: Body) => Promise<object>> {
   return {
     async publish(body) {
       const channel = channelOf(node, body.channel);
-      await node.publishJson(channel, dataJsonOf(body));
-      return {};
+      return positionOf(await node.publishJson(channel, dataJsonOf(body), undefined, { skipHistory: body.skip_history === true, delta: body.delta === true }));
     },
     async broadcast(body) {
       if (!Array.isArray(body.channels) || body.channels.length === 0) throw new ApiMethodError(ErrorCode.BadRequest, 'channels required');
@@ -62,8 +78,7 @@ function methods(node: GatewayNode): Record<string, (body: Body) => Promise<obje
       const responses = await Promise.all(
         body.channels.map(async (value: unknown) => {
           try {
-            await node.publishJson(channelOf(node, value), dataJson);
-            return { result: {} };
+            return { result: positionOf(await node.publishJson(channelOf(node, value), dataJson, undefined, { skipHistory: body.skip_history === true, delta: body.delta === true })) };
           } catch (error) {
             if (error instanceof ApiMethodError) return { error: { code: error.code, message: error.message } };
             throw error;
@@ -91,6 +106,15 @@ function methods(node: GatewayNode): Record<string, (body: Body) => Promise<obje
     },
     async presence_stats(body) {
       return node.presence.stats(presenceChannel(node, body));
+    },
+    async history(body) {
+      const namespace = historyNamespace(node, body);
+      return historyResult(node.broker, body.channel as string, historyQuery(body, streamOptions(namespace, node.settings.channels).metaTtl));
+    },
+    async history_remove(body) {
+      historyNamespace(node, body);
+      await node.broker.removeHistory(body.channel as string);
+      return {};
     },
     async info() {
       return { nodes: node.nodes() };
@@ -154,7 +178,7 @@ export async function registerServerApi(app: FastifyInstance, node: GatewayNode,
         try {
           return { result: await method(body as Body) };
         } catch (error) {
-          if (error instanceof ApiMethodError) return { error: { code: error.code, message: error.message } };
+          if (error instanceof ApiMethodError || error instanceof ReplyError) return { error: { code: error.code, message: error.message } };
           throw error;
         }
       });

@@ -44,6 +44,11 @@ export interface VerifierContext {
   readonly identityAudience: string;
   /** The identity service's legacy HS256 secret, when one is configured: its tokens are accepted too. */
   readonly identitySecret?: string | null;
+  /**
+   * Fetches the identity service's JWKS when it runs in the same process (no network round trip, and
+   * no certificate to trust when the server speaks HTTPS). Default: the global `fetch`.
+   */
+  readonly identityFetch?: typeof fetch;
 }
 
 /**
@@ -69,7 +74,7 @@ function createStrictVerifier(settings: TokenSettings, context: VerifierContext,
       const secret = identity && context.identitySecret && Buffer.byteLength(context.identitySecret) >= 32 ? context.identitySecret : null;
       return createVerifier({
         jwksUrl: identity ? context.identityJwksUrl() : settings.jwksUrl,
-        jwks: { timeout: 1000, cooldown: 5000 },
+        jwks: { timeout: 1000, cooldown: 5000, ...(identity && context.identityFetch ? { fetch: context.identityFetch } : {}) },
         issuer: settings.issuer ?? context.identityIssuer(),
         audience: settings.audience ?? context.identityAudience,
         algorithms: ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA', ...(secret ? (['HS256'] as Algorithm[]) : [])],

@@ -1,10 +1,18 @@
-import { Redis } from 'ioredis';
+import { Redis, ReplyError } from 'ioredis';
 import { reconnectDelay } from '../../cluster/reconnect.js';
+import { RedisHistory, STREAM_PARTS, STREAM_PUB } from '../history/redis.js';
+import { FRAME_END, publicationFramePrefix } from '../history/types.js';
+import type { AppendOptions, HistoryPage, HistoryQuery, StreamPosition } from '../history/types.js';
 import type { ClientInfo } from '../protocol/types.js';
 import { BrokerUnavailableError, presenceStats, type Broker, type BrokerHandler, type ControlMessage, type PresenceStore } from './types.js';
 
 const PUB = 0x70; // 'p': publication for every subscriber
 const JOIN_LEAVE = 0x6a; // 'j': join/leave for subscribers that asked for it
+
+/** A command that could not reach Redis becomes {@link BrokerUnavailableError}; an answer of Redis (a script error) stays as it is. */
+function asUnavailable(error: unknown): unknown {
+  return error instanceof ReplyError ? error : new BrokerUnavailableError('the broker is unreachable', { cause: error });
+}
 
 export interface RedisBrokerOptions {
   readonly url: string;
@@ -22,6 +30,7 @@ export class RedisBroker implements Broker {
   readonly #sub: Redis;
   readonly #prefix: string;
   readonly #control: string;
+  readonly #streams: RedisHistory;
 
   constructor(options: RedisBrokerOptions) {
     this.#prefix = `${options.prefix ?? 'latchkey.gateway'}.ch.`;
@@ -33,6 +42,7 @@ export class RedisBroker implements Broker {
     // Both reconnect by themselves (the subscriber subscribes again); failures surface through publish.
     this.#pub.on('error', () => undefined);
     this.#sub.on('error', () => undefined);
+    this.#streams = new RedisHistory(this.#pub, options.prefix ?? 'latchkey.gateway');
   }
 
   async start(handler: BrokerHandler): Promise<void> {
@@ -47,7 +57,25 @@ export class RedisBroker implements Broker {
         return;
       }
       if (!name.startsWith(this.#prefix) || message.length < 2) return;
-      handler.deliver(name.slice(this.#prefix.length), message.subarray(1), message[0] === JOIN_LEAVE);
+      if (message[0] === STREAM_PUB || message[0] === STREAM_PARTS) {
+        // `h<offset> <frame>` or `d<offset> <parts>`
+        const space = message.indexOf(0x20);
+        if (space === -1) return;
+        const channelName = name.slice(this.#prefix.length);
+        const offset = Number(message.toString('latin1', 1, space));
+        if (message[0] === STREAM_PUB) {
+          handler.deliver(channelName, message.subarray(space + 1), false, offset);
+          return;
+        }
+        try {
+          const { d: data, i: info, p: prev } = JSON.parse(message.toString('utf8', space + 1)) as { d: string; i?: string; p?: string };
+          handler.deliver(channelName, Buffer.from(publicationFramePrefix(channelName, data, info) + offset + FRAME_END), false, offset, { data, info, prev });
+        } catch {
+          // A damaged message is dropped; positioned subscribers see the gap.
+        }
+        return;
+      }
+      handler.deliver(name.slice(this.#prefix.length), message.subarray(1), message[0] === JOIN_LEAVE, 0);
     });
     await Promise.all([this.#pub.connect(), this.#sub.connect()]);
     await this.#sub.subscribe(this.#control);
@@ -64,8 +92,21 @@ export class RedisBroker implements Broker {
     try {
       await this.#pub.publish(channel, message);
     } catch (error) {
-      throw new BrokerUnavailableError('the broker is unreachable', { cause: error });
+      throw asUnavailable(error);
     }
+  }
+  async publishToStream(channel: string, data: string, info: string | undefined, options: AppendOptions): Promise<StreamPosition> {
+    try {
+      return await this.#streams.append(channel, this.#prefix + channel, data, info, options);
+    } catch (error) {
+      throw asUnavailable(error);
+    }
+  }
+  history(channel: string, query: HistoryQuery): Promise<HistoryPage> {
+    return this.#streams.read(channel, query);
+  }
+  removeHistory(channel: string): Promise<void> {
+    return this.#streams.remove(channel);
   }
   async subscribe(channel: string): Promise<void> {
     await this.#sub.subscribe(this.#prefix + channel);

@@ -1,3 +1,5 @@
+import type { PublicationParts } from '../delta/fossil.js';
+import type { AppendOptions, HistoryPage, HistoryQuery, StreamPosition } from '../history/types.js';
 import type { ClientInfo } from '../protocol/types.js';
 
 /** Node-wide orders that every gateway node must see (server API disconnects, node announcements). */
@@ -28,8 +30,12 @@ export class BrokerUnavailableError extends Error {
 
 /** What a broker calls back into. */
 export interface BrokerHandler {
-  /** A frame for every local subscriber of `channel` (`joinLeave`: only those who asked for join/leave). */
-  deliver(channel: string, frame: Buffer, joinLeave: boolean): void;
+  /**
+   * A frame for every local subscriber of `channel` (`joinLeave`: only those who asked for join/leave).
+   * `offset` is the publication's place in the channel's stream (0 when it has none); `parts` come with
+   * publications on channels that allow deltas.
+   */
+  deliver(channel: string, frame: Buffer, joinLeave: boolean, offset: number, parts?: PublicationParts): void;
   control(message: ControlMessage): void;
 }
 
@@ -47,6 +53,15 @@ export interface Broker {
   /** Stops receiving `channel` on this node. */
   unsubscribe(channel: string): Promise<void>;
   control(message: ControlMessage): Promise<void>;
+  /**
+   * Appends a publication (`data` and `info` as JSON text) to the channel's stream and sends it, with
+   * its offset, to every node with subscribers of `channel` — in offset order.
+   */
+  publishToStream(channel: string, data: string, info: string | undefined, options: AppendOptions): Promise<StreamPosition>;
+  /** Reads the channel's stream; throws `UnrecoverablePositionError` when `since` names another epoch. */
+  history(channel: string, query: HistoryQuery): Promise<HistoryPage>;
+  /** Drops the channel's kept publications (offset and epoch stay). */
+  removeHistory(channel: string): Promise<void>;
   close(): Promise<void>;
 }
 

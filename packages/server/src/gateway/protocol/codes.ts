@@ -75,6 +75,11 @@ export enum DisconnectCode {
   Slow = 3008,
   /** Server: write to the socket failed. Client: reconnects. */
   WriteError = 3009,
+  /**
+   * Server: a positioned subscription missed publications (a gap in the channel's offsets, or the stream
+   * was lost). Client: reconnects and recovers from its last offset (or reports `recovered: false`).
+   */
+  InsufficientState = 3010,
   /** Server: asked to reconnect (API disconnect with reconnect advice). Client: reconnects. */
   ForceReconnect = 3011,
   /** Server: no pong to a server ping in time. Client: reconnects. */
@@ -123,6 +128,7 @@ export const DISCONNECT_REASONS: Readonly<Record<DisconnectCode, string>> = {
   [DisconnectCode.SubscriptionExpired]: 'subscription expired',
   [DisconnectCode.Slow]: 'slow',
   [DisconnectCode.WriteError]: 'write error',
+  [DisconnectCode.InsufficientState]: 'insufficient state',
   [DisconnectCode.ForceReconnect]: 'force reconnect',
   [DisconnectCode.NoPong]: 'no pong',
   [DisconnectCode.StateInvalidated]: 'state invalidated',
@@ -148,12 +154,15 @@ export enum UnsubscribeCode {
    * subscription ends unsubscribed with this code and stays so (below 2500: no resubscribe).
    */
   MembershipEnded = 2001,
+  /** Server: the sub_refresh proxy ended a subscription. Client: resubscribes (2500 and above). */
+  Expired = 2501,
 }
 
 /** Reasons that go with {@link UnsubscribeCode}s. */
 export const UNSUBSCRIBE_REASONS: Readonly<Record<UnsubscribeCode, string>> = {
   [UnsubscribeCode.Server]: 'server unsubscribe',
   [UnsubscribeCode.MembershipEnded]: 'membership ended',
+  [UnsubscribeCode.Expired]: 'subscription expired',
 };
 
 /** Subscribe request flag bits sent by the client (unknown bits are ignored). */

@@ -26,9 +26,16 @@ export interface SubscribeRequest {
   join_leave?: boolean;
   flag?: number;
   type?: number;
+  delta?: string;
 }
 export interface ChannelRequest {
   channel?: string;
+}
+export interface HistoryRequest {
+  channel?: string;
+  limit?: number;
+  since?: { offset?: number; epoch?: string };
+  reverse?: boolean;
 }
 export interface PublishRequest {
   channel?: string;
@@ -58,7 +65,7 @@ export interface Command {
   publish?: PublishRequest;
   presence?: ChannelRequest;
   presence_stats?: ChannelRequest;
-  history?: ChannelRequest;
+  history?: HistoryRequest;
   ping?: Record<string, never>;
   send?: SendRequest;
   rpc?: RpcRequest;
@@ -118,6 +125,7 @@ export interface SubscribeResult {
   positioned?: boolean;
   data?: JsonValue;
   was_recovering?: boolean;
+  delta?: boolean;
 }
 export interface RefreshResult {
   client: string;
@@ -144,6 +152,8 @@ export interface Publication {
   data: JsonValue;
   info?: ClientInfo;
   offset?: number;
+  /** With fossil delta negotiated: `data` is a delta against the previous publication's data. */
+  delta?: boolean;
 }
 
 /** Server-initiated messages (`{"push":{channel, <kind>}}`). */

@@ -2,7 +2,8 @@ import type { GatewayClaims } from '../auth/claims.js';
 import { ErrorCode } from '../protocol/codes.js';
 import type { JsonValue } from '../protocol/types.js';
 import type { RpcProxySettings } from '../settings.js';
-import { DisconnectError, ReplyError, rpcErrorReply } from './errors.js';
+import { dataOf, postToProxy, resultOf, type ProxyAnswer } from '../proxy/http.js';
+import { ReplyError, rpcErrorReply } from './errors.js';
 
 /** Who is calling an RPC method. */
 export interface RpcContext {
@@ -28,13 +29,6 @@ export type RpcHandler<TData = JsonValue | undefined, TResult = unknown> = (data
 /** Connection details forwarded to the RPC proxy. */
 export interface ProxyCaller extends RpcContext {
   readonly meta: JsonValue | undefined;
-}
-
-/** Centrifugo RPC proxy response body. */
-interface ProxyResponse {
-  result?: { data?: JsonValue; b64data?: string };
-  error?: { code?: number; message?: string; temporary?: boolean };
-  disconnect?: { code?: number; reason?: string };
 }
 
 export interface RpcRouting {
@@ -93,48 +87,12 @@ export class RpcRegistry {
   async #forward(method: string, data: JsonValue | undefined, caller: ProxyCaller): Promise<JsonValue | undefined> {
     const proxy = this.routing.proxy;
     if (!proxy) throw new ReplyError(ErrorCode.NotAvailable);
-    const headers: Record<string, string> = { ...proxy.staticHeaders, 'content-type': 'application/json' };
-    for (const name of proxy.httpHeaders) {
-      const value = caller.headers[name];
-      if (typeof value === 'string') headers[name] = value;
-    }
-    const body = {
-      client: caller.client,
-      transport: 'websocket',
-      protocol: 'json',
-      encoding: 'json',
-      user: caller.user,
-      method,
-      ...(data !== undefined ? { data } : {}),
-      ...(caller.meta !== undefined ? { meta: caller.meta } : {}),
-    };
-    let parsed: ProxyResponse;
+    let answer: ProxyAnswer<{ data?: JsonValue; b64data?: string }>;
     try {
-      const response = await fetch(proxy.endpoint, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(proxy.timeout * 1000),
-      });
-      if (response.status !== 200) throw new Error(`proxy answered ${response.status}`);
-      parsed = (await response.json()) as ProxyResponse;
+      answer = await postToProxy(proxy, caller, { method, ...(data !== undefined ? { data } : {}) });
     } catch {
       throw new ReplyError(ErrorCode.Internal);
     }
-    if (parsed.disconnect && typeof parsed.disconnect.code === 'number') {
-      throw new DisconnectError(parsed.disconnect.code, (parsed.disconnect.reason ?? '').slice(0, 100));
-    }
-    if (parsed.error && typeof parsed.error.code === 'number') {
-      throw new ReplyError(parsed.error.code, parsed.error.message ?? 'error', parsed.error.temporary ?? false);
-    }
-    const result = parsed.result;
-    if (result?.b64data !== undefined) {
-      try {
-        return JSON.parse(Buffer.from(result.b64data, 'base64').toString('utf8')) as JsonValue;
-      } catch {
-        throw new ReplyError(ErrorCode.Internal);
-      }
-    }
-    return result?.data;
+    return dataOf(resultOf(answer));
   }
 }

@@ -94,6 +94,63 @@ async function createAccount(tx: Queryable, settings: AccountSettings, provider:
   return id;
 }
 
+/**
+ * Linking to an account without an address (an anonymous one, say): the account takes the provider's
+ * address when the provider verified it, and stops being anonymous. 422
+ * `provider_email_needs_verification` when it did not; 422 `email_exists` when another account has it.
+ */
+async function adoptEmail(tx: Queryable, userId: string, provider: string, profile: ProviderProfile): Promise<void> {
+  const { rows } = await tx.query<{ email: string | null }>('select email from auth.users where id = $1', [userId]);
+  if (!rows[0] || rows[0].email !== null) return;
+  const chosen = candidateEmail(profile.emails);
+  if (!chosen) return;
+  if (!chosen.verified) throw needsVerification(provider);
+  const email = chosen.email.toLowerCase();
+  if ((await usersWithEmails(tx, [email])).length > 0) throw new IdentityError(422, 'email_exists', Messages.emailExists);
+  await tx.query('update auth.users set email = $2, email_confirmed_at = now(), is_anonymous = false where id = $1', [userId, email]);
+}
+
+/**
+ * After an identity was unlinked: when no remaining identity carries the account's address, the account
+ * takes the address of a remaining one (provider-verified first, then unverified, then oldest) that no
+ * other account uses; pending one-time tokens end. The address stays confirmed only when the provider
+ * verified it or autoconfirm is on. 422 `email_conflict_identity_not_deletable` when every candidate is taken.
+ */
+export async function promoteEmailAfterUnlink(tx: Queryable, userId: string, autoconfirm: boolean): Promise<void> {
+  const { rows: users } = await tx.query<{ email: string | null }>('select email from auth.users where id = $1', [userId]);
+  const current = users[0]?.email ?? null;
+  if (current === null) return;
+  const { rows: identities } = await tx.query<{ email: string | null; verified: boolean }>(
+    `select email, coalesce((identity_data ->> 'email_verified')::boolean, false) as verified
+       from auth.identities where user_id = $1
+      order by case when email is null or email = '' then 2 when coalesce((identity_data ->> 'email_verified')::boolean, false) then 0 else 1 end,
+               created_at, id`,
+    [userId],
+  );
+  if (identities.some((identity) => identity.email === current)) return;
+  let chosen: { email: string | null; verified: boolean } | undefined;
+  for (const identity of identities) {
+    const taken = identity.email ? await tx.query('select 1 from auth.users where email = $1 and id <> $2 and deleted_at is null', [identity.email, userId]) : { rows: [] };
+    if (taken.rows.length === 0) {
+      chosen = identity;
+      break;
+    }
+  }
+  if (!chosen) throw new IdentityError(422, 'email_conflict_identity_not_deletable', 'Unable to unlink identity due to email conflict');
+  const email = chosen.email === '' ? null : chosen.email;
+  const confirmed = email !== null && (chosen.verified || autoconfirm);
+  await tx.query('delete from auth.one_time_tokens where user_id = $1', [userId]);
+  await tx.query(
+    `update auth.users
+        set email = $2, new_email = null,
+            email_confirmed_at = case when $3::boolean then email_confirmed_at end,
+            raw_user_meta_data = case when $3::boolean then raw_user_meta_data else raw_user_meta_data || '{"email_verified": false}'::jsonb end,
+            updated_at = now()
+      where id = $1`,
+    [userId, email, confirmed],
+  );
+}
+
 function refuseBanned(user: Pick<UserRow, 'banned_until'> | undefined): void {
   if (user && isBanned(user)) throw new IdentityError(403, 'user_banned', Messages.userBanned);
 }
@@ -117,6 +174,7 @@ export async function resolveAccount(tx: Queryable, settings: AccountSettings, p
       throw new IdentityError(422, 'identity_already_exists', existing.user_id === linkingTargetId ? 'Identity is already linked' : 'Identity is already linked to another user');
     }
     await insertIdentity(tx, linkingTargetId, provider, profile, data);
+    await adoptEmail(tx, linkingTargetId, provider, profile);
     await syncProviders(tx, linkingTargetId, provider);
     return linkingTargetId;
   }

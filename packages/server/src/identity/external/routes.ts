@@ -6,7 +6,7 @@ import { isUuid } from '../users.js';
 import { issueAuthCode, pkceChallenge } from '../otp/flow-state.js';
 import type { IdentityRuntime } from '../runtime.js';
 import { finishSession, startSession } from '../sessions.js';
-import { resolveAccount, syncProviders } from './accounts.js';
+import { promoteEmailAfterUnlink, resolveAccount, syncProviders } from './accounts.js';
 import { attachFlowUser, claimExternalFlow, createExternalFlow, deleteFlow, type ClaimedFlow } from './flows.js';
 import type { UpstreamProvider } from './providers.js';
 import { codeRedirect, errorRedirect, sessionRedirect } from './redirects.js';
@@ -29,7 +29,6 @@ const RESERVED_PARAMETERS = new Set([
   'client_secret',
   'redirect_uri',
   'response_type',
-  'response_mode',
   'state',
   'scope',
   'nonce',
@@ -186,6 +185,7 @@ export function registerExternalRoutes(app: FastifyInstance, runtime: IdentityRu
       const { rows } = await tx.query<{ count: string }>('select count(*)::text as count from auth.identities where user_id = $1', [user.id]);
       if (Number(rows[0]?.count ?? 0) <= 1) throw new IdentityError(422, 'single_identity_not_deletable', 'User must have at least 1 identity after unlinking');
       await tx.query('delete from auth.identities where id = $1 and user_id = $2', [identity.id, user.id]);
+      await promoteEmailAfterUnlink(tx, user.id, runtime.settings.mailerAutoconfirm);
       await syncProviders(tx, user.id, identity.provider);
     });
     return {};

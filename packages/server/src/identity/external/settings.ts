@@ -46,12 +46,9 @@ const BUILT_IN: Readonly<Record<string, BuiltIn>> = {
   github: { protocol: 'github', url: 'https://github.com', scopes: ['user:email'] },
   gitlab: { protocol: 'gitlab', url: 'https://gitlab.com', scopes: ['read_user'] },
   google: { protocol: 'oidc', url: 'https://accounts.google.com', scopes: ['openid', 'email', 'profile'] },
-  azure: {
-    protocol: 'oidc',
-    url: 'https://login.microsoftonline.com/common/v2.0',
-    fromUrl: (url) => `${url}/v2.0`,
-    scopes: ['openid', 'email', 'profile'],
-  },
+  // A tenant (`https://login.microsoftonline.com/<tenant id>`): the multi-tenant `common` endpoint names
+  // each tenant as its issuer, which discovery cannot check.
+  azure: { protocol: 'oidc', url: null, fromUrl: (url) => `${url}/v2.0`, scopes: ['openid', 'email', 'profile'] },
   keycloak: { protocol: 'oidc', url: null, scopes: ['openid', 'profile', 'email'] },
 };
 

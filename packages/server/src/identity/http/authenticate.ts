@@ -44,13 +44,19 @@ async function liveUser(runtime: IdentityRuntime, claims: JWTPayload): Promise<U
   return { claims, user: row, sessionId };
 }
 
-/** Who a request acts as: the service role, or a user as {@link requireUser} loads them. */
-export type RequestActor = { readonly kind: 'service' } | ({ readonly kind: 'user' } & UserAuthentication);
+/** An admin token's role (e.g. `service_role`), as the audit log names its actor. */
+export interface AdminAuthentication {
+  readonly kind: 'service';
+  readonly role: string;
+}
 
-const SERVICE = { kind: 'service' } as const;
+/** Who a request acts as: the service role, or a user as {@link requireUser} loads them. */
+export type RequestActor = AdminAuthentication | ({ readonly kind: 'user' } & UserAuthentication);
+
+const SERVICE: AdminAuthentication = { kind: 'service', role: 'service_role' };
 
 /** The service role, or the verified claims of a non-admin token (with its user when already loaded). */
-type Classified = typeof SERVICE | { readonly kind: 'user'; readonly claims: JWTPayload; readonly auth?: UserAuthentication };
+type Classified = AdminAuthentication | { readonly kind: 'user'; readonly claims: JWTPayload; readonly auth?: UserAuthentication };
 
 /** Verifies the bearer once and decides whether it opens the admin API, as {@link requireAdmin} describes. */
 async function classify(runtime: IdentityRuntime, request: FastifyRequest): Promise<Classified> {
@@ -60,9 +66,10 @@ async function classify(runtime: IdentityRuntime, request: FastifyRequest): Prom
   if (typeof claims.role !== 'string' || !runtime.settings.adminRoles.includes(claims.role)) return { kind: 'user', claims };
   // An API key this service signed (`iss: latchkey`, no `sub`) counts only while it is the configured key.
   if (claims.iss === API_KEY_ISSUER && claims.sub === undefined) return { kind: 'user', claims };
-  if (typeof claims.sub !== 'string' || !isUuid(claims.sub)) return SERVICE;
+  const admin: AdminAuthentication = { kind: 'service', role: claims.role };
+  if (typeof claims.sub !== 'string' || !isUuid(claims.sub)) return admin;
   const auth = await liveUser(runtime, claims);
-  return runtime.settings.adminRoles.includes(auth.user.role) ? SERVICE : { kind: 'user', claims, auth };
+  return runtime.settings.adminRoles.includes(auth.user.role) ? admin : { kind: 'user', claims, auth };
 }
 
 /**
@@ -73,8 +80,10 @@ async function classify(runtime: IdentityRuntime, request: FastifyRequest): Prom
  * (403 as {@link requireUser}, or `not_admin`). An API key signed by this service that is no longer the
  * configured service_role key (replaced through `LATCHKEY_SERVICE_ROLE_KEY`) is refused.
  */
-export async function requireAdmin(runtime: IdentityRuntime, request: FastifyRequest): Promise<void> {
-  if ((await classify(runtime, request)).kind !== 'service') throw new IdentityError(403, 'not_admin', Messages.notAdmin);
+export async function requireAdmin(runtime: IdentityRuntime, request: FastifyRequest): Promise<AdminAuthentication> {
+  const actor = await classify(runtime, request);
+  if (actor.kind !== 'service') throw new IdentityError(403, 'not_admin', Messages.notAdmin);
+  return actor;
 }
 
 /**

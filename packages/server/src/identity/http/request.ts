@@ -32,19 +32,27 @@ export function optionalBoolean(body: Record<string, unknown>, field: string): b
   return value;
 }
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+/** The address syntax GoTrue accepts (local part of RFC 5322 atoms and dots; host of DNS labels). */
+const EMAIL = /^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
 
-/** Validates and lower-cases an email address (400 `validation_failed` otherwise). */
+/**
+ * Validates and lower-cases an email address: 400 `validation_failed` with GoTrue's messages
+ * ("An email address is too long", "Unable to validate email address: invalid format").
+ */
 export function normaliseEmail(email: string): string {
   const trimmed = email.trim().toLowerCase();
-  if (trimmed.length > 255 || !EMAIL.test(trimmed)) throw validationFailed(Messages.invalidEmail);
+  if (trimmed.length > 255) throw validationFailed('An email address is too long');
+  if (!EMAIL.test(trimmed)) throw validationFailed(Messages.invalidEmail);
   return trimmed;
 }
 
-/** Validates a phone number in E.164 (digits, optional `+`), returned without the `+` as GoTrue stores it. */
+/**
+ * Validates a phone number in E.164 as GoTrue does (a leading `+` and spaces dropped, then 2 to 15
+ * digits not starting with 0), returned without the `+` as GoTrue stores it.
+ */
 export function normalisePhone(phone: string): string {
-  const digits = phone.trim().replace(/^\+/, '').replace(/[\s-]/g, '');
-  if (!/^[1-9]\d{7,14}$/.test(digits)) throw validationFailed('Invalid phone number format (E.164 required)');
+  const digits = phone.trim().replace(/^\+/, '').replace(/ /g, '');
+  if (!/^[1-9]\d{1,14}$/.test(digits)) throw validationFailed(Messages.invalidPhone);
   return digits;
 }
 

@@ -12,6 +12,7 @@ import { findUserById, isUniqueViolation, isUuid } from '../users.js';
 import { consumeTotp, factorJson, findFactor, listFactors, type FactorRow } from './factors.js';
 import { stepUpSession } from './step-up.js';
 import { newTotpSecret, qrCodeSvg, totpUri } from './totp.js';
+import { userActor } from '../audit/index.js';
 
 /** Seconds a challenge stays answerable (GoTrue's `MFA_CHALLENGE_EXPIRY_DURATION`). */
 export const CHALLENGE_EXPIRY_SECONDS = 300;
@@ -75,12 +76,16 @@ export function registerMfaRoutes(app: FastifyInstance, runtime: IdentityRuntime
     const uri = totpUri(secret, auth.user.email || auth.user.phone || auth.user.id, issuerFor(runtime, optionalString(body, 'issuer')));
     const id = randomUUID();
     try {
-      await runtime.db.query(`insert into auth.mfa_factors (id, user_id, friendly_name, factor_type, status, secret) values ($1, $2, $3, 'totp', 'unverified', $4)`, [
-        id,
-        auth.user.id,
-        friendlyName,
-        secret,
-      ]);
+      await runtime.db.transaction(async (tx) => {
+        await tx.query(`insert into auth.mfa_factors (id, user_id, friendly_name, factor_type, status, secret) values ($1, $2, $3, 'totp', 'unverified', $4)`, [
+          id,
+          auth.user.id,
+          friendlyName,
+          secret,
+        ]);
+        const traits = { factor_id: id, factor_type: 'totp' };
+        await runtime.audit.record(tx, { action: 'factor_in_progress', actor: userActor(auth.user), traits, ipAddress: clientAddress(request, runtime.settings) });
+      });
     } catch (error) {
       if (isUniqueViolation(error)) throw new IdentityError(422, 'mfa_factor_name_conflict', `A factor with the friendly name "${friendlyName}" for this user already exists`);
       throw error;
@@ -96,6 +101,8 @@ export function registerMfaRoutes(app: FastifyInstance, runtime: IdentityRuntime
     const id = randomUUID();
     const { rows } = await runtime.db.transaction(async (tx) => {
       await tx.query('update auth.mfa_factors set last_challenged_at = now() where id = $1', [factor.id]);
+      const traits = { factor_id: factor.id, factor_status: factor.status };
+      await runtime.audit.record(tx, { action: 'challenge_created', actor: userActor(auth.user), traits, ipAddress: clientAddress(request, runtime.settings) });
       return tx.query<{ created_at: Date }>('insert into auth.mfa_challenges (id, factor_id, ip) values ($1, $2, $3) returning created_at', [
         id,
         factor.id,
@@ -125,7 +132,10 @@ export function registerMfaRoutes(app: FastifyInstance, runtime: IdentityRuntime
       const challenge = rows[0];
       if (!challenge) throw new IdentityError(422, 'mfa_factor_not_found', 'MFA factor with the provided challenge ID not found');
       if (challenge.created_at.getTime() + CHALLENGE_EXPIRY_SECONDS * 1000 < Date.now()) return 'expired' as const;
-      if (!(await consumeTotp(tx, factor, code))) return 'failed' as const;
+      const verified = await consumeTotp(tx, factor, code);
+      const traits = { factor_id: factor.id, challenge_id: challengeId.toLowerCase(), factor_type: factor.factor_type, success: verified };
+      await runtime.audit.record(tx, { action: 'verification_attempted', actor: userActor(auth.user), traits, ipAddress: clientAddress(request, runtime.settings) });
+      if (!verified) return 'failed' as const;
       if (factor.status !== 'verified') {
         await tx.query(`update auth.mfa_factors set status = 'verified', updated_at = now() where id = $1`, [factor.id]);
         // Sessions below aal2 end when the first factor is verified (GoTrue does the same).
@@ -147,7 +157,11 @@ export function registerMfaRoutes(app: FastifyInstance, runtime: IdentityRuntime
     const auth = await requireUser(runtime, request);
     const factor = await loadFactor(runtime, auth.user.id, request.params.id);
     if (factor.status === 'verified' && sessionAal(auth) !== 'aal2') throw new IdentityError(422, 'insufficient_aal', 'AAL2 required to unenroll verified factor');
-    await runtime.db.query('delete from auth.mfa_factors where id = $1', [factor.id]);
+    await runtime.db.transaction(async (tx) => {
+      await tx.query('delete from auth.mfa_factors where id = $1', [factor.id]);
+      const traits = { factor_id: factor.id, factor_status: factor.status, session_id: auth.sessionId };
+      await runtime.audit.record(tx, { action: 'factor_unenrolled', actor: userActor(auth.user), traits, ipAddress: clientAddress(request, runtime.settings) });
+    });
     return { id: factor.id };
   });
 
@@ -168,7 +182,10 @@ export function registerMfaRoutes(app: FastifyInstance, runtime: IdentityRuntime
     admin.delete<{ Params: { id: string; factorId: string } }>('/admin/users/:id/factors/:factorId', async (request) => {
       const user = await userOf(request.params.id);
       const factor = await loadFactor(runtime, user.id, request.params.factorId);
-      await runtime.db.query('delete from auth.mfa_factors where id = $1', [factor.id]);
+      await runtime.db.transaction(async (tx) => {
+        await tx.query('delete from auth.mfa_factors where id = $1', [factor.id]);
+        await runtime.audit.record(tx, { action: 'factor_deleted', actor: userActor(user), traits: { user_id: user.id, factor_id: factor.id }, ipAddress: clientAddress(request, runtime.settings) });
+      });
       return factorJson(factor);
     });
   });

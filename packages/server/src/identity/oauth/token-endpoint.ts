@@ -127,6 +127,7 @@ async function passwordGrant(runtime: IdentityRuntime, request: FastifyRequest, 
         aal: secondFactor ? 'aal2' : 'aal1',
         alsoVerified: secondFactor ? ['totp'] : [],
         client: clientFacts(request, runtime.settings),
+        audit: { writer: runtime.audit, traits: { provider: 'email' } },
       }),
     )
     .catch((error: unknown) => {
@@ -138,7 +139,7 @@ async function passwordGrant(runtime: IdentityRuntime, request: FastifyRequest, 
 async function refreshTokenGrant(runtime: IdentityRuntime, form: Map<string, string>): Promise<Record<string, unknown>> {
   const token = required(form, 'refresh_token');
   try {
-    return { ...(await refreshGrant({ db: runtime.db, issuer: runtime.issuer, settings: runtime.settings, sessionLimiter: runtime.limits.refresh, revocations: runtime.revocations }, token)) };
+    return { ...(await refreshGrant({ ...runtime, sessionLimiter: runtime.limits.refresh }, token)) };
   } catch (error) {
     throw asOAuthError(error);
   }

@@ -1,5 +1,7 @@
 import type { FastifyRequest } from 'fastify';
+import { userActor } from '../audit/index.js';
 import { IdentityError, validationFailed } from '../errors.js';
+import { clientAddress } from '../http/client-address.js';
 import type { IdentityRuntime } from '../runtime.js';
 import type { UserRow } from '../users.js';
 import type { CodeMailer } from './code-mail.js';
@@ -19,7 +21,10 @@ export async function sendReauthentication(runtime: IdentityRuntime, mail: CodeM
   if (!email) throw validationFailed('Reauthentication requires the user to have an email or a phone number');
   if (!user.email_confirmed_at) throw new IdentityError(422, 'email_not_confirmed', 'Please verify your email first.');
   mail.takeBudget(request, email);
-  const issued = await runtime.db.transaction((tx) => issueOneTimeToken(tx, user.id, 'reauthentication', email, null));
+  const issued = await runtime.db.transaction(async (tx) => {
+    await runtime.audit.record(tx, { action: 'user_reauthenticate_requested', actor: userActor(user), ipAddress: clientAddress(request, runtime.settings) });
+    return issueOneTimeToken(tx, user.id, 'reauthentication', email, null);
+  });
   mail.send(composeCodeMail('reauthentication', email, issued.otp), 'reauthentication');
 }
 

@@ -7,12 +7,16 @@ import { RateLimiter } from '../rate-limit.js';
 import type { IdentityRuntime } from '../runtime.js';
 import { finishSession, startSession, type PreparedSession } from '../sessions.js';
 import type { AuthenticationMethod, TokenResponse } from '../types.js';
-import { findUserByEmail, isBanned, isUniqueViolation, type UserRow } from '../users.js';
+import { findUserByEmail, findUserById, isBanned, isUniqueViolation, type UserRow } from '../users.js';
+import { userActor, type AuditAction } from '../audit/index.js';
 import { createFlowState, exchangeAuthCode, issueAuthCode, pkceChallenge, type PkceChallenge } from './flow-state.js';
 import type { CodeMailer } from './code-mail.js';
 import { EMAIL_CHANGE_TOKENS, SINGLE_CONFIRMATION, confirmEmailChange, requestEmailChange } from './email-change.js';
 import { composeMail, type MailKind } from './messages.js';
 import { consumeOneTimeCode, consumeOneTimeToken, issueOneTimeToken, linkAddress, type OneTimeTokenRow, type OneTimeTokenType, type SignInTokenType } from './tokens.js';
+import type { PhoneCodes } from '../phone/codes.js';
+import { phoneOf, phoneOtp, phoneResend } from '../phone/sign-in.js';
+import { verifyPhoneCode } from '../phone/verify.js';
 
 const OTP_EXPIRED = 'Token has expired or is invalid';
 const LINK_EXPIRED = 'Email link is invalid or has expired';
@@ -34,13 +38,22 @@ const TOKEN_METHOD: Record<OneTimeTokenType, AuthenticationMethod> = {
   email_change_current: 'email_change',
   email_change_new: 'email_change',
   reauthentication: 'otp',
+  phone_change: 'otp',
 };
 const MAIL_KIND: Record<SignInTokenType, MailKind> = { confirmation: 'signup', magiclink: 'magiclink', recovery: 'recovery' };
 const LINK_TYPE: Record<SignInTokenType, string> = { confirmation: 'signup', magiclink: 'magiclink', recovery: 'recovery' };
+/** What the audit log records when such a token is mailed (GoTrue counts a magic link as a recovery request). */
+const MAILED_ACTION: Record<SignInTokenType, AuditAction> = {
+  confirmation: 'user_confirmation_requested',
+  magiclink: 'user_recovery_requested',
+  recovery: 'user_recovery_requested',
+};
 
 /** What the one-time code routes need besides the runtime. */
 export interface OtpDependencies {
   readonly mail: CodeMailer;
+  /** Texted codes: `/otp`, `/resend` and `/verify` with a `phone`. */
+  readonly phone: PhoneCodes;
 }
 
 /**
@@ -62,6 +75,7 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
     const issued = await runtime.db.transaction(async (tx) => {
       const flow = pkce ? await createFlowState(tx, user.id, pkce, TOKEN_METHOD[type]) : null;
       if (type === 'confirmation') await tx.query('update auth.users set confirmation_sent_at = now() where id = $1', [user.id]);
+      await runtime.audit.record(tx, { action: MAILED_ACTION[type], actor: userActor(user) });
       return issueOneTimeToken(tx, user.id, type, email, flow);
     });
     mail.send(composeMail(MAIL_KIND[type], email, mail.link(issued.hash, LINK_TYPE[type], redirectTo), issued.otp), MAIL_KIND[type]);
@@ -109,12 +123,15 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
 
   app.post('/otp', async (request) => {
     const body = bodyOf(request);
+    if (optionalString(body, 'phone')) return phoneOtp(runtime, deps.phone, request);
     const email = emailOf(body);
     const pkce = pkceChallenge(body);
     const createUser = optionalBoolean(body, 'create_user') ?? true;
     const data = optionalObject(body, 'data') ?? {};
-    takeEmailBudget(request, email);
     let user = await findUserByEmail(runtime.db, email);
+    // GoTrue answers this before any mail budget is taken.
+    if (!user && !createUser) throw new IdentityError(422, 'otp_disabled', 'Signups not allowed for otp');
+    takeEmailBudget(request, email);
     if (!user && createUser && !runtime.settings.disableSignup) user = await createPasswordlessUser(email, data);
     if (user && !isBanned(user)) await mailToken(user, user.email_confirmed_at ? 'magiclink' : 'confirmation', pkce, redirectOf(request, body));
     return {};
@@ -133,7 +150,7 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
   app.post('/resend', async (request) => {
     const body = bodyOf(request);
     const type = optionalString(body, 'type');
-    if (type === 'sms' || type === 'phone_change') throw new IdentityError(422, 'phone_provider_disabled', Messages.phoneDisabled);
+    if (type === 'sms' || type === 'phone_change') return phoneResend(runtime, deps.phone, request, type);
     if (type !== 'signup' && type !== 'email_change') throw validationFailed('Missing one of these types: signup, email_change, sms, phone_change');
     const email = emailOf(body);
     const pkce = pkceChallenge(body);
@@ -181,6 +198,17 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
     return 'applied';
   }
 
+  /**
+   * The audit of a used-up token: a sign-up confirmation is recorded as `user_signedup` (no login, as
+   * GoTrue), anything else as the `login` of the session it opens.
+   */
+  async function auditOfVerified(tx: Queryable, token: OneTimeTokenRow, ipAddress: string): Promise<{ audit?: { writer: typeof runtime.audit } }> {
+    if (token.token_type !== 'confirmation') return { audit: { writer: runtime.audit } };
+    const user = await findUserById(tx, token.user_id);
+    if (user) await runtime.audit.record(tx, { action: 'user_signedup', actor: userActor(user), traits: { provider: 'email' }, ipAddress });
+    return {};
+  }
+
   function limitVerify(request: FastifyRequest): void {
     if (!verifyLimiter.take(address(request))) throw new IdentityError(429, 'over_request_rate_limit', Messages.rateLimited);
   }
@@ -213,6 +241,7 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
       const prepared = await startSession(tx, runtime.issuer, token.user_id, {
         method: method ?? TOKEN_METHOD[token.token_type],
         client: { ip: address(request), userAgent: typeof agent === 'string' ? agent : undefined },
+        ...(await auditOfVerified(tx, token, address(request))),
       });
       return { token, prepared };
     });
@@ -222,7 +251,13 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
     limitVerify(request);
     const body = bodyOf(request);
     const type = optionalString(body, 'type') ?? '';
-    if (type === 'sms' || type === 'phone_change') throw new IdentityError(422, 'phone_provider_disabled', Messages.phoneDisabled);
+    if (type === 'sms' || type === 'phone_change') {
+      const phone = phoneOf(deps.phone, body);
+      if (!takeAddressAttempt(phone)) throw new IdentityError(429, 'over_request_rate_limit', Messages.rateLimited);
+      const prepared = await verifyPhoneCode(runtime, deps.phone, request, type, phone, (optionalString(body, 'token') ?? '').trim());
+      if (!prepared) throw new IdentityError(403, 'otp_expired', OTP_EXPIRED);
+      return finishSession(runtime.issuer, prepared);
+    }
     const hash = optionalString(body, 'token_hash');
     let consume: (tx: Queryable, types: readonly OneTimeTokenType[]) => Promise<OneTimeTokenRow | null>;
     let sentTo: string | null;
@@ -261,8 +296,9 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
       if (!token) return null;
       const applied = await applyToken(tx, token);
       if (applied !== 'applied') return applied === 'pending' ? ('pending' as const) : null;
+      const audit = await auditOfVerified(tx, token, address(request));
       if (token.flow_state_id) return { code: await issueAuthCode(tx, token.flow_state_id), prepared: undefined };
-      return { code: undefined, prepared: await startSession(tx, runtime.issuer, token.user_id, { method: TOKEN_METHOD[token.token_type], client: { ip: address(request) } }) };
+      return { code: undefined, prepared: await startSession(tx, runtime.issuer, token.user_id, { method: TOKEN_METHOD[token.token_type], client: { ip: address(request) }, ...audit }) };
     }).catch((error: unknown) => {
       if (error instanceof IdentityError) return error;
       throw error;
@@ -296,6 +332,7 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
     const { flow, prepared } = await runtime.db.transaction(async (tx) => {
       const flow = await exchangeAuthCode(tx, code, verifier);
       const prepared = await startSession(tx, runtime.issuer, flow.userId, {
+        audit: { writer: runtime.audit, traits: { provider_type: flow.method } },
         method: flow.method as AuthenticationMethod,
         client: { ip: address(request), userAgent: typeof agent === 'string' ? agent : undefined },
       });

@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { Queryable } from '../../db/index.js';
 
 /** What an emailed token is for. */
-export type OneTimeTokenType = SignInTokenType | 'email_change_current' | 'email_change_new' | 'reauthentication';
+export type OneTimeTokenType = SignInTokenType | 'email_change_current' | 'email_change_new' | 'reauthentication' | 'phone_change';
 
 /** The tokens that sign in (or confirm a sign-up) when verified. */
 export type SignInTokenType = 'confirmation' | 'recovery' | 'magiclink';

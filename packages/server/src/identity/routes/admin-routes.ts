@@ -3,13 +3,20 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { endSessions } from '../end-sessions.js';
 import { IdentityError, Messages, validationFailed } from '../errors.js';
 import { requireAdmin } from '../http/authenticate.js';
-import { bodyOf, normaliseEmail, normalisePhone, optionalBoolean, optionalObject, optionalString } from '../http/request.js';
+import { bodyOf, clientAddress, normaliseEmail, normalisePhone, optionalBoolean, optionalObject, optionalString } from '../http/request.js';
 import { checkNewPassword, hashPassword, isBcryptHash } from '../passwords.js';
 import type { IdentityRuntime } from '../runtime.js';
 import { USER_SELECT, changeEmail, findUserById, isUniqueViolation, isUuid, userJson, type UserRow } from '../users.js';
 import { mergeMetadata } from './user-routes.js';
+import { adminActor, type AuditActor } from '../audit/audit-log.js';
+import type { AdminAuthentication } from '../http/authenticate.js';
 
-const GO_DURATION = /^(?:(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h))+$/;
+/** `traits` of an admin action on a user, as GoTrue records them. */
+function userTraits(user: { id: string; email: string | null; phone: string | null }): Record<string, unknown> {
+  return { user_id: user.id, user_email: user.email ?? '', user_phone: user.phone ?? '' };
+}
+
+const GO_DURATION = /^[+-]?(?:0|(?:(\d+(?:\.\d+)?|\.\d+)(ns|us|µs|ms|s|m|h))+)$/;
 const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** Parses a Go duration (`24h`, `1h30m`) or `none`; returns milliseconds (0 for `none`). */
@@ -17,8 +24,9 @@ export function parseBanDuration(value: string): number {
   if (value === 'none') return 0;
   if (!GO_DURATION.test(value)) throw validationFailed(`invalid format for ban duration: time: invalid duration ${JSON.stringify(value)}`);
   let total = 0;
-  for (const match of value.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) total += Number(match[1]) * UNIT_MS[match[2]!]!;
-  return total;
+  for (const match of value.matchAll(/(\d+(?:\.\d+)?|\.\d+)(ns|us|µs|ms|s|m|h)/g)) total += Number(match[1]) * UNIT_MS[match[2]!]!;
+  // A negative duration bans until a time already past: no ban, as in GoTrue.
+  return value.startsWith('-') ? -total : total;
 }
 
 function userIdParam(request: FastifyRequest<{ Params: { id: string } }>): string {
@@ -37,6 +45,7 @@ async function loadUser(runtime: IdentityRuntime, id: string): Promise<UserRow> 
 async function passwordHashFrom(runtime: IdentityRuntime, body: Record<string, unknown>, required: boolean): Promise<string | undefined> {
   const password = optionalString(body, 'password');
   const passwordHash = optionalString(body, 'password_hash');
+  if (password !== undefined && passwordHash !== undefined && passwordHash !== '') throw validationFailed('Only a password or a password hash should be provided');
   if (passwordHash !== undefined && passwordHash !== '') {
     if (!isBcryptHash(passwordHash)) throw validationFailed('Invalid password hash format: only bcrypt ($2a$, $2b$, $2y$) hashes are supported', 400);
     return passwordHash;
@@ -69,9 +78,12 @@ export interface AdminRouteOptions {
 export function registerAdminRoutes(app: FastifyInstance, runtime: IdentityRuntime, options: AdminRouteOptions = {}): void {
   const passwordChangeEndsSessions = options.passwordChangeEndsSessions ?? true;
   app.register(async (admin) => {
+    const admins = new WeakMap<FastifyRequest, AdminAuthentication>();
     admin.addHook('preHandler', async (request) => {
-      await requireAdmin(runtime, request);
+      admins.set(request, await requireAdmin(runtime, request));
     });
+    const actorOf = (request: FastifyRequest): AuditActor => adminActor(admins.get(request)?.role);
+    const ipOf = (request: FastifyRequest) => clientAddress(request, runtime.settings);
 
     admin.get<{ Querystring: { page?: string; per_page?: string } }>('/admin/users', async (request, reply) => {
       const page = parsePage(request.query.page, 1, 'page');
@@ -99,11 +111,12 @@ export function registerAdminRoutes(app: FastifyInstance, runtime: IdentityRunti
       const body = bodyOf(request);
       const rawEmail = optionalString(body, 'email');
       const rawPhone = optionalString(body, 'phone');
-      if (!rawEmail && !rawPhone) throw validationFailed('Cannot create a user without either an email or phone', 422);
+      if (!rawEmail && !rawPhone) throw validationFailed('Cannot create a user without either an email or phone');
       const email = rawEmail ? normaliseEmail(rawEmail) : null;
       const phone = rawPhone ? normalisePhone(rawPhone) : null;
-      const rawId = optionalString(body, 'id');
-      if (rawId !== undefined && !isUuid(rawId)) throw validationFailed('id must be a UUID');
+      const rawId = optionalString(body, 'id') || undefined;
+      if (rawId !== undefined && !isUuid(rawId)) throw validationFailed('ID must conform to the uuid v4 format');
+      if (rawId !== undefined && /^[0-]+$/.test(rawId)) throw validationFailed('ID cannot be a nil uuid');
       const id = rawId?.toLowerCase() ?? randomUUID();
       const role = optionalString(body, 'role') || runtime.settings.defaultRole;
       const emailConfirm = optionalBoolean(body, 'email_confirm') ?? false;
@@ -115,7 +128,8 @@ export function registerAdminRoutes(app: FastifyInstance, runtime: IdentityRunti
       const hash = await passwordHashFrom(runtime, body, true);
       const providers = [...(email ? ['email'] : []), ...(phone ? ['phone'] : [])];
       const identityBase = { sub: id, email_verified: email !== null && emailConfirm, phone_verified: phone !== null && phoneConfirm };
-      const metadata = { ...userMetadata, ...identityBase, ...(email ? { email } : {}) };
+      // What was given, as given; confirming the address marks it verified (GoTrue's rule).
+      const metadata = email !== null && emailConfirm ? { ...userMetadata, email_verified: true } : userMetadata;
       try {
         const user = await runtime.db.transaction(async (tx) => {
           if (email && (await tx.query('select 1 from auth.users where email = $1 and deleted_at is null', [email])).rows.length > 0) {
@@ -138,7 +152,7 @@ export function registerAdminRoutes(app: FastifyInstance, runtime: IdentityRunti
               hash,
               email !== null && emailConfirm,
               phone !== null && phoneConfirm,
-              JSON.stringify({ ...appMetadata, provider: providers[0], providers }),
+              JSON.stringify({ provider: providers[0], providers, ...appMetadata }),
               JSON.stringify(metadata),
               banMs,
             ],
@@ -157,6 +171,7 @@ export function registerAdminRoutes(app: FastifyInstance, runtime: IdentityRunti
               JSON.stringify({ ...identityBase, phone }),
             ]);
           }
+          await runtime.audit.record(tx, { action: 'user_signedup', actor: actorOf(request), traits: { ...userTraits({ id, email, phone }), provider: providers[0] }, ipAddress: ipOf(request) });
           return findUserById(tx, id);
         });
         return userJson(user!);
@@ -190,7 +205,13 @@ export function registerAdminRoutes(app: FastifyInstance, runtime: IdentityRunti
         const { updated, events } = await runtime.db.transaction(async (tx) => {
           if (role) await tx.query('update auth.users set role = $2, updated_at = now() where id = $1', [id, role]);
           if (hash) await tx.query('update auth.users set encrypted_password = $2, updated_at = now() where id = $1', [id, hash]);
-          if (emailConfirm) await tx.query('update auth.users set email_confirmed_at = coalesce(email_confirmed_at, now()), updated_at = now() where id = $1', [id]);
+          if (emailConfirm) {
+            await tx.query(
+              `update auth.users set email_confirmed_at = coalesce(email_confirmed_at, now()),
+                      raw_user_meta_data = raw_user_meta_data || '{"email_verified": true}'::jsonb, updated_at = now() where id = $1`,
+              [id],
+            );
+          }
           if (phoneConfirm) await tx.query('update auth.users set phone_confirmed_at = coalesce(phone_confirmed_at, now()), updated_at = now() where id = $1', [id]);
           if (email && email !== user.email) {
             const taken = await tx.query('select 1 from auth.users where email = $1 and id <> $2 and deleted_at is null', [email, id]);
@@ -199,7 +220,9 @@ export function registerAdminRoutes(app: FastifyInstance, runtime: IdentityRunti
           }
           if (phone && phone !== user.phone) await tx.query('update auth.users set phone = $2, updated_at = now() where id = $1', [id, phone]);
           if (userMetadata) {
-            await tx.query('update auth.users set raw_user_meta_data = $2, updated_at = now() where id = $1', [id, JSON.stringify(mergeMetadata(user.raw_user_meta_data, userMetadata))]);
+            const current = await tx.query<{ raw_user_meta_data: Record<string, unknown> }>('select raw_user_meta_data from auth.users where id = $1', [id]);
+            const merged = mergeMetadata(current.rows[0]?.raw_user_meta_data ?? user.raw_user_meta_data, userMetadata);
+            await tx.query('update auth.users set raw_user_meta_data = $2, updated_at = now() where id = $1', [id, JSON.stringify(merged)]);
           }
           if (appMetadata) {
             await tx.query('update auth.users set raw_app_meta_data = $2, updated_at = now() where id = $1', [id, JSON.stringify(mergeMetadata(user.raw_app_meta_data, appMetadata))]);
@@ -215,7 +238,9 @@ export function registerAdminRoutes(app: FastifyInstance, runtime: IdentityRunti
           const ended = hash && passwordChangeEndsSessions ? await endSessions(tx, runtime.revocations, { kind: 'password_changed', userId: id }) : null;
           // The user's tokens carry the old role: they are refused, so clients fetch ones with the new role.
           const regranted = role && role !== user.role ? await runtime.revocations.record(tx, { kind: 'role_changed', userId: id }) : null;
-          return { updated: await findUserById(tx, id), events: [banned, ended, regranted] };
+          const updated = await findUserById(tx, id);
+          await runtime.audit.record(tx, { action: 'user_modified', actor: actorOf(request), traits: userTraits(updated!), ipAddress: ipOf(request) });
+          return { updated, events: [banned, ended, regranted] };
         });
         for (const event of events) if (event) await runtime.revocations.announce(event);
         return userJson(updated!);
@@ -232,6 +257,7 @@ export function registerAdminRoutes(app: FastifyInstance, runtime: IdentityRunti
       const soft = optionalBoolean(bodyOf(request), 'should_soft_delete') ?? false;
       if (!soft) {
         const deleted = await runtime.db.transaction(async (tx) => {
+          await runtime.audit.record(tx, { action: 'user_deleted', actor: actorOf(request), traits: userTraits(user), ipAddress: ipOf(request) });
           const { rowCount } = await tx.query('delete from auth.users where id = $1', [id]);
           // A user soft-deleted before has had its event already.
           return rowCount > 0 && !user.deleted_at ? runtime.revocations.record(tx, { kind: 'user_deleted', userId: id }) : null;
@@ -241,6 +267,7 @@ export function registerAdminRoutes(app: FastifyInstance, runtime: IdentityRunti
       }
       if (user.deleted_at) return {};
       const deleted = await runtime.db.transaction(async (tx) => {
+        await runtime.audit.record(tx, { action: 'user_deleted', actor: actorOf(request), traits: userTraits(user), ipAddress: ipOf(request) });
         await tx.query('delete from auth.sessions where user_id = $1', [id]);
         await tx.query('delete from auth.identities where user_id = $1', [id]);
         const { rowCount } = await tx.query(

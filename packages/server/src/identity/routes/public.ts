@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { OAUTH_CLIENT_AUTH_METHODS, OAUTH_GRANT_TYPES, OAUTH_TOKEN_PATH } from '../oauth/token-endpoint.js';
 import type { IdentityRuntime } from '../runtime.js';
+import type { SmsSettings } from '../../sms/index.js';
 
 /** Version reported by `GET /auth/v1/health`. */
 export const IDENTITY_VERSION = '0.1.0';
@@ -8,9 +9,10 @@ export const IDENTITY_VERSION = '0.1.0';
 /**
  * `/health`, `/settings`, the JWKS and the OpenID configuration: no authentication. `providers` are the
  * enabled upstream sign-in providers, listed as `true` under `external` (OpenID Connect providers added
- * by name too).
+ * by name too); `sms` says whether phone sign-in is on.
  */
-export function registerPublicRoutes(app: FastifyInstance, runtime: IdentityRuntime, providers: readonly string[] = []): void {
+export function registerPublicRoutes(app: FastifyInstance, runtime: IdentityRuntime, deps: { readonly sms: SmsSettings; readonly passkeysEnabled: boolean; readonly providers?: readonly string[] }): void {
+  const providers = deps.providers ?? [];
   app.get('/health', async () => ({
     version: IDENTITY_VERSION,
     name: 'GoTrue',
@@ -23,7 +25,7 @@ export function registerPublicRoutes(app: FastifyInstance, runtime: IdentityRunt
       external: {
         anonymous_users: runtime.extensions.anonymousSignIn !== undefined,
         email: settings.emailEnabled,
-        phone: false,
+        phone: deps.sms.phoneEnabled,
         apple: false,
         azure: false,
         bitbucket: false,
@@ -50,9 +52,10 @@ export function registerPublicRoutes(app: FastifyInstance, runtime: IdentityRunt
       },
       disable_signup: settings.disableSignup,
       mailer_autoconfirm: settings.mailerAutoconfirm,
-      phone_autoconfirm: false,
-      sms_provider: '',
+      phone_autoconfirm: deps.sms.autoconfirm,
+      sms_provider: deps.sms.provider === 'twilio' ? 'twilio' : '',
       saml_enabled: false,
+      passkeys_enabled: deps.passkeysEnabled,
       mfa_enabled: true,
     };
   });

@@ -4,14 +4,17 @@ import { IdentityError, Messages, OAuthError, validationFailed } from '../errors
 import { endSessions } from '../end-sessions.js';
 import { requireUser } from '../http/authenticate.js';
 import { clientFacts } from '../http/client-address.js';
-import { bodyOf, clientAddress, normaliseEmail, optionalObject, optionalString } from '../http/request.js';
+import { bodyOf, clientAddress, normaliseEmail, normalisePhone, optionalObject, optionalString } from '../http/request.js';
+import type { PhoneCodes } from '../phone/codes.js';
+import { phoneSignUp } from '../phone/sign-in.js';
 import { checkNewPassword, hashPassword, verifyPassword } from '../passwords.js';
 import type { RateLimiter } from '../rate-limit.js';
 import { refreshGrant } from '../refresh.js';
 import type { IdentityRuntime } from '../runtime.js';
 import { finishSession, startSession, type PreparedSession } from '../sessions.js';
+import { userActor } from '../audit/audit-log.js';
 import type { UserJson } from '../types.js';
-import { findUserByEmail, findUserById, isBanned, isUniqueViolation, userJson } from '../users.js';
+import { findUserByEmail, findUserById, findUserByPhone, isBanned, isUniqueViolation, userJson, type UserRow } from '../users.js';
 
 function limit(runtime: IdentityRuntime, limiter: RateLimiter, request: FastifyRequest): void {
   if (!limiter.take(clientAddress(request, runtime.settings))) {
@@ -38,7 +41,7 @@ function lookalikeUser(runtime: IdentityRuntime, email: string): UserJson {
   };
 }
 
-async function signUp(runtime: IdentityRuntime, request: FastifyRequest): Promise<unknown> {
+async function signUp(runtime: IdentityRuntime, phoneCodes: PhoneCodes, request: FastifyRequest): Promise<unknown> {
   const { settings } = runtime;
   limit(runtime, runtime.limits.signup, request);
   if (settings.disableSignup) throw new IdentityError(422, 'signup_disabled', Messages.signupDisabled);
@@ -51,7 +54,7 @@ async function signUp(runtime: IdentityRuntime, request: FastifyRequest): Promis
     if (runtime.extensions.anonymousSignIn) return runtime.extensions.anonymousSignIn(request);
     throw new IdentityError(422, 'anonymous_provider_disabled', Messages.anonymousDisabled);
   }
-  if (!rawEmail) throw new IdentityError(422, 'phone_provider_disabled', Messages.phoneDisabled);
+  if (!rawEmail) return phoneSignUp(runtime, phoneCodes, request);
   if (!settings.emailEnabled) throw new IdentityError(400, 'email_provider_disabled', Messages.emailSignupDisabled);
   const email = normaliseEmail(rawEmail);
   if (!password) throw validationFailed('Signup requires a valid password');
@@ -89,7 +92,11 @@ async function signUp(runtime: IdentityRuntime, request: FastifyRequest): Promis
           JSON.stringify(identityData),
         ],
       );
-      if (confirmed) return startSession(tx, runtime.issuer, id, { method: 'password', client: clientFacts(request, runtime.settings) });
+      const client = clientFacts(request, runtime.settings);
+      const actor = { id, username: email, ...(data.full_name !== undefined ? { name: data.full_name } : {}) };
+      const traits = { provider: 'email' };
+      await runtime.audit.record(tx, { action: confirmed ? 'user_signedup' : 'user_confirmation_requested', actor, traits, ipAddress: client.ip });
+      if (confirmed) return startSession(tx, runtime.issuer, id, { method: 'password', client, audit: { writer: runtime.audit, traits } });
       const user = await findUserById(tx, id);
       return userJson(user!);
     });
@@ -102,7 +109,19 @@ async function signUp(runtime: IdentityRuntime, request: FastifyRequest): Promis
   }
 }
 
-async function passwordGrant(runtime: IdentityRuntime, request: FastifyRequest): Promise<unknown> {
+/** The account a password grant names by phone: `null` for a malformed number; 400 when phone logins are off. */
+async function phoneAccount(phoneCodes: PhoneCodes, runtime: IdentityRuntime, raw: string): Promise<{ account: string; user: UserRow | null }> {
+  if (!phoneCodes.settings.phoneEnabled) throw new IdentityError(400, 'phone_provider_disabled', Messages.phoneLoginDisabled);
+  let phone: string;
+  try {
+    phone = normalisePhone(raw);
+  } catch {
+    return { account: raw, user: null };
+  }
+  return { account: phone, user: await findUserByPhone(runtime.db, phone) };
+}
+
+async function passwordGrant(runtime: IdentityRuntime, phoneCodes: PhoneCodes, request: FastifyRequest): Promise<unknown> {
   const { settings } = runtime;
   limit(runtime, runtime.limits.token, request);
   const body = bodyOf(request);
@@ -117,30 +136,42 @@ async function passwordGrant(runtime: IdentityRuntime, request: FastifyRequest):
   } catch {
     email = null;
   }
+  const byPhone = !rawEmail && phone ? await phoneAccount(phoneCodes, runtime, phone) : null;
   // The account is looked up while the attempt is counted; a refused attempt compares no password.
-  const [attempt, user] = await Promise.all([runtime.logins.begin(email ?? rawEmail ?? phone ?? '', clientAddress(request, runtime.settings)), email ? findUserByEmail(runtime.db, email) : null]);
+  const [attempt, user] = await Promise.all([
+    runtime.logins.begin(byPhone?.account ?? email ?? rawEmail ?? '', clientAddress(request, runtime.settings)),
+    byPhone ? byPhone.user : email ? findUserByEmail(runtime.db, email) : null,
+  ]);
   const ok = await verifyPassword(password, user?.encrypted_password ?? null);
   if (!user || !ok) throw new IdentityError(400, 'invalid_credentials', Messages.invalidCredentials);
   await attempt.succeeded();
   if (isBanned(user)) throw new IdentityError(400, 'user_banned', Messages.userBanned);
-  if (!user.email_confirmed_at) throw new IdentityError(400, 'email_not_confirmed', Messages.emailNotConfirmed);
-  const prepared = await runtime.db.transaction((tx) => startSession(tx, runtime.issuer, user.id, { method: 'password', client: clientFacts(request, runtime.settings) }));
+  if (byPhone && !user.phone_confirmed_at) throw new IdentityError(400, 'phone_not_confirmed', Messages.phoneNotConfirmed);
+  if (!byPhone && !user.email_confirmed_at) throw new IdentityError(400, 'email_not_confirmed', Messages.emailNotConfirmed);
+  const prepared = await runtime.db.transaction((tx) => startSession(tx, runtime.issuer, user.id, {
+      method: 'password',
+      client: clientFacts(request, runtime.settings),
+      audit: { writer: runtime.audit, traits: { provider: byPhone ? 'phone' : 'email' } },
+    }));
   return finishSession(runtime.issuer, prepared);
 }
 
 const LOGOUT_SCOPES = ['global', 'local', 'others'] as const;
 
 /** `/signup`, `/token` (password and refresh_token grants) and `/logout`. */
-export function registerSessionRoutes(app: FastifyInstance, runtime: IdentityRuntime): void {
-  app.post('/signup', (request) => signUp(runtime, request));
+export function registerSessionRoutes(app: FastifyInstance, runtime: IdentityRuntime, deps: { readonly phone: PhoneCodes }): void {
+  app.post('/signup', (request) => signUp(runtime, deps.phone, request));
 
   app.post<{ Querystring: { grant_type?: string } }>('/token', async (request, reply) => {
     const grant = request.query.grant_type;
-    if (grant === 'password') return passwordGrant(runtime, request);
+    if (grant === 'password') return passwordGrant(runtime, deps.phone, request);
     if (grant === 'refresh_token') {
       const token = optionalString(bodyOf(request), 'refresh_token');
       if (!token) throw new OAuthError('invalid_request', 'refresh_token required');
-      return refreshGrant({ db: runtime.db, issuer: runtime.issuer, settings: runtime.settings, sessionLimiter: runtime.limits.refresh, revocations: runtime.revocations }, token);
+      return refreshGrant(
+        { ...runtime, sessionLimiter: runtime.limits.refresh, ipAddress: clientAddress(request, runtime.settings) },
+        token,
+      );
     }
     const extra = grant === undefined ? undefined : runtime.extensions.grants.get(grant);
     if (extra) return extra(request, reply);
@@ -153,7 +184,10 @@ export function registerSessionRoutes(app: FastifyInstance, runtime: IdentityRun
     const { user, sessionId } = await requireUser(runtime, request);
     const which =
       scope === 'global' || sessionId === null ? {} : scope === 'local' ? { sessionIds: [sessionId] } : { exceptSessionId: sessionId };
-    const event = await runtime.db.transaction((tx) => endSessions(tx, runtime.revocations, { kind: 'logout', userId: user.id, ...which }));
+    const event = await runtime.db.transaction(async (tx) => {
+      await runtime.audit.record(tx, { action: 'logout', actor: userActor(user), ipAddress: clientAddress(request, runtime.settings) });
+      return endSessions(tx, runtime.revocations, { kind: 'logout', userId: user.id, ...which });
+    });
     if (event) await runtime.revocations.announce(event);
     return reply.code(204).send();
   });

@@ -10,6 +10,11 @@ import { EMAIL_CHANGE_TOKENS, emailChangeRecipients, requestEmailChange } from '
 import { sendReauthentication, useReauthentication } from '../otp/reauthentication.js';
 import { changeEmail, findUserById, isUniqueViolation, userJson } from '../users.js';
 import type { UserUpdateSettings } from './user-settings.js';
+import { userActor } from '../audit/index.js';
+import { clientAddress } from '../http/client-address.js';
+import type { PhoneCodes } from '../phone/codes.js';
+import { setConfirmedPhone } from '../phone/accounts.js';
+import { requestedPhone, requestPhoneChange } from '../phone/change.js';
 
 /** Merges `changes` into metadata as GoTrue does: `null` deletes a key, anything else sets it. */
 export function mergeMetadata(current: Record<string, unknown>, changes: Record<string, unknown>): Record<string, unknown> {
@@ -25,6 +30,8 @@ export function mergeMetadata(current: Record<string, unknown>, changes: Record<
 export interface UserRouteDependencies {
   readonly mail: CodeMailer;
   readonly settings: UserUpdateSettings;
+  /** Texted codes for phone changes. */
+  readonly phone: PhoneCodes;
 }
 
 /** `redirect_to` of the request: the query's (supabase-js `emailRedirectTo`), else the body's. */
@@ -58,9 +65,8 @@ export function registerUserRoutes(app: FastifyInstance, runtime: IdentityRuntim
     const body = bodyOf(request);
     const rawEmail = optionalString(body, 'email');
     const password = optionalString(body, 'password');
-    const phone = optionalString(body, 'phone');
     const data = optionalObject(body, 'data');
-    if (phone) throw new IdentityError(422, 'phone_provider_disabled', Messages.phoneDisabled);
+    const newPhone = await requestedPhone(runtime, deps.phone, user, optionalString(body, 'phone'));
     const email = rawEmail ? normaliseEmail(rawEmail) : undefined;
     const newEmail = email && email !== user.email ? email : undefined;
     // What a second factor protects needs the second factor (GoTrue's rule).
@@ -87,6 +93,9 @@ export function registerUserRoutes(app: FastifyInstance, runtime: IdentityRuntim
         await requestEmailChange(runtime, deps.mail, change);
       }
     }
+    // A new number waits for its texted code, unless numbers are confirmed without one (`SMS_AUTOCONFIRM`).
+    const immediatePhone = newPhone !== undefined && deps.phone.settings.autoconfirm;
+    if (newPhone !== undefined && !immediatePhone) await requestPhoneChange(runtime, deps.phone, request, user, newPhone, body);
     try {
       const { updated, ended } = await runtime.db.transaction(async (tx) => {
         let ended = null;
@@ -112,12 +121,17 @@ export function registerUserRoutes(app: FastifyInstance, runtime: IdentityRuntim
           ]);
         }
         if (immediateEmail) await changeEmail(tx, user.id, newEmail, true);
+        const ipAddress = clientAddress(request, runtime.settings);
+        if (hash) await runtime.audit.record(tx, { action: 'user_updated_password', actor: userActor(user), ipAddress });
+        await runtime.audit.record(tx, { action: 'user_modified', actor: userActor(user), ipAddress });
+        if (immediatePhone) await setConfirmedPhone(tx, user.id, newPhone);
         return { updated: await findUserById(tx, user.id), ended };
       });
       if (ended) await runtime.revocations.announce(ended);
       if (!updated) throw new IdentityError(403, 'user_not_found', Messages.userFromSubMissing);
       return userJson(updated);
     } catch (error) {
+      if (isUniqueViolation(error, 'users_phone_key')) throw new IdentityError(422, 'phone_exists', Messages.phoneExists);
       if (isUniqueViolation(error)) throw new IdentityError(422, 'email_exists', Messages.emailExists);
       throw error;
     }

@@ -1,0 +1,33 @@
+import type { FastifyRequest } from 'fastify';
+import { IdentityError, Messages } from '../errors.js';
+import { normalisePhone } from '../http/request.js';
+import type { IdentityRuntime } from '../runtime.js';
+import type { UserRow } from '../users.js';
+import type { PhoneCodes } from './codes.js';
+import { channelOf } from './codes.js';
+
+/**
+ * The number a `PUT /user` asks for, when it differs from the current one: 422 `phone_provider_disabled`
+ * when phone sign-in is off, 400 for a malformed number, 422 `phone_exists` when another account has it.
+ */
+export async function requestedPhone(runtime: IdentityRuntime, codes: PhoneCodes, user: UserRow, raw: string | undefined): Promise<string | undefined> {
+  if (!raw) return undefined;
+  if (!codes.settings.phoneEnabled) throw new IdentityError(422, 'phone_provider_disabled', Messages.phoneDisabled);
+  const phone = normalisePhone(raw);
+  if (phone === user.phone) return undefined;
+  const taken = await runtime.db.query('select 1 from auth.users where phone = $1 and id <> $2 and deleted_at is null', [phone, user.id]);
+  if (taken.rows.length > 0) throw new IdentityError(422, 'phone_exists', Messages.phoneExists);
+  return phone;
+}
+
+/**
+ * Starts changing a user's number: records `phone_change` (shown as `new_phone`) and texts a code to
+ * the new number; `POST /verify` with `type: 'phone_change'` completes it. A new request replaces a
+ * pending one. Takes the message from the budget first (429 `over_sms_send_rate_limit`).
+ */
+export async function requestPhoneChange(runtime: IdentityRuntime, codes: PhoneCodes, request: FastifyRequest, user: UserRow, phone: string, body: Record<string, unknown>): Promise<void> {
+  const channel = channelOf(body);
+  codes.takeBudget(request, phone);
+  await runtime.db.query('update auth.users set phone_change = $2, phone_change_sent_at = now(), updated_at = now() where id = $1', [user.id, phone]);
+  await codes.send(user.id, 'phone_change', phone, channel);
+}
