@@ -205,7 +205,8 @@ export function connectRealtime(user: VirtualUser, wsUrl: string, record: Observ
   const channel = `org:${user.organization}`;
   const received = new Set<string>();
   record.received.set(channel, received);
-  const subscription: Subscription = client.newSubscription(channel);
+  // The organization namespace keeps history: the client recovers what it missed while reconnecting.
+  const subscription: Subscription = client.newSubscription(channel, { recoverable: true });
   subscription.on('publication', (context: { data: unknown }) => {
     const seq = (context.data as { seq?: number } | null)?.seq;
     if (typeof seq === 'number') received.add(String(seq));

@@ -69,7 +69,7 @@ async function harness(dir: string, cleanups: (() => Promise<void>)[]): Promise<
   log(`mode ${SHORT ? 'short' : 'full'}; working in ${dir}`);
   const postgres = await startPostgres(dir);
   cleanups.push(() => postgres.stop());
-  const redis = await startRedis();
+  const redis = await startRedis(dir);
   cleanups.push(() => redis.stop());
   const ports = { all: await freePort(), one: await freePort() };
   const base = `http://127.0.0.1:${ports.all}`;

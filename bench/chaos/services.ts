@@ -81,18 +81,21 @@ export async function startPostgres(dir: string): Promise<Postgres> {
   };
 }
 
-/** A private redis-server (no persistence). */
+/** A private redis-server; `stop()` shuts it down as `redis-cli shutdown` would (SIGTERM). */
 export interface RedisServer {
   readonly url: string;
   stop(): Promise<void>;
   start(): Promise<void>;
 }
 
-export async function startRedis(): Promise<RedisServer> {
+export async function startRedis(dir: string): Promise<RedisServer> {
   const port = await freePort();
+  const data = path.join(dir, 'redis');
+  await fs.mkdir(data, { recursive: true });
   let child: ChildProcess | undefined;
   const start = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    // Persisted as a production Redis is (append-only file), so channel history outlives a restart.
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', data, '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec'], { stdio: 'ignore' });
     await until(() => new Promise((resolve) => {
       const socket = net.connect(port, '127.0.0.1', () => {
         socket.end();
@@ -106,7 +109,7 @@ export async function startRedis(): Promise<RedisServer> {
     child = undefined;
     if (!current || current.exitCode !== null) return;
     const exited = new Promise((resolve) => current.once('exit', resolve));
-    current.kill('SIGKILL');
+    current.kill('SIGTERM');
     await exited;
   };
   await start();
