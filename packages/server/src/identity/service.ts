@@ -3,6 +3,7 @@ import type { Queryable } from '../db/index.js';
 import type { AppContext, MountedService, ServiceModule } from '../http/context.js';
 import { AuditLog, type AuditWriter } from './audit/audit-log.js';
 import { registerAuditRoutes } from './audit/routes.js';
+import { registerInviteRoutes } from './invite/routes.js';
 import { loadAuditSettings } from './audit/settings.js';
 import { pruneAuditLog } from './audit/store.js';
 import { AccessTokenIssuer, type ClaimsHook } from './claims.js';
@@ -153,13 +154,14 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
       registerAdminRoutes(scope, runtime, { passwordChangeEndsSessions: userUpdateSettings.passwordChangeEndsSessions });
       registerSessionListRoutes(scope, runtime);
       registerOAuthTokenEndpoint(scope, runtime);
-      registerMfaRoutes(scope, runtime);
+      registerMfaRoutes(scope, runtime, { webauthn: webauthnSettings });
       registerPasskeyRoutes(scope, runtime, webauthnSettings);
       registerOAuthClientAdminRoutes(scope, runtime);
       registerOtpRoutes(scope, runtime, { mail: codeMailer, phone: phoneCodes });
       registerExternalRoutes(scope, runtime, { settings: externalSettings, providers, redirect: (requested) => codeMailer.redirect(requested) });
       registerOutboxRoutes(scope, runtime);
       registerAuditRoutes(scope, runtime);
+      registerInviteRoutes(scope, runtime, { mail: codeMailer });
       registerDisabledFeatures(scope, runtime);
       registerRevocationFeedRoute(scope, { revocations: runtime.revocations, serviceRoleKey: () => apiKeys.serviceRoleKey });
     },
