@@ -146,14 +146,7 @@ func readJSON(response *http.Response, output interface{}) error {
 	}
 	if response.StatusCode >= 400 {
 		code, description := readErrorBody(data)
-		message := fmt.Sprintf("HTTP %d", response.StatusCode)
-		if code != "" {
-			message += " " + code
-		}
-		if description != "" {
-			message += ": " + description
-		}
-		return &Error{Code: CodeHTTP, Message: message, Status: response.StatusCode, OAuthError: code, Body: data}
+		return &Error{Code: CodeHTTP, Message: describeFailure(fmt.Sprintf("HTTP %d", response.StatusCode), code, description), Status: response.StatusCode, OAuthError: code, Body: data}
 	}
 	if output == nil || len(data) == 0 {
 		return nil

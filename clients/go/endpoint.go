@@ -110,6 +110,17 @@ func gotrueBody(grant Grant) (map[string]string, error) {
 	return nil, fmt.Errorf("the GoTrue token endpoint does not support grant_type %q", grant["grant_type"])
 }
 
+// describeFailure is "<prefix> <code>: <description>", leaving out what is empty.
+func describeFailure(prefix, code, description string) string {
+	if code != "" {
+		prefix += " " + code
+	}
+	if description != "" {
+		prefix += ": " + description
+	}
+	return prefix
+}
+
 // readErrorBody returns the error code and description of an error body in OAuth's or GoTrue's shape.
 func readErrorBody(body []byte) (code, description string) {
 	var fields map[string]interface{}
@@ -149,13 +160,7 @@ func processTokenResponse(response *http.Response, requestedAt, now time.Time) (
 	}
 	if response.StatusCode < 200 || response.StatusCode > 299 {
 		code, description := readErrorBody(data)
-		message := fmt.Sprintf("token endpoint answered %d", response.StatusCode)
-		if code != "" {
-			message += " " + code
-		}
-		if description != "" {
-			message += ": " + description
-		}
+		message := describeFailure(fmt.Sprintf("token endpoint answered %d", response.StatusCode), code, description)
 		if isTransientStatus(response.StatusCode) || transientErrors[code] {
 			return nil, &Error{Code: CodeTokenEndpointUnavailable, Message: message, Status: response.StatusCode, OAuthError: code, RetryAfter: parseRetryAfter(response.Header.Get("Retry-After"), now)}
 		}

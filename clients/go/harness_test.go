@@ -36,6 +36,7 @@ type scenario struct {
 	Processes int    `json:"processes"`
 	Reads     int    `json:"reads"`
 	Rotations int    `json:"rotations"`
+	WaitMS    int    `json:"wait_ms"`
 	RPC       struct {
 		Method string          `json:"method"`
 		Data   json.RawMessage `json:"data"`

@@ -30,6 +30,8 @@ func TestScenarios(t *testing.T) {
 		"transient_failure_keeps_session": scenarioTransientFailure,
 		"file_store":                      scenarioFileStore,
 		"realtime_inband_refresh":         scenarioRealtime,
+		"realtime_invalid_token":          scenarioRealtimeInvalidToken,
+		"realtime_session_ended":          scenarioRealtimeSessionEnded,
 	}
 	for _, each := range file.Scenarios {
 		each := each
@@ -132,21 +134,12 @@ func scenarioLogin(t *testing.T, s scenario, target *server, password string) {
 func scenarioConcurrentRefresh(t *testing.T, s scenario, target *server, password string) {
 	client, _ := signedIn(t, target, password)
 	old := nearExpiry(t, client)
-	start := make(chan struct{})
 	headers := make([]string, s.Callers)
 	errs := make([]error, s.Callers)
-	var wg sync.WaitGroup
-	for i := 0; i < s.Callers; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			<-start
-			headers[i], errs[i] = client.Tokens.AuthorizationHeader(context.Background())
-		}(i)
-	}
 	before := target.tokenRequests(t)
-	close(start)
-	wg.Wait()
+	together(s.Callers, func(i int) {
+		headers[i], errs[i] = client.Tokens.AuthorizationHeader(context.Background())
+	})
 	for _, err := range errs {
 		if err != nil {
 			t.Fatal(err)
@@ -174,26 +167,17 @@ func scenarioUnauthorized(t *testing.T, s scenario, target *server, password str
 	if err := client.Tokens.SetTokens(ctx, &rejected); err != nil {
 		t.Fatal(err)
 	}
-	start := make(chan struct{})
 	statuses := make([]int, s.Callers)
-	var wg sync.WaitGroup
-	for i := 0; i < s.Callers; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			<-start
-			response, err := client.Do(ctx, http.MethodGet, s.Resource, nil)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			response.Body.Close()
-			statuses[i] = response.StatusCode
-		}(i)
-	}
 	before := target.tokenRequests(t)
-	close(start)
-	wg.Wait()
+	together(s.Callers, func(i int) {
+		response, err := client.Do(ctx, http.MethodGet, s.Resource, nil)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		response.Body.Close()
+		statuses[i] = response.StatusCode
+	})
 	if got := target.tokenRequests(t) - before; got != s.expectInt("token_requests") {
 		t.Fatalf("%d rejected requests sent %d token requests", s.Callers, got)
 	}
@@ -202,6 +186,22 @@ func scenarioUnauthorized(t *testing.T, s scenario, target *server, password str
 			t.Fatalf("statuses %v", statuses)
 		}
 	}
+}
+
+// together runs call(0…n-1) on n goroutines released at the same moment, and waits for them.
+func together(n int, call func(i int)) {
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			<-start
+			call(i)
+		}(i)
+	}
+	close(start)
+	wg.Wait()
 }
 
 func scenarioPermanentFailure(t *testing.T, s scenario, target *server, password string) {
@@ -514,4 +514,117 @@ func compactJSON(data []byte) string {
 	_ = json.Unmarshal(data, &value)
 	out, _ := json.Marshal(value)
 	return string(out)
+}
+
+// recorder records realtime events as "connecting <code>", "connected", "disconnected <code>", "reauth".
+type recorder struct {
+	mu  sync.Mutex
+	log []string
+}
+
+func (r *recorder) add(entry string) {
+	r.mu.Lock()
+	r.log = append(r.log, entry)
+	r.mu.Unlock()
+}
+
+func (r *recorder) events() latchkey.WSEvents {
+	return latchkey.WSEvents{
+		OnConnecting:   func(e latchkey.ConnectingEvent) { r.add(fmt.Sprintf("connecting %d", e.Code)) },
+		OnConnected:    func(latchkey.ConnectedEvent) { r.add("connected") },
+		OnDisconnected: func(e latchkey.DisconnectedEvent) { r.add(fmt.Sprintf("disconnected %d", e.Code)) },
+		OnError: func(err error) {
+			if errors.Is(err, latchkey.ErrReauthRequired) {
+				r.add("reauth")
+			} else {
+				r.add("error " + err.Error())
+			}
+		},
+	}
+}
+
+func (r *recorder) entries() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.log...)
+}
+
+func count(entries []string, match func(string) bool) int {
+	n := 0
+	for _, entry := range entries {
+		if match(entry) {
+			n++
+		}
+	}
+	return n
+}
+
+func scenarioRealtimeInvalidToken(t *testing.T, s scenario, target *server, password string) {
+	ctx := context.Background()
+	client, _ := signedIn(t, target, password)
+	tokens, _ := client.Tokens.Peek(ctx)
+	refused := *tokens
+	refused.AccessToken = "refused.by.gateway"
+	refused.AccessExpiresAt = time.Now().Add(time.Hour)
+	if err := client.Tokens.SetTokens(ctx, &refused); err != nil {
+		t.Fatal(err)
+	}
+	events := &recorder{}
+	ws := latchkey.NewWSClient(target.WSURL, "", latchkey.WithTokenSource(latchkey.TokenSourceFrom(client.Tokens)),
+		latchkey.WithEvents(events.events()), latchkey.WithReconnectDelays(50*time.Millisecond, 200*time.Millisecond))
+	before := target.tokenRequests(t)
+	connectCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	err := ws.Connect(connectCtx)
+	ws.Close()
+	if err != nil {
+		t.Fatalf("%v (events %v)", err, events.entries())
+	}
+	if got := target.tokenRequests(t) - before; got != s.expectInt("token_requests") {
+		t.Fatalf("sent %d token requests", got)
+	}
+	log := events.entries()
+	code := s.expectInt("close_code")
+	closes := count(log, func(e string) bool {
+		return e == fmt.Sprintf("connecting %d", code) || e == fmt.Sprintf("disconnected %d", code)
+	})
+	reauth := count(log, func(e string) bool { return e == "reauth" }) > 0
+	if closes != s.expectInt("closes") || count(log, func(e string) bool { return e == "connected" }) != s.expectInt("connects") || reauth != s.Expect["reauth_reported"].(bool) {
+		t.Fatalf("events %v", log)
+	}
+	if current, _ := client.Tokens.Peek(ctx); current.AccessToken == "refused.by.gateway" {
+		t.Fatal("the refused token was kept")
+	}
+}
+
+func scenarioRealtimeSessionEnded(t *testing.T, s scenario, target *server, password string) {
+	ctx := context.Background()
+	client, _ := signedIn(t, target, password)
+	events := &recorder{}
+	ws := latchkey.NewWSClient(target.WSURL, "", latchkey.WithTokenSource(latchkey.TokenSourceFrom(client.Tokens)),
+		latchkey.WithEvents(events.events()), latchkey.WithReconnectDelays(50*time.Millisecond, 200*time.Millisecond))
+	connectCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := ws.Connect(connectCtx); err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	tokens, _ := client.Tokens.Peek(ctx)
+	request, _ := http.NewRequest(http.MethodPost, target.URL+"/auth/v1/logout?scope=global", nil)
+	request.Header.Set("apikey", target.AnonKey)
+	request.Header.Set("Authorization", tokens.AuthorizationHeader())
+	response, err := http.DefaultClient.Do(request)
+	if err != nil || response.StatusCode != 204 {
+		t.Fatalf("global logout: %v", err)
+	}
+	response.Body.Close()
+	waitUntil(t, 10*time.Second, func() bool { return ws.State() == latchkey.StateDisconnected })
+	time.Sleep(time.Duration(s.WaitMS) * time.Millisecond) // time enough for a reconnect, were one coming
+	if ws.State() != s.expectString("state_after") {
+		t.Fatalf("state %s after the session ended", ws.State())
+	}
+	want := []string{"connecting 0", "connected", "reauth", fmt.Sprintf("disconnected %d", s.expectInt("close_code"))}
+	if log := events.entries(); strings.Join(log, ",") != strings.Join(want, ",") || !s.Expect["reauth_reported"].(bool) || s.expectInt("connects") != 1 {
+		t.Fatalf("events %v, want %v", log, want)
+	}
 }

@@ -298,6 +298,82 @@ async def _until(check: Callable[[], bool], timeout: float) -> None:
         await asyncio.sleep(0.02)
 
 
+class _Recorder(ClientEventHandler):
+    """Records connection events as "connecting <code>", "connected", "disconnected <code>", "reauth"."""
+
+    def __init__(self) -> None:
+        self.log: List[str] = []
+
+    async def on_connecting(self, ctx: Any) -> None:
+        self.log.append(f"connecting {ctx.code}")
+
+    async def on_connected(self, ctx: Any) -> None:
+        self.log.append("connected")
+
+    async def on_disconnected(self, ctx: Any) -> None:
+        self.log.append(f"disconnected {ctx.code}")
+
+    async def on_error(self, ctx: Any) -> None:
+        self.log.append("reauth" if isinstance(ctx.error, ReauthRequiredError) else f"error {ctx.error!r}")
+
+    def closes(self, code: int) -> int:
+        return sum(entry in (f"connecting {code}", f"disconnected {code}") for entry in self.log)
+
+
+def scenario_realtime_invalid_token(case: Dict[str, Any], servers: Servers) -> None:
+    server = servers[case["server"]]
+    expect = case["expect"]
+    api = signed_in(server)
+    tokens = api.tokens.peek()
+    assert tokens is not None
+    api.tokens.set_tokens(tokens.replace(access_token="refused.by.gateway", access_expires_at=time.time() + 3600))
+
+    async def run() -> _Recorder:
+        events = _Recorder()
+        client = Client(server.ws_url, get_token=tokens_from(api.tokens), events=events, min_reconnect_delay=0.05)
+        await client.connect()
+        try:
+            await client.ready(15)
+        finally:
+            await client.disconnect()
+        return events
+
+    before = server.token_requests()
+    events = asyncio.run(run())
+    assert server.token_requests() - before == expect["token_requests"]
+    assert events.closes(expect["close_code"]) == expect["closes"]
+    assert events.log.count("connected") == expect["connects"]
+    assert ("reauth" in events.log) == expect["reauth_reported"]
+    assert api.tokens.peek().access_token != "refused.by.gateway"  # type: ignore[union-attr]
+
+
+def scenario_realtime_session_ended(case: Dict[str, Any], servers: Servers) -> None:
+    server = servers[case["server"]]
+    expect = case["expect"]
+    api = signed_in(server)
+
+    async def run() -> _Recorder:
+        events = _Recorder()
+        client = Client(server.ws_url, get_token=tokens_from(api.tokens), events=events, min_reconnect_delay=0.05)
+        await client.connect()
+        await client.ready(10)
+        tokens = api.tokens.peek()
+        async with httpx.AsyncClient() as http:
+            ended = await http.post(f"{server.url}/auth/v1/logout?scope=global", headers={"apikey": server.anon_key, "authorization": tokens.authorization_header})  # type: ignore[union-attr]
+        assert ended.status_code == 204
+        await _until(lambda: client.state == "disconnected", timeout=10)
+        await asyncio.sleep(case["wait_ms"] / 1000)  # time enough for a reconnect, were one coming
+        assert client.state == expect["state_after"]
+        await client.disconnect()
+        return events
+
+    events = asyncio.run(run())
+    assert events.closes(expect["close_code"]) == 1
+    assert ("reauth" in events.log) == expect["reauth_reported"]
+    assert events.log.count("connected") == expect["connects"]
+    assert events.log == ["connecting 0", "connected", "reauth", f"disconnected {expect['close_code']}"]
+
+
 IMPLEMENTATIONS: Dict[str, Callable[..., None]] = {
     "login": scenario_login,
     "concurrent_refresh": scenario_concurrent_refresh,
@@ -306,6 +382,8 @@ IMPLEMENTATIONS: Dict[str, Callable[..., None]] = {
     "transient_failure_keeps_session": scenario_transient_failure_keeps_session,
     "file_store": scenario_file_store,
     "realtime_inband_refresh": scenario_realtime_inband_refresh,
+    "realtime_invalid_token": scenario_realtime_invalid_token,
+    "realtime_session_ended": scenario_realtime_session_ended,
 }
 
 

@@ -118,6 +118,16 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
+/** Records a realtime client's events: "connecting <code>", "connected", "disconnected <code>", "reauth …". */
+function watch(client: ReturnType<typeof createNodeRealtimeClient>): string[] {
+  const log: string[] = [];
+  client.on('connected', () => log.push('connected'));
+  client.on('disconnected', (code) => log.push(`disconnected ${code}`));
+  client.on('reauthRequired', (error) => log.push(`reauth ${error.message}`));
+  client.centrifuge.on('connecting', (context) => log.push(`connecting ${context.code}`));
+  return log;
+}
+
 function waitFor(check: () => boolean, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
@@ -271,11 +281,7 @@ const implementations: Record<string, (scenario: Scenario, target: Server) => Pr
     let refreshed = 0;
     api.tokens.on('refreshed', () => (refreshed += 1));
     const client = createNodeRealtimeClient(target.wsUrl, api.tokens);
-    const log: string[] = [];
-    client.on('connected', () => log.push('connected'));
-    client.on('disconnected', (code) => log.push(`disconnected ${code}`));
-    client.on('reauthRequired', (error) => log.push(`reauth ${error.message}`));
-    client.centrifuge.on('connecting', (context) => log.push(`connecting ${context.code}`));
+    const log = watch(client);
     const received: unknown[] = [];
     const channel = `user:#${user.id}`;
     const subscription = client.subscribe(channel, (data) => received.push(data));
@@ -304,6 +310,50 @@ const implementations: Record<string, (scenario: Scenario, target: Server) => Pr
     } finally {
       client.disconnect();
     }
+  },
+
+  async realtime_invalid_token(scenario, target) {
+    const { api } = await signedIn(target);
+    const tokens = (await api.tokens.peek())!;
+    await api.tokens.setTokens(new TokenSet({ ...tokens, accessToken: 'refused.by.gateway', accessExpiresAt: Date.now() + 3_600_000 }));
+    const client = createNodeRealtimeClient(target.wsUrl, api.tokens, { centrifuge: { minReconnectDelay: 50, maxReconnectDelay: 200 } });
+    const log = watch(client);
+    const before = await tokenRequests(target);
+    client.connect();
+    try {
+      await waitFor(() => log.includes('connected'), 15_000);
+    } finally {
+      client.disconnect();
+    }
+    expect((await tokenRequests(target)) - before).toBe(scenario.expect.token_requests);
+    expect(log.filter((entry) => entry.endsWith(` ${String(scenario.expect.close_code)}`))).toHaveLength(scenario.expect.closes as number);
+    expect(log.filter((entry) => entry === 'connected')).toHaveLength(scenario.expect.connects as number);
+    expect(log.some((entry) => entry.startsWith('reauth'))).toBe(scenario.expect.reauth_reported);
+    expect((await api.tokens.peek())!.accessToken).not.toBe('refused.by.gateway');
+  },
+
+  async realtime_session_ended(scenario, target) {
+    const { api } = await signedIn(target);
+    const client = createNodeRealtimeClient(target.wsUrl, api.tokens, { centrifuge: { minReconnectDelay: 50, maxReconnectDelay: 200 } });
+    const log = watch(client);
+    client.connect();
+    try {
+      await client.ready(10_000);
+      const tokens = (await api.tokens.peek())!;
+      const ended = await fetch(`${target.url}/auth/v1/logout?scope=global`, {
+        method: 'POST',
+        headers: { apikey: target.anonKey, authorization: tokens.authorizationHeader },
+      });
+      expect(ended.status).toBe(204);
+      await waitFor(() => log.some((entry) => entry.startsWith('reauth')), 10_000);
+      await new Promise((resolve) => setTimeout(resolve, scenario.wait_ms as number)); // time enough for a reconnect, were one coming
+      expect(client.centrifuge.state).toBe(scenario.expect.state_after);
+    } finally {
+      client.disconnect();
+    }
+    expect(log.filter((entry) => entry === `disconnected ${String(scenario.expect.close_code)}`)).toHaveLength(1);
+    expect(log.some((entry) => entry.startsWith('reauth'))).toBe(scenario.expect.reauth_reported);
+    expect(log.filter((entry) => entry === 'connected')).toHaveLength(scenario.expect.connects as number);
   },
 };
 

@@ -228,15 +228,15 @@ class _Base:
         provider: Optional[AuthProvider],
         *,
         token_url: str,
-        store: Optional[TokenStore],
-        expiry_skew: float,
-        protocol: str,
-        api_key: Optional[str],
-        headers: Optional[Mapping[str, str]],
-        retry: Optional[RetryPolicy],
-        failure_cooldown: float,
-        request_timeout: float,
-        clock: Callable[[], float],
+        store: Optional[TokenStore] = None,
+        expiry_skew: float = 30.0,
+        protocol: str = "oauth",
+        api_key: Optional[str] = None,
+        headers: Optional[Mapping[str, str]] = None,
+        retry: Optional[RetryPolicy] = None,
+        failure_cooldown: float = 5.0,
+        request_timeout: float = 30.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if not token_url:
             raise ValueError("token_url is required")
@@ -277,6 +277,14 @@ class _Base:
     def _process(self, response: httpx.Response, requested_at: float) -> GrantResult:
         return process_response(response.status_code, response.headers, response.text, requested_at, self._clock())
 
+    def _store_effect(self, effect: _Effect) -> Any:
+        """Performs a load, save or clear (store I/O is synchronous in both managers)."""
+        if isinstance(effect, _Load):
+            return self.store.load()
+        if isinstance(effect, _Save):
+            return self.store.save(effect.tokens)
+        return self.store.clear()
+
 
 def _unreachable(error: Exception) -> TokenEndpointUnavailableError:
     return TokenEndpointUnavailableError(f"token endpoint unreachable: {type(error).__name__}: {error}")
@@ -300,6 +308,9 @@ class TokenManager(_Base):
     :param token_url: ``…/auth/v1/oauth/token`` (``protocol="oauth"``) or ``…/auth/v1/token`` (``"gotrue"``).
     :param store: default a new ``MemoryTokenStore``.
     :param expiry_skew: seconds before expiry at which a token counts as expired. Default 30.
+    :param options: ``protocol`` (``"oauth"`` or ``"gotrue"``), ``api_key`` (sent as ``apikey``), ``headers``,
+        ``retry`` (a ``RetryPolicy``), ``failure_cooldown`` (seconds a still-valid token is used without asking
+        again after a transient failure, default 5), ``request_timeout`` (default 30), ``clock``.
     """
 
     def __init__(
@@ -310,28 +321,10 @@ class TokenManager(_Base):
         token_url: str,
         store: Optional[TokenStore] = None,
         expiry_skew: float = 30.0,
-        protocol: str = "oauth",
-        api_key: Optional[str] = None,
-        headers: Optional[Mapping[str, str]] = None,
-        retry: Optional[RetryPolicy] = None,
-        failure_cooldown: float = 5.0,
-        request_timeout: float = 30.0,
-        clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        **options: Any,
     ) -> None:
-        super().__init__(
-            provider,
-            token_url=token_url,
-            store=store,
-            expiry_skew=expiry_skew,
-            protocol=protocol,
-            api_key=api_key,
-            headers=headers,
-            retry=retry,
-            failure_cooldown=failure_cooldown,
-            request_timeout=request_timeout,
-            clock=clock,
-        )
+        super().__init__(provider, token_url=token_url, store=store, expiry_skew=expiry_skew, **options)
         self.http = http if http is not None else httpx.Client()
         self._sleep = sleep
         self._mutex = threading.Lock()
@@ -459,13 +452,9 @@ class TokenManager(_Base):
             except httpx.HTTPError as error:
                 raise _unreachable(error) from error
             return self._process(response, requested_at)
-        if isinstance(effect, _Load):
-            return self.store.load()
-        if isinstance(effect, _Save):
-            return self.store.save(effect.tokens)
-        if isinstance(effect, _Clear):
-            return self.store.clear()
-        return self._sleep(effect.seconds)
+        if isinstance(effect, _Sleep):
+            return self._sleep(effect.seconds)
+        return self._store_effect(effect)
 
 
 class AsyncTokenManager(_Base):
@@ -481,27 +470,9 @@ class AsyncTokenManager(_Base):
         token_url: str,
         store: Optional[TokenStore] = None,
         expiry_skew: float = 30.0,
-        protocol: str = "oauth",
-        api_key: Optional[str] = None,
-        headers: Optional[Mapping[str, str]] = None,
-        retry: Optional[RetryPolicy] = None,
-        failure_cooldown: float = 5.0,
-        request_timeout: float = 30.0,
-        clock: Callable[[], float] = time.time,
+        **options: Any,
     ) -> None:
-        super().__init__(
-            provider,
-            token_url=token_url,
-            store=store,
-            expiry_skew=expiry_skew,
-            protocol=protocol,
-            api_key=api_key,
-            headers=headers,
-            retry=retry,
-            failure_cooldown=failure_cooldown,
-            request_timeout=request_timeout,
-            clock=clock,
-        )
+        super().__init__(provider, token_url=token_url, store=store, expiry_skew=expiry_skew, **options)
         self.http = http if http is not None else httpx.AsyncClient()
         self._inflight: Optional["asyncio.Future[Any]"] = None
         self._inflight_refresh = False
@@ -605,14 +576,10 @@ class AsyncTokenManager(_Base):
             except httpx.HTTPError as error:
                 raise _unreachable(error) from error
             return self._process(response, requested_at)
-        if isinstance(effect, _Load):
-            return self.store.load()
-        if isinstance(effect, _Save):
-            return self.store.save(effect.tokens)
-        if isinstance(effect, _Clear):
-            return self.store.clear()
-        await asyncio.sleep(effect.seconds)
-        return None
+        if isinstance(effect, _Sleep):
+            await asyncio.sleep(effect.seconds)
+            return None
+        return self._store_effect(effect)
 
 
 class _suppress_all:
