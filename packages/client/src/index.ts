@@ -57,4 +57,6 @@ export {
   type RealtimeClient,
   type RealtimeClientEvents,
   type RealtimeClientOptions,
+  type SocketSignInOptions,
 } from './realtime.js';
+export { socketTokenFetch, type SocketTokenFetchOptions } from './socket-token.js';

@@ -11,9 +11,12 @@ import {
   type Subscription,
   type SubscriptionOptions,
 } from 'centrifuge';
-import { LatchkeyClientError, NotLoggedInError, ReauthRequiredError, TokenEndpointUnavailableError } from './errors.js';
+import { LatchkeyClientError, NotLoggedInError, ReauthRequiredError, TokenEndpointError, TokenEndpointUnavailableError } from './errors.js';
 import { Emitter } from './events.js';
-import type { TokenManager } from './manager.js';
+import { TokenManager } from './manager.js';
+import type { AuthProvider } from './providers.js';
+import { socketTokenFetch } from './socket-token.js';
+import type { TokenStore } from './stores/store.js';
 
 /** Disconnect and error codes of the gateway (Centrifugo protocol) that the realtime client acts on. */
 export const RealtimeCodes = {
@@ -58,9 +61,22 @@ export type RealtimeClientEvents = {
   disconnected: [code: number, reason: string];
 };
 
+/**
+ * Options of {@link createRealtimeClient} when it signs in over the socket itself: `provider` gives the
+ * first grant, sent as an `auth.*` RPC on a connection without a token.
+ */
+export interface SocketSignInOptions extends RealtimeClientOptions {
+  /** Password (with TOTP) or refresh-token provider of the session's first grant. */
+  readonly provider: AuthProvider;
+  /** Where the session's tokens are kept. Default a new memory store. */
+  readonly store?: TokenStore;
+}
+
 /** A realtime connection; `centrifuge` is the underlying client for anything not wrapped here. */
 export interface RealtimeClient {
   readonly centrifuge: Centrifuge;
+  /** The token manager behind the connection's tokens. */
+  readonly manager: TokenManager;
   on<E extends keyof RealtimeClientEvents>(event: E, listener: (...args: RealtimeClientEvents[E]) => void): () => void;
   connect(): void;
   disconnect(): void;
@@ -104,7 +120,35 @@ class Realtime extends Emitter<RealtimeClientEvents> {
  * realtime.connect();
  * ```
  */
-export function createRealtimeClient(url: string, manager: TokenManager, options: RealtimeClientOptions = {}): RealtimeClient {
+export function createRealtimeClient(url: string, manager: TokenManager, options?: RealtimeClientOptions): RealtimeClient;
+/**
+ * Connects to the gateway signing in over the socket: when the store holds no session, the first token
+ * comes from `provider` through an `auth.login` (or `auth.refresh`) RPC on a connection without a token;
+ * later refreshes go the same way. Then it behaves as the form taking a {@link TokenManager}.
+ *
+ * @example
+ * ```ts
+ * const realtime = createRealtimeClient('wss://auth.example.com/connection/websocket', {
+ *   provider: new PasswordAuth(email, password),
+ *   websocket: WebSocket,
+ * });
+ * realtime.connect();
+ * ```
+ */
+export function createRealtimeClient(url: string, options: SocketSignInOptions): RealtimeClient;
+export function createRealtimeClient(url: string, source: TokenManager | SocketSignInOptions, extra: RealtimeClientOptions = {}): RealtimeClient {
+  if (source instanceof TokenManager) return connectWith(url, source, extra);
+  const websocket = source.websocket ?? (globalThis as { WebSocket?: unknown }).WebSocket;
+  const manager = new TokenManager(source.provider, {
+    tokenUrl: url,
+    protocol: 'oauth',
+    fetch: socketTokenFetch(url, { websocket }),
+    ...(source.store ? { store: source.store } : {}),
+  });
+  return connectWith(url, manager, source);
+}
+
+function connectWith(url: string, manager: TokenManager, options: RealtimeClientOptions): RealtimeClient {
   const maxReconnects = options.maxInvalidTokenReconnects ?? 2;
   if (!Number.isInteger(maxReconnects) || maxReconnects < 0) throw new TypeError('maxInvalidTokenReconnects must be an integer >= 0');
   const websocket = options.websocket ?? (globalThis as { WebSocket?: unknown }).WebSocket;
@@ -131,7 +175,8 @@ export function createRealtimeClient(url: string, manager: TokenManager, options
         lastToken = tokens.accessToken;
         return tokens.accessToken;
       } catch (error) {
-        if (error instanceof ReauthRequiredError || error instanceof NotLoggedInError) {
+        // A refused grant (wrong password, spent refresh token) is as final as an ended session.
+        if (error instanceof ReauthRequiredError || error instanceof NotLoggedInError || error instanceof TokenEndpointError) {
           reportReauth(error);
           throw new UnauthorizedError(error.message);
         }
@@ -177,6 +222,7 @@ export function createRealtimeClient(url: string, manager: TokenManager, options
 
   return {
     centrifuge,
+    manager,
     on: (event, listener) => events.on(event, listener),
     connect() {
       stopped = false;

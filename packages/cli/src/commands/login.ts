@@ -11,10 +11,13 @@ export interface LoginFlags extends UserFlags {
   readonly totp?: string;
   readonly clientId?: string;
   readonly clientSecret?: string;
+  readonly viaSocket?: boolean;
 }
 
 /**
  * `latchkey login`: starts a session and keeps it in the session file.
+ * - with `--via-socket`, the password grant (and `--totp`) goes over the realtime gateway as an
+ *   `auth.login` RPC on a connection without a token;
  * - e-mail and password (prompted when not given; the password prompt is hidden) through
  *   `POST /auth/v1/token?grant_type=password`;
  * - with `--totp`, through the OAuth token endpoint `POST /auth/v1/oauth/token` (password + TOTP);
@@ -29,13 +32,19 @@ export async function runLogin(flags: LoginFlags, env: NodeJS.ProcessEnv = proce
     let subject: string;
     if (flags.clientId !== undefined || flags.clientSecret !== undefined) {
       if (!flags.clientId || !clientSecret) throw new CliError('--client-id and --client-secret go together', ExitCode.Usage);
+      if (flags.viaSocket) throw new CliError('--via-socket signs in with an e-mail and password, not a client', ExitCode.Usage);
       result = await oauthManager(context.url, context.anonKey, context.store).login(new ClientCredentialsAuth(flags.clientId, clientSecret));
       subject = `client ${flags.clientId}`;
     } else {
       const { email, password } = await readCredentials(flags, env);
       let provider: AuthProvider;
-      if (flags.totp !== undefined) {
-        if (!/^\d{6,8}$/.test(flags.totp)) throw new CliError('--totp must be the 6-digit code of your authenticator', ExitCode.Usage);
+      if (flags.totp !== undefined && !/^\d{6,8}$/.test(flags.totp)) throw new CliError('--totp must be the 6-digit code of your authenticator', ExitCode.Usage);
+      if (flags.viaSocket) {
+        // The grant goes as an auth.login RPC on a gateway connection without a token.
+        provider = new PasswordAuth(email, password, flags.totp !== undefined ? { totp: flags.totp } : {});
+        const { createNodeRealtimeClient } = await import('@latchkey/client/node');
+        result = await createNodeRealtimeClient(`${context.url.replace(/^http/, 'ws')}/connection/websocket`, { provider, store: context.store }).manager.login(provider);
+      } else if (flags.totp !== undefined) {
         provider = new PasswordAuth(email, password, { totp: flags.totp });
         result = await oauthManager(context.url, context.anonKey, context.store).login(provider);
       } else {
