@@ -3,6 +3,7 @@ import type { Queryable } from '../db/index.js';
 import type { AppContext, MountedService, ServiceModule } from '../http/context.js';
 import { AuditLog, type AuditWriter } from './audit/audit-log.js';
 import { registerAuditRoutes } from './audit/routes.js';
+import { registerInviteRoutes } from './invite/routes.js';
 import { loadAuditSettings } from './audit/settings.js';
 import { pruneAuditLog } from './audit/store.js';
 import { AccessTokenIssuer, type ClaimsHook } from './claims.js';
@@ -160,6 +161,7 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
       registerExternalRoutes(scope, runtime, { settings: externalSettings, providers, redirect: (requested) => codeMailer.redirect(requested) });
       registerOutboxRoutes(scope, runtime);
       registerAuditRoutes(scope, runtime);
+      registerInviteRoutes(scope, runtime, { mail: codeMailer });
       registerDisabledFeatures(scope, runtime);
       registerRevocationFeedRoute(scope, { revocations: runtime.revocations, serviceRoleKey: () => apiKeys.serviceRoleKey });
     },

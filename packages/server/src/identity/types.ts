@@ -85,6 +85,7 @@ export interface UserJson {
   email_confirmed_at?: string;
   phone: string;
   phone_confirmed_at?: string;
+  invited_at?: string;
   confirmation_sent_at?: string;
   confirmed_at?: string;
   new_email?: string;

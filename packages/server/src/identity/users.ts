@@ -19,6 +19,7 @@ export interface UserRow {
   phone_change: string | null;
   phone_change_sent_at: Date | null;
   last_sign_in_at: Date | null;
+  invited_at: Date | null;
   raw_app_meta_data: AppMetadata;
   raw_user_meta_data: Record<string, unknown>;
   banned_until: Date | null;
@@ -58,7 +59,7 @@ interface FactorRowJson {
 
 /** The select list of a user row, `u` being `auth.users`, identities included. */
 export const USER_SELECT = `u.id, u.aud, u.role, u.email, u.encrypted_password, u.email_confirmed_at, u.confirmation_sent_at,
-  u.new_email, u.email_change_sent_at, u.phone, u.phone_confirmed_at, u.phone_change, u.phone_change_sent_at, u.last_sign_in_at, u.raw_app_meta_data,
+  u.new_email, u.email_change_sent_at, u.phone, u.phone_confirmed_at, u.phone_change, u.phone_change_sent_at, u.last_sign_in_at, u.invited_at, u.raw_app_meta_data,
   u.raw_user_meta_data, u.banned_until, u.is_anonymous, u.created_at, u.updated_at, u.deleted_at,
   (select jsonb_agg(jsonb_build_object('id', i.id, 'provider_id', i.provider_id, 'user_id', i.user_id, 'identity_data', i.identity_data,
      'provider', i.provider, 'last_sign_in_at', i.last_sign_in_at, 'created_at', i.created_at, 'updated_at', i.updated_at, 'email', i.email)
@@ -106,6 +107,7 @@ export function userJson(row: UserRow): UserJson {
   const optional: [keyof UserJson, Date | null][] = [
     ['email_confirmed_at', row.email_confirmed_at],
     ['phone_confirmed_at', row.phone_confirmed_at],
+    ['invited_at', row.invited_at],
     ['confirmation_sent_at', row.confirmation_sent_at],
     ['confirmed_at', row.email_confirmed_at ?? row.phone_confirmed_at],
     ['email_change_sent_at', row.email_change_sent_at],

@@ -1,10 +1,11 @@
 import type { MailMessage } from '../../mail/index.js';
 
 /** The kinds of mail the identity service sends. */
-export type MailKind = 'signup' | 'magiclink' | 'recovery' | 'email_change' | 'reauthentication';
+export type MailKind = 'signup' | 'invite' | 'magiclink' | 'recovery' | 'email_change' | 'reauthentication';
 
 const SUBJECTS: Record<MailKind, string> = {
   signup: 'Confirm your signup',
+  invite: 'You have been invited',
   magiclink: 'Your sign-in link',
   recovery: 'Reset your password',
   email_change: 'Confirm email change',
@@ -13,6 +14,7 @@ const SUBJECTS: Record<MailKind, string> = {
 
 const LEADS: Record<MailKind, string> = {
   signup: 'Follow this link to confirm your email address:',
+  invite: 'You have been invited to create an account. Follow this link to accept the invitation:',
   magiclink: 'Follow this link to sign in:',
   recovery: 'Follow this link to reset your password:',
   email_change: 'Follow this link to confirm the change of your account\'s email address (both the old and the new address confirm):',

@@ -27,7 +27,7 @@ const VERIFY_TYPES: Record<string, readonly OneTimeTokenType[]> = {
   magiclink: ['magiclink'],
   recovery: ['recovery'],
   email: ['confirmation', 'magiclink'],
-  invite: [],
+  invite: ['confirmation'],
   email_change: EMAIL_CHANGE_TOKENS,
 };
 
@@ -273,7 +273,7 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
       consume = (tx, types) => consumeOneTimeCode(tx, email, code, types, otp.otpExpiry);
     }
     if (sentTo !== null && !takeAddressAttempt(sentTo)) throw new IdentityError(429, 'over_request_rate_limit', Messages.rateLimited);
-    const verified = await verifyToken(request, consume, type, type === 'email' ? 'otp' : undefined);
+    const verified = await verifyToken(request, consume, type, type === 'email' ? 'otp' : type === 'invite' ? 'invite' : undefined);
     if (!verified) throw new IdentityError(403, 'otp_expired', OTP_EXPIRED);
     if (verified === 'pending') return { msg: SINGLE_CONFIRMATION, code: '200' };
     return finishSession(runtime.issuer, verified.prepared);
@@ -298,7 +298,7 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
       if (applied !== 'applied') return applied === 'pending' ? ('pending' as const) : null;
       const audit = await auditOfVerified(tx, token, address(request));
       if (token.flow_state_id) return { code: await issueAuthCode(tx, token.flow_state_id), prepared: undefined };
-      return { code: undefined, prepared: await startSession(tx, runtime.issuer, token.user_id, { method: TOKEN_METHOD[token.token_type], client: { ip: address(request) }, ...audit }) };
+      return { code: undefined, prepared: await startSession(tx, runtime.issuer, token.user_id, { method: type === 'invite' ? 'invite' : TOKEN_METHOD[token.token_type], client: { ip: address(request) }, ...audit }) };
     }).catch((error: unknown) => {
       if (error instanceof IdentityError) return error;
       throw error;
