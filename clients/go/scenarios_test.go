@@ -32,6 +32,7 @@ func TestScenarios(t *testing.T) {
 		"realtime_inband_refresh":         scenarioRealtime,
 		"realtime_invalid_token":          scenarioRealtimeInvalidToken,
 		"realtime_session_ended":          scenarioRealtimeSessionEnded,
+		"realtime_expired_at_connect":     scenarioRealtimeExpiredAtConnect,
 	}
 	for _, each := range file.Scenarios {
 		each := each
@@ -626,5 +627,39 @@ func scenarioRealtimeSessionEnded(t *testing.T, s scenario, target *server, pass
 	want := []string{"connecting 0", "connected", "reauth", fmt.Sprintf("disconnected %d", s.expectInt("close_code"))}
 	if log := events.entries(); strings.Join(log, ",") != strings.Join(want, ",") || !s.Expect["reauth_reported"].(bool) || s.expectInt("connects") != 1 {
 		t.Fatalf("events %v, want %v", log, want)
+	}
+}
+
+func scenarioRealtimeExpiredAtConnect(t *testing.T, s scenario, target *server, password string) {
+	ctx := context.Background()
+	client, _ := signedIn(t, target, password)
+	stale, _ := client.Tokens.Peek(ctx)
+	time.Sleep(time.Until(stale.AccessExpiresAt) + time.Second) // expired for the gateway
+	behind := *stale
+	behind.AccessExpiresAt = time.Now().Add(time.Hour) // a client clock running behind
+	if err := client.Tokens.SetTokens(ctx, &behind); err != nil {
+		t.Fatal(err)
+	}
+	events := &recorder{}
+	ws := latchkey.NewWSClient(target.WSURL, "", latchkey.WithTokenSource(latchkey.TokenSourceFrom(client.Tokens)),
+		latchkey.WithEvents(events.events()), latchkey.WithReconnectDelays(50*time.Millisecond, 200*time.Millisecond))
+	before := target.tokenRequests(t)
+	connectCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	err := ws.Connect(connectCtx)
+	ws.Close()
+	if err != nil {
+		t.Fatalf("%v (events %v)", err, events.entries())
+	}
+	if got := target.tokenRequests(t) - before; got != s.expectInt("token_requests") {
+		t.Fatalf("sent %d token requests", got)
+	}
+	log := events.entries()
+	want := []string{"connecting 0", fmt.Sprintf("connecting %d", s.expectInt("error_code")), "connected"}
+	if len(log) < 3 || strings.Join(log[:3], ",") != strings.Join(want, ",") || s.expectInt("connects") != 1 || s.Expect["reauth_reported"].(bool) {
+		t.Fatalf("events %v, want %v first", log, want)
+	}
+	if current, _ := client.Tokens.Peek(ctx); current.AccessToken == stale.AccessToken {
+		t.Fatal("the expired token was kept")
 	}
 }

@@ -374,6 +374,34 @@ def scenario_realtime_session_ended(case: Dict[str, Any], servers: Servers) -> N
     assert events.log == ["connecting 0", "connected", "reauth", f"disconnected {expect['close_code']}"]
 
 
+def scenario_realtime_expired_at_connect(case: Dict[str, Any], servers: Servers) -> None:
+    server = servers[case["server"]]
+    expect = case["expect"]
+    api = signed_in(server)
+    stale = api.tokens.peek()
+    assert stale is not None and stale.access_expires_at is not None
+    time.sleep(max(0.0, stale.access_expires_at - time.time()) + 1)  # expired for the gateway
+    api.tokens.set_tokens(stale.replace(access_expires_at=time.time() + 3600))  # a client clock running behind
+
+    async def run() -> _Recorder:
+        events = _Recorder()
+        client = Client(server.ws_url, get_token=tokens_from(api.tokens), events=events, min_reconnect_delay=0.05)
+        await client.connect()
+        try:
+            await client.ready(15)
+        finally:
+            await client.disconnect()
+        return events
+
+    before = server.token_requests()
+    events = asyncio.run(run())
+    assert server.token_requests() - before == expect["token_requests"]
+    assert events.log[:3] == ["connecting 0", f"connecting {expect['error_code']}", "connected"]
+    assert events.log.count("connected") == expect["connects"]
+    assert ("reauth" in events.log) == expect["reauth_reported"]
+    assert api.tokens.peek().access_token != stale.access_token  # type: ignore[union-attr]
+
+
 IMPLEMENTATIONS: Dict[str, Callable[..., None]] = {
     "login": scenario_login,
     "concurrent_refresh": scenario_concurrent_refresh,
@@ -384,6 +412,7 @@ IMPLEMENTATIONS: Dict[str, Callable[..., None]] = {
     "realtime_inband_refresh": scenario_realtime_inband_refresh,
     "realtime_invalid_token": scenario_realtime_invalid_token,
     "realtime_session_ended": scenario_realtime_session_ended,
+    "realtime_expired_at_connect": scenario_realtime_expired_at_connect,
 }
 
 

@@ -355,6 +355,29 @@ const implementations: Record<string, (scenario: Scenario, target: Server) => Pr
     expect(log.some((entry) => entry.startsWith('reauth'))).toBe(scenario.expect.reauth_reported);
     expect(log.filter((entry) => entry === 'connected')).toHaveLength(scenario.expect.connects as number);
   },
+
+  async realtime_expired_at_connect(scenario, target) {
+    const { api } = await signedIn(target);
+    const stale = (await api.tokens.peek())!;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, stale.accessExpiresAt! - Date.now()) + 1000)); // expired for the gateway
+    await api.tokens.setTokens(new TokenSet({ ...stale, accessExpiresAt: Date.now() + 3_600_000 })); // a client clock running behind
+    const client = createNodeRealtimeClient(target.wsUrl, api.tokens, { centrifuge: { minReconnectDelay: 50, maxReconnectDelay: 200 } });
+    const log = watch(client);
+    const errors: number[] = [];
+    client.centrifuge.on('error', (context) => errors.push(context.error.code));
+    const before = await tokenRequests(target);
+    client.connect();
+    try {
+      await client.ready(15_000);
+    } finally {
+      client.disconnect();
+    }
+    expect((await tokenRequests(target)) - before).toBe(scenario.expect.token_requests);
+    expect(errors).toEqual([scenario.expect.error_code]);
+    expect(log.filter((entry) => entry === 'connected')).toHaveLength(scenario.expect.connects as number);
+    expect(log.some((entry) => entry.startsWith('reauth'))).toBe(scenario.expect.reauth_reported);
+    expect((await api.tokens.peek())!.accessToken).not.toBe(stale.accessToken);
+  },
 };
 
 describe('shared client scenarios (TypeScript SDK)', { timeout: 90_000 }, () => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { Centrifuge } from 'centrifuge';
+import { authenticator } from 'otplib';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createLogger, identityService, loadServerConfig, startServer, type Database, type IdentityExports, type RunningServer } from '@latchkey/server';
 import { describeEachDatabase } from '../../../../test-support/databases.js';
@@ -155,11 +156,49 @@ describeEachDatabase('sign-in over the socket', (database) => {
     const client = await restricted(app.wsUrl);
     try {
       expect((await client.rpc('auth.otp', { email })).data).toEqual({});
+      // The OTP mail limit of HTTP holds over the socket too (one mail per address per 60 s).
+      expect(await rpcError(client, 'auth.otp', { email })).toMatchObject({ code: 111, message: 'over_email_send_rate_limit' });
       const code = await mailedCode(app, email);
       expect(await rpcError(client, 'auth.verify', { email, token: '000000', type: 'email' })).toMatchObject({ code: 403, message: 'otp_expired' });
       const session = (await client.rpc('auth.verify', { email, token: code, type: 'email' })).data as { access_token: string; user: { email: string } };
       expect(session.user.email).toBe(email);
       expect(typeof session.access_token).toBe('string');
+    } finally {
+      client.disconnect();
+    }
+  });
+});
+
+describeEachDatabase('sign-in over the socket with a second factor', (database) => {
+  let app: Started;
+  beforeAll(async () => {
+    app = await start(database());
+  });
+  afterAll(async () => {
+    await app?.server.close();
+  });
+
+  const codeAt = (secret: string, offsetSteps: number) => authenticator.clone({ epoch: Date.now() + offsetSteps * 30_000 }).generate(secret);
+
+  it('auth.login with totp answers the aal2 session; a wrong code is refused', async () => {
+    const email = `socket-mfa-${randomUUID()}@example.com`;
+    const session = (await app.post('/signup', { email, password: PASSWORD })).body as { access_token: string };
+    const bearer = async (path: string, body: unknown) => {
+      const response = await fetch(`${app.server.url}/auth/v1${path}`, { method: 'POST', headers: { authorization: `Bearer ${session.access_token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return (await response.json()) as Record<string, unknown>;
+    };
+    const factor = (await bearer('/factors', { factor_type: 'totp', friendly_name: 'phone' })) as { id: string; totp: { secret: string } };
+    const challenge = (await bearer(`/factors/${factor.id}/challenge`, {})) as { id: string };
+    // An earlier step enrolls the factor, leaving the current step's code unused.
+    expect(await bearer(`/factors/${factor.id}/verify`, { challenge_id: challenge.id, code: codeAt(factor.totp.secret, -1) })).toHaveProperty('access_token');
+
+    const client = await restricted(app.wsUrl);
+    try {
+      expect(await rpcError(client, 'auth.login', { email, password: PASSWORD, totp: codeAt(factor.totp.secret, 5) })).toMatchObject({ code: 422, message: 'mfa_verification_failed' });
+      const result = (await client.rpc('auth.login', { email, password: PASSWORD, totp: codeAt(factor.totp.secret, 0) })).data as { access_token: string };
+      const claims = JSON.parse(Buffer.from(result.access_token.split('.')[1]!, 'base64url').toString('utf8')) as { aal: string; amr: { method: string }[] };
+      expect(claims.aal).toBe('aal2');
+      expect(claims.amr.map((entry) => entry.method)).toContain('totp');
     } finally {
       client.disconnect();
     }
