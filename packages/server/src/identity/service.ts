@@ -154,7 +154,7 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
       registerAdminRoutes(scope, runtime, { passwordChangeEndsSessions: userUpdateSettings.passwordChangeEndsSessions });
       registerSessionListRoutes(scope, runtime);
       registerOAuthTokenEndpoint(scope, runtime);
-      registerMfaRoutes(scope, runtime);
+      registerMfaRoutes(scope, runtime, { webauthn: webauthnSettings });
       registerPasskeyRoutes(scope, runtime, webauthnSettings);
       registerOAuthClientAdminRoutes(scope, runtime);
       registerOtpRoutes(scope, runtime, { mail: codeMailer, phone: phoneCodes });

@@ -7,7 +7,7 @@ export interface FactorRow {
   id: string;
   user_id: string;
   friendly_name: string;
-  factor_type: 'totp';
+  factor_type: 'totp' | 'webauthn';
   status: 'unverified' | 'verified';
   secret: string;
   last_used_step: number | null;

@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { RevocationEvent } from '../../revocation/types.js';
-import { endSessions } from '../end-sessions.js';
 import { IdentityError, Messages, validationFailed } from '../errors.js';
 import { requireAdmin, requireUser, type UserAuthentication } from '../http/authenticate.js';
 import { bodyOf, clientAddress, optionalString } from '../http/request.js';
@@ -10,7 +8,9 @@ import type { IdentityRuntime } from '../runtime.js';
 import { finishSession } from '../sessions.js';
 import { findUserById, isUniqueViolation, isUuid } from '../users.js';
 import { consumeTotp, factorJson, findFactor, listFactors, type FactorRow } from './factors.js';
-import { stepUpSession } from './step-up.js';
+import { completeFactorVerification } from './verified-factor.js';
+import { challengeWebAuthnFactor, verifyWebAuthnFactor } from './webauthn.js';
+import { relyingParty, type WebAuthnSettings } from '../webauthn/settings.js';
 import { newTotpSecret, qrCodeSvg, totpUri } from './totp.js';
 import { userActor } from '../audit/index.js';
 
@@ -46,11 +46,16 @@ function issuerFor(runtime: IdentityRuntime, requested: string | undefined): str
 }
 
 /**
- * TOTP second factors with GoTrue's API: `POST /factors` (enroll), `POST /factors/{id}/challenge`,
+ * TOTP and WebAuthn second factors with GoTrue's API: `POST /factors` (enroll), `POST /factors/{id}/challenge`,
  * `POST /factors/{id}/verify` (aal2 session), `DELETE /factors/{id}`, and for admins
  * `GET /admin/users/{id}/factors`, `DELETE /admin/users/{id}/factors/{factorId}`.
  */
-export function registerMfaRoutes(app: FastifyInstance, runtime: IdentityRuntime): void {
+export function registerMfaRoutes(app: FastifyInstance, runtime: IdentityRuntime, deps: { readonly webauthn: WebAuthnSettings }): void {
+  const webauthn = {
+    runtime,
+    settings: deps.webauthn,
+    relyingParty: () => relyingParty(deps.webauthn, new URL(runtime.baseUrl()).origin, runtime.settings.siteUrl ?? null),
+  };
   // Challenges and verifications per factor and per address: 15 at once, then 15 a minute.
   const attempts = new RateLimiter(75, 15);
   const limit = (key: string) => {
@@ -62,8 +67,9 @@ export function registerMfaRoutes(app: FastifyInstance, runtime: IdentityRuntime
     const body = bodyOf(request);
     const type = optionalString(body, 'factor_type');
     const friendlyName = (optionalString(body, 'friendly_name') ?? '').trim();
-    if (type !== 'totp') {
-      throw validationFailed(type === 'phone' || type === 'webauthn' ? `MFA enroll is disabled for ${type}` : 'factor_type needs to be totp', 422);
+    if (type === 'webauthn' && !deps.webauthn.mfaEnrollEnabled) throw new IdentityError(422, 'mfa_webauthn_enroll_not_enabled', 'MFA enroll is disabled for WebAuthn');
+    if (type !== 'totp' && type !== 'webauthn') {
+      throw validationFailed(type === 'phone' ? `MFA enroll is disabled for ${type}` : 'factor_type needs to be totp or webauthn', 422);
     }
     const factors = await listFactors(runtime.db, auth.user.id);
     const verified = factors.filter((factor) => factor.status === 'verified');
@@ -72,24 +78,27 @@ export function registerMfaRoutes(app: FastifyInstance, runtime: IdentityRuntime
     if (friendlyName !== '' && factors.some((factor) => factor.friendly_name === friendlyName)) {
       throw new IdentityError(422, 'mfa_factor_name_conflict', `A factor with the friendly name "${friendlyName}" for this user already exists`);
     }
-    const secret = newTotpSecret();
-    const uri = totpUri(secret, auth.user.email || auth.user.phone || auth.user.id, issuerFor(runtime, optionalString(body, 'issuer')));
+    // A WebAuthn factor has no secret: its credential is registered by its first challenge and verification.
+    const secret = type === 'totp' ? newTotpSecret() : '';
     const id = randomUUID();
     try {
       await runtime.db.transaction(async (tx) => {
-        await tx.query(`insert into auth.mfa_factors (id, user_id, friendly_name, factor_type, status, secret) values ($1, $2, $3, 'totp', 'unverified', $4)`, [
+        await tx.query(`insert into auth.mfa_factors (id, user_id, friendly_name, factor_type, status, secret) values ($1, $2, $3, $4, 'unverified', $5)`, [
           id,
           auth.user.id,
           friendlyName,
+          type,
           secret,
         ]);
-        const traits = { factor_id: id, factor_type: 'totp' };
+        const traits = { factor_id: id, factor_type: type };
         await runtime.audit.record(tx, { action: 'factor_in_progress', actor: userActor(auth.user), traits, ipAddress: clientAddress(request, runtime.settings) });
       });
     } catch (error) {
       if (isUniqueViolation(error)) throw new IdentityError(422, 'mfa_factor_name_conflict', `A factor with the friendly name "${friendlyName}" for this user already exists`);
       throw error;
     }
+    if (type === 'webauthn') return { id, type: 'webauthn', friendly_name: friendlyName };
+    const uri = totpUri(secret, auth.user.email || auth.user.phone || auth.user.id, issuerFor(runtime, optionalString(body, 'issuer')));
     return { id, type: 'totp', friendly_name: friendlyName, totp: { qr_code: await qrCodeSvg(uri), secret, uri } };
   });
 
@@ -98,6 +107,7 @@ export function registerMfaRoutes(app: FastifyInstance, runtime: IdentityRuntime
     const factor = await loadFactor(runtime, auth.user.id, request.params.id);
     limit(`${factor.id}`);
     limit(`ip:${clientAddress(request, runtime.settings)}`);
+    if (factor.factor_type === 'webauthn') return challengeWebAuthnFactor(webauthn, auth, factor);
     const id = randomUUID();
     const { rows } = await runtime.db.transaction(async (tx) => {
       await tx.query('update auth.mfa_factors set last_challenged_at = now() where id = $1', [factor.id]);
@@ -117,14 +127,14 @@ export function registerMfaRoutes(app: FastifyInstance, runtime: IdentityRuntime
     const auth = await requireUser(runtime, request);
     const factor = await loadFactor(runtime, auth.user.id, request.params.id);
     limit(`${factor.id}`);
+    if (factor.factor_type === 'webauthn') return verifyWebAuthnFactor(webauthn, request, auth, factor);
     const body = bodyOf(request);
     const challengeId = optionalString(body, 'challenge_id');
     const code = (optionalString(body, 'code') ?? '').trim();
     if (!challengeId || !isUuid(challengeId)) throw validationFailed('challenge_id must be an UUID');
     if (auth.sessionId === null) throw new IdentityError(403, 'session_not_found', Messages.sessionFromClaimMissing);
     const sessionId = auth.sessionId;
-    let ended: RevocationEvent | null = null;
-    const prepared = await runtime.db.transaction(async (tx) => {
+    const outcome = await runtime.db.transaction(async (tx) => {
       const { rows } = await tx.query<{ created_at: Date }>('delete from auth.mfa_challenges where id = $1 and factor_id = $2 returning created_at', [
         challengeId.toLowerCase(),
         factor.id,
@@ -136,21 +146,16 @@ export function registerMfaRoutes(app: FastifyInstance, runtime: IdentityRuntime
       const traits = { factor_id: factor.id, challenge_id: challengeId.toLowerCase(), factor_type: factor.factor_type, success: verified };
       await runtime.audit.record(tx, { action: 'verification_attempted', actor: userActor(auth.user), traits, ipAddress: clientAddress(request, runtime.settings) });
       if (!verified) return 'failed' as const;
-      if (factor.status !== 'verified') {
-        await tx.query(`update auth.mfa_factors set status = 'verified', updated_at = now() where id = $1`, [factor.id]);
-        // Sessions below aal2 end when the first factor is verified (GoTrue does the same).
-        const below = await tx.query<{ id: string }>(`select id::text as id from auth.sessions where user_id = $1 and id <> $2 and aal = 'aal1'`, [auth.user.id, sessionId]);
-        ended = await endSessions(tx, runtime.revocations, { kind: 'session_revoked', userId: auth.user.id, sessionIds: below.rows.map((row) => row.id) });
-      }
-      return stepUpSession(tx, runtime.issuer, auth.user.id, sessionId, 'totp');
+      // Sessions below aal2 end when the first factor is verified (GoTrue does the same).
+      return completeFactorVerification(tx, runtime, factor, sessionId, 'totp');
     });
-    if (ended) await runtime.revocations.announce(ended);
     // The challenge is used up either way (deleted in the committed transaction).
-    if (prepared === 'expired') {
+    if (outcome === 'expired') {
       throw new IdentityError(422, 'mfa_challenge_expired', `MFA challenge ${challengeId} has expired, verify against another challenge or create a new challenge.`);
     }
-    if (prepared === 'failed') throw new IdentityError(422, 'mfa_verification_failed', 'Invalid TOTP code entered');
-    return finishSession(runtime.issuer, prepared);
+    if (outcome === 'failed') throw new IdentityError(422, 'mfa_verification_failed', 'Invalid TOTP code entered');
+    if (outcome.ended) await runtime.revocations.announce(outcome.ended);
+    return finishSession(runtime.issuer, outcome.prepared);
   });
 
   app.delete<{ Params: { id: string } }>('/factors/:id', async (request) => {

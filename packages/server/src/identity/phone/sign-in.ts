@@ -88,7 +88,8 @@ export async function phoneSignUp(runtime: IdentityRuntime, codes: PhoneCodes, r
   const created = await runtime.db.transaction(async (tx) => {
     const { user, created } = await createPhoneUser(runtime, tx, { phone, data, passwordHash, confirmed });
     if (!created) throw new IdentityError(422, 'user_already_exists', Messages.userAlreadyExists);
-    const session = confirmed ? await startSession(tx, runtime.issuer, user.id, { method: 'password', client: clientFacts(request, runtime.settings) }) : null;
+    const client = clientFacts(request, runtime.settings);
+    const session = confirmed ? await startSession(tx, runtime.issuer, user.id, { method: 'password', client, audit: { writer: runtime.audit, traits: { provider: 'phone' } } }) : null;
     return { user, session };
   });
   if (created.session) return finishSession(runtime.issuer, created.session);

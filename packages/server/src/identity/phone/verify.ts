@@ -25,6 +25,10 @@ export async function verifyPhoneCode(
     if (!token) return null;
     if (type === 'sms') await confirmPhone(tx, token.user_id);
     else if (!(await confirmPhoneChange(tx, token.user_id, phone))) return null;
-    return startSession(tx, runtime.issuer, token.user_id, { method: 'otp', client: clientFacts(request, runtime.settings) });
+    return startSession(tx, runtime.issuer, token.user_id, {
+      method: 'otp',
+      client: clientFacts(request, runtime.settings),
+      audit: { writer: runtime.audit, traits: { provider: 'phone' } },
+    });
   });
 }

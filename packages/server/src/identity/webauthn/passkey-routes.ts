@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { adminActor, userActor } from '../audit/index.js';
 import { IdentityError, Messages, validationFailed } from '../errors.js';
 import { requireAdmin, requireUser, type UserAuthentication } from '../http/authenticate.js';
 import { clientFacts } from '../http/client-address.js';
@@ -77,7 +78,9 @@ export function registerPasskeyRoutes(app: FastifyInstance, runtime: IdentityRun
           await tx.query('select id from auth.users where id = $1 for update', [auth.user.id]);
           const { rows } = await tx.query<{ count: string }>('select count(*)::text as count from auth.webauthn_credentials where user_id = $1 and factor_id is null', [auth.user.id]);
           if (Number(rows[0]!.count) >= settings.maxPasskeysPerUser) throw new IdentityError(422, 'too_many_passkeys', 'Maximum number of passkeys reached');
-          return insertCredential(tx, created);
+          const row = await insertCredential(tx, created);
+          await runtime.audit.record(tx, { action: 'passkey_created', actor: userActor(auth.user), traits: { passkey_id: row.id }, ipAddress: clientAddress(request, runtime.settings) });
+          return row;
         });
         return { id: row.id, friendly_name: row.friendly_name, created_at: row.created_at.toISOString() };
       } catch (error) {
@@ -112,7 +115,11 @@ export function registerPasskeyRoutes(app: FastifyInstance, runtime: IdentityRun
       if (isBanned(user)) throw new IdentityError(403, 'user_banned', Messages.userBanned);
       const prepared = await runtime.db.transaction(async (tx) => {
         if (!(await recordUse(tx, stored.id, counter))) throw new IdentityError(400, 'webauthn_verification_failed', 'Credential verification failed');
-        return startSession(tx, runtime.issuer, user.id, { method: 'passkey', client: clientFacts(request, runtime.settings) });
+        return startSession(tx, runtime.issuer, user.id, {
+          method: 'passkey',
+          client: clientFacts(request, runtime.settings),
+          audit: { writer: runtime.audit, traits: { passkey_id: stored.id } },
+        });
       });
       return finishSession(runtime.issuer, prepared);
     });
@@ -128,12 +135,16 @@ export function registerPasskeyRoutes(app: FastifyInstance, runtime: IdentityRun
       const name = optionalString(bodyOf(request), 'friendly_name') ?? '';
       if (name === '') throw validationFailed('friendly_name is required');
       if ([...name].length > 120) throw validationFailed('friendly_name must be 120 characters or less');
-      const { rows } = await runtime.db.query<Parameters<typeof passkeyJson>[0]>(
-        `update auth.webauthn_credentials set friendly_name = $3, updated_at = now() where id = $1 and user_id = $2 and factor_id is null returning *`,
-        [id, auth.user.id, name],
-      );
-      if (!rows[0]) throw new IdentityError(404, 'validation_failed', PASSKEY_NOT_FOUND);
-      return passkeyJson(rows[0]);
+      const updated = await runtime.db.transaction(async (tx) => {
+        const { rows } = await tx.query<Parameters<typeof passkeyJson>[0]>(
+          `update auth.webauthn_credentials set friendly_name = $3, updated_at = now() where id = $1 and user_id = $2 and factor_id is null returning *`,
+          [id, auth.user.id, name],
+        );
+        if (!rows[0]) throw new IdentityError(404, 'validation_failed', PASSKEY_NOT_FOUND);
+        await runtime.audit.record(tx, { action: 'passkey_updated', actor: userActor(auth.user), traits: { passkey_id: id }, ipAddress: clientAddress(request, runtime.settings) });
+        return rows[0];
+      });
+      return passkeyJson(updated);
     });
 
     scope.delete<{ Params: { id: string } }>('/passkeys/:id', async (request, reply) => {
@@ -141,7 +152,10 @@ export function registerPasskeyRoutes(app: FastifyInstance, runtime: IdentityRun
       requireManagementAal(auth);
       const found = await findPasskey(runtime.db, auth.user.id, passkeyId(request.params.id));
       if (!found) throw new IdentityError(404, 'validation_failed', PASSKEY_NOT_FOUND);
-      await runtime.db.query('delete from auth.webauthn_credentials where id = $1', [found.id]);
+      await runtime.db.transaction(async (tx) => {
+        await tx.query('delete from auth.webauthn_credentials where id = $1', [found.id]);
+        await runtime.audit.record(tx, { action: 'passkey_deleted', actor: userActor(auth.user), traits: { passkey_id: found.id }, ipAddress: clientAddress(request, runtime.settings) });
+      });
       return reply.code(204).send();
     });
 
@@ -163,7 +177,11 @@ export function registerPasskeyRoutes(app: FastifyInstance, runtime: IdentityRun
         const user = await userOf(request.params.id);
         const found = await findPasskey(runtime.db, user.id, passkeyId(request.params.passkeyId));
         if (!found) throw new IdentityError(404, 'validation_failed', PASSKEY_NOT_FOUND);
-        await runtime.db.query('delete from auth.webauthn_credentials where id = $1', [found.id]);
+        await runtime.db.transaction(async (tx) => {
+          await tx.query('delete from auth.webauthn_credentials where id = $1', [found.id]);
+          const traits = { user_id: user.id, passkey_id: found.id };
+          await runtime.audit.record(tx, { action: 'passkey_deleted', actor: adminActor(), traits, ipAddress: clientAddress(request, runtime.settings) });
+        });
         return reply.code(204).send();
       });
     });
