@@ -66,22 +66,18 @@ export async function launchBrowser(options: LaunchOptions = {}): Promise<TestBr
     throw error;
   }
   let plain: Browser | undefined;
-  let plainProfile: string | undefined;
   return {
     browser: context,
     newPage: () => context.newPage(),
     async newIsolatedContext(contextOptions = {}) {
-      if (!plain) {
-        plainProfile = mkdtempSync(path.join(tmpdir(), 'latchkey-chromium-'));
-        plain = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...args, `--user-data-dir=${plainProfile}`] });
-      }
+      // Playwright gives a launched browser its own fresh temporary profile.
+      plain ??= await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args, ignoreDefaultArgs: ['--enable-automation'] });
       return plain.newContext(contextOptions);
     },
     async close() {
       await context.close().catch(() => undefined);
       await plain?.close().catch(() => undefined);
       rmSync(profile, { recursive: true, force: true });
-      if (plainProfile) rmSync(plainProfile, { recursive: true, force: true });
     },
   };
 }

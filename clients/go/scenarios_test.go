@@ -560,6 +560,24 @@ func count(entries []string, match func(string) bool) int {
 	return n
 }
 
+// connectOnce connects a realtime client on client's tokens until connected, then closes it; it returns
+// the events and the token requests the server answered meanwhile.
+func connectOnce(t *testing.T, target *server, client *latchkey.Client) ([]string, int) {
+	t.Helper()
+	events := &recorder{}
+	ws := latchkey.NewWSClient(target.WSURL, "", latchkey.WithTokenSource(latchkey.TokenSourceFrom(client.Tokens)),
+		latchkey.WithEvents(events.events()), latchkey.WithReconnectDelays(50*time.Millisecond, 200*time.Millisecond))
+	before := target.tokenRequests(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	err := ws.Connect(ctx)
+	ws.Close()
+	if err != nil {
+		t.Fatalf("%v (events %v)", err, events.entries())
+	}
+	return events.entries(), target.tokenRequests(t) - before
+}
+
 func scenarioRealtimeInvalidToken(t *testing.T, s scenario, target *server, password string) {
 	ctx := context.Background()
 	client, _ := signedIn(t, target, password)
@@ -570,21 +588,10 @@ func scenarioRealtimeInvalidToken(t *testing.T, s scenario, target *server, pass
 	if err := client.Tokens.SetTokens(ctx, &refused); err != nil {
 		t.Fatal(err)
 	}
-	events := &recorder{}
-	ws := latchkey.NewWSClient(target.WSURL, "", latchkey.WithTokenSource(latchkey.TokenSourceFrom(client.Tokens)),
-		latchkey.WithEvents(events.events()), latchkey.WithReconnectDelays(50*time.Millisecond, 200*time.Millisecond))
-	before := target.tokenRequests(t)
-	connectCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	err := ws.Connect(connectCtx)
-	ws.Close()
-	if err != nil {
-		t.Fatalf("%v (events %v)", err, events.entries())
+	log, tokenRequests := connectOnce(t, target, client)
+	if tokenRequests != s.expectInt("token_requests") {
+		t.Fatalf("sent %d token requests", tokenRequests)
 	}
-	if got := target.tokenRequests(t) - before; got != s.expectInt("token_requests") {
-		t.Fatalf("sent %d token requests", got)
-	}
-	log := events.entries()
 	code := s.expectInt("close_code")
 	closes := count(log, func(e string) bool {
 		return e == fmt.Sprintf("connecting %d", code) || e == fmt.Sprintf("disconnected %d", code)
@@ -640,21 +647,10 @@ func scenarioRealtimeExpiredAtConnect(t *testing.T, s scenario, target *server, 
 	if err := client.Tokens.SetTokens(ctx, &behind); err != nil {
 		t.Fatal(err)
 	}
-	events := &recorder{}
-	ws := latchkey.NewWSClient(target.WSURL, "", latchkey.WithTokenSource(latchkey.TokenSourceFrom(client.Tokens)),
-		latchkey.WithEvents(events.events()), latchkey.WithReconnectDelays(50*time.Millisecond, 200*time.Millisecond))
-	before := target.tokenRequests(t)
-	connectCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	err := ws.Connect(connectCtx)
-	ws.Close()
-	if err != nil {
-		t.Fatalf("%v (events %v)", err, events.entries())
+	log, tokenRequests := connectOnce(t, target, client)
+	if tokenRequests != s.expectInt("token_requests") {
+		t.Fatalf("sent %d token requests", tokenRequests)
 	}
-	if got := target.tokenRequests(t) - before; got != s.expectInt("token_requests") {
-		t.Fatalf("sent %d token requests", got)
-	}
-	log := events.entries()
 	want := []string{"connecting 0", fmt.Sprintf("connecting %d", s.expectInt("error_code")), "connected"}
 	if len(log) < 3 || strings.Join(log[:3], ",") != strings.Join(want, ",") || s.expectInt("connects") != 1 || s.Expect["reauth_reported"].(bool) {
 		t.Fatalf("events %v, want %v first", log, want)

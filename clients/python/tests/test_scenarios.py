@@ -320,13 +320,9 @@ class _Recorder(ClientEventHandler):
         return sum(entry in (f"connecting {code}", f"disconnected {code}") for entry in self.log)
 
 
-def scenario_realtime_invalid_token(case: Dict[str, Any], servers: Servers) -> None:
-    server = servers[case["server"]]
-    expect = case["expect"]
-    api = signed_in(server)
-    tokens = api.tokens.peek()
-    assert tokens is not None
-    api.tokens.set_tokens(tokens.replace(access_token="refused.by.gateway", access_expires_at=time.time() + 3600))
+def _connect_once(server: Any, api: LatchkeyApi) -> "tuple[_Recorder, int]":
+    """Connects a realtime client on ``api``'s tokens until connected, then disconnects; returns its events
+    and the token requests the server answered meanwhile."""
 
     async def run() -> _Recorder:
         events = _Recorder()
@@ -340,7 +336,19 @@ def scenario_realtime_invalid_token(case: Dict[str, Any], servers: Servers) -> N
 
     before = server.token_requests()
     events = asyncio.run(run())
-    assert server.token_requests() - before == expect["token_requests"]
+    return events, server.token_requests() - before
+
+
+def scenario_realtime_invalid_token(case: Dict[str, Any], servers: Servers) -> None:
+    server = servers[case["server"]]
+    expect = case["expect"]
+    api = signed_in(server)
+    tokens = api.tokens.peek()
+    assert tokens is not None
+    api.tokens.set_tokens(tokens.replace(access_token="refused.by.gateway", access_expires_at=time.time() + 3600))
+
+    events, token_requests = _connect_once(server, api)
+    assert token_requests == expect["token_requests"]
     assert events.closes(expect["close_code"]) == expect["closes"]
     assert events.log.count("connected") == expect["connects"]
     assert ("reauth" in events.log) == expect["reauth_reported"]
@@ -383,19 +391,8 @@ def scenario_realtime_expired_at_connect(case: Dict[str, Any], servers: Servers)
     time.sleep(max(0.0, stale.access_expires_at - time.time()) + 1)  # expired for the gateway
     api.tokens.set_tokens(stale.replace(access_expires_at=time.time() + 3600))  # a client clock running behind
 
-    async def run() -> _Recorder:
-        events = _Recorder()
-        client = Client(server.ws_url, get_token=tokens_from(api.tokens), events=events, min_reconnect_delay=0.05)
-        await client.connect()
-        try:
-            await client.ready(15)
-        finally:
-            await client.disconnect()
-        return events
-
-    before = server.token_requests()
-    events = asyncio.run(run())
-    assert server.token_requests() - before == expect["token_requests"]
+    events, token_requests = _connect_once(server, api)
+    assert token_requests == expect["token_requests"]
     assert events.log[:3] == ["connecting 0", f"connecting {expect['error_code']}", "connected"]
     assert events.log.count("connected") == expect["connects"]
     assert ("reauth" in events.log) == expect["reauth_reported"]

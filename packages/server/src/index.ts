@@ -20,4 +20,5 @@ export {
   type RpcContext,
   type RpcHandler,
 } from './gateway/index.js';
+export { consoleService, CONSOLE_COOKIE, type ConsoleServiceOptions } from './console/index.js';
 export { webhooksService, loadWebhookSettings, type WebhookEndpoint, type WebhookScheme, type WebhookSettings, type WebhookEvent, type WebhookEventSummary } from './webhooks/index.js';

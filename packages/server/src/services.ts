@@ -3,6 +3,7 @@ import { gatewayService } from './gateway/index.js';
 import { identityService } from './identity/index.js';
 import { organizationsService } from './organizations/index.js';
 import { apiService } from './api/index.js';
+import { consoleService } from './console/index.js';
 import { webhooksService } from './webhooks/index.js';
 
 /** Options of {@link defaultServices} that come from command-line flags. */
@@ -13,5 +14,5 @@ export interface ServiceFlags {
 
 /** Every service `latchkey serve` mounts, in order (later ones may use earlier ones). */
 export function defaultServices(flags: ServiceFlags = {}): ServiceModule[] {
-  return [identityService, organizationsService, gatewayService(flags.gatewayConfig ? { configFile: flags.gatewayConfig } : {}), webhooksService, apiService];
+  return [identityService, organizationsService, gatewayService(flags.gatewayConfig ? { configFile: flags.gatewayConfig } : {}), webhooksService, apiService, consoleService()];
 }
