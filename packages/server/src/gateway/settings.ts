@@ -9,7 +9,7 @@ import {
   readSetting,
   type Environment,
 } from '../config/index.js';
-import { DEFAULT_HISTORY_META_TTL, defaultNamespaces, namespaceDefaults, organizationNamespaceDefaults, type ChannelSettings, type NamespaceOptions } from './channels/options.js';
+import { DEFAULT_HISTORY_META_TTL, defaultNamespaces, namespaceDefaults, organizationNamespaceDefaults, webhooksNamespaceDefaults, type ChannelSettings, type NamespaceOptions } from './channels/options.js';
 import { loadCentrifugoConfigFile, type FileConfig, type FileProxy, type FileTokenSettings } from './config-file.js';
 import { DisconnectCode } from './protocol/codes.js';
 import type { ProxyEndpoint } from './proxy/http.js';
@@ -214,6 +214,10 @@ export function loadGatewaySettings(env: Environment, overrides: GatewaySettings
   }
   const namespaces = new Map<string, NamespaceOptions>();
   for (const namespace of file.namespaces ?? defaultNamespaces(organizationNamespace)) namespaces.set(namespace.name, namespace);
+  // Inbound webhook events have their channel whatever the config file lists; a `webhooks` namespace it
+  // defines stays service-role only.
+  const webhooks = namespaces.get('webhooks');
+  namespaces.set('webhooks', webhooks ? { ...webhooks, service_role_only: true } : webhooksNamespaceDefaults());
   if (organizationNamespace) {
     const existing = namespaces.get(organizationNamespace);
     namespaces.set(organizationNamespace, existing ? { ...existing, organization_bound: true } : organizationNamespaceDefaults(organizationNamespace));

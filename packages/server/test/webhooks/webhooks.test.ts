@@ -1,14 +1,17 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import Stripe from 'stripe';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { identityService, loadServerConfig, startServer, type Database, type IdentityExports, type RunningServer } from '@latchkey/server';
 import { describeEachDatabase } from '../../../../test-support/databases.js';
 import { buildOpenApiDocument } from '../../src/api/openapi.js';
-import { gatewayService } from '../../src/gateway/index.js';
-import { webhooksService } from '../../src/webhooks/index.js';
+import { gatewayService, loadGatewaySettings } from '../../src/gateway/index.js';
+import { loadWebhookSettings, webhooksService } from '../../src/webhooks/index.js';
 import { TEST_ENV } from '../identity/support.js';
 import { officialClient, once } from '../gateway/support.js';
 
@@ -242,5 +245,34 @@ describeEachDatabase('inbound webhook endpoints', (database) => {
     expect((await admin('GET', '/openapi.json', anonKey)).status).toBe(403);
     const publicPaths = Object.keys(buildOpenApiDocument(server.url).paths as object);
     expect(publicPaths.some((path) => path.includes('webhooks'))).toBe(false);
+  });
+});
+
+describe('webhook settings', () => {
+  it('mounts only what is configured and names the bad variable', () => {
+    expect(loadWebhookSettings({}).endpoints).toEqual([]);
+    const settings = loadWebhookSettings({ LATCHKEY_WEBHOOK_ORDERS_API_SECRET: ORDERS_SECRET, LATCHKEY_WEBHOOK_WHATSAPP_APP_SECRET: META_SECRET });
+    expect(settings.endpoints.map((endpoint) => [endpoint.name, endpoint.scheme.kind])).toEqual([
+      ['whatsapp', 'meta'],
+      ['orders-api', 'standard'],
+    ]);
+    expect(() => loadWebhookSettings({ LATCHKEY_WEBHOOK_ORDERS_SECRET: 'not-a-secret' })).toThrow(/^LATCHKEY_WEBHOOK_ORDERS_SECRET: /);
+    expect(() => loadWebhookSettings({ LATCHKEY_WEBHOOK_INTERNAL_TOKEN: 'short' })).toThrow(/^LATCHKEY_WEBHOOK_INTERNAL_TOKEN: must be at least 16 characters/);
+    expect(() => loadWebhookSettings({ LATCHKEY_WEBHOOK_STRIPE_SECRET: STRIPE_SECRET, LATCHKEY_WEBHOOK_STRIPE_FORWARD_URL: 'ftp://x' })).toThrow(/^LATCHKEY_WEBHOOK_STRIPE_FORWARD_URL/);
+    expect(() => loadWebhookSettings({ LATCHKEY_WEBHOOK_MAX_BODY: '10' })).toThrow(/^LATCHKEY_WEBHOOK_MAX_BODY/);
+  });
+
+  it('keeps the webhooks channel namespace service-role only, with or without a config file', () => {
+    expect(loadGatewaySettings({}).channels.namespaces.get('webhooks')).toMatchObject({ allow_subscribe_for_client: true, service_role_only: true });
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'latchkey-webhooks-config-'));
+    try {
+      const file = path.join(dir, 'config.json');
+      writeFileSync(file, JSON.stringify({ channel: { namespaces: [{ name: 'chat' }, { name: 'webhooks', allow_subscribe_for_client: true }] } }));
+      expect(loadGatewaySettings({ LATCHKEY_GATEWAY_CONFIG: file }).channels.namespaces.get('webhooks')).toMatchObject({ service_role_only: true });
+      writeFileSync(file, JSON.stringify({ channel: { namespaces: [{ name: 'chat' }] } }));
+      expect(loadGatewaySettings({ LATCHKEY_GATEWAY_CONFIG: file }).channels.namespaces.get('webhooks')).toMatchObject({ service_role_only: true });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

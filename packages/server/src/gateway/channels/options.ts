@@ -186,9 +186,13 @@ export function defaultNamespaces(organizationNamespace: string | null): Namespa
     { ...namespaceDefaults('user'), ...RECOVERABLE, allow_user_limited_channels: true },
   ];
   if (organizationNamespace) namespaces.push(organizationNamespaceDefaults(organizationNamespace));
-  // Inbound webhook events (`webhooks:<endpoint>`), for backends holding a service-role token.
-  namespaces.push({ ...namespaceDefaults('webhooks'), allow_subscribe_for_client: true, service_role_only: true });
+  namespaces.push(webhooksNamespaceDefaults());
   return namespaces;
+}
+
+/** Inbound webhook events (`webhooks:<endpoint>`): subscribable only by connections with a service-role token. */
+export function webhooksNamespaceDefaults(): NamespaceOptions {
+  return { ...namespaceDefaults('webhooks'), allow_subscribe_for_client: true, service_role_only: true };
 }
 
 /** The organization namespace's defaults. */
