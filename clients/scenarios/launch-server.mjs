@@ -5,7 +5,7 @@
 // The server runs the compiled command (packages/cli/bin/latchkey.js) on a free port with an in-memory
 // database, a gateway API key (for POST /api/publish) and an RPC proxy that echoes every call:
 // method `echo` answers {"method", "user", "data"}. Tokens live `--jwt-expiry SECONDS` (default 3600); a
-// connection that outlives its token without refreshing is closed 1 s after expiry.
+// connection that outlives its token without refreshing is closed 3 s after expiry.
 // The server stops, and its data folder is removed, when stdin closes or on SIGTERM/SIGINT.
 //
 // Usage: node clients/scenarios/launch-server.mjs [--jwt-expiry 4]
@@ -65,9 +65,9 @@ const child = spawn(process.execPath, [CLI, 'serve'], {
     LATCHKEY_JWT_EXPIRY: jwtExpiry,
     LATCHKEY_GATEWAY_API_KEY: gatewayApiKey,
     LATCHKEY_GATEWAY_RPC_PROXY_URL: rpcUrl,
-    // A connection that outlives its token without `refresh` is closed 1 s after expiry (not 25 s), so a
+    // A connection that outlives its token without `refresh` is closed 3 s after expiry (not 25 s), so a
     // client that fails to refresh in-band is caught within a short test.
-    LATCHKEY_GATEWAY_EXPIRED_CLOSE_DELAY: '1',
+    LATCHKEY_GATEWAY_EXPIRED_CLOSE_DELAY: '3',
     // The suites sign in and refresh far more often than a person; the clients' own single flight is
     // what keeps a refresh token from being spent twice.
     LATCHKEY_RATE_LIMIT_TOKEN_REFRESH: '0',
