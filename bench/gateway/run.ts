@@ -11,6 +11,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { historyBenchmark } from './history.js';
 
 const SOCKETS = Number(process.env.BENCH_SOCKETS ?? 19_000);
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 10_000);
@@ -217,3 +218,4 @@ row(`fan-out paced deliveries/s`, 'pacedDeliveriesPerSecond', (v) => v.toFixed(0
 row(`burst deliveries per server CPU s`, 'deliveriesPerCpuSecond', (v) => v.toFixed(0), true);
 row(`paced deliveries per server CPU s`, 'pacedDeliveriesPerCpuSecond', (v) => v.toFixed(0), true);
 console.log('(ratio: latchkey relative to raw ws, above 1 is better for latchkey; memory ratio = raw/latchkey; memory per socket = slope between the measurements at half and at all sockets)');
+await historyBenchmark();

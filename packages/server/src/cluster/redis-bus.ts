@@ -1,4 +1,6 @@
 import { Redis } from 'ioredis';
+import { connectPubSub } from './pub-sub.js';
+import { reconnectDelay } from './reconnect.js';
 import { ClusterListeners, parseClusterMessage, type BrokerStatus, type ClusterBus, type ClusterListener, type ClusterMessage } from './bus.js';
 
 /** Options of {@link RedisClusterBus}. */
@@ -22,8 +24,8 @@ export class RedisClusterBus implements ClusterBus {
   constructor(options: RedisClusterBusOptions) {
     this.#channel = options.channel;
     const connectionName = options.channel.replace(/[^A-Za-z0-9._:-]/g, '_');
-    this.#pub = new Redis(options.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName });
-    this.#sub = new Redis(options.url, { lazyConnect: true, connectionName });
+    this.#pub = new Redis(options.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName, retryStrategy: reconnectDelay });
+    this.#sub = new Redis(options.url, { lazyConnect: true, connectionName, retryStrategy: reconnectDelay });
     this.#pub.on('error', () => undefined);
     this.#sub.on('error', () => undefined);
   }
@@ -35,18 +37,7 @@ export class RedisClusterBus implements ClusterBus {
       const message = parseClusterMessage(text);
       if (message) this.#listeners.message(message);
     });
-    let connected = false;
-    this.#sub.on('ready', () => {
-      if (connected) this.#listeners.reconnected();
-      connected = true;
-    });
-    try {
-      await Promise.all([this.#pub.connect(), this.#sub.connect()]);
-      await this.#sub.subscribe(this.#channel);
-    } catch (error) {
-      await this.close();
-      throw error;
-    }
+    await connectPubSub(this.#pub, this.#sub, this.#channel, () => this.#listeners.reconnected());
   }
 
   async publish(message: ClusterMessage): Promise<void> {

@@ -221,7 +221,7 @@ export function parseCentrifugoConfig(document: unknown, variable: string): File
   set('staleCloseDelay', r.duration(client.stale_close_delay, 'client.stale_close_delay'));
   set('expiredCloseDelay', r.duration(client.expired_close_delay, 'client.expired_close_delay'));
   set('expiredSubCloseDelay', r.duration(client.expired_sub_close_delay, 'client.expired_sub_close_delay'));
-  set('queueMaxSize', r.integer(client.queue_max_size, 'client.queue_max_size'));
+  set('queueMaxSize', r.integer(client.queue_max_size, 'client.queue_max_size') ?? r.integer(root.client_queue_max_size, 'client_queue_max_size'));
   set('channelLimit', r.integer(client.channel_limit, 'client.channel_limit') ?? r.integer(root.client_channel_limit, 'client_channel_limit'));
   const proxies: NonNullable<FileConfig['proxies']> = {};
   const clientProxy = r.object(client.proxy, 'client.proxy');
@@ -241,7 +241,7 @@ export function parseCentrifugoConfig(document: unknown, variable: string): File
   set('namespaceBoundary', r.string(channel.namespace_boundary, 'channel.namespace_boundary'));
   set('userBoundary', r.string(channel.user_boundary, 'channel.user_boundary'));
   set('userSeparator', r.string(channel.user_separator, 'channel.user_separator'));
-  set('maxLength', r.integer(channel.max_length, 'channel.max_length'));
+  set('maxLength', r.integer(channel.max_length, 'channel.max_length') ?? r.integer(root.channel_max_length, 'channel_max_length'));
   set('historyMetaTtl', r.duration(channel.history_meta_ttl, 'channel.history_meta_ttl'));
   const channelProxy = r.object(channel.proxy, 'channel.proxy');
   for (const [key, name] of [['subscribe', 'subscribe'], ['publish', 'publish'], ['sub_refresh', 'subRefresh']] as const) {
@@ -288,7 +288,7 @@ export function parseCentrifugoConfig(document: unknown, variable: string): File
   set('messageSizeLimit', r.integer(websocket.message_size_limit, 'websocket.message_size_limit'));
   r.rest(websocket, 'websocket', ['message_size_limit']);
 
-  r.rest(root, '', ['client', 'channel', 'rpc', 'http_api', 'websocket', 'client_channel_limit']);
+  r.rest(root, '', ['client', 'channel', 'rpc', 'http_api', 'websocket', 'client_channel_limit', 'client_queue_max_size', 'channel_max_length']);
   return config;
 }
 

@@ -115,6 +115,8 @@ export function gatewayService(options: GatewayServiceOptions = {}): ServiceModu
 
       for (const key of settings.unsupported) context.logger.warn({ key, file: settings.configFile }, `gateway config: unsupported key ${key} is ignored`);
       if (settings.insecure) context.logger.warn('gateway insecure mode is on: anonymous connections, every channel open, tokens never expire — development only');
+      // Centrifugo accepts any key length; so does a key from its config file, with this warning.
+      if (settings.apiKey !== null && settings.apiKey.length < 16) context.logger.warn('gateway server API key is shorter than 16 characters: use a longer random key outside development');
       if (settings.apiInsecure) context.logger.warn('gateway server API accepts requests without an API key (http_api.insecure)');
 
       // Sign-in over the socket, when the identity service runs in this process.

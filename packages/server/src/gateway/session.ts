@@ -766,16 +766,17 @@ export class Session implements Subscriber {
     return ns.sub_refresh_proxy_enabled ? this.node.settings.proxies.subRefresh : null;
   }
 
-  /** Connections and subscriptions whose refresh proxy call is in flight. */
-  readonly #refreshing = new Set<string>();
+  /** The connection (`''`) and channels whose refresh proxy call is in flight (created when first needed). */
+  #refreshing: Set<string> | null = null;
 
   /** Server-side refresh at expiry: the refresh proxy extends the connection or it closes with 3005. */
   #refreshByProxy(): void {
     const proxy = this.node.settings.proxies.refresh;
-    if (!proxy || this.#refreshing.has('')) return;
-    this.#refreshing.add('');
+    const refreshing = (this.#refreshing ??= new Set());
+    if (!proxy || refreshing.has('')) return;
+    refreshing.add('');
     void proxyRefresh(proxy, this.#caller()).then((decided) => {
-      this.#refreshing.delete('');
+      refreshing.delete('');
       if (this.state !== 'connected') return;
       if (decided.expired || (decided.expireAt > 0 && decided.expireAt <= nowSeconds())) {
         this.disconnect(DisconnectCode.ConnectionExpired);
@@ -789,10 +790,11 @@ export class Session implements Subscriber {
   /** Server-side refresh of a proxied subscription: extended, or ended with unsubscribe 2501 (the client resubscribes). */
   #subRefreshByProxy(channel: string, sub: Subscription): void {
     const proxy = this.#subRefreshProxy(sub.resolved.namespace);
-    if (!proxy || this.#refreshing.has(channel)) return;
-    this.#refreshing.add(channel);
+    const refreshing = (this.#refreshing ??= new Set());
+    if (!proxy || refreshing.has(channel)) return;
+    refreshing.add(channel);
     void proxyRefresh(proxy, this.#caller(), channel).then((decided) => {
-      this.#refreshing.delete(channel);
+      refreshing.delete(channel);
       if (this.subs.get(channel) !== sub) return;
       if (decided.expired || (decided.expireAt > 0 && decided.expireAt <= nowSeconds())) {
         this.endSubscription(channel, UnsubscribeCode.Expired);

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { parseRevocationEvent } from '@latchkey/verify';
+import { connectPubSub } from '../cluster/pub-sub.js';
 import type { BroadcastHandler, RevocationBroadcaster } from './broadcaster.js';
 import type { RevocationEvent } from './types.js';
 
@@ -48,18 +49,7 @@ export class RedisBroadcaster implements RevocationBroadcaster {
       }
       if (events.length > 0) handler.deliver(events);
     });
-    let connected = false;
-    this.#sub.on('ready', () => {
-      if (connected) handler.reconnected();
-      connected = true;
-    });
-    try {
-      await Promise.all([this.#pub.connect(), this.#sub.connect()]);
-      await this.#sub.subscribe(this.#channel);
-    } catch (error) {
-      await this.close();
-      throw error;
-    }
+    await connectPubSub(this.#pub, this.#sub, this.#channel, () => handler.reconnected());
   }
 
   async publish(events: readonly RevocationEvent[]): Promise<void> {

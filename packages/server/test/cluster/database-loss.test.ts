@@ -11,8 +11,7 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'a node that loses its PostgreSQL co
 
   beforeAll(async () => {
     database = await createPostgresDatabase();
-    const target = new URL(database.url);
-    relay = await startRelay(target.hostname, Number(target.port || 5432));
+    relay = await startRelay(Number(new URL(database.url).port || 5432));
     const through = new URL(database.url);
     through.hostname = '127.0.0.1';
     through.port = String(relay.port);
@@ -20,7 +19,7 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'a node that loses its PostgreSQL co
   });
   afterAll(async () => {
     await node?.close();
-    await relay?.close();
+    await relay?.cut();
     await database?.drop();
   });
 

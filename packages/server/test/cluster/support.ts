@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import net from 'node:net';
 import { loadServerConfig, startServer, type IdentityExports, type RunningServer } from '@latchkey/server';
 import { TEST_ENV } from '../identity/support.js';
 
@@ -25,44 +24,4 @@ export function deploymentEnv(): Record<string, string> {
   return { REDIS_URL: process.env.REDIS_URL ?? '', LATCHKEY_REDIS_PREFIX: `test-${randomUUID()}` };
 }
 
-/** A TCP relay to `target` that can be cut (every connection dropped, new ones refused) and restored. */
-export interface Relay {
-  readonly port: number;
-  cut(): Promise<void>;
-  restore(): Promise<void>;
-  close(): Promise<void>;
-}
-
-/** Starts a relay on an ephemeral port of 127.0.0.1 to `host:port`. */
-export async function startRelay(host: string, port: number): Promise<Relay> {
-  const sockets = new Set<net.Socket>();
-  let server: net.Server | undefined;
-  let listenPort = 0;
-  const listen = async () => {
-    const current = net.createServer((client) => {
-      const upstream = net.connect(port, host);
-      sockets.add(client).add(upstream);
-      client.pipe(upstream).pipe(client);
-      const end = () => {
-        client.destroy();
-        upstream.destroy();
-        sockets.delete(client);
-        sockets.delete(upstream);
-      };
-      client.on('error', end).on('close', end);
-      upstream.on('error', end).on('close', end);
-    });
-    await new Promise<void>((resolve) => current.listen(listenPort, '127.0.0.1', resolve));
-    listenPort = (current.address() as net.AddressInfo).port;
-    server = current;
-  };
-  const cut = async () => {
-    const current = server;
-    server = undefined;
-    for (const socket of sockets) socket.destroy();
-    sockets.clear();
-    if (current) await new Promise<void>((resolve) => current.close(() => resolve()));
-  };
-  await listen();
-  return { port: listenPort, cut, restore: listen, close: cut };
-}
+export { startRelay, type Relay } from '../../../../test-support/relay.js';

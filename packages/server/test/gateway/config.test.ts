@@ -36,6 +36,24 @@ const CENTRIFUGO_CONFIG = {
 describe('Centrifugo config files', () => {
   let dir: string;
   let database: TestDatabase;
+  /** Starts a server with the gateway from `file`, collecting its warning lines. */
+  const startFromFile = async (file: string) => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(...chunk.toString('utf8').trim().split('\n'));
+        done();
+      },
+    });
+    const server = await startServer({
+      env: { LATCHKEY_GATEWAY_CONFIG: file },
+      config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'warn' }),
+      logger: createLogger('warn', sink),
+      database: database.db,
+      services: [gatewayService()],
+    });
+    return { server, lines };
+  };
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'latchkey-gateway-'));
     database = await createTestDatabase('pglite');
@@ -64,23 +82,74 @@ describe('Centrifugo config files', () => {
     expect(() => loadGatewaySettings({ LATCHKEY_GATEWAY_PING_INTERVAL: '5', LATCHKEY_GATEWAY_PONG_TIMEOUT: '8' })).toThrow(/LATCHKEY_GATEWAY_PONG_TIMEOUT/);
   });
 
+  it('reads the older top-level client_queue_max_size and channel_max_length', () => {
+    expect(parseCentrifugoConfig({ client_queue_max_size: 4096, channel_max_length: 64 }, 'f')).toMatchObject({ queueMaxSize: 4096, maxLength: 64, unsupported: [] });
+    expect(parseCentrifugoConfig({ client: { queue_max_size: 2048 }, channel: { max_length: 32 } }, 'f')).toMatchObject({ queueMaxSize: 2048, maxLength: 32 });
+    expect(() => parseCentrifugoConfig({ channel: { namespaces: [{ name: 'half', history_size: 10 }] } }, 'f')).toThrow(/both history_size and history_ttl/);
+    expect(() => parseCentrifugoConfig({ channel: { namespaces: [{ name: 'bad', allowed_delta_types: ['xdelta'] }] } }, 'f')).toThrow(/unknown delta type/);
+  });
+
+  it("starts from a file shaped like the official client's test configuration: short API key with one warning, recovery and deltas", async () => {
+    const file = path.join(dir, 'client-test-config.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        client: { insecure: true, concurrency: 8, token: { hmac_secret_key: 'secret' } },
+        log: { level: 'trace' },
+        http_api: { key: 'test-api-key' },
+        channel: {
+          without_namespace: { presence: true, allowed_delta_types: ['fossil'], delta_publish: true, history_size: 100, history_ttl: '300s', force_recovery: true },
+          namespaces: [
+            { name: 'recovery', force_recovery: true, history_size: 100, history_ttl: '300s', allow_subscribe_for_client: true, allow_publish_for_subscriber: true },
+            { name: 'streamless', subscription_type: 'map', allow_subscribe_for_client: true },
+          ],
+        },
+      }),
+    );
+    const { server, lines } = await startFromFile(file);
+    const centrifuge = officialClient(`${server.url.replace(/^http/, 'ws')}/connection/websocket`);
+    try {
+      const warnings = lines.map((line) => (JSON.parse(line) as { msg: string }).msg);
+      expect(warnings.filter((line) => line.includes('shorter than 16 characters'))).toHaveLength(1);
+      expect(warnings).toEqual(expect.arrayContaining(['gateway config: unsupported key client.concurrency is ignored', 'gateway config: unsupported key log is ignored', 'gateway config: unsupported key channel.namespaces[streamless].subscription_type is ignored']));
+      const api = (body: unknown) => fetch(`${server.url}/api/publish`, { method: 'POST', headers: { 'x-api-key': 'test-api-key' }, body: JSON.stringify(body) });
+      centrifuge.connect();
+      await once(centrifuge, 'connected');
+      const subscription = centrifuge.newSubscription('recovery:config-file');
+      subscription.subscribe();
+      await once(subscription, 'subscribed');
+      centrifuge.disconnect();
+      expect((await api({ channel: 'recovery:config-file', data: { missed: true } })).status).toBe(200);
+      const again = once<{ recovered: boolean }>(subscription, 'subscribed');
+      const missed = once<{ data: unknown }>(subscription, 'publication');
+      centrifuge.connect();
+      expect(await again).toMatchObject({ recovered: true });
+      expect((await missed).data).toEqual({ missed: true });
+      const deltas = centrifuge.newSubscription('plain-delta', { delta: 'fossil' });
+      const received = new Promise<unknown[]>((resolve) => {
+        const seen: unknown[] = [];
+        deltas.on('publication', (context: { data: unknown }) => {
+          seen.push(context.data);
+          if (seen.length === 2) resolve(seen);
+        });
+      });
+      deltas.subscribe();
+      await once(deltas, 'subscribed');
+      const body = (n: number) => ({ text: 'a fairly long text that changes only a little '.repeat(5), n });
+      await api({ channel: 'plain-delta', data: body(1) });
+      await api({ channel: 'plain-delta', data: body(2) });
+      expect(await received).toEqual([body(1), body(2)]);
+      expect(deltas.deltaStats().numDeltaPayloads).toBe(1);
+    } finally {
+      centrifuge.disconnect();
+      await server.close();
+    }
+  });
+
   it('runs from a Centrifugo file: HMAC tokens from a backend, namespaces, and a warning per unsupported key', async () => {
     const file = path.join(dir, 'config.json');
     await writeFile(file, JSON.stringify(CENTRIFUGO_CONFIG));
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(...chunk.toString('utf8').trim().split('\n'));
-        done();
-      },
-    });
-    const server = await startServer({
-      env: { LATCHKEY_GATEWAY_CONFIG: file },
-      config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'warn' }),
-      logger: createLogger('warn', sink),
-      database: database.db,
-      services: [gatewayService()],
-    });
+    const { server, lines } = await startFromFile(file);
     try {
       const warnings = lines.map((line) => JSON.parse(line) as { msg: string }).map((line) => line.msg);
       expect(warnings).toEqual(expect.arrayContaining(['gateway config: unsupported key admin is ignored', 'gateway config: unsupported key engine is ignored']));

@@ -194,8 +194,9 @@ describe('proxies to the application backend (Centrifugo format)', () => {
   });
 
   it('refreshes connections and subscriptions on the server through the refresh and sub_refresh proxies', async () => {
-    const soon = () => Math.floor(Date.now() / 1000) + 1;
-    app.answers['/connect'] = () => ({ result: { user: 'rex', expire_at: soon() } });
+    const soon = (seconds = 1) => Math.floor(Date.now() / 1000) + seconds;
+    // The subscription's refresh comes first (about a second in), the connection's later.
+    app.answers['/connect'] = () => ({ result: { user: 'rex', expire_at: soon(4) } });
     let refreshes = 0;
     app.answers['/refresh'] = () => (++refreshes === 1 ? { result: { expire_at: soon() } } : { result: { expired: true } });
     app.answers['/subscribe'] = () => ({ result: { expire_at: soon() } });
@@ -213,7 +214,7 @@ describe('proxies to the application backend (Centrifugo format)', () => {
     expect(await resubscribing).toMatchObject({ code: 2501 });
     expect(callsTo('/sub_refresh').at(-1)).toMatchObject({ user: 'rex', channel: 'app:ticking' });
     // The first refresh extends the connection, the second ends it with 3005; the client reconnects.
-    const expired = once<{ code: number }>(centrifuge, 'connecting', 10_000);
+    const expired = once<{ code: number }>(centrifuge, 'connecting', 15_000);
     expect(await expired).toMatchObject({ code: 3005 });
     expect(refreshes).toBe(2);
     expect(callsTo('/refresh').at(-1)).toMatchObject({ user: 'rex' });

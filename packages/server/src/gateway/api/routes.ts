@@ -8,6 +8,7 @@ import { parseJsonText, UnsafeInputError } from '../../input/index.js';
 import type { GatewayNode } from '../node.js';
 import { ERROR_MESSAGES, ErrorCode } from '../protocol/codes.js';
 import { keyMatches } from './key.js';
+import { BrokerUnavailableError } from '../broker/types.js';
 import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable, markUnavailable } from '../../http/unavailable.js';
 
 /** Method error in Centrifugo's server API shape (HTTP 200 with an `error` object). */
@@ -156,6 +157,7 @@ export async function registerServerApi(app: FastifyInstance, node: GatewayNode,
     });
     api.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
       if (isDatabaseUnavailable(error)) return markUnavailable(reply).send({ error: { code: ErrorCode.Internal, message: DATABASE_UNAVAILABLE_MESSAGE } });
+      if (error instanceof BrokerUnavailableError) return markUnavailable(reply).send({ error: { code: ErrorCode.Internal, message: 'The broker is unreachable; retry shortly' } });
       const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
       if (status === 500) request.log.error({ err: error }, 'gateway API failed');
       return reply.code(status).send({ error: { code: status === 500 ? ErrorCode.Internal : ErrorCode.BadRequest, message: status === 500 ? 'internal server error' : error.message } });

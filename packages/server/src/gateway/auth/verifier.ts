@@ -102,6 +102,9 @@ function createStrictVerifier(settings: TokenSettings, context: VerifierContext,
     } catch (error) {
       throw new ConfigError(variable, error instanceof Error ? error.message : 'bad token settings');
     }
+    // Fetched at start, so a JWKS outage soon after is served from the cached keys (stale-if-error)
+    // instead of refusing every token until the source is back.
+    void verifier.jwks?.reload().catch(() => undefined);
   }
   return {
     async verify(token) {

@@ -1,12 +1,18 @@
-import { Redis } from 'ioredis';
+import { Redis, ReplyError } from 'ioredis';
+import { reconnectDelay } from '../../cluster/reconnect.js';
 import { RedisHistory, STREAM_PARTS, STREAM_PUB } from '../history/redis.js';
 import { FRAME_END, publicationFramePrefix } from '../history/types.js';
 import type { AppendOptions, HistoryPage, HistoryQuery, StreamPosition } from '../history/types.js';
 import type { ClientInfo } from '../protocol/types.js';
-import { presenceStats, type Broker, type BrokerHandler, type ControlMessage, type PresenceStore } from './types.js';
+import { BrokerUnavailableError, presenceStats, type Broker, type BrokerHandler, type ControlMessage, type PresenceStore } from './types.js';
 
 const PUB = 0x70; // 'p': publication for every subscriber
 const JOIN_LEAVE = 0x6a; // 'j': join/leave for subscribers that asked for it
+
+/** A command that could not reach Redis becomes {@link BrokerUnavailableError}; an answer of Redis (a script error) stays as it is. */
+function asUnavailable(error: unknown): unknown {
+  return error instanceof ReplyError ? error : new BrokerUnavailableError('the broker is unreachable', { cause: error });
+}
 
 export interface RedisBrokerOptions {
   readonly url: string;
@@ -29,9 +35,13 @@ export class RedisBroker implements Broker {
   constructor(options: RedisBrokerOptions) {
     this.#prefix = `${options.prefix ?? 'latchkey.gateway'}.ch.`;
     this.#control = `${options.prefix ?? 'latchkey.gateway'}.control`;
-    const common = { lazyConnect: true, maxRetriesPerRequest: 3, enableAutoPipelining: true } as const;
-    this.#pub = new Redis(options.url, common);
-    this.#sub = new Redis(options.url, { lazyConnect: true });
+    // A publication is never queued while Redis is away: it fails at once (the server API answers 503),
+    // instead of being acknowledged and then sent while the other nodes are still re-subscribing.
+    this.#pub = new Redis(options.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true, retryStrategy: reconnectDelay });
+    this.#sub = new Redis(options.url, { lazyConnect: true, retryStrategy: reconnectDelay });
+    // Both reconnect by themselves (the subscriber subscribes again); failures surface through publish.
+    this.#pub.on('error', () => undefined);
+    this.#sub.on('error', () => undefined);
     this.#streams = new RedisHistory(this.#pub, options.prefix ?? 'latchkey.gateway');
   }
 
@@ -75,10 +85,22 @@ export class RedisBroker implements Broker {
     const message = Buffer.allocUnsafe(frame.length + 1);
     message[0] = joinLeave ? JOIN_LEAVE : PUB;
     frame.copy(message, 1);
-    await this.#pub.publish(this.#prefix + channel, message);
+    await this.#send(this.#prefix + channel, message);
+  }
+
+  async #send(channel: string, message: Buffer | string): Promise<void> {
+    try {
+      await this.#pub.publish(channel, message);
+    } catch (error) {
+      throw asUnavailable(error);
+    }
   }
   async publishToStream(channel: string, data: string, info: string | undefined, options: AppendOptions): Promise<StreamPosition> {
-    return this.#streams.append(channel, this.#prefix + channel, data, info, options);
+    try {
+      return await this.#streams.append(channel, this.#prefix + channel, data, info, options);
+    } catch (error) {
+      throw asUnavailable(error);
+    }
   }
   history(channel: string, query: HistoryQuery): Promise<HistoryPage> {
     return this.#streams.read(channel, query);
@@ -93,7 +115,7 @@ export class RedisBroker implements Broker {
     await this.#sub.unsubscribe(this.#prefix + channel);
   }
   async control(message: ControlMessage): Promise<void> {
-    await this.#pub.publish(this.#control, JSON.stringify(message));
+    await this.#send(this.#control, JSON.stringify(message));
   }
   async close(): Promise<void> {
     this.#sub.disconnect();
@@ -119,6 +141,7 @@ export class RedisPresence implements PresenceStore {
 
   constructor(options: RedisBrokerOptions & { readonly ttlSeconds?: number }) {
     this.#redis = new Redis(options.url, { maxRetriesPerRequest: 3, enableAutoPipelining: true });
+    this.#redis.on('error', () => undefined);
     this.#prefix = `${options.prefix ?? 'latchkey.gateway'}.presence.`;
     this.#ttlMs = (options.ttlSeconds ?? 60) * 1000;
     this.#timer = setInterval(() => void this.#refresh().catch(() => undefined), this.#ttlMs / 3);

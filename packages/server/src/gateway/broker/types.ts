@@ -19,6 +19,15 @@ export interface NodeInfo {
   uptime: number;
 }
 
+/**
+ * The broker could not take a message (Redis unreachable): nothing was sent. The server API answers 503
+ * with `Retry-After`; connected clients stay connected.
+ */
+export class BrokerUnavailableError extends Error {
+  override readonly name = 'BrokerUnavailableError';
+  readonly code = 'ERR_BROKER_UNAVAILABLE';
+}
+
 /** What a broker calls back into. */
 export interface BrokerHandler {
   /**

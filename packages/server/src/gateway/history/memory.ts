@@ -42,7 +42,10 @@ export class MemoryHistory {
     const prev = withPrevious ? stream.entries[stream.entries.length - 1]?.data : undefined;
     stream.top += 1;
     stream.entries.push(info === undefined ? { offset: stream.top, data } : { offset: stream.top, data, info });
-    if (stream.entries.length > options.size) stream.entries.splice(0, stream.entries.length - options.size);
+    if (stream.entries.length > options.size) {
+      if (stream.entries.length === options.size + 1) stream.entries.shift();
+      else stream.entries.splice(0, stream.entries.length - options.size);
+    }
     stream.entriesUntil = this.now() + options.ttl * 1000;
     return prev === undefined ? { offset: stream.top, epoch: stream.epoch } : { offset: stream.top, epoch: stream.epoch, prev };
   }

@@ -6,6 +6,16 @@ export const STREAM_PUB = 0x68;
 /** Kind byte of a stream publication sent with its parts: `d<offset> {"d":data,"i":info,"p":previous data}`. */
 export const STREAM_PARTS = 0x64;
 
+/** Lua: the stream's epoch, starting a new one (from `ARGV[candidate]`) and dropping any stream left when the meta hash is gone. */
+function ensureEpoch(candidate: number): string {
+  return `local epoch = redis.call('hget', KEYS[1], 'e')
+if not epoch then
+  epoch = ARGV[${candidate}]
+  redis.call('del', KEYS[2])
+  redis.call('hset', KEYS[1], 'e', epoch)
+end`;
+}
+
 /**
  * Appends to a channel's stream and publishes, in one step, so the order on pub/sub is the order of
  * offsets. The meta hash holds the top offset (`s`) and the epoch (`e`); a missing hash starts a new
@@ -14,12 +24,7 @@ export const STREAM_PARTS = 0x64;
  * KEYS: meta, stream, pub/sub channel. ARGV: data, info ('' = none), frame prefix, size, ttl, meta ttl, epoch candidate, delivery.
  */
 const APPEND = `
-local epoch = redis.call('hget', KEYS[1], 'e')
-if not epoch then
-  epoch = ARGV[7]
-  redis.call('del', KEYS[2])
-  redis.call('hset', KEYS[1], 'e', epoch)
-end
+${ensureEpoch(7)}
 local prev = nil
 if ARGV[8] == 'delta' then
   local last = redis.call('xrevrange', KEYS[2], '+', '-', 'COUNT', 1)
@@ -53,12 +58,7 @@ return {offset, epoch}
  * KEYS: meta, stream. ARGV: meta ttl, epoch candidate, mode ('none' | 'range' | 'revrange'), start, end, count ('' = all).
  */
 const READ = `
-local epoch = redis.call('hget', KEYS[1], 'e')
-if not epoch then
-  epoch = ARGV[2]
-  redis.call('del', KEYS[2])
-  redis.call('hset', KEYS[1], 'e', epoch)
-end
+${ensureEpoch(2)}
 local top = redis.call('hget', KEYS[1], 's') or '0'
 if ARGV[1] ~= '0' then redis.call('expire', KEYS[1], ARGV[1]) end
 local entries = {}
