@@ -86,6 +86,12 @@ describeEachDatabase('passkeys with supabase-js and a software authenticator', (
     const used = (await user.client.auth.passkey.list()).data!;
     expect(used[0]!.last_used_at).toEqual(expect.any(String));
     expect(((await (await fetch(`${app.auth}/settings`)).json()) as { passkeys_enabled: boolean }).passkeys_enabled).toBe(true);
+
+    // Both land in the audit log with the passkey's id.
+    const audit = await fetch(`${app.auth}/admin/audit?user_id=${user.id}&per_page=100`, { headers: { authorization: `Bearer ${app.serviceRoleKey}` } });
+    const entries = ((await audit.json()) as { payload: { action: string; traits?: Record<string, unknown> } }[]).map((entry) => entry.payload);
+    expect(entries).toContainEqual(expect.objectContaining({ action: 'passkey_created', traits: expect.objectContaining({ passkey_id: registered.data!.id }) }));
+    expect(entries).toContainEqual(expect.objectContaining({ action: 'login', traits: expect.objectContaining({ passkey_id: registered.data!.id }) }));
   });
 
   it('uses every challenge once: a replayed sign-in or registration is webauthn_challenge_not_found', async () => {

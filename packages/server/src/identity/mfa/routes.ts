@@ -107,7 +107,7 @@ export function registerMfaRoutes(app: FastifyInstance, runtime: IdentityRuntime
     const factor = await loadFactor(runtime, auth.user.id, request.params.id);
     limit(`${factor.id}`);
     limit(`ip:${clientAddress(request, runtime.settings)}`);
-    if (factor.factor_type === 'webauthn') return challengeWebAuthnFactor(webauthn, auth, factor);
+    if (factor.factor_type === 'webauthn') return challengeWebAuthnFactor(webauthn, request, auth, factor);
     const id = randomUUID();
     const { rows } = await runtime.db.transaction(async (tx) => {
       await tx.query('update auth.mfa_factors set last_challenged_at = now() where id = $1', [factor.id]);

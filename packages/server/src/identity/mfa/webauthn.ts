@@ -32,7 +32,7 @@ export function requireWebAuthnVerify(settings: WebAuthnSettings): void {
  * `webauthn.credential_options.publicKey` as GoTrue answers. The challenge is bound to the factor, the
  * user and the session.
  */
-export async function challengeWebAuthnFactor(context: WebAuthnFactorContext, auth: UserAuthentication, factor: FactorRow): Promise<Record<string, unknown>> {
+export async function challengeWebAuthnFactor(context: WebAuthnFactorContext, request: FastifyRequest, auth: UserAuthentication, factor: FactorRow): Promise<Record<string, unknown>> {
   const { runtime, settings } = context;
   requireWebAuthnVerify(settings);
   const binding = { userId: auth.user.id, sessionId: auth.sessionId, factorId: factor.id };
@@ -42,6 +42,8 @@ export async function challengeWebAuthnFactor(context: WebAuthnFactorContext, au
     : await authenticationOptions(context.relyingParty(), await listCredentials(runtime.db, auth.user.id, factor.id), settings.challengeExpiry);
   const stored = await runtime.db.transaction(async (tx) => {
     await tx.query('update auth.mfa_factors set last_challenged_at = now() where id = $1', [factor.id]);
+    const traits = { factor_id: factor.id, factor_status: factor.status };
+    await runtime.audit.record(tx, { action: 'challenge_created', actor: userActor(auth.user), traits, ipAddress: clientAddress(request, runtime.settings) });
     return storeChallenge(tx, create ? 'registration' : 'authentication', publicKey.challenge, binding, settings.challengeExpiry);
   });
   return { id: stored.id, type: 'webauthn', expires_at: stored.expiresAt, webauthn: { type: create ? 'create' : 'request', credential_options: { publicKey } } };
