@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../db/index.js';
+import { IdentityError, Messages, validationFailed } from './errors.js';
 import { factorJson } from './mfa/factors.js';
 import type { AppMetadata, IdentityJson, UserJson } from './types.js';
 
@@ -188,11 +190,82 @@ export async function changeEmail(tx: Queryable, userId: string, email: string, 
        values (gen_random_uuid(), $1::text, $1::uuid, jsonb_build_object('sub', $1::text, 'email', $2::text, 'email_verified', true, 'phone_verified', false), 'email')`,
       [userId, email],
     );
-    await tx.query(
-      `update auth.users set raw_app_meta_data = jsonb_set(raw_app_meta_data, '{providers}',
-              coalesce(raw_app_meta_data -> 'providers', '[]'::jsonb) || '["email"]'::jsonb)
-        where id = $1 and not coalesce(raw_app_meta_data -> 'providers', '[]'::jsonb) ? 'email'`,
-      [userId],
-    );
+    await addProvider(tx, userId, 'email');
   }
+}
+
+/** Adds `provider` to the user's `app_metadata.providers` unless it is listed already. */
+export async function addProvider(tx: Queryable, userId: string, provider: string): Promise<void> {
+  await tx.query(
+    `update auth.users set raw_app_meta_data = jsonb_set(raw_app_meta_data, '{providers}',
+            coalesce(raw_app_meta_data -> 'providers', '[]'::jsonb) || jsonb_build_array($2::text))
+      where id = $1 and not coalesce(raw_app_meta_data -> 'providers', '[]'::jsonb) ? $2::text`,
+    [userId, provider],
+  );
+}
+
+/** The user an admin route names by id: 400 `validation_failed` for a malformed id, 404 `user_not_found`. */
+export async function adminTargetUser(db: Queryable, id: string): Promise<UserRow> {
+  if (!isUuid(id)) throw validationFailed('user_id must be an UUID');
+  const user = await findUserById(db, id.toLowerCase());
+  if (!user) throw new IdentityError(404, 'user_not_found', Messages.userNotFound);
+  return user;
+}
+
+/** A new user's row and identities, as the admin API and `latchkey users create` write them. */
+export interface NewUserRecord {
+  readonly id: string;
+  readonly audience: string;
+  readonly role: string;
+  readonly email: string | null;
+  readonly phone: string | null;
+  readonly passwordHash: string;
+  readonly emailConfirm: boolean;
+  readonly phoneConfirm: boolean;
+  readonly appMetadata: Record<string, unknown>;
+  readonly userMetadata: Record<string, unknown>;
+  /** Banned for this long from now (ms); 0 for not banned. */
+  readonly banMs: number;
+}
+
+/**
+ * Inserts a user and its e-mail / phone identities inside `tx`. Returns `null`, or — writing nothing —
+ * the field (`email`, `phone`) that already belongs to another user; the caller names the error.
+ */
+export async function insertUser(tx: Queryable, user: NewUserRecord): Promise<'email' | 'phone' | null> {
+  if (user.email && (await tx.query('select 1 from auth.users where email = $1 and deleted_at is null', [user.email])).rows.length > 0) return 'email';
+  if (user.phone && (await tx.query('select 1 from auth.users where phone = $1 and deleted_at is null', [user.phone])).rows.length > 0) return 'phone';
+  const providers = [...(user.email ? ['email'] : []), ...(user.phone ? ['phone'] : [])];
+  const identityBase = { sub: user.id, email_verified: user.email !== null && user.emailConfirm, phone_verified: user.phone !== null && user.phoneConfirm };
+  // What was given, as given; confirming the address marks it verified (GoTrue's rule).
+  const metadata = user.email !== null && user.emailConfirm ? { ...user.userMetadata, email_verified: true } : user.userMetadata;
+  await tx.query(
+    `insert into auth.users (id, aud, role, email, phone, encrypted_password, email_confirmed_at, phone_confirmed_at,
+                             raw_app_meta_data, raw_user_meta_data, banned_until)
+     values ($1, $2, $3, $4, $5, $6, case when $7::boolean then now() end, case when $8::boolean then now() end, $9, $10,
+             case when $11::float8 > 0 then now() + make_interval(secs => $11::float8 / 1000) end)`,
+    [
+      user.id,
+      user.audience,
+      user.role,
+      user.email,
+      user.phone,
+      user.passwordHash,
+      user.email !== null && user.emailConfirm,
+      user.phone !== null && user.phoneConfirm,
+      JSON.stringify({ provider: providers[0], providers, ...user.appMetadata }),
+      JSON.stringify(metadata),
+      user.banMs,
+    ],
+  );
+  for (const [provider, value] of [['email', user.email], ['phone', user.phone]] as const) {
+    if (!value) continue;
+    await tx.query(`insert into auth.identities (id, provider_id, user_id, identity_data, provider) values ($1, $2::text, $2::uuid, $3, $4)`, [
+      randomUUID(),
+      user.id,
+      JSON.stringify({ ...identityBase, [provider]: value }),
+      provider,
+    ]);
+  }
+  return null;
 }

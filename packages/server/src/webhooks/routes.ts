@@ -42,10 +42,9 @@ function authenticator(endpoint: WebhookEndpoint): Authenticator {
       };
     }
     case 'shopify':
-      return async (request) => ({
-        verified: verifyShopifyWebhook(request, { secrets: scheme.secret }),
-        deliveryId: headerText(request, 'x-shopify-webhook-id') ?? headerText(request, 'shopify-webhook-id'),
-      });
+      // The HMAC covers the body only: `X-Shopify-Webhook-Id` is not signed, so a captured delivery sent
+      // again under a new id must still be a duplicate. The key is the body's digest.
+      return async (request) => ({ verified: verifyShopifyWebhook(request, { secrets: scheme.secret }), deliveryId: null });
     case 'stripe':
       return async (request) => {
         const verified = verifyStripeWebhook(request, { secrets: scheme.secret });
@@ -121,7 +120,8 @@ export async function registerWebhookRoutes(
           scope.get<{ Querystring: Record<string, string> }>(`/${endpoint.name}`, async (request, reply) => {
             try {
               const challenge = verifyMetaHandshake(request.query, { verifyTokens: verifyToken });
-              return reply.code(200).type('text/plain; charset=utf-8').send(challenge);
+              // Echoed input: plain text the browser must not sniff as markup.
+              return reply.code(200).type('text/plain; charset=utf-8').header('x-content-type-options', 'nosniff').send(challenge);
             } catch (error) {
               if (error instanceof WebhookError) return refuse(reply, error);
               throw error;

@@ -119,7 +119,7 @@ describeEachDatabase('OAuth token endpoint', (database) => {
       expect(listed).toMatchObject({ client_name: 'temporary', scopes: [] });
       expect(listed).not.toHaveProperty('client_secret');
       const removed = await fetch(`${app.auth}/admin/oauth/clients/${client.client_id}`, { method: 'DELETE', headers: admin() });
-      expect(removed.status).toBe(200);
+      expect(removed.status).toBe(204);
       const again = await fetch(`${app.auth}/admin/oauth/clients/${client.client_id}`, { method: 'DELETE', headers: admin() });
       expect(again.status).toBe(404);
       const after = await form(tokenUrl, { grant_type: 'client_credentials', client_id: client.client_id, client_secret: client.client_secret });

@@ -138,7 +138,7 @@ describeEachDatabase('organization changes and client deletion write one revocat
     it('deleting a client through the admin API selects its tokens', async () => {
       const client = await clientToken();
       const answer = await fetch(`${auth()}/admin/oauth/clients/${client.id}`, { method: 'DELETE', headers: admin() });
-      expect(answer.status).toBe(200);
+      expect(answer.status).toBe(204);
       const event = await onlyEventOf(server, received, ofClient(client.id));
       expect(event).toMatchObject({ kind: 'oauth_client_deleted', client_id: client.id, user_id: null, session_ids: null, organization_id: null });
       expect(revocationMatches(event, client.claims)).toBe(true);

@@ -231,7 +231,7 @@ async function clientsSection(): Promise<HTMLElement> {
       table(
         ['Name', 'client_id', 'Created', ''],
         clients.map((client) => [
-          String(client.name ?? ''),
+          String(client.client_name ?? client.name ?? ''),
           h('code', {}, String(client.client_id)),
           when(client.created_at),
           button('Delete', async () => {

@@ -1,42 +1,41 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { IdentityError, validationFailed } from '../errors.js';
 import { requireAdmin } from '../http/authenticate.js';
-import { bodyOf, optionalString } from '../http/request.js';
+import { bodyOf } from '../http/request.js';
 import type { IdentityRuntime } from '../runtime.js';
-import { isUniqueViolation, isUuid } from '../users.js';
-import { SCOPE_TOKEN, clientJson, createOAuthClient, deleteOAuthClient, listOAuthClients } from './clients.js';
+import { isUniqueViolation } from '../users.js';
+import { clientJson, createOAuthClient, deleteOAuthClient, findOAuthClient, listOAuthClients, regenerateOAuthClientSecret, updateOAuthClient, type ClientRow } from './clients.js';
+import { clientChangesOf, newClientOf } from './registration.js';
 
-/** `scopes` as an array of scope tokens or one space-separated string. */
-function scopesOf(body: Record<string, unknown>): string[] {
-  const value = body.scopes ?? body.scope;
-  if (value === undefined || value === null) return [];
-  const list = typeof value === 'string' ? value.split(' ').filter((part) => part !== '') : value;
-  if (!Array.isArray(list) || !list.every((scope): scope is string => typeof scope === 'string' && SCOPE_TOKEN.test(scope))) {
-    throw validationFailed('scopes must be an array of scope tokens (printable ASCII, no spaces, quotes or backslashes)');
-  }
-  return list;
+function notFound(): IdentityError {
+  return new IdentityError(404, 'oauth_client_not_found', 'OAuth client not found');
+}
+
+function positive(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === '') return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw validationFailed(`Bad Pagination Parameters: ${name} must be a positive integer`);
+  return Number(value);
 }
 
 /**
- * The OAuth clients admin API: `POST /admin/oauth/clients` (`{client_name, scopes?, organization_id?}`
- * → the client with its `client_secret`, shown this once), `GET /admin/oauth/clients` (`{clients}`),
- * `DELETE /admin/oauth/clients/{client_id}` (the deleted client).
+ * The OAuth client admin API at GoTrue's routes and shapes (supabase-js `auth.admin.oauth.*`), over the
+ * one client store that `latchkey clients` and the token endpoint's client credentials grant use:
+ * `POST /admin/oauth/clients` (201, the secret shown this once), `GET /admin/oauth/clients` (`{clients}`,
+ * `page`/`per_page` with `X-Total-Count` and `Link`), `GET|PUT|DELETE /admin/oauth/clients/{client_id}`
+ * (delete: 204, ending the tokens the client was issued), and
+ * `POST /admin/oauth/clients/{client_id}/regenerate_secret`. Unknown ids are 404 `oauth_client_not_found`.
  */
 export function registerOAuthClientAdminRoutes(app: FastifyInstance, runtime: IdentityRuntime): void {
   app.register(async (admin) => {
     admin.addHook('preHandler', async (request) => {
       await requireAdmin(runtime, request);
     });
+    const load = async (request: FastifyRequest<{ Params: { id: string } }>): Promise<ClientRow> => (await findOAuthClient(runtime.db, request.params.id)) ?? Promise.reject(notFound());
 
     admin.post('/admin/oauth/clients', async (request, reply) => {
-      const body = bodyOf(request);
-      const name = (optionalString(body, 'client_name') ?? optionalString(body, 'name') ?? '').trim();
-      if (name === '' || name.length > 200) throw validationFailed('client_name is required (1 to 200 characters)');
-      const scopes = scopesOf(body);
-      const organizationId = optionalString(body, 'organization_id') ?? null;
-      if (organizationId !== null && !isUuid(organizationId)) throw validationFailed('organization_id must be an UUID');
+      const client = newClientOf(bodyOf(request));
       try {
-        const { row, secret } = await createOAuthClient(runtime.db, { name, scopes, organizationId: organizationId?.toLowerCase() ?? null });
+        const { row, secret } = await createOAuthClient(runtime.db, client);
         return reply.code(201).header('cache-control', 'no-store').send(clientJson(row, secret));
       } catch (error) {
         if ((error as { code?: string }).code === '23503') throw new IdentityError(404, 'organization_not_found', 'Organization not found');
@@ -45,12 +44,41 @@ export function registerOAuthClientAdminRoutes(app: FastifyInstance, runtime: Id
       }
     });
 
-    admin.get('/admin/oauth/clients', async () => ({ clients: (await listOAuthClients(runtime.db)).map((row) => clientJson(row)) }));
+    admin.get<{ Querystring: { page?: string; per_page?: string } }>('/admin/oauth/clients', async (request, reply) => {
+      const page = positive(request.query.page, 1, 'page');
+      const perPage = Math.min(positive(request.query.per_page, 50, 'per_page'), 1000);
+      const { rows, total } = await listOAuthClients(runtime.db, { page, perPage });
+      const path = request.url.split('?')[0];
+      const lastPage = Math.max(1, Math.ceil(total / perPage));
+      const links: string[] = [];
+      if (total > page * perPage) links.push(`<${path}?page=${page + 1}&per_page=${perPage}>; rel="next"`);
+      links.push(`<${path}?page=${lastPage}&per_page=${perPage}>; rel="last"`);
+      reply.header('x-total-count', String(total));
+      reply.header('link', links.join(', '));
+      return { clients: rows.map((row) => clientJson(row)) };
+    });
 
-    admin.delete<{ Params: { id: string } }>('/admin/oauth/clients/:id', async (request) => {
-      const row = await deleteOAuthClient(runtime.db, request.params.id, runtime.revocations);
-      if (!row) throw new IdentityError(404, 'oauth_client_not_found', 'OAuth client not found');
+    admin.get<{ Params: { id: string } }>('/admin/oauth/clients/:id', async (request) => clientJson(await load(request)));
+
+    admin.put<{ Params: { id: string } }>('/admin/oauth/clients/:id', async (request) => {
+      const changes = clientChangesOf(bodyOf(request), await load(request));
+      const row = await updateOAuthClient(runtime.db, request.params.id, changes);
+      if (!row) throw notFound();
       return clientJson(row);
+    });
+
+    admin.post<{ Params: { id: string } }>('/admin/oauth/clients/:id/regenerate_secret', async (request, reply) => {
+      const current = await load(request);
+      if (current.client_type !== 'confidential') throw validationFailed('Cannot regenerate secret for public client');
+      const regenerated = await regenerateOAuthClientSecret(runtime.db, current.id);
+      if (!regenerated) throw notFound();
+      return reply.header('cache-control', 'no-store').send(clientJson(regenerated.row, regenerated.secret));
+    });
+
+    admin.delete<{ Params: { id: string } }>('/admin/oauth/clients/:id', async (request, reply) => {
+      const row = await deleteOAuthClient(runtime.db, request.params.id, runtime.revocations);
+      if (!row) throw notFound();
+      return reply.code(204).send();
     });
   });
 }

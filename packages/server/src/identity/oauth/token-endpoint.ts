@@ -160,6 +160,8 @@ async function clientCredentialsGrant(runtime: IdentityRuntime, request: Fastify
   rateLimit(runtime, request);
   if (!credentials) throw new OAuthTokenError('invalid_client', 'Client authentication is required (HTTP Basic or client_id and client_secret)', { basicChallenge: true });
   const client = await authenticateClient(runtime, credentials);
+  // Only a client registered for this grant gets its tokens (a client for the authorization code flow does not).
+  if (!client.grant_types.includes('client_credentials')) throw new OAuthTokenError('unauthorized_client', 'Client is not allowed to use grant type: client_credentials');
   return { ...(await issueClientToken(runtime, client, grantedScopes(client, form.get('scope')))) };
 }
 
