@@ -121,7 +121,11 @@ export function registerExternalRoutes(app: FastifyInstance, runtime: IdentityRu
         return { code: await issueAuthCode(tx, flow.id) };
       }
       await deleteFlow(tx, flow.id);
-      return { prepared: await startSession(tx, runtime.issuer, userId, { method: 'oauth', client: clientFacts(request, runtime.settings) }) };
+      return { prepared: await startSession(tx, runtime.issuer, userId, {
+          method: 'oauth',
+          client: clientFacts(request, runtime.settings),
+          audit: { writer: runtime.audit, traits: { provider: flow.provider } },
+        }) };
     });
     if ('code' in outcome) return codeRedirect(flow.redirectTo, outcome.code);
     return sessionRedirect(flow.redirectTo, await finishSession(runtime.issuer, outcome.prepared), profile.accessToken, profile.refreshToken);
