@@ -12,6 +12,7 @@ const COMMANDS: ReadonlyArray<() => Promise<CommandDefinition>> = [
   () => import('./define/migrate.js'),
   () => import('./define/keys.js'),
   () => import('./define/clients.js'),
+  () => import('./define/users.js'),
   () => import('./define/webhooks.js'),
   () => import('./define/mail.js'),
   () => import('./define/audit.js'),

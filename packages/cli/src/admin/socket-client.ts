@@ -84,6 +84,7 @@ export function socketOperations(socketPath: string, databaseHeader: string, dat
     listClients: () => call('GET', '/clients'),
     createClient: (input) => call('POST', '/clients', input),
     deleteClient: (id) => call('DELETE', `/clients/${encodeURIComponent(id)}`),
+    createUser: (input) => call('POST', '/users', input),
     mail: (query) => call('GET', outboxPath('/mail', query)),
     sms: (query) => call('GET', outboxPath('/sms', query)),
     audit: (query) => {

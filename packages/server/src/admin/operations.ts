@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/index.js';
 import { migrate, type MigrationReport } from '../db/index.js';
 import { rotateSigningKey, KeyStore, type RotationResult } from '../identity/keys/key-store.js';
@@ -7,9 +8,11 @@ import { createRevocationRecorder } from '../revocation/revocations.js';
 import type { RevocationRecorder } from '../revocation/types.js';
 import { outboxJson, readOutbox } from '../mail/index.js';
 import { readSmsOutbox, smsOutboxJson } from '../sms/index.js';
-import { AdminError, type AuditPruneInput, type AuditQuery, type KeysReport, type MailQuery, type SmsQuery, type NewClientInput, type RotationReport } from './protocol.js';
+import { AdminError, type AuditPruneInput, type AuditQuery, type KeysReport, type MailQuery, type SmsQuery, type NewClientInput, type NewUserInput, type CreatedUser, type RotationReport } from './protocol.js';
 import { isAuditAction, pruneAuditLog, readAuditLog, type AuditEntryJson, type AuditFilter } from '../identity/audit/index.js';
-import { isUuid } from '../identity/users.js';
+import { insertUser, isUuid } from '../identity/users.js';
+import { checkNewPassword, hashPassword } from '../identity/passwords.js';
+import { IdentityError } from '../identity/errors.js';
 
 /**
  * What the admin commands do, whichever way they reach the data: a running server answers them over
@@ -26,6 +29,12 @@ export interface AdminOperations {
   createClient(input: NewClientInput): Promise<ClientJson>;
   /** `client_not_found` when there is no such client. */
   deleteClient(id: string): Promise<ClientJson>;
+  /**
+   * Creates a confirmed user with a password; with `admin`, its role is the first of the admin roles
+   * that is not `service_role` (`supabase_admin` by default), so it can sign in to the admin console.
+   * `email_exists`, `weak_password`, `bad_request`.
+   */
+  createUser(input: NewUserInput): Promise<CreatedUser>;
   mail(query: MailQuery): Promise<{ messages: Array<Record<string, unknown>> }>;
   /** The audit log, newest first; `bad_request` for a malformed filter. */
   audit(query: AuditQuery): Promise<{ entries: AuditEntryJson[]; total: number }>;
@@ -152,6 +161,25 @@ export function databaseOperations(
         if ((error as { code?: unknown }).code === '23503') throw new AdminError('organization_not_found', `organization ${input.organization_id} does not exist`);
         throw error;
       }
+    },
+    async createUser(input) {
+      const email = input.email.trim().toLowerCase();
+      if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 255) throw new AdminError('bad_request', 'email must be an e-mail address');
+      try {
+        checkNewPassword(input.password, settings.passwordMinLength);
+      } catch (error) {
+        if (error instanceof IdentityError) throw new AdminError('weak_password', error.message);
+        throw error;
+      }
+      const role = input.admin ? (settings.adminRoles.find((name) => name !== 'service_role') ?? settings.adminRoles[0] ?? 'service_role') : settings.defaultRole;
+      await migrate(db);
+      const passwordHash = await hashPassword(input.password);
+      const id = randomUUID();
+      const taken = await db.transaction((tx) =>
+        insertUser(tx, { id, audience: settings.audience, role, email, phone: null, passwordHash, emailConfirm: true, phoneConfirm: false, appMetadata: {}, userMetadata: {}, banMs: 0 }),
+      );
+      if (taken) throw new AdminError('email_exists', `a user with the e-mail address ${email} already exists`);
+      return { id, email, role };
     },
     async deleteClient(id) {
       const row = await reading(() => deleteOAuthClient(db, id, revocations), () => null);

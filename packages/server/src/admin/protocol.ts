@@ -13,6 +13,7 @@
  * | `GET /clients` | | `{clients: ClientJson[]}` |
  * | `POST /clients` | {@link NewClientInput} | `ClientJson` with `client_secret` (201) |
  * | `DELETE /clients/{id}` | | `ClientJson` |
+ * | `POST /users` | {@link NewUserInput} | {@link CreatedUser} (201) |
  * | `GET /mail?to=&limit=` | | `{messages: […]}` |
  * | `GET /audit?user_id=&action=&since=&until=&limit=` | | `{entries: […], total}` |
  * | `POST /audit/prune` | {@link AuditPruneInput} | `{deleted}` |
@@ -44,6 +45,8 @@ export type AdminErrorCode =
   | 'keys_from_environment'
   | 'organization_not_found'
   | 'client_not_found'
+  | 'email_exists'
+  | 'weak_password'
   | 'identity_not_mounted'
   | 'database_mismatch'
   | 'bad_request'
@@ -57,6 +60,8 @@ export const ADMIN_ERROR_STATUS: Readonly<Record<AdminErrorCode, number>> = {
   keys_from_environment: 409,
   organization_not_found: 422,
   client_not_found: 404,
+  email_exists: 422,
+  weak_password: 422,
   identity_not_mounted: 409,
   database_mismatch: 409,
   bad_request: 400,
@@ -97,6 +102,20 @@ export interface NewClientInput {
   readonly client_name: string;
   readonly scopes: readonly string[];
   readonly organization_id: string | null;
+}
+
+/** `POST /users`: a user with a password, confirmed; `admin` gives it an admin role. */
+export interface NewUserInput {
+  readonly email: string;
+  readonly password: string;
+  readonly admin: boolean;
+}
+
+/** The user `POST /users` created. */
+export interface CreatedUser {
+  readonly id: string;
+  readonly email: string;
+  readonly role: string;
 }
 
 /** `GET /mail`. */

@@ -7,7 +7,7 @@ import { isUuid } from '../identity/users.js';
 import { DEFAULT_MAX_JSON_DEPTH, findUnsafeValue, parseJsonText, UnsafeInputError } from '../input/index.js';
 import type { Logger } from '../logging/logger.js';
 import type { AdminOperations } from './operations.js';
-import { ADMIN_ERROR_STATUS, AdminError, DATABASE_HEADER, type NewClientInput, type StatusReport } from './protocol.js';
+import { ADMIN_ERROR_STATUS, AdminError, DATABASE_HEADER, type NewClientInput, type NewUserInput, type StatusReport } from './protocol.js';
 
 /** Largest request body the admin socket reads. */
 const MAX_BODY = 64 * 1024;
@@ -65,6 +65,15 @@ function safeText(value: string, name: string): string {
 }
 
 /** The body of `POST /clients`, checked as the HTTP admin API checks it; `bad_request` otherwise. */
+/** The body of `POST /users`; `bad_request` otherwise. */
+function newUserInput(body: unknown): NewUserInput {
+  const fields = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+  if (typeof fields.email !== 'string' || typeof fields.password !== 'string' || typeof fields.admin !== 'boolean') {
+    throw new AdminError('bad_request', 'expected {email, password, admin (boolean)}');
+  }
+  return { email: safeText(fields.email, 'email'), password: fields.password, admin: fields.admin };
+}
+
 function newClientInput(body: unknown): NewClientInput {
   const fields = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
   const name = typeof fields.client_name === 'string' ? fields.client_name.trim() : '';
@@ -106,6 +115,8 @@ async function route(options: AdminSocketOptions, request: http.IncomingMessage)
       return { status: 200, body: await ops.rotateKeys() };
     case 'GET /clients':
       return { status: 200, body: await ops.listClients() };
+    case 'POST /users':
+      return { status: 201, body: await ops.createUser(newUserInput(await readBody(request))) };
     case 'POST /clients':
       return { status: 201, body: await ops.createClient(newClientInput(await readBody(request))) };
     case 'GET /mail':

@@ -67,6 +67,8 @@ export class GatewayNode {
   readonly #otherNodes = new Map<string, { info: NodeInfo; seenAt: number }>();
   readonly #started = Date.now();
   #connected = 0;
+  /** Restricted (token-less) connections open now. */
+  #restricted = 0;
   #subs = 0;
   #ticker: NodeJS.Timeout | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
@@ -116,6 +118,16 @@ export class GatewayNode {
     this.sessions.add(session);
   }
 
+  /**
+   * Takes a place for a restricted (token-less) connection; false when
+   * `authRpcMaxConnections` are open already. The place is given back when the connection closes.
+   */
+  admitRestricted(): boolean {
+    if (this.#restricted >= this.settings.authRpcMaxConnections) return false;
+    this.#restricted += 1;
+    return true;
+  }
+
   /** A connection finished `connect`. */
   attach(session: Session): void {
     this.#connected += 1;
@@ -138,6 +150,7 @@ export class GatewayNode {
   /** A connection closed. */
   detach(session: Session, wasConnected: boolean): void {
     this.sessions.delete(session);
+    if (session.restrictedUntil !== 0) this.#restricted -= 1;
     if (!wasConnected) return;
     this.#connected -= 1;
     this.#bySelector.delete(session.selectorKeys, session);

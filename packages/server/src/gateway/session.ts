@@ -385,7 +385,9 @@ export class Session implements Subscriber {
       this.expireAt = settings.insecure ? 0 : decided.expireAt;
       proxied = decided;
     } else if (settings.authRpc && !(settings.insecure || settings.allowAnonymousConnectWithoutToken)) {
-      // Sign-in over the socket: only `auth.*` RPCs, for a limited time.
+      // Sign-in over the socket: only the `auth.*` sign-in RPCs, for a limited time, on a bounded number of connections.
+      if (this.state === 'closed') return { body: {} };
+      if (!this.node.admitRestricted()) throw new DisconnectError(DisconnectCode.ConnectionLimit, DISCONNECT_REASONS[DisconnectCode.ConnectionLimit]);
       this.restrictedUntil = Date.now() + settings.authRpcLifetime * 1000;
     } else if (!(settings.insecure || settings.allowAnonymousConnectWithoutToken)) {
       throw new DisconnectError(DisconnectCode.BadRequest, DISCONNECT_REASONS[DisconnectCode.BadRequest]);

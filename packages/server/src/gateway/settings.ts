@@ -93,6 +93,11 @@ export interface GatewaySettings {
   readonly authRpc: boolean;
   /** Seconds a restricted (token-less) connection may stay open. Default 60, at most 60. */
   readonly authRpcLifetime: number;
+  /**
+   * Restricted (token-less) connections this node holds at once; a connect without a token beyond it is
+   * closed with 3504 `connection limit`, so token-less sockets cannot pile up. Default 1000.
+   */
+  readonly authRpcMaxConnections: number;
   /** Browser origins allowed; empty allows only requests without an Origin or from the same host. */
   readonly allowedOrigins: readonly string[];
   readonly token: TokenSettings;
@@ -200,6 +205,7 @@ export function loadGatewaySettings(env: Environment, overrides: GatewaySettings
   const queueSetting = readSetting(env, ['LATCHKEY_GATEWAY_QUEUE_MAX_SIZE']);
   const originsSetting = readSetting(env, ['LATCHKEY_GATEWAY_ALLOWED_ORIGINS']);
   const channelLimitSetting = readSetting(env, ['LATCHKEY_GATEWAY_CLIENT_CHANNEL_LIMIT']);
+  const authRpcMaxSetting = readSetting(env, ['LATCHKEY_GATEWAY_AUTH_RPC_MAX_CONNECTIONS']);
   const membershipSetting = readSetting(env, ['LATCHKEY_GATEWAY_ORGANIZATION_MEMBERSHIP']);
 
   let token = readTokenEnv(env, tokenFromFile(file.token), 'LATCHKEY_GATEWAY_TOKEN');
@@ -259,6 +265,7 @@ export function loadGatewaySettings(env: Environment, overrides: GatewaySettings
     disallowAnonymousConnectionTokens: file.disallowAnonymousConnectionTokens ?? false,
     authRpc: flag(['LATCHKEY_GATEWAY_AUTH_RPC'], overrides.identityInProcess ?? false),
     authRpcLifetime: seconds(['LATCHKEY_GATEWAY_AUTH_RPC_LIFETIME'], 60, 1, 60),
+    authRpcMaxConnections: authRpcMaxSetting ? parseInteger(authRpcMaxSetting, { min: 1, max: 1_000_000 }) : 1000,
     allowedOrigins: originsSetting ? parseList(originsSetting) : (file.allowedOrigins ?? []),
     token,
     subscriptionToken: hasKeys(subscriptionToken) ? subscriptionToken : null,

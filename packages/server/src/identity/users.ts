@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../db/index.js';
 import { factorJson } from './mfa/factors.js';
 import type { AppMetadata, IdentityJson, UserJson } from './types.js';
@@ -195,4 +196,62 @@ export async function changeEmail(tx: Queryable, userId: string, email: string, 
       [userId],
     );
   }
+}
+
+/** A new user's row and identities, as the admin API and `latchkey users create` write them. */
+export interface NewUserRecord {
+  readonly id: string;
+  readonly audience: string;
+  readonly role: string;
+  readonly email: string | null;
+  readonly phone: string | null;
+  readonly passwordHash: string;
+  readonly emailConfirm: boolean;
+  readonly phoneConfirm: boolean;
+  readonly appMetadata: Record<string, unknown>;
+  readonly userMetadata: Record<string, unknown>;
+  /** Banned for this long from now (ms); 0 for not banned. */
+  readonly banMs: number;
+}
+
+/**
+ * Inserts a user and its e-mail / phone identities inside `tx`. Returns `null`, or — writing nothing —
+ * the field (`email`, `phone`) that already belongs to another user; the caller names the error.
+ */
+export async function insertUser(tx: Queryable, user: NewUserRecord): Promise<'email' | 'phone' | null> {
+  if (user.email && (await tx.query('select 1 from auth.users where email = $1 and deleted_at is null', [user.email])).rows.length > 0) return 'email';
+  if (user.phone && (await tx.query('select 1 from auth.users where phone = $1 and deleted_at is null', [user.phone])).rows.length > 0) return 'phone';
+  const providers = [...(user.email ? ['email'] : []), ...(user.phone ? ['phone'] : [])];
+  const identityBase = { sub: user.id, email_verified: user.email !== null && user.emailConfirm, phone_verified: user.phone !== null && user.phoneConfirm };
+  // What was given, as given; confirming the address marks it verified (GoTrue's rule).
+  const metadata = user.email !== null && user.emailConfirm ? { ...user.userMetadata, email_verified: true } : user.userMetadata;
+  await tx.query(
+    `insert into auth.users (id, aud, role, email, phone, encrypted_password, email_confirmed_at, phone_confirmed_at,
+                             raw_app_meta_data, raw_user_meta_data, banned_until)
+     values ($1, $2, $3, $4, $5, $6, case when $7::boolean then now() end, case when $8::boolean then now() end, $9, $10,
+             case when $11::float8 > 0 then now() + make_interval(secs => $11::float8 / 1000) end)`,
+    [
+      user.id,
+      user.audience,
+      user.role,
+      user.email,
+      user.phone,
+      user.passwordHash,
+      user.email !== null && user.emailConfirm,
+      user.phone !== null && user.phoneConfirm,
+      JSON.stringify({ provider: providers[0], providers, ...user.appMetadata }),
+      JSON.stringify(metadata),
+      user.banMs,
+    ],
+  );
+  for (const [provider, value] of [['email', user.email], ['phone', user.phone]] as const) {
+    if (!value) continue;
+    await tx.query(`insert into auth.identities (id, provider_id, user_id, identity_data, provider) values ($1, $2::text, $2::uuid, $3, $4)`, [
+      randomUUID(),
+      user.id,
+      JSON.stringify({ ...identityBase, [provider]: value }),
+      provider,
+    ]);
+  }
+  return null;
 }

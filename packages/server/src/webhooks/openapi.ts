@@ -4,7 +4,7 @@ type Json = Record<string, unknown>;
 
 const SCHEME_TEXT: Record<string, string> = {
   meta: 'Meta (WhatsApp): `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body under the app secret>`; `GET` answers the `hub.*` verify-token handshake.',
-  shopify: 'Shopify: `X-Shopify-Hmac-Sha256: <base64 HMAC-SHA256 of the body>`; delivery key `X-Shopify-Webhook-Id`.',
+  shopify: 'Shopify: `X-Shopify-Hmac-Sha256: <base64 HMAC-SHA256 of the body>`; delivery key the SHA-256 of the body (the webhook id header is not signed).',
   stripe: 'Stripe: `Stripe-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.body">` (5 minutes tolerance); delivery key the event `id`.',
   bearer: 'Static bearer: `Authorization: Bearer <token>`; delivery key `Idempotency-Key` when sent.',
   standard: 'Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>` under the `whsec_` secret; delivery key `webhook-id`.',

@@ -42,10 +42,9 @@ function authenticator(endpoint: WebhookEndpoint): Authenticator {
       };
     }
     case 'shopify':
-      return async (request) => ({
-        verified: verifyShopifyWebhook(request, { secrets: scheme.secret }),
-        deliveryId: headerText(request, 'x-shopify-webhook-id') ?? headerText(request, 'shopify-webhook-id'),
-      });
+      // The HMAC covers the body only: `X-Shopify-Webhook-Id` is not signed, so a captured delivery sent
+      // again under a new id must still be a duplicate. The key is the body's digest.
+      return async (request) => ({ verified: verifyShopifyWebhook(request, { secrets: scheme.secret }), deliveryId: null });
     case 'stripe':
       return async (request) => {
         const verified = verifyStripeWebhook(request, { secrets: scheme.secret });

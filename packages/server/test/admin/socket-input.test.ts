@@ -40,6 +40,7 @@ describe('admin socket input', () => {
       pruneAudit: unused,
       sms: unused,
       migrate: unused,
+      createUser: unused,
       async createClient(input) {
         created.push(input);
         return { client_id: 'lkc_x' } as never;

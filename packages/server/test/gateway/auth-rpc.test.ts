@@ -131,10 +131,29 @@ describeEachDatabase('sign-in over the socket', (database) => {
       expect((await unsubscribed).code).toBe(103);
       expect(await rpcError(client, 'auth.login', { email, password: 'wrong-password' })).toMatchObject({ code: 400, message: 'invalid_credentials' });
       expect(await rpcError(client, 'auth.login', 'not an object')).toMatchObject({ code: 107 });
-      expect(await rpcError(client, 'auth.unknown', {})).toMatchObject({ code: 104 });
+      expect(await rpcError(client, 'auth.unknown', {})).toMatchObject({ code: 103 });
     } finally {
       client.disconnect();
     }
+  });
+
+  it('an application method named auth.* is not reachable without a token', async () => {
+    // A method that only shares the prefix (here an application's own) must not open to token-less callers.
+    const calls: string[] = [];
+    const gateway = app.server.services.get('gateway')!.exports as GatewayExports;
+    gateway.registerRpc('auth.admin.deleteUser', (_data, context) => {
+      calls.push(context.user);
+      return { deleted: true };
+    });
+    const client = await restricted(app.wsUrl);
+    try {
+      for (const method of ['auth.admin.deleteUser', 'auth.', 'auth.login ', 'AUTH.LOGIN', 'auth.login/../admin']) {
+        expect(await rpcError(client, method, {})).toMatchObject({ code: 103 });
+      }
+    } finally {
+      client.disconnect();
+    }
+    expect(calls).toEqual([]);
   });
 
   it('counts against the login throttle shared with HTTP', async () => {
@@ -219,16 +238,60 @@ async function mailedCode(app: Started, email: string): Promise<string> {
   }
 }
 
-describeEachDatabase('restricted connections: lifetime and switch', (database) => {
+describeEachDatabase('restricted connections: lifetime, limit and switch', (database) => {
   let short: Started;
   let off: Started;
+  let capped: Started;
   beforeAll(async () => {
     short = await start(database(), { LATCHKEY_GATEWAY_AUTH_RPC_LIFETIME: '1' });
     off = await start(database(), { LATCHKEY_GATEWAY_AUTH_RPC: 'false' });
+    capped = await start(database(), { LATCHKEY_GATEWAY_AUTH_RPC_MAX_CONNECTIONS: '2' });
   });
   afterAll(async () => {
     await short?.server.close();
     await off?.server.close();
+    await capped?.server.close();
+  });
+
+  it('holds at most LATCHKEY_GATEWAY_AUTH_RPC_MAX_CONNECTIONS connections without a token (3504 beyond); a closed one frees its place', async () => {
+    const first = await restricted(capped.wsUrl);
+    const second = await restricted(capped.wsUrl);
+    const third = officialClient(capped.wsUrl);
+    try {
+      const refused = once<{ code: number; reason: string }>(third, 'disconnected');
+      third.connect();
+      expect(await refused).toEqual({ code: 3504, reason: 'connection limit' });
+      // Connections with a token are not counted against the limit.
+      const email = `socket-cap-${randomUUID()}@example.com`;
+      expect((await capped.post('/signup', { email, password: PASSWORD })).status).toBe(200);
+      const session = (await first.rpc('auth.login', { email, password: PASSWORD })).data as { access_token: string };
+      const full = officialClient(capped.wsUrl, { token: session.access_token });
+      try {
+        full.connect();
+        await once(full, 'connected');
+      } finally {
+        full.disconnect();
+      }
+      first.disconnect();
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const again = officialClient(capped.wsUrl);
+        const outcome = new Promise<string>((resolve) => {
+          again.once('connected', () => resolve('connected'));
+          again.once('disconnected', () => resolve('refused'));
+        });
+        again.connect();
+        const result = await outcome;
+        again.disconnect();
+        if (result === 'connected') break;
+        if (Date.now() > deadline) throw new Error('the closed connection never gave its place back');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    } finally {
+      first.disconnect();
+      second.disconnect();
+      third.disconnect();
+    }
   });
 
   it('closes a connection without a token at the end of its lifetime, terminally (4502)', async () => {

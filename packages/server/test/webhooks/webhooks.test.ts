@@ -131,6 +131,9 @@ describeEachDatabase('inbound webhook endpoints', (database) => {
     const shopifyId = randomUUID();
     expect((await post('/webhooks/shopify', shopifyBody, { 'x-shopify-hmac-sha256': shopifyHmac, 'x-shopify-webhook-id': shopifyId })).status).toBe(200);
     expect((await post('/webhooks/shopify', shopifyBody, { 'x-shopify-hmac-sha256': shopifyHmac, 'x-shopify-webhook-id': shopifyId })).body).toMatchObject({ duplicate: true });
+    // The webhook id header is not signed: a captured delivery sent again under a fresh id is still a duplicate.
+    expect((await post('/webhooks/shopify', shopifyBody, { 'x-shopify-hmac-sha256': shopifyHmac, 'x-shopify-webhook-id': randomUUID() })).body).toMatchObject({ duplicate: true });
+    expect((await post('/webhooks/shopify', shopifyBody, { 'x-shopify-hmac-sha256': shopifyHmac })).body).toMatchObject({ duplicate: true });
     expect((await post('/webhooks/shopify', shopifyBody, { 'x-shopify-hmac-sha256': createHmac('sha256', 'other-secret').update(shopifyBody).digest('base64') })).status).toBe(401);
 
     const stripe = new Stripe('sk_test_unused');

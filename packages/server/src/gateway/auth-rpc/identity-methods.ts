@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { ErrorCode } from '../protocol/codes.js';
 import type { JsonValue } from '../protocol/types.js';
 import { RpcError } from '../rpc/errors.js';
-import type { RpcContext, RpcRegistry } from '../rpc/registry.js';
+import type { RpcContext, RpcHandler, RpcRegistry } from '../rpc/registry.js';
+import type { AuthMethod } from './restricted.js';
 
 /** An identity route's answer as the socket sees it. */
 interface RouteAnswer {
@@ -74,12 +75,13 @@ export function registerAuthMethods(rpc: RpcRegistry, app: FastifyInstance, pref
     }
     return { status: response.statusCode, body };
   };
+  const register = (method: AuthMethod, handler: RpcHandler<JsonValue | undefined, Record<string, unknown>>): void => rpc.register(method, handler);
   const answer = (result: RouteAnswer): Record<string, unknown> => {
     if (result.status !== 200) throw refusal(result);
     return result.body;
   };
 
-  rpc.register<JsonValue | undefined, Record<string, unknown>>('auth.login', async (data, context) => {
+  register('auth.login', async (data, context) => {
     const input = objectOf(data);
     const { email, password, totp } = fields(input, ['email', 'password', 'totp']);
     const session = answer(await route(context, '/token?grant_type=password', { ...(email !== undefined ? { email } : {}), ...(password !== undefined ? { password } : {}) }));
@@ -94,18 +96,18 @@ export function registerAuthMethods(rpc: RpcRegistry, app: FastifyInstance, pref
     return answer(await route(context, `/factors/${encodeURIComponent(factor.id)}/verify`, { challenge_id: challengeId, code: totp }, access));
   });
 
-  rpc.register<JsonValue | undefined, Record<string, unknown>>('auth.refresh', async (data, context) => {
+  register('auth.refresh', async (data, context) => {
     const { refresh_token } = fields(objectOf(data), ['refresh_token']);
     return answer(await route(context, '/token?grant_type=refresh_token', refresh_token !== undefined ? { refresh_token } : {}));
   });
 
-  rpc.register<JsonValue | undefined, Record<string, unknown>>('auth.otp', async (data, context) => {
+  register('auth.otp', async (data, context) => {
     const { email } = fields(objectOf(data), ['email']);
     answer(await route(context, '/otp', email !== undefined ? { email } : {}));
     return {};
   });
 
-  rpc.register<JsonValue | undefined, Record<string, unknown>>('auth.verify', async (data, context) => {
+  register('auth.verify', async (data, context) => {
     const picked = fields(objectOf(data), ['email', 'token', 'type']);
     return answer(await route(context, '/verify', picked));
   });

@@ -6,7 +6,7 @@ import { requireAdmin } from '../http/authenticate.js';
 import { bodyOf, clientAddress, normaliseEmail, normalisePhone, optionalBoolean, optionalObject, optionalString } from '../http/request.js';
 import { checkNewPassword, hashPassword, isBcryptHash } from '../passwords.js';
 import type { IdentityRuntime } from '../runtime.js';
-import { USER_SELECT, changeEmail, findUserById, isUniqueViolation, isUuid, userJson, type UserRow } from '../users.js';
+import { USER_SELECT, changeEmail, findUserById, insertUser, isUniqueViolation, isUuid, userJson, type UserRow } from '../users.js';
 import { mergeMetadata } from './user-routes.js';
 import { adminActor, type AuditActor } from '../audit/audit-log.js';
 import type { AdminAuthentication } from '../http/authenticate.js';
@@ -114,50 +114,23 @@ export function registerAdminRoutes(app: FastifyInstance, runtime: IdentityRunti
       const appMetadata = optionalObject(body, 'app_metadata') ?? {};
       const hash = await passwordHashFrom(runtime, body, true);
       const providers = [...(email ? ['email'] : []), ...(phone ? ['phone'] : [])];
-      const identityBase = { sub: id, email_verified: email !== null && emailConfirm, phone_verified: phone !== null && phoneConfirm };
-      // What was given, as given; confirming the address marks it verified (GoTrue's rule).
-      const metadata = email !== null && emailConfirm ? { ...userMetadata, email_verified: true } : userMetadata;
       try {
         const user = await runtime.db.transaction(async (tx) => {
-          if (email && (await tx.query('select 1 from auth.users where email = $1 and deleted_at is null', [email])).rows.length > 0) {
-            throw new IdentityError(422, 'email_exists', Messages.emailExists);
-          }
-          if (phone && (await tx.query('select 1 from auth.users where phone = $1 and deleted_at is null', [phone])).rows.length > 0) {
-            throw new IdentityError(422, 'phone_exists', Messages.phoneExists);
-          }
-          await tx.query(
-            `insert into auth.users (id, aud, role, email, phone, encrypted_password, email_confirmed_at, phone_confirmed_at,
-                                     raw_app_meta_data, raw_user_meta_data, banned_until)
-             values ($1, $2, $3, $4, $5, $6, case when $7::boolean then now() end, case when $8::boolean then now() end, $9, $10,
-                     case when $11::float8 > 0 then now() + make_interval(secs => $11::float8 / 1000) end)`,
-            [
-              id,
-              runtime.settings.audience,
-              role,
-              email,
-              phone,
-              hash,
-              email !== null && emailConfirm,
-              phone !== null && phoneConfirm,
-              JSON.stringify({ provider: providers[0], providers, ...appMetadata }),
-              JSON.stringify(metadata),
-              banMs,
-            ],
-          );
-          if (email) {
-            await tx.query(`insert into auth.identities (id, provider_id, user_id, identity_data, provider) values ($1, $2::text, $2::uuid, $3, 'email')`, [
-              randomUUID(),
-              id,
-              JSON.stringify({ ...identityBase, email }),
-            ]);
-          }
-          if (phone) {
-            await tx.query(`insert into auth.identities (id, provider_id, user_id, identity_data, provider) values ($1, $2::text, $2::uuid, $3, 'phone')`, [
-              randomUUID(),
-              id,
-              JSON.stringify({ ...identityBase, phone }),
-            ]);
-          }
+          const taken = await insertUser(tx, {
+            id,
+            audience: runtime.settings.audience,
+            role,
+            email,
+            phone,
+            passwordHash: hash!,
+            emailConfirm,
+            phoneConfirm,
+            appMetadata,
+            userMetadata,
+            banMs,
+          });
+          if (taken === 'email') throw new IdentityError(422, 'email_exists', Messages.emailExists);
+          if (taken === 'phone') throw new IdentityError(422, 'phone_exists', Messages.phoneExists);
           await runtime.audit.record(tx, { action: 'user_signedup', actor: actorOf(request), traits: { ...userTraits({ id, email, phone }), provider: providers[0] }, ipAddress: ipOf(request) });
           return findUserById(tx, id);
         });
