@@ -1,6 +1,9 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import type { ServiceModule } from '@latchkey/server';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page, type Request } from 'playwright-core';
 
 /** Debian's Chromium; `.ci/run` installs the `chromium` package when it is missing. */
@@ -99,4 +102,30 @@ export function recordForeignRequests(context: BrowserContext, allowed: string):
   context.on('page', (page) => page.on('websocket', (socket) => check(socket.url())));
   for (const page of context.pages()) page.on('websocket', (socket) => check(socket.url()));
   return foreign;
+}
+
+/**
+ * A service that serves one test page on the server's own origin: an HTML shell at `path` that loads
+ * `entry` (a TypeScript module, bundled for Chromium with esbuild) from `${path}.js`.
+ */
+export async function bundledPageService(name: string, path: string, entry: URL): Promise<ServiceModule> {
+  const bundle = await build({
+    entryPoints: [fileURLToPath(entry)],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'chrome120',
+    write: false,
+    tsconfig: fileURLToPath(new URL('../tsconfig.json', import.meta.url)),
+    logLevel: 'silent',
+  });
+  const script = bundle.outputFiles[0]!.text;
+  return {
+    name,
+    async mount(app) {
+      app.get(path, async (_request, reply) => reply.type('text/html').send(`<!doctype html><title>${name}</title><script type="module" src="${path}.js"></script>`));
+      app.get(`${path}.js`, async (_request, reply) => reply.type('text/javascript').send(script));
+      return { name };
+    },
+  };
 }

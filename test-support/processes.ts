@@ -79,3 +79,10 @@ export function spawnNode(script: string, args: readonly string[], env: Record<s
     },
   };
 }
+
+/** Runs `latchkey <args>` to its end; answers its exit code and everything it printed. */
+export async function runLatchkey(args: readonly string[], env: Record<string, string>): Promise<{ code: number | string; output: string }> {
+  const proc = spawnNode(LATCHKEY_BIN, args, env);
+  const code = await proc.exited;
+  return { code, output: proc.output() };
+}

@@ -1,43 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { build } from 'esbuild';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { identityService, type ServiceModule } from '@latchkey/server';
-import { launchBrowser, type TestBrowser } from '../../../../test-support/browser.js';
+import { identityService } from '@latchkey/server';
+import { bundledPageService, launchBrowser, type TestBrowser } from '../../../../test-support/browser.js';
 import { describeEachDatabase } from '../../../../test-support/databases.js';
 import { PASSWORD, startStack, type Stack } from '../support.js';
 
 const LIFETIME_S = 5;
 const RUN_MS = 30_000;
 
-/** Serves the tabs page: an HTML shell and its bundled script, on the identity service's origin. */
-async function tabsPage(): Promise<ServiceModule> {
-  const bundle = await build({
-    entryPoints: [new URL('./tabs-page.ts', import.meta.url).pathname],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'chrome120',
-    write: false,
-    tsconfig: new URL('../../../../tsconfig.json', import.meta.url).pathname,
-    logLevel: 'silent',
-  });
-  const script = bundle.outputFiles[0]!.text;
-  return {
-    name: 'tabs-page',
-    async mount(app) {
-      app.get('/tabs', async (_request, reply) => reply.type('text/html').send('<!doctype html><title>tab</title><script type="module" src="/tabs.js"></script>'));
-      app.get('/tabs.js', async (_request, reply) => reply.type('text/javascript').send(script));
-      return { name: 'tabs-page' };
-    },
-  };
-}
-
 describeEachDatabase('browser tabs sharing one session', (database) => {
   let stack: Stack;
   let browser: TestBrowser;
   beforeAll(async () => {
-    stack = await startStack(database(), { env: { LATCHKEY_JWT_EXPIRY: String(LIFETIME_S) }, services: [identityService, await tabsPage()] });
+    stack = await startStack(database(), { env: { LATCHKEY_JWT_EXPIRY: String(LIFETIME_S) }, services: [identityService, await bundledPageService('tabs-page', '/tabs', new URL('./tabs-page.ts', import.meta.url))] });
     browser = await launchBrowser();
   });
   afterAll(async () => {

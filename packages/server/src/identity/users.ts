@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../db/index.js';
+import { IdentityError, Messages, validationFailed } from './errors.js';
 import { factorJson } from './mfa/factors.js';
 import type { AppMetadata, IdentityJson, UserJson } from './types.js';
 
@@ -189,13 +190,26 @@ export async function changeEmail(tx: Queryable, userId: string, email: string, 
        values (gen_random_uuid(), $1::text, $1::uuid, jsonb_build_object('sub', $1::text, 'email', $2::text, 'email_verified', true, 'phone_verified', false), 'email')`,
       [userId, email],
     );
-    await tx.query(
-      `update auth.users set raw_app_meta_data = jsonb_set(raw_app_meta_data, '{providers}',
-              coalesce(raw_app_meta_data -> 'providers', '[]'::jsonb) || '["email"]'::jsonb)
-        where id = $1 and not coalesce(raw_app_meta_data -> 'providers', '[]'::jsonb) ? 'email'`,
-      [userId],
-    );
+    await addProvider(tx, userId, 'email');
   }
+}
+
+/** Adds `provider` to the user's `app_metadata.providers` unless it is listed already. */
+export async function addProvider(tx: Queryable, userId: string, provider: string): Promise<void> {
+  await tx.query(
+    `update auth.users set raw_app_meta_data = jsonb_set(raw_app_meta_data, '{providers}',
+            coalesce(raw_app_meta_data -> 'providers', '[]'::jsonb) || jsonb_build_array($2::text))
+      where id = $1 and not coalesce(raw_app_meta_data -> 'providers', '[]'::jsonb) ? $2::text`,
+    [userId, provider],
+  );
+}
+
+/** The user an admin route names by id: 400 `validation_failed` for a malformed id, 404 `user_not_found`. */
+export async function adminTargetUser(db: Queryable, id: string): Promise<UserRow> {
+  if (!isUuid(id)) throw validationFailed('user_id must be an UUID');
+  const user = await findUserById(db, id.toLowerCase());
+  if (!user) throw new IdentityError(404, 'user_not_found', Messages.userNotFound);
+  return user;
 }
 
 /** A new user's row and identities, as the admin API and `latchkey users create` write them. */

@@ -120,7 +120,8 @@ export async function registerWebhookRoutes(
           scope.get<{ Querystring: Record<string, string> }>(`/${endpoint.name}`, async (request, reply) => {
             try {
               const challenge = verifyMetaHandshake(request.query, { verifyTokens: verifyToken });
-              return reply.code(200).type('text/plain; charset=utf-8').send(challenge);
+              // Echoed input: plain text the browser must not sniff as markup.
+              return reply.code(200).type('text/plain; charset=utf-8').header('x-content-type-options', 'nosniff').send(challenge);
             } catch (error) {
               if (error instanceof WebhookError) return refuse(reply, error);
               throw error;

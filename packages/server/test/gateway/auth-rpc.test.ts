@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import type { Centrifuge } from 'centrifuge';
 import { authenticator } from 'otplib';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { createLogger, identityService, loadServerConfig, startServer, type Database, type IdentityExports, type RunningServer } from '@latchkey/server';
 import { describeEachDatabase } from '../../../../test-support/databases.js';
 import { gatewayService, type GatewayExports } from '../../src/gateway/index.js';
@@ -218,6 +219,50 @@ describeEachDatabase('sign-in over the socket with a second factor', (database) 
       const claims = JSON.parse(Buffer.from(result.access_token.split('.')[1]!, 'base64url').toString('utf8')) as { aal: string; amr: { method: string }[] };
       expect(claims.aal).toBe('aal2');
       expect(claims.amr.map((entry) => entry.method)).toContain('totp');
+    } finally {
+      client.disconnect();
+    }
+  });
+});
+
+/** The official client on a socket whose upgrade request claims another client address. */
+function spoofingClient(url: string, forwardedFor: string): Centrifuge {
+  class Spoofing extends WebSocket {
+    constructor(address: string, protocols?: string | string[]) {
+      super(address, protocols, { headers: { 'x-forwarded-for': forwardedFor, 'x-real-ip': forwardedFor } });
+    }
+  }
+  return officialClient(url, { websocket: Spoofing });
+}
+
+describeEachDatabase('sign-in over the socket without a trusted proxy', (database) => {
+  let app: Started;
+  beforeAll(async () => {
+    app = await start(database(), { LATCHKEY_LOGIN_ACCOUNT_FAILURES: '0', LATCHKEY_LOGIN_ADDRESS_FAILURES: '2' });
+  });
+  afterAll(async () => {
+    await app?.server.close();
+  });
+
+  it('a forwarding header on the upgrade request does not move the socket to another address bucket', async () => {
+    const email = `socket-spoof-${randomUUID()}@example.com`;
+    expect((await app.post('/signup', { email, password: PASSWORD })).status).toBe(200);
+    for (const [index, forged] of ['203.0.113.1', '203.0.113.2'].entries()) {
+      const client = spoofingClient(app.wsUrl, forged);
+      client.connect();
+      await once(client, 'connected');
+      try {
+        expect(await rpcError(client, 'auth.login', { email, password: `wrong-${index}` })).toMatchObject({ code: 400 });
+      } finally {
+        client.disconnect();
+      }
+    }
+    // Both failures counted for the socket's real address: a third forged address still waits.
+    const client = spoofingClient(app.wsUrl, '203.0.113.3');
+    client.connect();
+    await once(client, 'connected');
+    try {
+      expect(await rpcError(client, 'auth.login', { email, password: PASSWORD })).toMatchObject({ code: 111, message: 'over_request_rate_limit' });
     } finally {
       client.disconnect();
     }

@@ -1,14 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWith } from '../../../../test-support/integration.js';
 import { createPostgresDatabase } from '../../../../test-support/databases.js';
-import { LATCHKEY_BIN, spawnNode, type Spawned } from '../../../../test-support/processes.js';
+import { LATCHKEY_BIN, runLatchkey as run, spawnNode, type Spawned } from '../../../../test-support/processes.js';
 import { email, post, TEST_ENV } from './support.js';
-
-async function run(args: string[], env: Record<string, string>): Promise<{ code: number | string; output: string }> {
-  const proc = spawnNode(LATCHKEY_BIN, args, env);
-  const code = await proc.exited;
-  return { code, output: proc.output() };
-}
 
 describeWith(['DATABASE_URL'], 'latchkey mail shows the outbox of a running server', () => {
   let target: { url: string; drop: () => Promise<void> };

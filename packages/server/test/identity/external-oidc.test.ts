@@ -49,6 +49,14 @@ describeEachDatabase('sign-in with an OpenID Connect provider', (database) => {
     await upstream?.close();
   });
 
+  /** The actions of a user's audit entries, oldest first. */
+  async function auditOf(userId: string): Promise<{ action: string; traits?: Record<string, unknown> }[]> {
+    const response = await fetch(`${app.auth}/admin/audit?user_id=${userId}&per_page=1000`, { headers: { authorization: `Bearer ${app.serviceRoleKey}`, apikey: app.serviceRoleKey } });
+    expect(response.status).toBe(200);
+    const entries = (await response.json()) as { payload: { action: string; traits?: Record<string, unknown> } }[];
+    return entries.map((entry) => ({ action: entry.payload.action, ...(entry.payload.traits ? { traits: entry.payload.traits } : {}) })).reverse();
+  }
+
   /** signInWithOAuth in Node: the URL is followed by the test's browser until it reaches the app. */
   async function signIn(supabase: SupabaseClient, redirectTo = `${APP}/welcome`): Promise<string> {
     const { data, error } = await supabase.auth.signInWithOAuth({ provider: 'acme' as never, options: { redirectTo, skipBrowserRedirect: true } });
@@ -100,6 +108,11 @@ describeEachDatabase('sign-in with an OpenID Connect provider', (database) => {
     const { data: again2 } = await second.auth.exchangeCodeForSession(new URL(back).searchParams.get('code')!);
     expect(again2.user!.id).toBe(user!.id);
     expect(again2.user!.identities).toHaveLength(1);
+    expect(await auditOf(user!.id)).toEqual([
+      { action: 'user_signedup', traits: { provider: 'acme' } },
+      { action: 'login', traits: { provider_type: 'oauth' } },
+      { action: 'login', traits: { provider_type: 'oauth' } },
+    ]);
   });
 
   it('accepts the callback as a form post (response_mode=form_post)', async () => {
@@ -195,6 +208,7 @@ describeEachDatabase('sign-in with an OpenID Connect provider', (database) => {
     expect(data.user!.id).toBe(created.user!.id);
     expect(data.user!.identities!.map((identity) => identity.provider).sort()).toEqual(['acme', 'email']);
     expect(data.user!.app_metadata.providers).toEqual(['acme', 'email']);
+    expect((await auditOf(created.user!.id)).map((entry) => entry.action)).toContain('identity_linked');
   });
 
   it('does not let an unverified provider address take over the account with that address', async () => {
@@ -321,6 +335,11 @@ describeEachDatabase('sign-in with an OpenID Connect provider', (database) => {
     expect(last.error?.status).toBe(422);
     const { error: notUuid } = await supabase.auth.unlinkIdentity({ ...after!.identities[0]!, identity_id: 'nope' });
     expect(notUuid?.status).toBe(404);
+    const actions = (await auditOf(userId)).filter((entry) => entry.action.startsWith('identity_'));
+    expect(actions).toEqual([
+      { action: 'identity_linked', traits: { identity_id: acme.identity_id, provider: 'acme', provider_id: sub } },
+      { action: 'identity_unlinked', traits: { identity_id: acme.identity_id, provider: 'acme', provider_id: sub } },
+    ]);
   });
 
   it('gives the address of the remaining identity to an account whose email identity was unlinked', async () => {

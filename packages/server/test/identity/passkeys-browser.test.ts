@@ -1,34 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { build } from 'esbuild';
 import type { CDPSession, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { identityService, loadServerConfig, startServer, type IdentityExports, type RunningServer, type ServiceModule } from '@latchkey/server';
-import { launchBrowser, type TestBrowser } from '../../../../test-support/browser.js';
+import { identityService, loadServerConfig, startServer, type IdentityExports, type RunningServer } from '@latchkey/server';
+import { bundledPageService, launchBrowser, type TestBrowser } from '../../../../test-support/browser.js';
 import { describeEachDatabase } from '../../../../test-support/databases.js';
 import { claimsOf, TEST_ENV } from './support.js';
-
-/** Serves the passkey page (an HTML shell and its bundled script) on the identity service's origin. */
-async function passkeyPage(): Promise<ServiceModule> {
-  const bundle = await build({
-    entryPoints: [new URL('./browser/passkey-page.ts', import.meta.url).pathname],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'chrome120',
-    write: false,
-    tsconfig: new URL('../../../../tsconfig.json', import.meta.url).pathname,
-    logLevel: 'silent',
-  });
-  const script = bundle.outputFiles[0]!.text;
-  return {
-    name: 'passkey-page',
-    async mount(app) {
-      app.get('/passkey', async (_request, reply) => reply.type('text/html').send('<!doctype html><title>passkey</title><script type="module" src="/passkey.js"></script>'));
-      app.get('/passkey.js', async (_request, reply) => reply.type('text/javascript').send(script));
-      return { name: 'passkey-page' };
-    },
-  };
-}
 
 interface Outcome {
   error: string | null;
@@ -48,7 +24,7 @@ describeEachDatabase('passkeys in Chromium with its virtual authenticator', (dat
       env: TEST_ENV,
       config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' }),
       database: database(),
-      services: [identityService, await passkeyPage()],
+      services: [identityService, await bundledPageService('passkey-page', '/passkey', new URL('./browser/passkey-page.ts', import.meta.url))],
     });
     browser = await launchBrowser();
     page = await browser.newPage();

@@ -225,6 +225,8 @@ describeEachDatabase('passkey settings', (database) => {
       LATCHKEY_WEBAUTHN_RP_ID: 'app.example.test',
       LATCHKEY_WEBAUTHN_RP_ORIGINS: 'https://app.example.test,https://admin.example.test',
       GOTRUE_WEBAUTHN_RP_DISPLAY_NAME: 'Example',
+      GOTRUE_WEBAUTHN_CHALLENGE_EXPIRY_DURATION: '1s',
+      GOTRUE_RATE_LIMIT_PASSKEY: '2',
     });
     try {
       const user = await newUser(configured);
@@ -238,6 +240,18 @@ describeEachDatabase('passkey settings', (database) => {
       const again = await user.client.auth.passkey.startRegistration();
       const elsewhere = local.create(again.data!.options as unknown as CreationOptionsJSON);
       expect((await user.client.auth.passkey.verifyRegistration({ challengeId: again.data!.challenge_id, credential: elsewhere as never })).error?.code).toBe('webauthn_verification_failed');
+
+      // Challenges expire (here after 1 s), and are used up all the same.
+      const device = passkeyClient(configured);
+      const late = await device.auth.passkey.startAuthentication();
+      const assertion = user.authenticator.get(late.data!.options as unknown as RequestOptionsJSON);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const expired = await device.auth.passkey.verifyAuthentication({ challengeId: late.data!.challenge_id, credential: assertion as never });
+      expect(expired.error).toMatchObject({ status: 400, code: 'webauthn_challenge_expired', message: 'Challenge has expired' });
+      expect((await device.auth.passkey.verifyAuthentication({ challengeId: late.data!.challenge_id, credential: assertion as never })).error?.code).toBe('webauthn_challenge_not_found');
+      // Sign-in ceremonies started per client address are limited (RATE_LIMIT_PASSKEY, here 2).
+      expect((await device.auth.passkey.startAuthentication()).error).toBeNull();
+      expect((await device.auth.passkey.startAuthentication()).error).toMatchObject({ status: 429, code: 'over_request_rate_limit' });
     } finally {
       await configured.close();
     }

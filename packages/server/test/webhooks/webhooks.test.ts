@@ -158,6 +158,53 @@ describeEachDatabase('inbound webhook endpoints', (database) => {
     expect(rows.every((row) => row.headers.authorization === undefined)).toBe(true);
   });
 
+  it('reflects no markup from the handshake and verifies the bytes as sent, whatever the content type', async () => {
+    const ok = await fetch(`${server.url}/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=${VERIFY_TOKEN}&hub.challenge=abc-123`);
+    expect(ok.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(ok.headers.get('x-content-type-options')).toBe('nosniff');
+    for (const challenge of ['<script>alert(1)</script>', '"><img src=x>', 'a%0d%0aSet-Cookie:x=1']) {
+      const refused = await fetch(`${server.url}/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=${VERIFY_TOKEN}&hub.challenge=${challenge}`);
+      expect(refused.status).toBe(400);
+      expect(await refused.text()).not.toContain('<');
+    }
+    // A signature over a re-serialized body does not pass for the bytes actually sent.
+    const sent = `{"object": "whatsapp_business_account", "entry": [{"id": "${randomUUID()}"}]}`;
+    const reserialized = JSON.stringify(JSON.parse(sent));
+    expect((await post('/webhooks/whatsapp', sent, { 'x-hub-signature-256': `sha256=${createHmac('sha256', META_SECRET).update(reserialized).digest('hex')}` })).status).toBe(401);
+    // Any content type (or none) is verified and stored byte for byte.
+    for (const type of [undefined, 'text/html', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=latin1']) {
+      const body = Buffer.from(`a=1&b=${randomUUID()}&c=\u00e9\xff`, 'latin1');
+      const response = await fetch(`${server.url}/webhooks/internal`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${INTERNAL_TOKEN}`, ...(type !== undefined ? { 'content-type': type } : {}) },
+        body: new Uint8Array(body),
+      });
+      expect(response.status).toBe(200);
+      const { id } = (await response.json()) as { id: number };
+      const { rows } = await database().query<{ body: Uint8Array }>(`select body from latchkey.webhook_events where id = $1`, [id]);
+      expect(Buffer.from(rows[0]!.body).equals(body)).toBe(true);
+    }
+  });
+
+  it('refuses stale Stripe and Standard Webhooks deliveries, and a signed delivery under another id', async () => {
+    const before = await count();
+    const stripe = new Stripe('sk_test_unused');
+    const stripeBody = JSON.stringify({ id: `evt_${randomUUID().replace(/-/g, '')}`, object: 'event', type: 'charge.refunded' });
+    const stale = stripe.webhooks.generateTestHeaderString({ payload: stripeBody, secret: STRIPE_SECRET, timestamp: Math.floor(Date.now() / 1000) - 600 });
+    expect((await post('/webhooks/stripe', stripeBody, { 'stripe-signature': stale })).status).toBe(401);
+
+    const messageId = `msg_${randomUUID()}`;
+    const body = JSON.stringify({ type: 'order.paid', id: randomUUID() });
+    const old = new Date(Date.now() - 600_000);
+    const oldHeaders = { 'webhook-id': messageId, 'webhook-timestamp': String(Math.floor(old.getTime() / 1000)), 'webhook-signature': new Webhook(ORDERS_SECRET).sign(messageId, old, body) };
+    expect((await post('/webhooks/orders', body, oldHeaders)).status).toBe(401);
+    // The id is signed: a captured delivery sent under a chosen id (to take a later event's place) is refused.
+    const now = new Date();
+    const headers = { 'webhook-id': messageId, 'webhook-timestamp': String(Math.floor(now.getTime() / 1000)), 'webhook-signature': new Webhook(ORDERS_SECRET).sign(messageId, now, body) };
+    expect((await post('/webhooks/orders', body, { ...headers, 'webhook-id': `msg_${randomUUID()}` })).status).toBe(401);
+    expect(await count()).toBe(before);
+  });
+
   it('refuses an oversized body with 413, and unknown endpoints with 404', async () => {
     const before = await count();
     const big = JSON.stringify({ padding: 'x'.repeat(8000) });

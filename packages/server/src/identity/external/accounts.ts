@@ -30,11 +30,22 @@ function identityData(profile: ProviderProfile): Record<string, unknown> {
   return data;
 }
 
-async function insertIdentity(tx: Queryable, userId: string, provider: string, profile: ProviderProfile, data: Record<string, unknown>): Promise<void> {
+async function insertIdentity(tx: Queryable, userId: string, provider: string, profile: ProviderProfile, data: Record<string, unknown>): Promise<string> {
+  const id = randomUUID();
   await tx.query(
     `insert into auth.identities (id, provider_id, user_id, identity_data, provider, last_sign_in_at) values ($1, $2, $3, $4, $5, now())`,
-    [randomUUID(), profile.subject, userId, JSON.stringify(data), provider],
+    [id, profile.subject, userId, JSON.stringify(data), provider],
   );
+  return id;
+}
+
+/** The account a sign-in resolved to, and what happened to it (for the audit log). */
+export interface ResolvedAccount {
+  readonly userId: string;
+  /** `created`: a new account; `linked`: a new identity joined it; `known`: the identity was known. */
+  readonly outcome: 'created' | 'linked' | 'known';
+  /** The new identity's row id (`created` and `linked`). */
+  readonly identityId?: string;
 }
 
 /**
@@ -64,17 +75,17 @@ async function usersWithEmails(tx: Queryable, emails: readonly string[]): Promis
  * address was never confirmed loses its password and email identity first: whoever signed it up
  * without owning the address cannot keep a way in (GoTrue's pre-account-takeover rule).
  */
-async function linkByEmail(tx: Queryable, user: UserRow, provider: string, profile: ProviderProfile, data: Record<string, unknown>): Promise<string> {
+async function linkByEmail(tx: Queryable, user: UserRow, provider: string, profile: ProviderProfile, data: Record<string, unknown>): Promise<ResolvedAccount> {
   if (!user.email_confirmed_at) {
     await tx.query(`delete from auth.identities where user_id = $1 and provider = 'email'`, [user.id]);
     await tx.query(`update auth.users set encrypted_password = null, email_confirmed_at = now() where id = $1`, [user.id]);
   }
-  await insertIdentity(tx, user.id, provider, profile, data);
+  const identityId = await insertIdentity(tx, user.id, provider, profile, data);
   await syncProviders(tx, user.id, provider, data);
-  return user.id;
+  return { userId: user.id, outcome: 'linked', identityId };
 }
 
-async function createAccount(tx: Queryable, settings: AccountSettings, provider: string, profile: ProviderProfile, data: Record<string, unknown>): Promise<string> {
+async function createAccount(tx: Queryable, settings: AccountSettings, provider: string, profile: ProviderProfile, data: Record<string, unknown>): Promise<ResolvedAccount> {
   if (settings.disableSignup) throw new IdentityError(422, 'signup_disabled', Messages.signupDisabled);
   const chosen = candidateEmail(profile.emails);
   if (!chosen) throw new IdentityError(500, 'unexpected_failure', 'Error getting user email from external provider');
@@ -90,8 +101,7 @@ async function createAccount(tx: Queryable, settings: AccountSettings, provider:
      values ($1, $2, $3, $4, now(), $5, $6)`,
     [id, settings.audience, settings.defaultRole, email, JSON.stringify({ provider, providers: [provider] }), JSON.stringify(data)],
   );
-  await insertIdentity(tx, id, provider, profile, data);
-  return id;
+  return { userId: id, outcome: 'created', identityId: await insertIdentity(tx, id, provider, profile, data) };
 }
 
 /**
@@ -165,7 +175,13 @@ function refuseBanned(user: Pick<UserRow, 'banned_until'> | undefined): void {
  *    refused with 422 `provider_email_needs_verification`, as it is without autoconfirm.
  * Banned users are refused (403 `user_banned`); new accounts need sign-ups enabled (422 `signup_disabled`).
  */
-export async function resolveAccount(tx: Queryable, settings: AccountSettings, provider: string, profile: ProviderProfile, linkingTargetId: string | null): Promise<string> {
+export async function resolveAccount(
+  tx: Queryable,
+  settings: AccountSettings,
+  provider: string,
+  profile: ProviderProfile,
+  linkingTargetId: string | null,
+): Promise<ResolvedAccount> {
   const data = identityData(profile);
   const { rows: known } = await tx.query<{ user_id: string }>('select user_id from auth.identities where provider = $1 and provider_id = $2', [provider, profile.subject]);
   const existing = known[0];
@@ -173,10 +189,10 @@ export async function resolveAccount(tx: Queryable, settings: AccountSettings, p
     if (existing) {
       throw new IdentityError(422, 'identity_already_exists', existing.user_id === linkingTargetId ? 'Identity is already linked' : 'Identity is already linked to another user');
     }
-    await insertIdentity(tx, linkingTargetId, provider, profile, data);
+    const identityId = await insertIdentity(tx, linkingTargetId, provider, profile, data);
     await adoptEmail(tx, linkingTargetId, provider, profile);
     await syncProviders(tx, linkingTargetId, provider);
-    return linkingTargetId;
+    return { userId: linkingTargetId, outcome: 'linked', identityId };
   }
   if (existing) {
     const { rows } = await tx.query<Pick<UserRow, 'banned_until'>>('select banned_until from auth.users where id = $1 and deleted_at is null', [existing.user_id]);
@@ -184,7 +200,7 @@ export async function resolveAccount(tx: Queryable, settings: AccountSettings, p
     refuseBanned(rows[0]);
     await tx.query('update auth.identities set identity_data = $3, updated_at = now() where provider = $1 and provider_id = $2', [provider, profile.subject, JSON.stringify(data)]);
     await syncProviders(tx, existing.user_id, provider, data);
-    return existing.user_id;
+    return { userId: existing.user_id, outcome: 'known' };
   }
   const verified = [...new Set(profile.emails.filter((email) => email.verified).map((email) => email.email.toLowerCase()))];
   const matches = await usersWithEmails(tx, verified);

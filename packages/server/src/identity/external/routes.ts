@@ -2,11 +2,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { IdentityError, OAuthError, validationFailed } from '../errors.js';
 import { requireUser } from '../http/authenticate.js';
 import { clientFacts } from '../http/client-address.js';
-import { isUuid } from '../users.js';
+import { findUserById, isUuid } from '../users.js';
 import { issueAuthCode, pkceChallenge } from '../otp/flow-state.js';
 import type { IdentityRuntime } from '../runtime.js';
 import { finishSession, startSession } from '../sessions.js';
-import { promoteEmailAfterUnlink, resolveAccount, syncProviders } from './accounts.js';
+import type { Queryable } from '../../db/index.js';
+import { userActor } from '../audit/audit-log.js';
+import { promoteEmailAfterUnlink, resolveAccount, syncProviders, type ResolvedAccount } from './accounts.js';
 import { attachFlowUser, claimExternalFlow, createExternalFlow, deleteFlow, type ClaimedFlow } from './flows.js';
 import type { UpstreamProvider } from './providers.js';
 import { codeRedirect, errorRedirect, sessionRedirect } from './redirects.js';
@@ -99,6 +101,16 @@ export function registerExternalRoutes(app: FastifyInstance, runtime: IdentityRu
 
   app.get('/authorize', async (request, reply) => reply.redirect(await startFlow(queryOf(request), null), 302));
 
+  /** Audit entries of a resolved account: `user_signedup` for a new one, `identity_linked` for a new identity. */
+  async function recordAccount(tx: Queryable, account: ResolvedAccount, provider: string, providerId: string, ipAddress: string | undefined): Promise<void> {
+    if (account.outcome === 'known') return;
+    const user = await findUserById(tx, account.userId);
+    if (!user) return;
+    const action = account.outcome === 'created' ? 'user_signedup' : 'identity_linked';
+    const traits = account.outcome === 'created' ? { provider } : { identity_id: account.identityId, provider, provider_id: providerId };
+    await runtime.audit.record(tx, { action, actor: userActor(user), traits, ipAddress });
+  }
+
   /** Runs the callback after its flow was claimed; any refusal is thrown. */
   async function finishCallback(request: FastifyRequest, params: URLSearchParams, flow: ClaimedFlow): Promise<string> {
     const provider = deps.providers.get(flow.provider);
@@ -114,18 +126,17 @@ export function registerExternalRoutes(app: FastifyInstance, runtime: IdentityRu
       throw new IdentityError(500, 'unexpected_failure', 'Unable to exchange external code');
     }
     if (!profile.subject) throw new IdentityError(500, 'unexpected_failure', 'Error getting user profile from external provider');
+    const client = clientFacts(request, runtime.settings);
     const outcome = await runtime.db.transaction(async (tx) => {
-      const userId = await resolveAccount(tx, runtime.settings, flow.provider, profile, flow.linkingTargetId);
+      const account = await resolveAccount(tx, runtime.settings, flow.provider, profile, flow.linkingTargetId);
+      await recordAccount(tx, account, flow.provider, profile.subject, client.ip);
       if (flow.pkce) {
-        await attachFlowUser(tx, flow.id, userId, profile.accessToken, profile.refreshToken);
+        await attachFlowUser(tx, flow.id, account.userId, profile.accessToken, profile.refreshToken);
         return { code: await issueAuthCode(tx, flow.id) };
       }
       await deleteFlow(tx, flow.id);
-      return { prepared: await startSession(tx, runtime.issuer, userId, {
-          method: 'oauth',
-          client: clientFacts(request, runtime.settings),
-          audit: { writer: runtime.audit, traits: { provider: flow.provider } },
-        }) };
+      const audit = { writer: runtime.audit, traits: { provider: flow.provider } };
+      return { prepared: await startSession(tx, runtime.issuer, account.userId, { method: 'oauth', client, audit }) };
     });
     if ('code' in outcome) return codeRedirect(flow.redirectTo, outcome.code);
     return sessionRedirect(flow.redirectTo, await finishSession(runtime.issuer, outcome.prepared), profile.accessToken, profile.refreshToken);
@@ -189,6 +200,8 @@ export function registerExternalRoutes(app: FastifyInstance, runtime: IdentityRu
       const { rows } = await tx.query<{ count: string }>('select count(*)::text as count from auth.identities where user_id = $1', [user.id]);
       if (Number(rows[0]?.count ?? 0) <= 1) throw new IdentityError(422, 'single_identity_not_deletable', 'User must have at least 1 identity after unlinking');
       await tx.query('delete from auth.identities where id = $1 and user_id = $2', [identity.id, user.id]);
+      const traits = { identity_id: identity.id, provider: identity.provider, provider_id: identity.provider_id };
+      await runtime.audit.record(tx, { action: 'identity_unlinked', actor: userActor(user), traits, ipAddress: clientFacts(request, runtime.settings).ip });
       await promoteEmailAfterUnlink(tx, user.id, runtime.settings.mailerAutoconfirm);
       await syncProviders(tx, user.id, identity.provider);
     });

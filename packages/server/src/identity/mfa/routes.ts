@@ -6,7 +6,7 @@ import { bodyOf, clientAddress, optionalString } from '../http/request.js';
 import { RateLimiter } from '../rate-limit.js';
 import type { IdentityRuntime } from '../runtime.js';
 import { finishSession } from '../sessions.js';
-import { findUserById, isUniqueViolation, isUuid } from '../users.js';
+import { adminTargetUser, isUniqueViolation, isUuid } from '../users.js';
 import { consumeTotp, factorJson, findFactor, listFactors, type FactorRow } from './factors.js';
 import { completeFactorVerification } from './verified-factor.js';
 import { challengeWebAuthnFactor, verifyWebAuthnFactor } from './webauthn.js';
@@ -174,12 +174,7 @@ export function registerMfaRoutes(app: FastifyInstance, runtime: IdentityRuntime
     admin.addHook('preHandler', async (request) => {
       await requireAdmin(runtime, request);
     });
-    const userOf = async (id: string) => {
-      if (!isUuid(id)) throw validationFailed('user_id must be an UUID');
-      const user = await findUserById(runtime.db, id.toLowerCase());
-      if (!user) throw new IdentityError(404, 'user_not_found', Messages.userNotFound);
-      return user;
-    };
+    const userOf = (id: string) => adminTargetUser(runtime.db, id);
     admin.get<{ Params: { id: string } }>('/admin/users/:id/factors', async (request) => {
       const user = await userOf(request.params.id);
       return (await listFactors(runtime.db, user.id)).map(factorJson);

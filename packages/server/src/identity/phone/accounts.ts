@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../../db/index.js';
 import { IdentityError, Messages } from '../errors.js';
 import type { IdentityRuntime } from '../runtime.js';
-import { findUserByPhone, type UserRow } from '../users.js';
+import { addProvider, findUserByPhone, type UserRow } from '../users.js';
 
 /** What a new phone account is made of. */
 export interface NewPhoneUser {
@@ -69,12 +69,7 @@ export async function setConfirmedPhone(tx: Queryable, userId: string, phone: st
        values (gen_random_uuid(), $1::text, $1::uuid, jsonb_build_object('sub', $1::text, 'phone', $2::text, 'email_verified', false, 'phone_verified', true), 'phone')`,
       [userId, phone],
     );
-    await tx.query(
-      `update auth.users set raw_app_meta_data = jsonb_set(raw_app_meta_data, '{providers}',
-              coalesce(raw_app_meta_data -> 'providers', '[]'::jsonb) || '["phone"]'::jsonb)
-        where id = $1 and not coalesce(raw_app_meta_data -> 'providers', '[]'::jsonb) ? 'phone'`,
-      [userId],
-    );
+    await addProvider(tx, userId, 'phone');
   }
 }
 

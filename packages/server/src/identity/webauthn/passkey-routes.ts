@@ -7,7 +7,7 @@ import { bodyOf, clientAddress, optionalString } from '../http/request.js';
 import { RateLimiter } from '../rate-limit.js';
 import type { IdentityRuntime } from '../runtime.js';
 import { finishSession, startSession } from '../sessions.js';
-import { findUserById, isBanned, isUniqueViolation, isUuid } from '../users.js';
+import { adminTargetUser, findUserById, isBanned, isUniqueViolation, isUuid } from '../users.js';
 import { assertionIdentity, authenticationOptions, registrationOptions, verifyAssertion, verifyRegistration } from './ceremonies.js';
 import { consumeChallenge, passkeyChallengeRefusal, storeChallenge } from './challenges.js';
 import { allCredentials, findPasskey, findPasskeyByCredentialId, insertCredential, listCredentials, passkeyJson, recordUse } from './credentials.js';
@@ -163,12 +163,7 @@ export function registerPasskeyRoutes(app: FastifyInstance, runtime: IdentityRun
       admin.addHook('preHandler', async (request) => {
         await requireAdmin(runtime, request);
       });
-      const userOf = async (id: string) => {
-        if (!isUuid(id)) throw validationFailed('user_id must be an UUID');
-        const user = await findUserById(runtime.db, id.toLowerCase());
-        if (!user) throw new IdentityError(404, 'user_not_found', Messages.userNotFound);
-        return user;
-      };
+      const userOf = (id: string) => adminTargetUser(runtime.db, id);
       admin.get<{ Params: { id: string } }>('/admin/users/:id/passkeys', async (request) => {
         const user = await userOf(request.params.id);
         return (await listCredentials(runtime.db, user.id)).map(passkeyJson);

@@ -58,7 +58,7 @@ export function loadWebAuthnSettings(env: Environment): WebAuthnSettings {
     rpId: rpId ? rpId.value.toLowerCase() : null,
     rpOrigins: origins ? parseList(origins).map((value) => origin(origins, value)) : null,
     rpDisplayName: read('WEBAUTHN_RP_DISPLAY_NAME')?.value ?? 'Latchkey',
-    challengeExpiry: expiry ? parseSeconds(expiry, { min: 10, max: 86400 }) : 300,
+    challengeExpiry: expiry ? parseSeconds(expiry, { min: 1, max: 86400 }) : 300,
     passkeyRatePerFiveMinutes: rate ? parseInteger(rate, { min: 0, max: 100_000_000 }) : 30,
   };
 }
