@@ -150,6 +150,13 @@ export async function createNode(name: string, dir: string, env: Record<string, 
       current = spawnNode(CLI, ['serve'], { ...env, PORT: String(port), HOST: '127.0.0.1', LATCHKEY_DATA_DIR: dataDir, LOG_LEVEL: env.LOG_LEVEL ?? 'warn' });
       const spawned = current;
       last = spawned;
+      // A node that exits without being stopped is a finding: say so with what it wrote last.
+      void spawned.exited.then((code) => {
+        if (current === spawned) {
+          current = null;
+          process.stderr.write(`!! ${name} exited by itself (${code}):\n${spawned.output().split('\n').slice(-20).join('\n')}\n`);
+        }
+      });
       await until(async () => {
         if (spawned.child.exitCode !== null) throw new Error(`${name} exited:\n${spawned.output()}`);
         return (await fetch(`${url}/health`)).status === 200;

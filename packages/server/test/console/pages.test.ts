@@ -86,6 +86,22 @@ describeEachDatabase('demo app and admin console in Chromium', (database) => {
     await page.locator('#notes').getByText('Typed here').waitFor();
     await screenshot(page, 'demo-signed-in');
 
+    // Invite someone to the organization, and end another session of this user (the second client's).
+    const invitee = newEmail('invitee');
+    await page.getByLabel('Invite by e-mail').fill(invitee);
+    await page.getByRole('button', { name: 'Invite', exact: true }).click();
+    await page.getByText(`Invited ${invitee}.`).waitFor();
+    const sessions = page.locator('section[data-section="Your sessions"]');
+    await page.reload();
+    await ready(page);
+    const others = () => page.locator('section[data-section="Your sessions"]').getByRole('button', { name: 'End' }).count();
+    const before = await others(); // the second client's sessions, and this browser's before its switch
+    expect(before).toBeGreaterThanOrEqual(2);
+    await sessions.getByRole('button', { name: 'End' }).first().click();
+    await page.getByText('Session ended.').waitFor();
+    await expect.poll(others).toBe(before - 1);
+    await page.getByRole('button', { name: 'Sign out' }).waitFor(); // this tab's own session goes on
+
     // Readable on a phone: nothing wider than the screen.
     await page.setViewportSize({ width: 375, height: 740 });
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
