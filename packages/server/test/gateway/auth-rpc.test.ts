@@ -138,6 +138,44 @@ describeEachDatabase('sign-in over the socket', (database) => {
     }
   });
 
+  it('a restricted connection cannot upgrade itself in place: a later connect or refresh with a token, mixed commands', async () => {
+    const email = await newAccount();
+    const { access_token: token } = (await app.post('/token?grant_type=password', { email, password: PASSWORD })).body as { access_token: string };
+    const raw = async (frames: unknown[][]): Promise<{ replies: Record<string, unknown>[]; closed: number }> => {
+      const socket = new WebSocket(app.wsUrl);
+      const replies: Record<string, unknown>[] = [];
+      socket.on('message', (data: Buffer) => {
+        for (const line of data.toString('utf8').split('\n')) if (line !== '') replies.push(JSON.parse(line) as Record<string, unknown>);
+      });
+      const closed = new Promise<number>((resolve) => socket.once('close', (code: number) => resolve(code)));
+      await new Promise((resolve) => socket.once('open', resolve));
+      for (const frame of frames) {
+        socket.send(frame.map((command) => JSON.stringify(command)).join('\n'));
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+      if (socket.readyState === WebSocket.OPEN) socket.close();
+      return { replies, closed: await closed };
+    };
+    // A second connect, now with a token, closes the socket (3501) rather than lifting the restriction.
+    const second = await raw([[{ id: 1, connect: {} }], [{ id: 2, connect: { token } }], [{ id: 3, rpc: { method: 'whoami', data: {} } }]]);
+    expect(second.closed).toBe(3501);
+    expect(second.replies.some((reply) => reply.id === 3)).toBe(false);
+    // refresh, subscribe and an RPC riding in the same frame as auth.login are all 103.
+    const mixed = await raw([
+      [{ id: 1, connect: {} }],
+      [
+        { id: 2, refresh: { token } },
+        { id: 3, rpc: { method: 'auth.login', data: { email, password: 'wrong' } } },
+        { id: 4, subscribe: { channel: 'chat:lobby' } },
+        { id: 5, rpc: { method: 'whoami', data: {} } },
+      ],
+      [{ id: 6, rpc: { method: 'whoami', data: {} } }],
+    ]);
+    const codeOf = (id: number) => (mixed.replies.find((reply) => reply.id === id)?.error as { code?: number } | undefined)?.code;
+    expect([codeOf(2), codeOf(4), codeOf(5), codeOf(6)]).toEqual([103, 103, 103, 103]);
+    expect(codeOf(3)).toBe(400);
+  });
+
   it('an application method named auth.* is not reachable without a token', async () => {
     // A method that only shares the prefix (here an application's own) must not open to token-less callers.
     const calls: string[] = [];
@@ -183,6 +221,9 @@ describeEachDatabase('sign-in over the socket', (database) => {
       const session = (await client.rpc('auth.verify', { email, token: code, type: 'email' })).data as { access_token: string; user: { email: string } };
       expect(session.user.email).toBe(email);
       expect(typeof session.access_token).toBe('string');
+      const logged = app.logs.join('');
+      // Six-digit codes as JSON strings (bare digits could match inside a timestamp).
+      for (const secret of [`"${code}"`, session.access_token]) expect(logged).not.toContain(secret);
     } finally {
       client.disconnect();
     }
@@ -216,6 +257,8 @@ describeEachDatabase('sign-in over the socket with a second factor', (database) 
     try {
       expect(await rpcError(client, 'auth.login', { email, password: PASSWORD, totp: codeAt(factor.totp.secret, 5) })).toMatchObject({ code: 422, message: 'mfa_verification_failed' });
       const result = (await client.rpc('auth.login', { email, password: PASSWORD, totp: codeAt(factor.totp.secret, 0) })).data as { access_token: string };
+      const logged = app.logs.join('');
+      for (const secret of [`"${codeAt(factor.totp.secret, 0)}"`, result.access_token, PASSWORD]) expect(logged).not.toContain(secret);
       const claims = JSON.parse(Buffer.from(result.access_token.split('.')[1]!, 'base64url').toString('utf8')) as { aal: string; amr: { method: string }[] };
       expect(claims.aal).toBe('aal2');
       expect(claims.amr.map((entry) => entry.method)).toContain('totp');
