@@ -122,7 +122,7 @@ describeWith(['DATABASE_URL'], 'refresh across two server processes on one Postg
   beforeAll(async () => {
     target = await createPostgresDatabase();
     for (let i = 0; i < 2; i += 1) {
-      const proc = spawnNode(LATCHKEY_BIN, ['serve'], { ...TEST_ENV, LATCHKEY_REFRESH_TOKEN_REUSE_INTERVAL: '3', PORT: '0', DATABASE_URL: target.url, LOG_LEVEL: 'warn' });
+      const proc = spawnNode(LATCHKEY_BIN, ['serve'], { ...TEST_ENV, LATCHKEY_REFRESH_TOKEN_REUSE_INTERVAL: '6', PORT: '0', DATABASE_URL: target.url, LOG_LEVEL: 'warn' });
       processes.push(proc);
       const match = await proc.waitFor(/identity\s+(http:\/\/\S+\/auth\/v1)/, 30_000);
       urls.push(match[1]!);
@@ -149,7 +149,7 @@ describeWith(['DATABASE_URL'], 'refresh across two server processes on one Postg
 
     const next = await refresh(b, answers[0]!.body.refresh_token as string);
     expect(next.status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 3300));
+    await new Promise((resolve) => setTimeout(resolve, 6300));
     const reused = await refresh(a, session.refresh_token);
     expect(reused.body.code).toBe('refresh_token_already_used');
     expect((await refresh(b, next.body.refresh_token as string)).body.code).toBe('refresh_token_already_used');

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { validationFailed } from '../errors.js';
 import { requireAdmin } from '../http/authenticate.js';
+import { pageOf, setPageHeaders } from '../http/pagination.js';
 import type { IdentityRuntime } from '../runtime.js';
 import { isUuid } from '../users.js';
 import { AUDIT_LOG_TYPES, isAuditAction, type AuditLogType } from './actions.js';
@@ -17,12 +18,6 @@ interface AuditQuery {
 }
 
 const LOG_TYPES = new Set<string>(Object.values(AUDIT_LOG_TYPES));
-
-function positive(value: string | undefined, fallback: number, name: string): number {
-  if (value === undefined || value === '') return fallback;
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw validationFailed(`Bad Pagination Parameters: ${name} must be a positive integer`);
-  return Number(value);
-}
 
 function instant(value: string | undefined, name: string): Date | undefined {
   if (value === undefined || value === '') return undefined;
@@ -73,25 +68,10 @@ export function auditFilterOf(query: AuditQuery): AuditFilter {
 export function registerAuditRoutes(app: FastifyInstance, runtime: IdentityRuntime): void {
   app.get<{ Querystring: AuditQuery }>('/admin/audit', async (request, reply) => {
     await requireAdmin(runtime, request);
-    const page = positive(request.query.page, 1, 'page');
-    const perPage = Math.min(positive(request.query.per_page, 50, 'per_page'), 1000);
+    const page = pageOf(request.query);
     const filter = auditFilterOf(request.query);
-    const { entries, total } = await readAuditLog(runtime.db, filter, page, perPage);
-    const path = request.url.split('?')[0];
-    const keep = new URLSearchParams();
-    for (const [key, value] of Object.entries(request.query)) if (typeof value === 'string' && key !== 'page' && key !== 'per_page') keep.set(key, value);
-    const link = (target: number) => {
-      const params = new URLSearchParams(keep);
-      params.set('page', String(target));
-      params.set('per_page', String(perPage));
-      return `<${path}?${params.toString()}>`;
-    };
-    const lastPage = Math.max(1, Math.ceil(total / perPage));
-    const links: string[] = [];
-    if (total > page * perPage) links.push(`${link(page + 1)}; rel="next"`);
-    links.push(`${link(lastPage)}; rel="last"`);
-    reply.header('x-total-count', String(total));
-    reply.header('link', links.join(', '));
+    const { entries, total } = await readAuditLog(runtime.db, filter, page.page, page.perPage);
+    setPageHeaders(request, reply, page, total);
     return entries;
   });
 }

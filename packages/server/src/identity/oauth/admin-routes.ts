@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { IdentityError, validationFailed } from '../errors.js';
 import { requireAdmin } from '../http/authenticate.js';
+import { pageOf, setPageHeaders } from '../http/pagination.js';
 import { bodyOf } from '../http/request.js';
 import type { IdentityRuntime } from '../runtime.js';
 import { isUniqueViolation } from '../users.js';
@@ -9,12 +10,6 @@ import { clientChangesOf, newClientOf } from './registration.js';
 
 function notFound(): IdentityError {
   return new IdentityError(404, 'oauth_client_not_found', 'OAuth client not found');
-}
-
-function positive(value: string | undefined, fallback: number, name: string): number {
-  if (value === undefined || value === '') return fallback;
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw validationFailed(`Bad Pagination Parameters: ${name} must be a positive integer`);
-  return Number(value);
 }
 
 /**
@@ -45,16 +40,9 @@ export function registerOAuthClientAdminRoutes(app: FastifyInstance, runtime: Id
     });
 
     admin.get<{ Querystring: { page?: string; per_page?: string } }>('/admin/oauth/clients', async (request, reply) => {
-      const page = positive(request.query.page, 1, 'page');
-      const perPage = Math.min(positive(request.query.per_page, 50, 'per_page'), 1000);
-      const { rows, total } = await listOAuthClients(runtime.db, { page, perPage });
-      const path = request.url.split('?')[0];
-      const lastPage = Math.max(1, Math.ceil(total / perPage));
-      const links: string[] = [];
-      if (total > page * perPage) links.push(`<${path}?page=${page + 1}&per_page=${perPage}>; rel="next"`);
-      links.push(`<${path}?page=${lastPage}&per_page=${perPage}>; rel="last"`);
-      reply.header('x-total-count', String(total));
-      reply.header('link', links.join(', '));
+      const page = pageOf(request.query);
+      const { rows, total } = await listOAuthClients(runtime.db, page);
+      setPageHeaders(request, reply, page, total);
       return { clients: rows.map((row) => clientJson(row)) };
     });
 

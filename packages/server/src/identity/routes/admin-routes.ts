@@ -10,6 +10,7 @@ import { USER_SELECT, changeEmail, findUserById, insertUser, isUniqueViolation, 
 import { mergeMetadata } from './user-routes.js';
 import { adminActor, type AuditActor } from '../audit/audit-log.js';
 import type { AdminAuthentication } from '../http/authenticate.js';
+import { pageOf, setPageHeaders } from '../http/pagination.js';
 
 /** `traits` of an admin action on a user, as GoTrue records them. */
 function userTraits(user: { id: string; email: string | null; phone: string | null }): Record<string, unknown> {
@@ -57,12 +58,6 @@ async function passwordHashFrom(runtime: IdentityRuntime, body: Record<string, u
   return required ? hashPassword(randomBytes(32).toString('base64url').slice(0, 64)) : undefined;
 }
 
-function parsePage(value: string | undefined, fallback: number, name: string): number {
-  if (value === undefined || value === '') return fallback;
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw validationFailed(`Bad Pagination Parameters: ${name} must be a positive integer`);
-  return Number(value);
-}
-
 /** What the admin API does beyond the runtime's settings. */
 export interface AdminRouteOptions {
   /** Setting a user's password ends every session of the user (`LATCHKEY_PASSWORD_CHANGE_ENDS_SESSIONS`). Default true. */
@@ -86,8 +81,7 @@ export function registerAdminRoutes(app: FastifyInstance, runtime: IdentityRunti
     const ipOf = (request: FastifyRequest) => clientAddress(request, runtime.settings);
 
     admin.get<{ Querystring: { page?: string; per_page?: string } }>('/admin/users', async (request, reply) => {
-      const page = parsePage(request.query.page, 1, 'page');
-      const perPage = Math.min(parsePage(request.query.per_page, 50, 'per_page'), 1000);
+      const { page, perPage } = pageOf(request.query);
       const [list, count] = await Promise.all([
         runtime.db.query<UserRow>(
           `select ${USER_SELECT} from auth.users u where u.aud = $1 and u.deleted_at is null
@@ -96,14 +90,7 @@ export function registerAdminRoutes(app: FastifyInstance, runtime: IdentityRunti
         ),
         runtime.db.query<{ total: number }>('select count(*)::int8 as total from auth.users where aud = $1 and deleted_at is null', [runtime.settings.audience]),
       ]);
-      const total = count.rows[0]?.total ?? 0;
-      const path = request.url.split('?')[0];
-      const lastPage = Math.max(1, Math.ceil(total / perPage));
-      const links: string[] = [];
-      if (total > page * perPage) links.push(`<${path}?page=${page + 1}&per_page=${perPage}>; rel="next"`);
-      links.push(`<${path}?page=${lastPage}&per_page=${perPage}>; rel="last"`);
-      reply.header('x-total-count', String(total));
-      reply.header('link', links.join(', '));
+      setPageHeaders(request, reply, { page, perPage }, Number(count.rows[0]?.total ?? 0));
       return { users: list.rows.map(userJson), aud: runtime.settings.audience };
     });
 
