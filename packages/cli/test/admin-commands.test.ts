@@ -111,6 +111,10 @@ async function exerciseAdminCommands(server: Server, env: Record<string, string>
   // The server made the rotation itself: it signs with the new key at once.
   expect(decodeProtectedHeader(await signUp(server.url, server.anonKey)).kid).toBe(rotated.kid);
   await expectAdminAccepted(server.url, server.serviceRoleKey);
+  // `latchkey keys` names the new signing key and the retired one with the end of its publication.
+  const keysText = await run(['keys'], env);
+  expect(keysText.output).toContain(`signing key       ${rotated.kid}`);
+  expect(keysText.output).toMatch(new RegExp(`retired key {7}${before} \\(published until \\d{4}-\\d\\d-\\d\\dT`));
 
   // Sign-ups are in the audit log, read through the server; pruning keeps what is younger.
   const audit = await json<{ entries: Array<{ payload: { action: string; actor_username: string } }>; total: number }>(['audit', '--action', 'user_signedup', '--json'], env);

@@ -15,6 +15,9 @@ export async function runKeys(flags: KeysFlags): Promise<void> {
   }
   const signing = keys.signing_keys_source === 'environment' ? '(from LATCHKEY_JWT_KEYS)' : (keys.signing_kid ?? '(none yet)');
   process.stdout.write(`anon key          ${keys.anon_key}\nservice_role key  ${keys.service_role_key}\nsigning key       ${signing}\n`);
+  for (const retired of keys.retired_keys) {
+    process.stdout.write(`retired key       ${retired.kid} (published until ${retired.verify_until ?? 'removed'})\n`);
+  }
 }
 
 /**

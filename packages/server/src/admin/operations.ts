@@ -114,13 +114,19 @@ export async function readKeys(db: Database, settings: IdentitySettings): Promis
 }
 
 /** The `kid` new tokens are signed with, as stored (`null` for keys from the environment). */
-export async function readSigningKey(db: Database, settings: IdentitySettings): Promise<Pick<KeysReport, 'signing_kid' | 'signing_keys_source'>> {
-  if (settings.jwtKeys) return { signing_kid: null, signing_keys_source: 'environment' };
-  const kid = await reading(
-    async () => (await db.query<{ kid: string }>('select kid from auth.signing_keys where retired_at is null')).rows[0]?.kid ?? null,
-    () => null,
+export async function readSigningKey(db: Database, settings: IdentitySettings): Promise<Pick<KeysReport, 'signing_kid' | 'signing_keys_source' | 'retired_keys'>> {
+  if (settings.jwtKeys) return { signing_kid: null, signing_keys_source: 'environment', retired_keys: [] };
+  const rows = await reading(
+    async () =>
+      (
+        await db.query<{ kid: string; retired_at: Date | null; verify_until: Date | null }>(
+          'select kid, retired_at, verify_until from auth.signing_keys where retired_at is null or verify_until is null or verify_until > now() order by retired_at desc nulls first',
+        )
+      ).rows,
+    () => [],
   );
-  return { signing_kid: kid, signing_keys_source: 'database' };
+  const retired = rows.filter((row) => row.retired_at !== null).map((row) => ({ kid: row.kid, verify_until: row.verify_until ? new Date(row.verify_until).toISOString() : null }));
+  return { signing_kid: rows.find((row) => row.retired_at === null)?.kid ?? null, signing_keys_source: 'database', retired_keys: retired };
 }
 
 /** Refuses a rotation of keys that come from the environment. */

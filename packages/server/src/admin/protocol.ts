@@ -87,6 +87,14 @@ export interface KeysReport {
   readonly signing_kid: string | null;
   /** `database` (`auth.signing_keys`) or `environment` (`LATCHKEY_JWT_KEYS`). */
   readonly signing_keys_source: 'database' | 'environment';
+  /** Retired keys still in the JWKS, each with the ISO time until which it verifies (`null`: until removed). Empty for keys from the environment. */
+  readonly retired_keys: readonly RetiredKey[];
+}
+
+/** A retired signing key that is still published. */
+export interface RetiredKey {
+  readonly kid: string;
+  readonly verify_until: string | null;
 }
 
 /** `POST /keys/rotate`. */

@@ -60,7 +60,7 @@ function consoleExtras(app: FastifyInstance, context: AppContext): Record<string
       const keys = await adminCall(() => operations.keys());
       const jwks = await app.inject({ method: 'GET', url: '/auth/v1/.well-known/jwks.json' });
       const published = ((jwks.json() as { keys?: Array<{ kid?: string; alg?: string }> }).keys ?? []).map((key) => ({ kid: key.kid ?? null, alg: key.alg ?? null }));
-      return { signing_kid: keys.signing_kid, source: keys.signing_keys_source, published };
+      return { signing_kid: keys.signing_kid, source: keys.signing_keys_source, published, retired: keys.retired_keys };
     },
     'console/keys/rotate': async (method) => {
       only(method, 'POST');

@@ -165,6 +165,12 @@ describeEachDatabase('demo app and admin console in Chromium', (database) => {
 
     await userPage.getByRole('button', { name: 'Sign in', exact: true }).waitFor({ timeout: 10_000 });
     await expect(userPage.locator('#status').textContent()).resolves.toContain('session has ended');
+
+    // A rotation shows the new signing key and the retired one with the end of its publication.
+    const keys = console.locator('section[data-section="Signing keys"]');
+    await keys.getByRole('button', { name: 'Rotate signing key' }).click();
+    await keys.getByText(/^retired, published until /).waitFor();
+    await expect(keys.getByText('signing', { exact: true }).count()).resolves.toBe(1);
   });
 
   it('the console refuses calls without its cookie, its CSRF token, or an admin role', async () => {

@@ -2,6 +2,7 @@ import { createRemoteJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadApiKeys, loadIdentitySettings, KeyStore } from '@latchkey/server';
 import { describeEachDatabase } from '../../../../test-support/databases.js';
+import { readSigningKey } from '../../src/admin/operations.js';
 import { email, post, startIdentity, type IdentityServer } from './support.js';
 
 const PASSWORD = 'correct-horse-1';
@@ -64,6 +65,10 @@ describeEachDatabase('signing keys and JWKS', (database) => {
     // The retired key stays published until every token it signed has expired.
     const { rows } = await database().query<{ verify_until: Date }>('select verify_until from auth.signing_keys where kid = $1', [oldKid]);
     expect(rows[0]!.verify_until.getTime()).toBeGreaterThan(Date.now() + 3000 * 1000);
+    // The admin report (CLI, console) names the signing key and each retired key with its end.
+    const report = await readSigningKey(database(), loadIdentitySettings({}));
+    expect(report.signing_kid).toBe(rotation.kid);
+    expect(report.retired_keys).toContainEqual({ kid: oldKid, verify_until: rows[0]!.verify_until.toISOString() });
   });
 
   it('persists the API keys; anon is refused and service_role accepted on the admin API', async () => {

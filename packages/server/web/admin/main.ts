@@ -192,27 +192,36 @@ async function organizationsSection(): Promise<HTMLElement> {
 
 async function keysSection(): Promise<HTMLElement> {
   const box = h('div', {});
-  const draw = async (rotation?: Json) => {
-    const keys = await call<{ signing_kid: string | null; source: string; published: Array<{ kid: string | null; alg: string | null }> }>('GET', 'console/keys');
+  const draw = async () => {
+    const keys = await call<{
+      signing_kid: string | null;
+      source: string;
+      published: Array<{ kid: string | null; alg: string | null }>;
+      retired: Array<{ kid: string; verify_until: string | null }>;
+    }>('GET', 'console/keys');
+    const retiredUntil = new Map(keys.retired.map((key) => [key.kid, key.verify_until]));
     mount(
       box,
       table(
         ['kid', 'Algorithm', 'State'],
-        keys.published.map((key) => [
-          h('code', {}, key.kid ?? '—'),
-          key.alg ?? '',
-          key.kid === keys.signing_kid
-            ? 'signing'
-            : rotation && key.kid === rotation.retired_kid && rotation.retired_verify_until
-              ? `published until ${when(rotation.retired_verify_until)}`
-              : 'published (verifies tokens still in circulation)',
-        ]),
+        keys.published.map((key) => {
+          const until = key.kid === null ? undefined : retiredUntil.get(key.kid);
+          return [
+            h('code', {}, key.kid ?? '—'),
+            key.alg ?? '',
+            key.kid === keys.signing_kid
+              ? 'signing'
+              : typeof until === 'string'
+                ? `retired, published until ${when(until)}`
+                : 'published (verifies tokens still in circulation)',
+          ];
+        }),
       ),
       keys.source === 'database'
         ? button('Rotate signing key', async () => {
             const result = await call('POST', 'console/keys/rotate');
             notify(`Now signing with ${String(result.kid)}.`);
-            await draw(result);
+            await draw();
           }, { class: 'secondary' })
         : h('p', { class: 'muted' }, 'Keys come from LATCHKEY_JWT_KEYS; rotate them there.'),
     );
