@@ -129,7 +129,7 @@ describeEachDatabase('demo app and admin console in Chromium', (database) => {
     await expect(page.locator('#who').textContent()).resolves.toContain(email);
   });
 
-  it('an admin signs in to the console, bans a user, and the user’s open demo page is signed out', async () => {
+  it('an admin signs in to the console, bans a user (whose open demo page is signed out), rotates the signing key and manages members', async () => {
     const adminEmail = newEmail('operator');
     const created = await admin<{ id: string }>(stack, 'POST', 'users', { email: adminEmail, password: PASSWORD, email_confirm: true, role: 'supabase_admin' });
     expect(created.status).toBe(200);
@@ -171,6 +171,21 @@ describeEachDatabase('demo app and admin console in Chromium', (database) => {
     await keys.getByRole('button', { name: 'Rotate signing key' }).click();
     await keys.getByText(/^retired, published until /).waitFor();
     await expect(keys.getByText('signing', { exact: true }).count()).resolves.toBe(1);
+
+    // Members: a role change and a removal go through the organizations API, whose rules still hold.
+    const { rows } = await database().query<{ id: string }>(`select id from auth.organizations where name = 'Banned Co'`);
+    await database().query(`insert into auth.organization_members (organization_id, user_id, role) values ($1, $2, 'member')`, [rows[0]!.id, created.body.id]);
+    const organizations = console.locator('section[data-section="Organizations"]');
+    await organizations.locator('tr', { hasText: 'Banned Co' }).getByRole('button', { name: 'Members' }).click();
+    await organizations.getByLabel(`Role of ${adminEmail}`).selectOption('admin');
+    await console.getByText(`${adminEmail} is now admin.`).waitFor();
+    await organizations.getByLabel(`Role of ${userEmail}`).selectOption('member');
+    await console.getByText('An organization must keep at least one owner').waitFor();
+    await expect(organizations.getByLabel(`Role of ${userEmail}`).inputValue()).resolves.toBe('owner');
+    await organizations.locator('tr', { hasText: adminEmail }).getByRole('button', { name: 'Remove' }).click();
+    await console.getByText(`Removed ${adminEmail} from Banned Co.`).waitFor();
+    const left = await database().query<{ user_id: string; role: string }>('select user_id, role from auth.organization_members where organization_id = $1', [rows[0]!.id]);
+    expect(left.rows.map((row) => row.role)).toEqual(['owner']);
   });
 
   it('the console refuses calls without its cookie, its CSRF token, or an admin role', async () => {

@@ -180,13 +180,50 @@ async function organizationsSection(): Promise<HTMLElement> {
       organizations.map((organization) => [
         String(organization.name),
         when(organization.created_at),
-        button('Members', async () => {
-          const list = await call<Json[]>('GET', `organizations/${String(organization.id)}/members`);
-          mount(members, h('h3', {}, `Members of ${String(organization.name)}`), table(['User', 'Role'], list.map((member) => [String(member.email ?? member.user_id), String(member.role)])));
-        }, { class: 'secondary' }),
+        button('Members', () => showMembers(organization, members), { class: 'secondary' }),
       ]),
     ),
     members,
+  );
+}
+
+const ORGANIZATION_ROLES = ['owner', 'admin', 'member'] as const;
+
+/** Lists an organization's members with a role picker and a remove button each (through the organizations API). */
+async function showMembers(organization: Json, box: HTMLElement): Promise<void> {
+  const base = `organizations/${String(organization.id)}/members`;
+  const list = await call<Json[]>('GET', base);
+  mount(
+    box,
+    h('h3', {}, `Members of ${String(organization.name)}`),
+    table(
+      ['User', 'Role', ''],
+      list.map((member) => {
+        const who = String(member.email ?? member.user_id);
+        const role = h(
+          'select',
+          {
+            'aria-label': `Role of ${who}`,
+            onchange: () => {
+              void call('PATCH', `${base}/${String(member.user_id)}`, { role: role.value })
+                .then(() => notify(`${who} is now ${role.value}.`))
+                .catch((error: unknown) => notify(errorText(error), true))
+                .then(() => showMembers(organization, box));
+            },
+          },
+          ...ORGANIZATION_ROLES.map((name) => h('option', { value: name, selected: name === member.role }, name)),
+        );
+        return [
+          who,
+          role,
+          button('Remove', async () => {
+            await call('DELETE', `${base}/${String(member.user_id)}`);
+            notify(`Removed ${who} from ${String(organization.name)}.`);
+            await showMembers(organization, box);
+          }, { class: 'secondary' }),
+        ];
+      }),
+    ),
   );
 }
 
