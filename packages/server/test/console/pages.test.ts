@@ -181,7 +181,8 @@ describeEachDatabase('demo app and admin console in Chromium', (database) => {
     await console.getByText(`${adminEmail} is now admin.`).waitFor();
     await organizations.getByLabel(`Role of ${userEmail}`).selectOption('member');
     await console.getByText('An organization must keep at least one owner').waitFor();
-    await expect(organizations.getByLabel(`Role of ${userEmail}`).inputValue()).resolves.toBe('owner');
+    // The list is drawn again from the server: the owner is still the owner.
+    await expect.poll(() => organizations.getByLabel(`Role of ${userEmail}`).inputValue(), { timeout: 10_000 }).toBe('owner');
     await organizations.locator('tr', { hasText: adminEmail }).getByRole('button', { name: 'Remove' }).click();
     await console.getByText(`Removed ${adminEmail} from Banned Co.`).waitFor();
     const left = await database().query<{ user_id: string; role: string }>('select user_id, role from auth.organization_members where organization_id = $1', [rows[0]!.id]);
