@@ -1,10 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import type { Mailer, MailMessage } from '../../mail/index.js';
-import { IdentityError } from '../errors.js';
-import { clientAddress } from '../http/request.js';
-import { RateLimiter } from '../rate-limit.js';
 import { redirectTarget } from '../redirects.js';
 import type { IdentityRuntime } from '../runtime.js';
+import { SendBudget } from '../send-budget.js';
 import type { MailKind } from './messages.js';
 import type { OtpSettings } from './settings.js';
 
@@ -17,15 +15,17 @@ export class CodeMailer {
   readonly settings: OtpSettings;
   readonly #runtime: IdentityRuntime;
   readonly #mailer: Mailer;
-  readonly #perAddress: RateLimiter;
-  readonly #perClient: RateLimiter;
+  readonly #budget: SendBudget;
 
   constructor(runtime: IdentityRuntime, mailer: Mailer, settings: OtpSettings) {
     this.settings = settings;
     this.#runtime = runtime;
     this.#mailer = mailer;
-    this.#perAddress = new RateLimiter(settings.maxFrequency === 0 ? 0 : 300 / settings.maxFrequency, 1);
-    this.#perClient = new RateLimiter(settings.emailsPerHour / 12, Math.max(1, settings.emailsPerHour));
+    this.#budget = new SendBudget(
+      { maxFrequency: settings.maxFrequency, perHour: settings.emailsPerHour },
+      { code: 'over_email_send_rate_limit', clientMessage: 'email rate limit exceeded' },
+      runtime.settings,
+    );
   }
 
   /** Where links lead when no allowed `redirect_to` was asked for: the site URL, else the public origin. */
@@ -40,12 +40,7 @@ export class CodeMailer {
 
   /** Takes one mail to each of `emails` from the budget, or throws 429 `over_email_send_rate_limit`. */
   takeBudget(request: FastifyRequest, ...emails: string[]): void {
-    for (const email of emails) {
-      if (!this.#perAddress.take(`email:${email}`)) {
-        throw new IdentityError(429, 'over_email_send_rate_limit', `For security purposes, you can only request this after ${this.settings.maxFrequency} seconds.`);
-      }
-    }
-    if (!this.#perClient.take(`ip:${clientAddress(request, this.#runtime.settings)}`)) throw new IdentityError(429, 'over_email_send_rate_limit', 'email rate limit exceeded');
+    this.#budget.take(request, emails.map((email) => `email:${email}`));
   }
 
   /** The emailed link: `<base>/verify?token=<hash>&type=<type>&redirect_to=<allowed target>`. */

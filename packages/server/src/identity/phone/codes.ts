@@ -1,9 +1,9 @@
 import type { FastifyRequest } from 'fastify';
 import { SmsSendError, smsText, type SmsChannel, type SmsSender, type SmsSettings } from '../../sms/index.js';
 import { IdentityError, validationFailed } from '../errors.js';
-import { clientAddress, optionalString } from '../http/request.js';
-import { RateLimiter } from '../rate-limit.js';
+import { optionalString } from '../http/request.js';
 import type { IdentityRuntime } from '../runtime.js';
+import { SendBudget } from '../send-budget.js';
 import { issueOneTimeToken, type OneTimeTokenType } from '../otp/tokens.js';
 
 /** What a texted code is for: signing in (and confirming the number), or confirming a new number. */
@@ -26,15 +26,17 @@ export class PhoneCodes {
   readonly settings: SmsSettings;
   readonly #runtime: IdentityRuntime;
   readonly #sender: SmsSender;
-  readonly #perNumber: RateLimiter;
-  readonly #perClient: RateLimiter;
+  readonly #budget: SendBudget;
 
   constructor(runtime: IdentityRuntime, sender: SmsSender, settings: SmsSettings) {
     this.settings = settings;
     this.#runtime = runtime;
     this.#sender = sender;
-    this.#perNumber = new RateLimiter(settings.maxFrequency === 0 ? 0 : 300 / settings.maxFrequency, 1);
-    this.#perClient = new RateLimiter(settings.smsPerHour / 12, Math.max(1, settings.smsPerHour));
+    this.#budget = new SendBudget(
+      { maxFrequency: settings.maxFrequency, perHour: settings.smsPerHour },
+      { code: 'over_sms_send_rate_limit', clientMessage: 'SMS rate limit exceeded' },
+      runtime.settings,
+    );
   }
 
   /** Which sender texts the codes. */
@@ -44,10 +46,7 @@ export class PhoneCodes {
 
   /** Takes one message to `phone` from the budget, or throws 429 `over_sms_send_rate_limit`. */
   takeBudget(request: FastifyRequest, phone: string): void {
-    if (!this.#perNumber.take(`phone:${phone}`)) {
-      throw new IdentityError(429, 'over_sms_send_rate_limit', `For security purposes, you can only request this after ${this.settings.maxFrequency} seconds.`);
-    }
-    if (!this.#perClient.take(`ip:${clientAddress(request, this.#runtime.settings)}`)) throw new IdentityError(429, 'over_sms_send_rate_limit', 'SMS rate limit exceeded');
+    this.#budget.take(request, [`phone:${phone}`]);
   }
 
   /**
