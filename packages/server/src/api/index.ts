@@ -1,4 +1,4 @@
-export { apiService, API_PREFIX } from './service.js';
+export { mountApi, API_PREFIX, type ApiDependencies, type ApiExports } from './service.js';
 export { NotesService, type NoteEvent, type NotePublisher } from './notes/service.js';
 export type { NoteJson, NewNote, NotePatch } from './notes/schemas.js';
 export { buildOpenApiDocument } from './openapi.js';

@@ -2,8 +2,8 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import { fastifyBearer } from '@latchkey/verify/fastify';
 import { createRevocationFeed, inProcessRevocationSource } from '@latchkey/verify/revocations';
 import type { GatewayExports } from '../gateway/index.js';
-import type { AppContext, MountedService, ServiceModule } from '../http/context.js';
-import { identityExports } from '../identity/index.js';
+import type { AppContext, MountedService } from '../http/context.js';
+import type { IdentityExports } from '../identity/index.js';
 import { renderDocsPage } from './docs-page.js';
 import { ApiError } from './errors.js';
 import { registerNoteRoutes } from './notes/routes.js';
@@ -16,11 +16,25 @@ import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable, markUnavailable } 
 /** Where the example API is mounted. */
 export const API_PREFIX = '/api/v1';
 
-async function mount(app: FastifyInstance, context: AppContext): Promise<MountedService> {
-  const identity = identityExports(context);
-  if (!identity) throw new Error('the example API needs the identity service mounted before it');
+/** What the example API offers the services built after it. */
+export interface ApiExports {
+  readonly notes: NotesService;
+}
+
+/** What the example API is built on. */
+export interface ApiDependencies {
+  readonly identity: IdentityExports;
+  /** Where changes are published and the notes RPC methods are registered; `null` when the gateway does not run. */
+  readonly gateway: GatewayExports | null;
+}
+
+/**
+ * The example API: organization-scoped notes under `/api/v1`, bearer-protected, every query through
+ * `withClaims` so PostgreSQL row-level security isolates organizations. Changes are published on the
+ * gateway channel `org:<organization_id>`; `query.note.list` and `command.note.create` are its RPC methods.
+ */
+export async function mountApi(app: FastifyInstance, context: AppContext, { identity, gateway }: ApiDependencies): Promise<MountedService<ApiExports>> {
   const logger = context.logger.child({ service: 'api' });
-  const gateway = context.services.get('gateway')?.exports as GatewayExports | undefined;
   const notes = new NotesService(context.db, logger, gateway ? (channel, event) => gateway.publish(channel, event) : undefined);
   if (gateway) registerNoteRpc(gateway, notes);
   // Ended sessions: the events of this process's identity service (every node's, through the broker),
@@ -54,16 +68,9 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
   );
 
   return {
-    name: 'api',
     exports: { notes },
     banner: (base) => [`api       ${base}${API_PREFIX}  (docs ${base}${API_PREFIX}/docs)`],
     close: () => revocations.close(),
   };
 }
 
-/**
- * The example API: organization-scoped notes under `/api/v1`, bearer-protected, every query through
- * `withClaims` so PostgreSQL row-level security isolates organizations. Changes are published on the
- * gateway channel `org:<organization_id>`; `query.note.list` and `command.note.create` are its RPC methods.
- */
-export const apiService: ServiceModule = { name: 'api', mount };

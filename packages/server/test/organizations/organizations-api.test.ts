@@ -76,7 +76,7 @@ describeEachDatabase('organizations, row-level security and the example API', (d
       config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' }),
       database: database(),
     });
-    identity = server.services.get('identity')!.exports as IdentityExports;
+    identity = server.services.identity!;
     [alice, bob, carol] = [await signUp(), await signUp(), await signUp()];
   });
 

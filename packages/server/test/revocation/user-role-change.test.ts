@@ -22,7 +22,7 @@ describeEachDatabase('a user role change through the admin API', (database) => {
       config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' }),
       database: database(),
     });
-    identity = server.services.get('identity')!.exports as IdentityExports;
+    identity = server.services.identity!;
     received = listen(server);
   });
   afterAll(async () => {
