@@ -66,8 +66,8 @@ describeEachDatabase('the identity key store', (database) => {
 });
 
 describe('configured HS256 keys', () => {
-  it('signs with an oct key by kid and accepts a 16-byte legacy secret beside it', async () => {
-    const legacy = 'sixteen-bytes-ok';
+  it('signs with an oct key by kid and accepts the legacy secret beside it', async () => {
+    const legacy = 'the-legacy-secret-of-32-bytes!!!';
     const oct = { kty: 'oct', k: Buffer.from('an-oct-key-of-enough-bytes-here!').toString('base64url'), kid: 'hs-main', key_ops: ['sign', 'verify'] };
     const keys = await KeyStore.open(null as never, loadIdentitySettings({ GOTRUE_JWT_KEYS: JSON.stringify([oct]), GOTRUE_JWT_SECRET: legacy, GOTRUE_JWT_KEY_ID: 'legacy' }));
     expect(keys.signingKey).toEqual({ kid: 'hs-main', alg: 'HS256' });
@@ -83,10 +83,10 @@ describe('configured HS256 keys', () => {
     expect((await refusal(keys.verify(wrongKey))).message).toBe(`${PREFIX}token signature is invalid: signature is invalid`);
   });
 
-  it('refuses an oct key shorter than 16 bytes at start, naming the variable', async () => {
-    const oct = { kty: 'oct', k: Buffer.from('short').toString('base64url'), kid: 'hs' };
+  it('refuses an oct key shorter than 32 bytes at start, naming the variable', async () => {
+    const oct = { kty: 'oct', k: Buffer.from('a-31-byte-secret-just-too-short').toString('base64url'), kid: 'hs' };
     await expect(KeyStore.open(null as never, loadIdentitySettings({ LATCHKEY_JWT_KEYS: JSON.stringify([oct]) }))).rejects.toThrow(
-      /^LATCHKEY_JWT_KEYS: key 0: an oct key needs a "k" of at least 16 bytes/,
+      /^LATCHKEY_JWT_KEYS: key 0: an oct key needs a "k" of at least 32 bytes/,
     );
   });
 });

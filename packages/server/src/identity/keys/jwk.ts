@@ -10,8 +10,8 @@ export interface Jwk extends JsonWebKey {
   ext?: boolean;
 }
 
-/** Shortest accepted `oct` (HS256) key, in bytes: what GoTrue's legacy secrets allow. */
-const MIN_OCT_KEY_BYTES = 16;
+/** Shortest accepted `oct` (HS256) key, in bytes: RFC 7518 §3.2, as for `LATCHKEY_JWT_SECRET`. */
+const MIN_OCT_KEY_BYTES = 32;
 
 /** Signature algorithms the identity service signs and verifies with. */
 export type SigningAlgorithm = 'ES256' | 'RS256' | 'EdDSA' | 'HS256';

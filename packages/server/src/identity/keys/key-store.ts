@@ -173,7 +173,7 @@ export class KeyStore {
     else store.#installRows(await ensureStoredKeys(db));
     store.#verifier = createVerifier({
       keySet: store.keySet,
-      ...(secrets.length > 0 ? { secret: secrets, minSecretBytes: 16 } : {}),
+      ...(secrets.length > 0 ? { secret: secrets } : {}),
       algorithms: [...PUBLISHED_ALGORITHMS, ...(secrets.length > 0 ? (['HS256'] as const) : [])],
       // GoTrue's rules for its own tokens: any `iss` and `aud`, `exp` checked when present.
       issuer: null,
