@@ -5,7 +5,7 @@ import { checkClaims, TokenRejectedError, type GatewayClaims } from './auth/clai
 import { organizationOf, resolveChannel, type ResolvedChannel } from './channels/resolve.js';
 import type { GatewayNode } from './node.js';
 import { DISCONNECT_REASONS, DisconnectCode, ErrorCode, UNSUBSCRIBE_REASONS, UnsubscribeCode } from './protocol/codes.js';
-import { decodeCommands, encodeError, encodePush, encodeResult, MalformedFrameError, PING_FRAME, type DecodedCommand } from './protocol/codec.js';
+import { JSON_CODEC, MalformedFrameError, type DecodedCommand, type ProtocolCodec } from './protocol/codec.js';
 import { claimKeys, type SelectorKey } from './revocation/selectors.js';
 import type {
   ChannelRequest,
@@ -28,8 +28,6 @@ import type { Subscriber } from './hub.js';
 import { proxyConnect, proxyPublish, proxyRefresh, proxySubscribe } from './proxy/calls.js';
 import type { ProxyCaller } from './proxy/http.js';
 import { DisconnectError, ReplyError } from './rpc/errors.js';
-
-const TEXT = { binary: false } as const;
 
 /** One subscription of a connection. */
 interface Subscription {
@@ -89,10 +87,10 @@ export class Session implements Subscriber {
   pongPending = false;
   /** When the pending pong is overdue (0 = not checked). */
   pongDeadline = 0;
-  #queue: string[] | null = null;
+  #queue: Buffer[] | null = null;
   #busy = false;
   /** Replies collected while a frame is processed, written together as one frame (`null` between frames). */
-  #replies: string[] | null = null;
+  #replies: Buffer[] | null = null;
 
   constructor(
     readonly node: GatewayNode,
@@ -100,6 +98,8 @@ export class Session implements Subscriber {
     readonly headers: Readonly<Record<string, string>>,
     /** The socket's peer address (the client, or the proxy in front of it). */
     readonly address = '',
+    /** The wire format chosen at upgrade: commands are decoded and replies and pushes encoded by it alone. */
+    readonly codec: ProtocolCodec = JSON_CODEC,
   ) {
     this.staleAt = Date.now() + node.settings.staleCloseDelay * 1000;
     ws.on('message', (data: Buffer, isBinary: boolean) => this.#onMessage(data, isBinary));
@@ -115,7 +115,7 @@ export class Session implements Subscriber {
     return info;
   }
 
-  /** Hub delivery: writes a shared, already-encoded frame. Slow readers are closed with 3008. */
+  /** Hub delivery: writes a shared frame, already encoded in this connection's format. Slow readers are closed with 3008. */
   write(frame: Buffer): void {
     const ws = this.ws;
     if (ws.readyState !== WebSocket.OPEN) return;
@@ -125,7 +125,7 @@ export class Session implements Subscriber {
       this.disconnect(DisconnectCode.Slow);
       return;
     }
-    ws.send(frame, TEXT);
+    ws.send(frame, { binary: this.codec.binary });
   }
 
   /** Hub: a positioned subscription missed publications; the client reconnects and recovers. */
@@ -133,22 +133,22 @@ export class Session implements Subscriber {
     this.disconnect(DisconnectCode.InsufficientState);
   }
 
-  #send(text: string): void {
-    if (this.#replies !== null) this.#replies.push(text);
-    else if (this.ws.readyState === WebSocket.OPEN) this.ws.send(text);
+  #send(message: Buffer): void {
+    if (this.#replies !== null) this.#replies.push(message);
+    else if (this.ws.readyState === WebSocket.OPEN) this.ws.send(message, { binary: this.codec.binary });
   }
 
-  /** Writes the collected replies as one newline-joined frame. */
+  /** Writes the collected replies as one frame. */
   #flushReplies(): void {
     const replies = this.#replies;
     if (replies === null || replies.length === 0) return;
     this.#replies = [];
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(replies.length === 1 ? replies[0]! : replies.join('\n'));
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(this.codec.join(replies), { binary: this.codec.binary });
   }
 
   /** Sends the server ping (an empty reply). */
   ping(now: number): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(PING_FRAME);
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(this.codec.ping, { binary: this.codec.binary });
     this.nextPingAt = now + this.node.settings.pingInterval * 1000;
     this.pongPending = true;
     if (this.node.settings.pongTimeout > 0) this.pongDeadline = now + this.node.settings.pongTimeout * 1000;
@@ -182,20 +182,19 @@ export class Session implements Subscriber {
       if (this.state === 'failed') this.disconnect(DisconnectCode.BadRequest);
       return;
     }
-    // Text frames are the JSON protocol; a binary frame is decoded the same way (and fails if not JSON).
+    // Every frame goes to the connection's codec, text or binary (a JSON connection's binary frame fails if not JSON).
     void isBinary;
-    const frame = data.toString('utf8');
     if (this.#busy) {
-      (this.#queue ??= []).push(frame);
+      (this.#queue ??= []).push(data);
       return;
     }
-    void this.#drain(frame);
+    void this.#drain(data);
   }
 
-  async #drain(first: string): Promise<void> {
+  async #drain(first: Buffer): Promise<void> {
     this.#busy = true;
     try {
-      let frame: string | undefined = first;
+      let frame: Buffer | undefined = first;
       while (frame !== undefined && this.state !== 'closed') {
         await this.#handleFrame(frame);
         frame = this.#queue?.shift();
@@ -208,7 +207,7 @@ export class Session implements Subscriber {
     }
   }
 
-  async #handleFrame(frame: string): Promise<void> {
+  async #handleFrame(frame: Buffer): Promise<void> {
     this.#replies = [];
     try {
       await this.#handleCommands(frame);
@@ -218,10 +217,10 @@ export class Session implements Subscriber {
     }
   }
 
-  async #handleCommands(frame: string): Promise<void> {
+  async #handleCommands(frame: Buffer): Promise<void> {
     let commands: DecodedCommand[];
     try {
-      commands = decodeCommands(frame);
+      commands = this.codec.decodeCommands(frame);
     } catch (error) {
       if (!(error instanceof MalformedFrameError)) throw error;
       this.disconnect(DisconnectCode.BadRequest);
@@ -238,7 +237,7 @@ export class Session implements Subscriber {
   }
 
   /** Returns false when the rest of the frame must not be processed. */
-  async #handleCommand({ id, kind, command }: DecodedCommand): Promise<boolean> {
+  async #handleCommand({ id, kind, command, refusal }: DecodedCommand): Promise<boolean> {
     if (kind === null) {
       // An empty command is the pong to a server ping.
       if (id === 0 && this.state === 'connected' && this.pongPending) {
@@ -254,7 +253,7 @@ export class Session implements Subscriber {
         this.disconnect(DisconnectCode.BadRequest);
         return false;
       }
-      this.node.onSend(this, command.send?.data);
+      if (refusal === undefined) this.node.onSend(this, command.send?.data);
       return true;
     }
     if (id === 0 || (kind === 'connect') === (this.state === 'connected')) {
@@ -263,18 +262,19 @@ export class Session implements Subscriber {
       return false;
     }
     if (this.restrictedUntil !== 0 && !allowedWhileRestricted({ id, kind, command })) {
-      this.#send(encodeError(id, new ReplyError(ErrorCode.PermissionDenied).toBody()));
+      this.#send(this.codec.encodeError(id, new ReplyError(ErrorCode.PermissionDenied).toBody()));
       return true;
     }
     try {
+      if (refusal !== undefined) throw new ReplyError(refusal.code, refusal.message);
       const result = await this.#dispatch(kind, command);
-      if (this.state !== 'closed') this.#send(encodeResult(id, kind, result.body));
+      if (this.state !== 'closed') this.#send(this.codec.encodeResult(id, kind, result.body));
       result.after?.();
       return true;
     } catch (error) {
       if (error instanceof ReplyError) {
         if (this.state === 'closed') return false;
-        this.#send(encodeError(id, error.toBody()));
+        this.#send(this.codec.encodeError(id, error.toBody()));
         if (kind === 'connect') {
           // A failed connect leaves the socket unusable: later commands close it with 3501.
           this.state = 'failed';
@@ -294,7 +294,7 @@ export class Session implements Subscriber {
         this.disconnect(DisconnectCode.InternalError);
         return false;
       }
-      this.#send(encodeError(id, { code: ErrorCode.Internal, message: 'internal server error', temporary: true }));
+      this.#send(this.codec.encodeError(id, { code: ErrorCode.Internal, message: 'internal server error', temporary: true }));
       return true;
     }
   }
@@ -497,7 +497,7 @@ export class Session implements Subscriber {
   }
 
   #pushUnsubscribe(channel: string, code: UnsubscribeCode): void {
-    this.#send(encodePush({ channel, unsubscribe: { code, reason: UNSUBSCRIBE_REASONS[code] } }));
+    this.#send(this.codec.encodePush({ channel, unsubscribe: { code, reason: UNSUBSCRIBE_REASONS[code] } }));
   }
 
   /** Ends one subscription from the server side with an unsubscribe push (`code` below 2500: the client stays unsubscribed). */
