@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { WebSocketServer } from 'ws';
 import type { GatewayNode } from './node.js';
 import { chooseSubprotocol, codecFor } from './protocol/negotiate.js';
-import { Session } from './session.js';
+import { Session } from './session/session.js';
 
 /** Where clients connect, as Centrifugo serves it. */
 export const WEBSOCKET_PATH = '/connection/websocket';
