@@ -128,9 +128,15 @@ export class Session implements Subscriber {
     ws.send(frame, TEXT);
   }
 
-  /** Hub: a positioned subscription missed publications; the client reconnects and recovers. */
-  lostPosition(): void {
-    this.disconnect(DisconnectCode.InsufficientState);
+  /**
+   * Hub: a positioned subscription missed publications. As Centrifugo does, a client-side subscription
+   * is ended with unsubscribe 2500 (the client subscribes again and recovers; the socket stays open); a
+   * server-side one, which the client cannot subscribe again, closes the connection with 3010.
+   */
+  lostPosition(channel: string): void {
+    const sub = this.subs.get(channel);
+    if (sub && sub.source !== 'server') this.endSubscription(channel, UnsubscribeCode.InsufficientState);
+    else this.disconnect(DisconnectCode.InsufficientState);
   }
 
   #send(text: string): void {
@@ -445,7 +451,7 @@ export class Session implements Subscriber {
     chanInfo: JsonValue | undefined,
     expireAt: number,
     askedJoinLeave: boolean,
-    stream?: Pick<StreamSubscribe, 'position' | 'delta'>,
+    stream?: Pick<StreamSubscribe, 'position' | 'delta' | 'epoch'>,
   ): void {
     if (this.state !== 'connected') {
       this.node.hub.remove(resolved.channel, this);
