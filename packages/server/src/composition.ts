@@ -1,14 +1,12 @@
 /**
  * The composition root: builds the services of one process in dependency order, each given what it needs
  * as typed arguments — identity first (its settings, key store and sessions), then organizations on
- * identity, the gateway on identity's tokens, webhooks, the example API and the console on those before
- * them. A service that does not run here is `null`, and the ones after it do without it.
+ * identity, the gateway on identity's tokens, webhooks and the console on those before them. A service that does not run here is `null`, and the ones after it do without it.
  *
  * @module
  */
 import type { FastifyInstance } from 'fastify';
 import { serverOperations, type AdminOperations } from './admin/index.js';
-import { mountApi, type ApiExports } from './api/service.js';
 import { mountConsole, type ConsoleExports, type ConsoleServiceOptions } from './console/index.js';
 import { mountGateway, type GatewayExports, type GatewayServiceOptions } from './gateway/index.js';
 import type { AppContext, MountedService } from './http/context.js';
@@ -19,8 +17,7 @@ import { mountWebhooks, type WebhooksExports } from './webhooks/index.js';
 
 /**
  * Which services a process runs. A service left out (or `false`) does not run; `true` runs it with its
- * defaults, an object with those options. Organizations and the example API need the identity service in
- * the same process.
+ * defaults, an object with those options. Organizations need the identity service in the same process.
  *
  * @example
  * ```ts
@@ -37,8 +34,6 @@ export interface ServiceSelection {
   readonly gateway?: boolean | GatewayServiceOptions;
   /** Inbound webhooks at `/webhooks/<name>`. */
   readonly webhooks?: boolean;
-  /** The example notes API at `/api/v1` (needs `identity`). */
-  readonly api?: boolean;
   /** The demo app at `/` and the admin console at `/admin`. */
   readonly console?: boolean | ConsoleServiceOptions;
 }
@@ -49,7 +44,6 @@ export interface Services {
   readonly organizations: OrganizationsExports | null;
   readonly gateway: GatewayExports | null;
   readonly webhooks: WebhooksExports | null;
-  readonly api: ApiExports | null;
   readonly console: ConsoleExports | null;
 }
 
@@ -66,7 +60,6 @@ export function defaultServices(flags: ServiceFlags = {}): ServiceSelection {
     organizations: true,
     gateway: flags.gatewayConfig ? { configFile: flags.gatewayConfig } : true,
     webhooks: true,
-    api: true,
     console: true,
   };
 }
@@ -106,21 +99,17 @@ export async function composeServices(app: FastifyInstance, context: AppContext,
   };
   try {
     const identity = selection.identity ? await mount(mountIdentity(app, context, settings)) : null;
-    const needIdentity = (name: string): IdentityExports => {
-      if (!identity) throw new Error(`the ${name} service needs the identity service in the same process`);
-      return identity;
-    };
-    const organizations = selection.organizations ? await mount(mountOrganizations(app, context, needIdentity('organizations'))) : null;
+    if (selection.organizations && !identity) throw new Error('the organizations service needs the identity service in the same process');
+    const organizations = selection.organizations && identity ? await mount(mountOrganizations(app, context, identity)) : null;
     const tokens = identity?.tokens ?? identityTokens(settings, context);
     const gatewayOptions = optionsOf(selection.gateway);
     const gateway = gatewayOptions ? await mount(mountGateway(app, context, { tokens, identity, options: gatewayOptions })) : null;
     const webhooks = selection.webhooks ? await mount(mountWebhooks(app, context, { identity, gateway })) : null;
-    const api = selection.api ? await mount(mountApi(app, context, { identity: needIdentity('example API'), gateway })) : null;
     const operations = serverOperations(context, settings, identity);
     const consoleOptions = optionsOf(selection.console);
     const pages = consoleOptions ? await mount(mountConsole(app, context, { identity, gateway, operations, options: consoleOptions })) : null;
     return {
-      services: { identity, organizations, gateway, webhooks, api, console: pages },
+      services: { identity, organizations, gateway, webhooks, console: pages },
       tokens,
       operations,
       banner: (baseUrl) => built.flatMap((service) => service.banner?.(baseUrl) ?? []),

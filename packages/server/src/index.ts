@@ -5,6 +5,19 @@ export type { AppContext } from './http/context.js';
 export { createLogger, redactUrl, REDACTED_PATHS, type Logger } from './logging/logger.js';
 export { defaultServices, type ServiceFlags, type ServiceSelection, type Services } from './composition.js';
 export { startServer, type RunningServer, type StartOptions } from './server.js';
+export {
+  ExtensionError,
+  migrateExtension,
+  type ExtensionErrorCode,
+  type ExtensionConnectionClaims,
+  type ExtensionHost,
+  type ExtensionLogger,
+  type ExtensionRealtime,
+  type ExtensionTokenSettings,
+  type MountedExtension,
+  type ServerExtension,
+} from './extensions.js';
+export { buildOpenApiDocument } from './organizations/openapi.js';
 export * from './admin/index.js';
 export * from './identity/index.js';
 export * from './revocation/index.js';
@@ -22,4 +35,3 @@ export {
 export { CONSOLE_COOKIE, type ConsoleExports, type ConsoleServiceOptions } from './console/index.js';
 export { loadWebhookSettings, type WebhooksExports, type WebhookEndpoint, type WebhookScheme, type WebhookSettings, type WebhookEvent, type WebhookEventSummary } from './webhooks/index.js';
 export type { OrganizationsExports } from './organizations/index.js';
-export type { ApiExports } from './api/index.js';

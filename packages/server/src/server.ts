@@ -12,6 +12,7 @@ import { createLogger, type Logger } from './logging/logger.js';
 import { createRevocations } from './revocation/revocations.js';
 import type { Revocations } from './revocation/types.js';
 import { composeServices, defaultServices, type ComposedServices, type ServiceSelection, type Services } from './composition.js';
+import { checkExtensionNames, extensionHost, migrateExtension, type MountedExtension, type ServerExtension } from './extensions.js';
 
 export interface StartOptions {
   /** Environment to read settings from. Default `process.env`. */
@@ -36,6 +37,11 @@ export interface StartOptions {
    * PostgreSQL database (not when `database` is given).
    */
   readonly cluster?: boolean;
+  /**
+   * Apps mounted after the services, in order (`latchkey serve --example` passes the example notes
+   * API): their migrations run after the product's, then each is mounted with the extension host.
+   */
+  readonly extensions?: readonly ServerExtension[];
   /** Called with the app before the services are built (tests: observe the routes they register). */
   readonly prepare?: (app: FastifyInstance) => void | Promise<void>;
   /** Called with the app and the running services before it listens, to add routes (tests, embedding). */
@@ -87,13 +93,17 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const tls = config.tls ? readTlsMaterial(config.tls) : undefined;
   const ownsDatabase = options.database === undefined;
   const db = options.database ?? (await openDatabase(config));
+  const extensions = options.extensions ?? [];
+  checkExtensionNames(extensions);
   let composed: ComposedServices | undefined;
+  const mountedExtensions: MountedExtension[] = [];
   let app: FastifyInstance | undefined;
   let revocations: Revocations | undefined;
   let bus: ClusterBus | undefined;
   let membership: ClusterMembership | undefined;
   try {
     await migrate(db);
+    for (const extension of extensions) await migrateExtension(db, extension);
     revocations = await createRevocations({
       db,
       logger: logger.child({ service: 'revocations' }),
@@ -105,6 +115,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     bus = clusterBus;
     app = buildApp({ db, logger, broker: clusterBus, tls });
     const scheme = tls ? 'https' : 'http';
+    const extensionPrefixes: string[] = [];
     let listeningUrl = `${scheme}://${formatHost(config.host)}:${config.port}`;
     // On PostgreSQL several nodes share the database: without LATCHKEY_PUBLIC_URL the deployment is named
     // by the address its first node listened on (stored), never by each node's own port.
@@ -126,6 +137,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     const built = await composeServices(app, context, identitySettings, options.services ?? defaultServices());
     composed = built;
     const { services } = built;
+    for (const extension of extensions) {
+      const instance = await extension.mount(extensionHost(app, context, services, extension));
+      mountedExtensions.push(instance);
+      if (instance.prefix !== undefined) extensionPrefixes.push(instance.prefix);
+    }
     await options.extend?.(app, context, services);
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
@@ -139,12 +155,13 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       membership = await joinCluster({ db, url, settings: sharedSettings(env, built.tokens.issuer()) });
     }
     const member = membership;
-    const admin = (options.adminSocket ?? ownsDatabase) ? await openAdminChannel(context, services, built.operations, url) : null;
+    const admin = (options.adminSocket ?? ownsDatabase) ? await openAdminChannel(context, services, built.operations, url, extensionPrefixes[0] ?? null) : null;
     const base = context.publicUrl();
     const banner = [
       `health    ${base}/health`,
       `metrics   ${base}/metrics`,
       ...built.banner(base),
+      ...mountedExtensions.flatMap((extension) => extension.banner?.(base) ?? []),
       ...nextSteps({
         baseUrl: base,
         anonKey: services.identity?.apiKeys.anonKey ?? null,
@@ -181,6 +198,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
           await admin?.close();
           await member?.leave();
           await listening.close();
+          for (const extension of [...mountedExtensions].reverse()) await extension.close?.();
           await built.close();
           await events.close();
           await clusterBus.close();
@@ -191,6 +209,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     };
   } catch (error) {
     await app?.close().catch(() => undefined);
+    for (const extension of mountedExtensions.reverse()) await extension.close?.().catch(() => undefined);
     await composed?.close().catch(() => undefined);
     await membership?.leave().catch(() => undefined);
     await revocations?.close().catch(() => undefined);

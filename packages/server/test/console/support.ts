@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { loadServerConfig, startServer, type Database, type RunningServer } from '@latchkey/server';
 import type { Page } from 'playwright-core';
+import { notesApi } from '@latchkey/example-notes-api';
 import { TEST_ENV } from '../identity/support.js';
 
 /** Every service of `latchkey serve`, the pages included, on a free port. */
@@ -17,7 +18,8 @@ export async function startPagesStack(database: Database, env: Record<string, st
     env: { ...TEST_ENV, ...env },
     config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' }),
     database,
-    services: { identity: true, organizations: true, gateway: true, webhooks: true, api: true, console: true },
+    services: { identity: true, organizations: true, gateway: true, webhooks: true, console: true },
+    extensions: [notesApi()],
   });
   const { anonKey, serviceRoleKey } = server.services.identity!.apiKeys;
   return { server, url: server.url, anonKey, serviceRoleKey, close: () => server.close() };

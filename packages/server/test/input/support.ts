@@ -1,5 +1,6 @@
 import type { FastifyInstance, HTTPMethods, LightMyRequestResponse } from 'fastify';
 import { loadServerConfig, startServer, type Database, type RunningServer } from '@latchkey/server';
+import { notesApi } from '@latchkey/example-notes-api';
 import { TEST_ENV } from '../identity/support.js';
 
 /** A route as Fastify registered it. */
@@ -61,6 +62,7 @@ export async function startTarget(database: Database): Promise<Target> {
     config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' }),
     database,
     prepare: routeRecorder(routes),
+    extensions: [notesApi()],
   });
   const app = server.app;
   const identity = server.services.identity!;

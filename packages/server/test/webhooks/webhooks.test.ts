@@ -9,7 +9,7 @@ import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadServerConfig, startServer, type Database, type RunningServer } from '@latchkey/server';
 import { describeEachDatabase } from '../../../../test-support/databases.js';
-import { buildOpenApiDocument } from '../../src/api/openapi.js';
+import { buildOpenApiDocument } from '../../src/organizations/openapi.js';
 import { loadGatewaySettings } from '../../src/gateway/index.js';
 import { loadWebhookSettings } from '../../src/webhooks/index.js';
 import { TEST_ENV } from '../identity/support.js';

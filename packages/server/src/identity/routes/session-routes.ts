@@ -14,7 +14,8 @@ import type { IdentityRuntime } from '../runtime.js';
 import { finishSession, startSession, type PreparedSession } from '../sessions.js';
 import { userActor } from '../audit/audit-log.js';
 import type { UserJson } from '../types.js';
-import { findUserByEmail, findUserById, findUserByPhone, isBanned, isUniqueViolation, userJson, type UserRow } from '../users.js';
+import { isBanned, isUniqueViolation, userJson, type UserRow } from '../users.js';
+import { findUserByEmail, findUserById, findUserByPhone } from '../store/users.js';
 
 function limit(runtime: IdentityRuntime, limiter: RateLimiter, request: FastifyRequest): void {
   if (!limiter.take(clientAddress(request, runtime.settings))) {
