@@ -363,7 +363,7 @@ export class Session implements NodeConnection, Subscriber {
       if (lifecycle.expireAt > 0 && lifecycle.expireAt <= nowSeconds()) throw new ReplyError(ErrorCode.Expired);
     } else if (settings.proxies.connect) {
       // The application backend decides connects without a token.
-      const decided = await proxyConnect(settings.proxies.connect, { client: this.id, headers: this.#headers }, request);
+      const decided = await proxyConnect(settings.proxies.connect, { client: this.id, headers: this.#headers, protocol: this.codec.format }, request);
       if (this.#state === 'closed') return { body: {} };
       this.#user = decided.user;
       this.#info = decided.info;
@@ -673,7 +673,7 @@ export class Session implements NodeConnection, Subscriber {
 
   /** Who this connection is, for proxy requests and RPC handlers. */
   #caller(): ProxyCaller {
-    return { client: this.id, user: this.#user, meta: this.#meta, headers: this.#headers };
+    return { client: this.id, user: this.#user, meta: this.#meta, headers: this.#headers, protocol: this.codec.format };
   }
 
   /** The connection as the permission rules see it for `channel` (`subscribed`: counts as subscribed whatever the state). */
