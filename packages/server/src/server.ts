@@ -8,7 +8,7 @@ import { buildApp } from './http/app.js';
 import { plainHttpWarning, readTlsMaterial, reloadTls } from './http/tls.js';
 import { identityExports } from './identity/service.js';
 import type { AppContext, MountedService, ServiceModule } from './http/context.js';
-import { loadAccessTokenLifetime } from './identity/settings.js';
+import { loadIdentitySettings } from './identity/settings.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import { createRevocations } from './revocation/revocations.js';
 import type { Revocations } from './revocation/types.js';
@@ -78,6 +78,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const env = options.env ?? process.env;
   const config = options.config ?? loadServerConfig(env, options.flags);
   const logger = options.logger ?? createLogger(config.logLevel);
+  // The token rules every service verifies by (issuer, audience, HS256 secret, lifetime): refused here, at
+  // start, with a line naming the variable, before anything is opened.
+  const identitySettings = loadIdentitySettings(env);
   // Unreadable or mismatched certificate files stop the start with a line naming the setting.
   const tls = config.tls ? readTlsMaterial(config.tls) : undefined;
   const ownsDatabase = options.database === undefined;
@@ -92,7 +95,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     revocations = await createRevocations({
       db,
       logger: logger.child({ service: 'revocations' }),
-      tokenLifetime: loadAccessTokenLifetime(env),
+      tokenLifetime: identitySettings.jwtExpiry,
       redisUrl: config.redisUrl,
       channelPrefix: config.redisPrefix,
     });

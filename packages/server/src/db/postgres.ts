@@ -51,6 +51,13 @@ class PostgresDatabase implements Database {
   async #transaction<T>(work: (tx: TransactionHandle) => Promise<T>): Promise<T> {
     const client = await this.#pool.connect();
     let broken = false;
+    // While checked out, a client has no listener of the pool: a connection cut between two statements
+    // (the server restarting while `work` awaits something else) would be an unhandled 'error' event and
+    // end the process. It is a lost connection instead: the next statement fails and the client is dropped.
+    const lost = () => {
+      broken = true;
+    };
+    client.on('error', lost);
     try {
       await client.query('begin');
       const result = await work({
@@ -71,6 +78,7 @@ class PostgresDatabase implements Database {
       }
       throw error;
     } finally {
+      client.removeListener('error', lost);
       client.release(broken);
     }
   }

@@ -1,13 +1,8 @@
 import type { Broker } from './broker/types.js';
 import { deltaFrames, partsOfFrame, type PublicationParts } from './delta/fossil.js';
+import type { Activation, ChannelHub, Subscriber } from './session/contracts.js';
 
-/** What the hub writes to: one connection. */
-export interface Subscriber {
-  /** Writes an encoded frame (already a complete `{"push":…}` text). */
-  write(frame: Buffer): void;
-  /** A positioned subscription of `channel` missed publications (the connection closes with 3010). */
-  lostPosition(channel: string): void;
-}
+export type { Activation, Subscriber } from './session/contracts.js';
 
 /** A frame held for a subscriber whose subscribe reply is not written yet. */
 interface HeldFrame {
@@ -15,19 +10,6 @@ interface HeldFrame {
   /** Offset in the channel's stream (0: not a stream publication). */
   readonly offset: number;
   readonly parts: PublicationParts | undefined;
-}
-
-/** How a reserved subscriber goes live. */
-export interface Activation {
-  /** Also gets join/leave pushes. */
-  readonly joinLeave: boolean;
-  /** The last offset its subscribe reply accounted for; `null`: it does not follow the stream. */
-  readonly position: number | null;
-  /**
-   * It negotiated fossil deltas: `null` if not; `true` when its subscribe reply carried the previous
-   * publication (the next may come as a delta), `false` when the next must come in full.
-   */
-  readonly delta: boolean | null;
 }
 
 interface ChannelEntry {
@@ -71,7 +53,7 @@ function joinFrames(frames: readonly Buffer[], bytes: number): Buffer {
  * same turn of the event loop are joined once per channel into one frame (as Centrifugo's write queue
  * merges messages), so a burst costs one write per subscriber, not one per publication.
  */
-export class Hub {
+export class Hub implements ChannelHub {
   readonly #channels = new Map<string, ChannelEntry>();
   readonly #dirty = new Set<ChannelEntry>();
   #flushScheduled = false;

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext, MountedService, ServiceModule } from '../http/context.js';
 import type { Revocations } from '../revocation/types.js';
 import { IDENTITY_PREFIX, identityExports } from '../identity/service.js';
+import { loadIdentitySettings } from '../identity/settings.js';
 import { registerServerApi } from './api/routes.js';
 import { registerAuthMethods } from './auth-rpc/identity-methods.js';
 import { resolveApiKey } from './api/key.js';
@@ -60,12 +61,13 @@ export function gatewayService(options: GatewayServiceOptions = {}): ServiceModu
     async mount(app: FastifyInstance, context: AppContext): Promise<MountedService> {
       const identity = identityExports(context);
       const settings = loadGatewaySettings(context.env, { ...options, identityInProcess: identity !== undefined });
-      const identityAudience = context.env.LATCHKEY_JWT_AUD?.trim() || context.env.GOTRUE_JWT_AUD?.trim() || 'authenticated';
+      // Token rules come from the identity settings, validated once at start, whether or not identity runs here.
+      const tokens = identity?.settings ?? loadIdentitySettings(context.env);
       const verifierContext = {
         identityJwksUrl: () => `${context.publicUrl()}/auth/v1/.well-known/jwks.json`,
-        identityIssuer: () => context.env.LATCHKEY_JWT_ISSUER?.trim() || context.env.GOTRUE_JWT_ISSUER?.trim() || `${(context.clusterUrl ?? context.publicUrl)()}/auth/v1`,
-        identityAudience,
-        identitySecret: context.env.LATCHKEY_JWT_SECRET?.trim() || context.env.GOTRUE_JWT_SECRET?.trim() || null,
+        identityIssuer: () => tokens.issuer ?? `${(context.clusterUrl ?? context.publicUrl)()}/auth/v1`,
+        identityAudience: tokens.audience,
+        identitySecret: tokens.jwtSecret,
         ...(identity ? { identityFetch: identityJwksFetch(app) } : {}),
       };
       const verifier = createGatewayVerifier(settings.token, verifierContext, 'LATCHKEY_GATEWAY_TOKEN_*');

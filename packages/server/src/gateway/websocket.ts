@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { WebSocketServer } from 'ws';
 import type { GatewayNode } from './node.js';
-import { Session } from './session.js';
+import { Session } from './session/session.js';
 
 /** Where clients connect, as Centrifugo serves it. */
 export const WEBSOCKET_PATH = '/connection/websocket';

@@ -8,7 +8,8 @@ import { digestToken, newRefreshToken, openWithParent, sealForParent } from './r
 import { tokenResponse } from './sessions.js';
 import type { IdentitySettings } from './settings.js';
 import type { AmrEntry, TokenResponse } from './types.js';
-import { USER_SELECT, isBanned, type UserRow } from './users.js';
+import { isBanned, type UserRow } from './users.js';
+import { USER_SELECT } from './store/users.js';
 
 /**
  * The refresh path, one transaction:

@@ -5,7 +5,8 @@ import type { AccessTokenIssuer, SessionFacts } from './claims.js';
 import { IdentityError, Messages } from './errors.js';
 import { digestToken, newRefreshToken } from './refresh-tokens.js';
 import type { AmrEntry, AuthenticationMethod, AuthenticatorAssuranceLevel, TokenResponse } from './types.js';
-import { findUserById, isBanned, userJson, type UserRow } from './users.js';
+import { isBanned, userJson, type UserRow } from './users.js';
+import { findUserById } from './store/users.js';
 
 /** Where a login came from, kept on the session. */
 export interface ClientFacts {

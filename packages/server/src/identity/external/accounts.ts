@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../../db/index.js';
 import { IdentityError, Messages } from '../errors.js';
 import type { IdentitySettings } from '../settings.js';
-import { isBanned, type UserRow, USER_SELECT } from '../users.js';
+import { isBanned, type UserRow } from '../users.js';
+import { USER_SELECT } from '../store/users.js';
 import type { ProviderEmail, ProviderProfile } from './providers.js';
 
 /** What the account matching needs to know of the service's settings. */

@@ -5,7 +5,8 @@ import { consumeAnyTotp, verifiedTotpFactors } from '../mfa/factors.js';
 import { verifyPassword } from '../passwords.js';
 import { finishSession, startSession } from '../sessions.js';
 import type { TokenResponse } from '../types.js';
-import { findUserByEmail, findUserByPhone, isBanned, type UserRow } from '../users.js';
+import { findUserByEmail, findUserByPhone } from '../store/users.js';
+import { isBanned, type UserRow } from '../users.js';
 import type { Grant, GrantContext } from './types.js';
 
 /**

@@ -3,7 +3,8 @@ import type { JWTPayload } from 'jose';
 import { IdentityError, Messages } from '../errors.js';
 import { API_KEY_ISSUER } from '../keys/api-keys.js';
 import type { IdentityRuntime } from '../runtime.js';
-import { USER_SELECT, isBanned, isUuid, type UserRow } from '../users.js';
+import { isBanned, isUuid, type UserRow } from '../users.js';
+import { USER_SELECT } from '../store/users.js';
 import { bearerToken, sameSecret } from './request.js';
 
 /** A request authenticated as a user: verified claims, the user row, the session id (if any). */

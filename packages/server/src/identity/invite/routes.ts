@@ -10,7 +10,8 @@ import { issueOneTimeToken, type OneTimeTokenType } from '../otp/tokens.js';
 import { checkNewPassword, hashPassword } from '../passwords.js';
 import { mergeMetadata } from '../routes/user-routes.js';
 import type { IdentityRuntime } from '../runtime.js';
-import { findUserByEmail, findUserById, isUniqueViolation, userJson, type UserRow } from '../users.js';
+import { isUniqueViolation, userJson, type UserRow } from '../users.js';
+import { findUserByEmail, findUserById } from '../store/users.js';
 import { insertEmailAccount } from './accounts.js';
 
 /** What the invitation routes need besides the runtime. */

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../../db/index.js';
 import { IdentityError, Messages } from '../errors.js';
 import type { IdentityRuntime } from '../runtime.js';
-import { addProvider, findUserByPhone, type UserRow } from '../users.js';
+import type { UserRow } from '../users.js';
+import { addProvider, findUserByPhone } from '../store/users.js';
 
 /** What a new phone account is made of. */
 export interface NewPhoneUser {

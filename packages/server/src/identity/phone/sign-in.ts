@@ -5,7 +5,8 @@ import { bodyOf, normalisePhone, optionalBoolean, optionalObject, optionalString
 import { checkNewPassword, hashPassword } from '../passwords.js';
 import type { IdentityRuntime } from '../runtime.js';
 import { finishSession, startSession } from '../sessions.js';
-import { findUserByPhone, isBanned, userJson } from '../users.js';
+import { isBanned, userJson } from '../users.js';
+import { findUserByPhone } from '../store/users.js';
 import { createPhoneUser } from './accounts.js';
 import { channelOf, type PhoneCodes } from './codes.js';
 

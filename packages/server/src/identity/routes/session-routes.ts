@@ -13,7 +13,8 @@ import type { IdentityRuntime } from '../runtime.js';
 import { finishSession, startSession, type PreparedSession } from '../sessions.js';
 import { userActor } from '../audit/audit-log.js';
 import type { UserJson } from '../types.js';
-import { findUserByEmail, findUserById, isUniqueViolation, userJson } from '../users.js';
+import { isUniqueViolation, userJson } from '../users.js';
+import { findUserByEmail, findUserById } from '../store/users.js';
 
 function limit(runtime: IdentityRuntime, limiter: RateLimiter, request: FastifyRequest): void {
   if (!limiter.take(clientAddress(request, runtime.settings))) {
