@@ -1,5 +1,6 @@
 import type { Broker } from './broker/types.js';
-import { deltaFrames, partsOfFrame, type PublicationParts } from './delta/fossil.js';
+import { partsOfFrame, type DeltaFrames, type PublicationParts } from './delta/fossil.js';
+import type { ProtocolCodec } from './protocol/codec.js';
 import type { Activation, ChannelHub, Subscriber } from './session/contracts.js';
 
 export type { Activation, Subscriber } from './session/contracts.js';
@@ -34,17 +35,19 @@ interface ChannelEntry {
 
 /** Largest batch before it is written at once (bytes). */
 const MAX_BATCH_BYTES = 64 * 1024;
-const NEWLINE = Buffer.from('\n');
 
-/** Joins frames with newlines: the JSON protocol carries several pushes in one WebSocket frame. */
-function joinFrames(frames: readonly Buffer[], bytes: number): Buffer {
-  if (frames.length === 1) return frames[0]!;
-  const parts: Buffer[] = [];
-  for (const frame of frames) {
-    if (parts.length > 0) parts.push(NEWLINE);
-    parts.push(frame);
+/**
+ * Broker frames (JSON pushes) in each wire format, each encoded at most once however many subscribers
+ * of that format there are.
+ */
+class Encodings {
+  #json: Buffer | undefined;
+  #other: Buffer | undefined;
+  constructor(readonly frames: readonly Buffer[]) {}
+  for(codec: ProtocolCodec): Buffer {
+    if (codec.format === 'json') return (this.#json ??= codec.fromBroker(this.frames));
+    return (this.#other ??= codec.fromBroker(this.frames));
   }
-  return Buffer.concat(parts, bytes + frames.length - 1);
 }
 
 /**
@@ -106,8 +109,9 @@ export class Hub implements ChannelHub {
         }
         next += 1;
       }
-      // A delta subscriber gets held publications in full (data as a JSON string).
-      toWrite.push(delta === null ? frame : deltaFrames(channel, offset, parts ?? partsOfFrame(frame)?.parts ?? { data: 'null' }).full);
+      // A delta subscriber gets held publications in full.
+      const codec = subscriber.codec;
+      toWrite.push(delta === null ? codec.fromBroker([frame]) : codec.deltaFrames(channel, offset, parts ?? partsOfFrame(frame)?.parts ?? { data: 'null' }).full);
     }
     entry.pending.delete(subscriber);
     if (delta === null) entry.all.add(subscriber);
@@ -154,7 +158,8 @@ export class Hub implements ChannelHub {
     if (joinLeave) {
       // Rare: keep order with publications already batched, then write directly.
       this.#flush(entry);
-      for (const subscriber of entry.joinLeave) subscriber.write(frame);
+      const encodings = new Encodings([frame]);
+      for (const subscriber of entry.joinLeave) subscriber.write(encodings.for(subscriber.codec));
       return;
     }
     if (entry.pending.size > 0) for (const held of entry.pending.values()) held.push({ frame, offset, parts });
@@ -172,10 +177,14 @@ export class Hub implements ChannelHub {
     }
   }
 
-  /** Encodes the publication once for delta subscribers: a delta for those with the previous one, in full for the rest. */
+  /** Encodes the publication once per format for delta subscribers: a delta for those with the previous one, in full for the rest. */
   #deliverDeltas(entry: ChannelEntry, channel: string, frame: Buffer, offset: number, parts: PublicationParts | undefined): void {
-    const frames = deltaFrames(channel, offset, parts ?? partsOfFrame(frame)?.parts ?? { data: 'null' });
+    const publication = parts ?? partsOfFrame(frame)?.parts ?? { data: 'null' };
+    let json: DeltaFrames | undefined;
+    let other: DeltaFrames | undefined;
     for (const [subscriber, ready] of entry.delta) {
+      const codec = subscriber.codec;
+      const frames = codec.format === 'json' ? (json ??= codec.deltaFrames(channel, offset, publication)) : (other ??= codec.deltaFrames(channel, offset, publication));
       subscriber.write(ready ? frames.delta : frames.full);
       if (!ready) entry.delta.set(subscriber, true);
     }
@@ -183,11 +192,11 @@ export class Hub implements ChannelHub {
 
   #flush(entry: ChannelEntry): void {
     if (entry.batch.length === 0) return;
-    const frame = joinFrames(entry.batch, entry.batchBytes);
+    const encodings = new Encodings(entry.batch);
     entry.batch = [];
     entry.batchBytes = 0;
     this.#dirty.delete(entry);
-    for (const subscriber of entry.all) subscriber.write(frame);
+    for (const subscriber of entry.all) subscriber.write(encodings.for(subscriber.codec));
   }
 
   #flushAll(): void {

@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { MemoryBroker } from '../../src/gateway/broker/memory.js';
 import { MemoryHistory } from '../../src/gateway/history/memory.js';
 import { Hub, type Subscriber } from '../../src/gateway/hub.js';
+import { JSON_CODEC } from '../../src/gateway/protocol/codec.js';
 
 function subscriber(): Subscriber & { frames: string[]; lost: string[] } {
   const frames: string[] = [];
   const lost: string[] = [];
-  return { frames, lost, write: (frame) => frames.push(frame.toString()), lostPosition: (channel) => lost.push(channel) };
+  return { codec: JSON_CODEC, frames, lost, write: (frame) => frames.push(frame.toString()), lostPosition: (channel) => lost.push(channel) };
 }
 
 const frame = (offset: number) => Buffer.from(`{"push":{"channel":"c","pub":{"data":${offset},"offset":${offset}}}}`);

@@ -7,6 +7,7 @@ import type { GatewayClaims } from '../auth/claims.js';
 import type { TokenVerifier } from '../auth/verifier.js';
 import type { Broker, PresenceStore } from '../broker/types.js';
 import type { StreamPosition } from '../history/types.js';
+import type { ProtocolCodec } from '../protocol/codec.js';
 import type { ClientInfo, JsonValue } from '../protocol/types.js';
 import type { RevocationEffect } from '../revocation/known.js';
 import type { SelectorKey } from '../revocation/selectors.js';
@@ -15,7 +16,9 @@ import type { GatewaySettings } from '../settings.js';
 
 /** What the hub writes to: one connection. */
 export interface Subscriber {
-  /** Writes an encoded frame (already a complete push). */
+  /** The connection's wire format: frames written to it are encoded with this codec. */
+  readonly codec: ProtocolCodec;
+  /** Writes a frame already encoded in the subscriber's format (a complete push, or several). */
   write(frame: Buffer): void;
   /** A positioned subscription of `channel` missed publications (the connection closes with 3010). */
   lostPosition(channel: string): void;

@@ -6,7 +6,7 @@ import { keepsHistory } from '../channels/options.js';
 import { resolveChannel, type ResolvedChannel } from '../channels/resolve.js';
 import { historyQuery, historyResult, positionSubscription, streamOptions, type StreamSubscribe } from '../history/position.js';
 import { DISCONNECT_REASONS, DisconnectCode, ErrorCode, UNSUBSCRIBE_REASONS, UnsubscribeCode } from '../protocol/codes.js';
-import { decodeCommands, encodeError, encodePush, encodeResult, MalformedFrameError, type DecodedCommand } from '../protocol/codec.js';
+import { JSON_CODEC, MalformedFrameError, type DecodedCommand, type ProtocolCodec } from '../protocol/codec.js';
 import type {
   ChannelRequest,
   ClientInfo,
@@ -70,8 +70,15 @@ export class Session implements NodeConnection, Subscriber {
   /**
    * @param headers The request headers kept for RPC handlers and proxies.
    * @param address The socket's peer address (the client, or the proxy in front of it).
+   * @param codec The wire format chosen at upgrade: commands are decoded, replies and pushes encoded by it alone.
    */
-  constructor(node: SessionNode, ws: WebSocket, headers: Readonly<Record<string, string>>, address = '') {
+  constructor(
+    node: SessionNode,
+    ws: WebSocket,
+    headers: Readonly<Record<string, string>>,
+    address = '',
+    readonly codec: ProtocolCodec = JSON_CODEC,
+  ) {
     this.#node = node;
     this.#headers = headers;
     this.#address = address;
@@ -84,7 +91,7 @@ export class Session implements NodeConnection, Subscriber {
         node.logger.error({ err: error, client: this.id }, 'gateway command failed');
         this.disconnect(DisconnectCode.InternalError);
       },
-    });
+    }, codec);
     this.#transport.onClose(() => this.#cleanup());
   }
 
@@ -116,7 +123,7 @@ export class Session implements NodeConnection, Subscriber {
     return info;
   }
 
-  /** Hub delivery: writes a shared, already-encoded frame. Slow readers are closed with 3008. */
+  /** Hub delivery: writes a shared frame, already encoded in this connection's format. Slow readers are closed with 3008. */
   write(frame: Buffer): void {
     if (!this.#transport.write(frame)) this.disconnect(DisconnectCode.Slow);
   }
@@ -215,7 +222,7 @@ export class Session implements NodeConnection, Subscriber {
   async #handleFrame(frame: Buffer): Promise<void> {
     let commands: DecodedCommand[];
     try {
-      commands = decodeCommands(frame.toString('utf8'));
+      commands = this.codec.decodeCommands(frame);
     } catch (error) {
       if (!(error instanceof MalformedFrameError)) throw error;
       this.disconnect(DisconnectCode.BadRequest);
@@ -232,7 +239,7 @@ export class Session implements NodeConnection, Subscriber {
   }
 
   /** Returns false when the rest of the frame must not be processed. */
-  async #handleCommand({ id, kind, command }: DecodedCommand): Promise<boolean> {
+  async #handleCommand({ id, kind, command, refusal }: DecodedCommand): Promise<boolean> {
     if (kind === null) {
       // An empty command is the pong to a server ping.
       if (id === 0 && this.#state === 'connected' && this.#lifecycle.pong()) return true;
@@ -244,7 +251,7 @@ export class Session implements NodeConnection, Subscriber {
         this.disconnect(DisconnectCode.BadRequest);
         return false;
       }
-      this.#node.onSend(this, command.send?.data);
+      if (refusal === undefined) this.#node.onSend(this, command.send?.data);
       return true;
     }
     if (id === 0 || (kind === 'connect') === (this.#state === 'connected')) {
@@ -253,12 +260,13 @@ export class Session implements NodeConnection, Subscriber {
       return false;
     }
     if (this.#lifecycle.restricted && !allowedWhileRestricted({ id, kind, command })) {
-      this.#transport.send(encodeError(id, new ReplyError(ErrorCode.PermissionDenied).toBody()));
+      this.#transport.send(this.codec.encodeError(id, new ReplyError(ErrorCode.PermissionDenied).toBody()));
       return true;
     }
     try {
+      if (refusal !== undefined) throw new ReplyError(refusal.code, refusal.message);
       const result = await this.#dispatch(kind, command);
-      if (this.#state !== 'closed') this.#transport.send(encodeResult(id, kind, result.body));
+      if (this.#state !== 'closed') this.#transport.send(this.codec.encodeResult(id, kind, result.body));
       result.after?.();
       return true;
     } catch (error) {
@@ -270,7 +278,7 @@ export class Session implements NodeConnection, Subscriber {
   #failed(id: number, kind: CommandKind, error: unknown): boolean {
     if (error instanceof ReplyError) {
       if (this.#state === 'closed') return false;
-      this.#transport.send(encodeError(id, error.toBody()));
+      this.#transport.send(this.codec.encodeError(id, error.toBody()));
       if (kind === 'connect') {
         // A failed connect leaves the socket unusable: later commands close it with 3501.
         this.#state = 'failed';
@@ -290,7 +298,7 @@ export class Session implements NodeConnection, Subscriber {
       this.disconnect(DisconnectCode.InternalError);
       return false;
     }
-    this.#transport.send(encodeError(id, { code: ErrorCode.Internal, message: 'internal server error', temporary: true }));
+    this.#transport.send(this.codec.encodeError(id, { code: ErrorCode.Internal, message: 'internal server error', temporary: true }));
     return true;
   }
 
@@ -696,6 +704,6 @@ export class Session implements NodeConnection, Subscriber {
   }
 
   #pushUnsubscribe(channel: string, code: UnsubscribeCode): void {
-    this.#transport.send(encodePush({ channel, unsubscribe: { code, reason: UNSUBSCRIBE_REASONS[code] } }));
+    this.#transport.send(this.codec.encodePush({ channel, unsubscribe: { code, reason: UNSUBSCRIBE_REASONS[code] } }));
   }
 }

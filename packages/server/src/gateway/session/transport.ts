@@ -1,7 +1,5 @@
 import { WebSocket } from 'ws';
-import { PING_FRAME } from '../protocol/codec.js';
-
-const TEXT = { binary: false } as const;
+import type { ProtocolCodec } from '../protocol/codec.js';
 
 /** What the transport hands received frames to. */
 export interface FrameReceiver {
@@ -27,10 +25,19 @@ export class Transport {
   #busy = false;
   #stopped = false;
   /** Replies collected while a frame is processed, written together as one frame (`null` between frames). */
-  #replies: string[] | null = null;
+  #replies: Buffer[] | null = null;
+  /** How frames go out: binary (protobuf) or text (JSON). */
+  readonly #options: { readonly binary: boolean };
 
-  constructor(ws: WebSocket, queueMaxSize: number, receiver: FrameReceiver) {
+  /** @param codec The connection's wire format: it joins replies into frames and makes the ping. */
+  constructor(
+    ws: WebSocket,
+    queueMaxSize: number,
+    receiver: FrameReceiver,
+    readonly codec: ProtocolCodec,
+  ) {
     this.#ws = ws;
+    this.#options = { binary: codec.binary };
     this.#queueMaxSize = queueMaxSize;
     this.#receiver = receiver;
     ws.on('message', (data: Buffer) => this.#onMessage(data));
@@ -57,27 +64,27 @@ export class Transport {
     // Replies of the frame being processed go first (a subscribe reply precedes the channel's pushes).
     if (this.#replies !== null && this.#replies.length > 0) this.flush();
     if (ws.bufferedAmount > this.#queueMaxSize) return false;
-    ws.send(frame, TEXT);
+    ws.send(frame, this.#options);
     return true;
   }
 
-  /** Sends a reply or push: collected with the frame's other replies while a frame is processed. */
-  send(text: string): void {
-    if (this.#replies !== null) this.#replies.push(text);
-    else if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(text);
+  /** Sends an encoded reply or push: collected with the frame's other replies while a frame is processed. */
+  send(message: Buffer): void {
+    if (this.#replies !== null) this.#replies.push(message);
+    else if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(message, this.#options);
   }
 
-  /** Writes the collected replies now, as one newline-joined frame. */
+  /** Writes the collected replies now, as one frame. */
   flush(): void {
     const replies = this.#replies;
     if (replies === null || replies.length === 0) return;
     this.#replies = [];
-    if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(replies.length === 1 ? replies[0]! : replies.join('\n'));
+    if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(this.codec.join(replies), this.#options);
   }
 
   /** Sends the server ping (an empty reply). */
   ping(): void {
-    if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(PING_FRAME);
+    if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(this.codec.ping, this.#options);
   }
 
   /** Stops reading and writes what is collected; {@link close} follows. */
