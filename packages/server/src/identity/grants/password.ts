@@ -1,7 +1,8 @@
 import { IdentityError, Messages, validationFailed } from '../errors.js';
 import { clientFactsOf, takeToken } from './limits.js';
 import { normaliseEmail, normalisePhone } from '../http/request.js';
-import { consumeAnyTotp, verifiedTotpFactors } from '../mfa/factors.js';
+import { consumeAnyTotp } from '../mfa/factors.js';
+import { verifiedTotpFactors } from '../store/factors.js';
 import { verifyPassword } from '../passwords.js';
 import { finishSession, startSession } from '../sessions.js';
 import type { TokenResponse } from '../types.js';
