@@ -151,7 +151,7 @@ export async function createNode(name: string, dir: string, env: Record<string, 
     crashes,
     async start() {
       const started = performance.now();
-      current = spawnNode(CLI, ['serve'], { ...env, PORT: String(port), HOST: '127.0.0.1', LATCHKEY_DATA_DIR: dataDir, LOG_LEVEL: env.LOG_LEVEL ?? 'warn' });
+      current = spawnNode(CLI, ['serve', '--example'], { ...env, PORT: String(port), HOST: '127.0.0.1', LATCHKEY_DATA_DIR: dataDir, LOG_LEVEL: env.LOG_LEVEL ?? 'warn' });
       const spawned = current;
       last = spawned;
       // A node that exits without being stopped is a finding: say so with what it wrote last.

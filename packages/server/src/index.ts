@@ -5,6 +5,19 @@ export type { AppContext, MountedService, ServiceModule } from './http/context.j
 export { createLogger, redactUrl, REDACTED_PATHS, type Logger } from './logging/logger.js';
 export { defaultServices } from './services.js';
 export { startServer, type RunningServer, type StartOptions } from './server.js';
+export {
+  ExtensionError,
+  migrateExtension,
+  type ExtensionErrorCode,
+  type ExtensionConnectionClaims,
+  type ExtensionHost,
+  type ExtensionLogger,
+  type ExtensionRealtime,
+  type ExtensionTokenSettings,
+  type MountedExtension,
+  type ServerExtension,
+} from './extensions.js';
+export { buildOpenApiDocument } from './organizations/openapi.js';
 export * from './admin/index.js';
 export * from './identity/index.js';
 export * from './revocation/index.js';

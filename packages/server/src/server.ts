@@ -13,6 +13,7 @@ import { createLogger, type Logger } from './logging/logger.js';
 import { createRevocations } from './revocation/revocations.js';
 import type { Revocations } from './revocation/types.js';
 import { defaultServices } from './services.js';
+import { checkExtensionNames, extensionHost, migrateExtension, type MountedExtension, type ServerExtension } from './extensions.js';
 
 export interface StartOptions {
   /** Environment to read settings from. Default `process.env`. */
@@ -37,6 +38,11 @@ export interface StartOptions {
    * PostgreSQL database (not when `database` is given).
    */
   readonly cluster?: boolean;
+  /**
+   * Apps mounted after the services, in order (`latchkey serve --example` passes the example notes
+   * API): their migrations run after the product's, then each is mounted with the extension host.
+   */
+  readonly extensions?: readonly ServerExtension[];
   /** Called with the app before it listens, to add routes (tests, embedding). */
   readonly extend?: (app: FastifyInstance, context: AppContext) => void | Promise<void>;
 }
@@ -85,13 +91,16 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const tls = config.tls ? readTlsMaterial(config.tls) : undefined;
   const ownsDatabase = options.database === undefined;
   const db = options.database ?? (await openDatabase(config));
-  const mounted: MountedService[] = [];
+  const extensions = options.extensions ?? [];
+  checkExtensionNames(extensions);
+  const mounted: (MountedService | MountedExtension)[] = [];
   let app: FastifyInstance | undefined;
   let revocations: Revocations | undefined;
   let bus: ClusterBus | undefined;
   let membership: ClusterMembership | undefined;
   try {
     await migrate(db);
+    for (const extension of extensions) await migrateExtension(db, extension);
     revocations = await createRevocations({
       db,
       logger: logger.child({ service: 'revocations' }),
@@ -104,6 +113,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     app = buildApp({ db, logger, broker: clusterBus, tls });
     const scheme = tls ? 'https' : 'http';
     const services = new Map<string, MountedService>();
+    const extensionPrefixes: string[] = [];
     let listeningUrl = `${scheme}://${formatHost(config.host)}:${config.port}`;
     // On PostgreSQL several nodes share the database: without LATCHKEY_PUBLIC_URL the deployment is named
     // by the address its first node listened on (stored), never by each node's own port.
@@ -127,6 +137,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       services.set(service.name, instance);
       mounted.push(instance);
     }
+    for (const extension of extensions) {
+      const instance = await extension.mount(extensionHost(app, context, extension));
+      mounted.push(instance);
+      if (instance.prefix !== undefined) extensionPrefixes.push(instance.prefix);
+    }
     await options.extend?.(app, context);
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
@@ -141,7 +156,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       membership = await joinCluster({ db, url, settings: sharedSettings(env, issuer) });
     }
     const member = membership;
-    const admin = (options.adminSocket ?? ownsDatabase) ? await openAdminChannel(context, url) : null;
+    const admin = (options.adminSocket ?? ownsDatabase) ? await openAdminChannel(context, url, extensionPrefixes[0] ?? null) : null;
     const base = context.publicUrl();
     const banner = [
       `health    ${base}/health`,

@@ -2,6 +2,7 @@ import { Centrifuge } from 'centrifuge';
 import { SignJWT, decodeJwt } from 'jose';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { notesApi } from '@latchkey/example-notes-api';
 import { describeEachDatabase } from '../../../test-support/databases.js';
 import { ConfigError, loadServerConfig, startServer, type IdentityExports, type RunningServer } from '../src/index.js';
 import { gatewayService } from '../src/gateway/index.js';
@@ -50,7 +51,7 @@ describeEachDatabase('LATCHKEY_JWT_SECRET: one rule for identity, gateway and AP
     let identity: IdentityExports;
 
     beforeAll(async () => {
-      server = await startServer({ env: { ...TEST_ENV, LATCHKEY_JWT_SECRET: secret }, config: loadServerConfig(CONFIG), database: database() });
+      server = await startServer({ env: { ...TEST_ENV, LATCHKEY_JWT_SECRET: secret }, config: loadServerConfig(CONFIG), database: database(), extensions: [notesApi()] });
       identity = server.services.get('identity')!.exports as IdentityExports;
     });
     afterAll(async () => {

@@ -6,7 +6,6 @@
  * @module
  */
 import type { AppContext } from '../http/context.js';
-import { API_PREFIX } from '../api/service.js';
 import { WEBSOCKET_PATH } from '../gateway/websocket.js';
 import { IDENTITY_PREFIX, identityExports } from '../identity/service.js';
 import { loadIdentitySettings } from '../identity/settings.js';
@@ -20,7 +19,7 @@ export { databaseIdentity, databaseLocation } from './database-identity.js';
 export { databaseOperations, readKeys, type AdminOperations } from './operations.js';
 export { listenAdminSocket, type AdminSocket, type AdminSocketOptions } from './socket-server.js';
 
-const SERVICE_PATHS = { identity: IDENTITY_PREFIX, gateway: WEBSOCKET_PATH, api: API_PREFIX } as const;
+const SERVICE_PATHS = { identity: IDENTITY_PREFIX, gateway: WEBSOCKET_PATH } as const;
 
 /**
  * The operations of a running server: those of its database, with the keys it actually uses and a
@@ -48,8 +47,11 @@ export function serverOperations(context: AppContext): AdminOperations {
   };
 }
 
-/** The status a running server reports for `latchkey status`. */
-export function serverStatus(context: AppContext, url: string, socketPath: string, startedAt: Date): StatusReport {
+/**
+ * The status a running server reports for `latchkey status`. `apiPath` is where the app mounted into
+ * the server (the example API with `--example`) serves, `null` when none is.
+ */
+export function serverStatus(context: AppContext, url: string, socketPath: string, startedAt: Date, apiPath: string | null = null): StatusReport {
   const base = context.publicUrl();
   const has = (name: keyof typeof SERVICE_PATHS) => context.services.has(name);
   const apiKeys = identityExports(context)?.apiKeys;
@@ -64,7 +66,7 @@ export function serverStatus(context: AppContext, url: string, socketPath: strin
       identity: has('identity') ? `${base}${SERVICE_PATHS.identity}` : null,
       jwks: has('identity') ? `${base}${SERVICE_PATHS.identity}/.well-known/jwks.json` : null,
       gateway: has('gateway') ? `${base.replace(/^http/, 'ws')}${SERVICE_PATHS.gateway}` : null,
-      api: has('api') ? `${base}${SERVICE_PATHS.api}` : null,
+      api: apiPath === null ? null : `${base}${apiPath}`,
     },
     database: { kind: context.db.kind, location: databaseLocation(context.config.database) },
     data_dir: context.config.dataDir,
@@ -79,7 +81,7 @@ export function serverStatus(context: AppContext, url: string, socketPath: strin
  * when it cannot: an in-memory database, another live server on the same directory (PostgreSQL), or a
  * path the system refuses. The server runs on without it; the commands then use the database directly.
  */
-export async function openAdminChannel(context: AppContext, url: string): Promise<AdminSocket | null> {
+export async function openAdminChannel(context: AppContext, url: string, apiPath: string | null = null): Promise<AdminSocket | null> {
   const databaseId = databaseIdentity(context.config.database);
   if (databaseId === null) return null;
   const path = adminSocketPath(context.config.dataDir);
@@ -89,7 +91,7 @@ export async function openAdminChannel(context: AppContext, url: string): Promis
       path,
       databaseId,
       operations: serverOperations(context),
-      status: async () => serverStatus(context, url, path, startedAt),
+      status: async () => serverStatus(context, url, path, startedAt, apiPath),
       logger: context.logger,
     });
   } catch (error) {

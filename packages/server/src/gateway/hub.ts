@@ -1,5 +1,6 @@
 import type { Broker } from './broker/types.js';
 import { partsOfFrame, type DeltaFrames, type PublicationParts } from './delta/fossil.js';
+import type { StreamPosition } from './history/types.js';
 import type { ProtocolCodec } from './protocol/codec.js';
 import type { Activation, ChannelHub, Subscriber } from './session/contracts.js';
 
@@ -26,6 +27,10 @@ interface ChannelEntry {
   readonly positioned: Set<Subscriber>;
   /** Offset of the last stream publication this node delivered on the channel (0: none yet). */
   lastOffset: number;
+  /** Highest position a positioned subscriber was activated at (its reply accounted for everything up to it). */
+  activatedAt: number;
+  /** The stream's epoch as the latest positioned subscriber was told it ('' unknown). */
+  epoch: string;
   /** Resolves once the broker delivers this channel to this node. */
   readonly ready: Promise<void>;
   /** Publications that arrived in this turn of the event loop, written together at its end. */
@@ -73,7 +78,7 @@ export class Hub implements ChannelHub {
   async reserve(channel: string, subscriber: Subscriber): Promise<void> {
     let entry = this.#channels.get(channel);
     if (!entry) {
-      entry = { all: new Set(), delta: new Map(), joinLeave: new Set(), pending: new Map(), positioned: new Set(), lastOffset: 0, ready: this.broker.subscribe(channel), batch: [], batchBytes: 0 };
+      entry = { all: new Set(), delta: new Map(), joinLeave: new Set(), pending: new Map(), positioned: new Set(), lastOffset: 0, activatedAt: 0, epoch: '', ready: this.broker.subscribe(channel), batch: [], batchBytes: 0 };
       entry.ready.catch(() => undefined);
       this.#channels.set(channel, entry);
     }
@@ -92,7 +97,7 @@ export class Hub implements ChannelHub {
    * held publications up to `position` are skipped (the reply carried them), and it returns false,
    * activating nothing, when the held ones do not continue from `position`.
    */
-  activate(channel: string, subscriber: Subscriber, { joinLeave, position, delta }: Activation): boolean {
+  activate(channel: string, subscriber: Subscriber, { joinLeave, position, delta, epoch }: Activation): boolean {
     const entry = this.#channels.get(channel);
     if (!entry) return true;
     // Frames batched before activation went to the held list too: write the batch to the others first.
@@ -117,7 +122,11 @@ export class Hub implements ChannelHub {
     if (delta === null) entry.all.add(subscriber);
     else entry.delta.set(subscriber, delta || toWrite.length > 0);
     if (joinLeave) entry.joinLeave.add(subscriber);
-    if (position !== null) entry.positioned.add(subscriber);
+    if (position !== null) {
+      entry.positioned.add(subscriber);
+      entry.activatedAt = Math.max(entry.activatedAt, position);
+      if (epoch !== undefined && epoch !== '') entry.epoch = epoch;
+    }
     for (const frame of toWrite) subscriber.write(frame);
     return true;
   }
@@ -175,6 +184,38 @@ export class Hub implements ChannelHub {
       this.#flushScheduled = true;
       setImmediate(() => this.#flushAll());
     }
+  }
+
+  /**
+   * After the broker lost and restored its connection: compares each positioned channel's stream with
+   * what this node delivered, and tells the positioned subscribers of a channel that moved on without
+   * them (publications made before the node subscribed again) or whose stream was lost (a new epoch) —
+   * they subscribe again and recover, as when live offsets jump. `settleMs`: how long a publication the
+   * stream already has may still be on its way through pub/sub before it counts as missed.
+   */
+  async resync(read: (channel: string) => Promise<StreamPosition>, settleMs = 250): Promise<void> {
+    const checks = [...this.#channels].filter(([, entry]) => entry.positioned.size > 0);
+    await Promise.all(
+      checks.map(async ([channel, entry]) => {
+        const before = Math.max(entry.lastOffset, entry.activatedAt);
+        const top = await read(channel);
+        if (this.#channels.get(channel) !== entry) return;
+        let lost = (entry.epoch !== '' && top.epoch !== entry.epoch) || top.offset < before;
+        if (!lost && top.offset > Math.max(entry.lastOffset, entry.activatedAt)) {
+          await new Promise((resolve) => setTimeout(resolve, settleMs));
+          lost = this.#channels.get(channel) === entry && top.offset > Math.max(entry.lastOffset, entry.activatedAt);
+        }
+        if (!lost) return;
+        if (top.epoch !== entry.epoch) {
+          // A new stream: its offsets start again, the next one continues from its top.
+          entry.lastOffset = top.offset;
+          entry.activatedAt = top.offset;
+        }
+        entry.epoch = top.epoch;
+        this.#flush(entry);
+        for (const subscriber of [...entry.positioned]) subscriber.lostPosition(channel);
+      }),
+    );
   }
 
   /** Encodes the publication once per format for delta subscribers: a delta for those with the previous one, in full for the rest. */

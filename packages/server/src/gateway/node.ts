@@ -91,6 +91,10 @@ export class GatewayNode implements SessionNode {
     await this.broker.start({
       deliver: (channel, frame, joinLeave, offset, parts) => this.hub.deliver(channel, frame, joinLeave, offset, parts),
       control: (message) => this.#onControl(message),
+      resynced: () =>
+        void this.hub
+          .resync((channel) => this.broker.history(channel, { limit: 0, reverse: false, metaTtl: 0 }))
+          .catch((error: unknown) => this.logger.warn({ err: error }, 'stream positions not checked after the broker reconnected')),
     });
     const s = this.settings;
     const shortest = Math.min(...[s.pingInterval, s.pongTimeout, s.staleCloseDelay, s.expiredCloseDelay || 1, s.expiredSubCloseDelay || 1].filter((v) => v > 0));

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { loadServerConfig, startServer, type Database, type IdentityExports, type RunningServer } from '@latchkey/server';
 import type { Page } from 'playwright-core';
-import { apiService } from '../../src/api/index.js';
+import { notesApi } from '@latchkey/example-notes-api';
 import { consoleService } from '../../src/console/index.js';
 import { gatewayService } from '../../src/gateway/index.js';
 import { identityService } from '../../src/identity/index.js';
@@ -23,7 +23,8 @@ export async function startPagesStack(database: Database, env: Record<string, st
     env: { ...TEST_ENV, ...env },
     config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' }),
     database,
-    services: [identityService, organizationsService, gatewayService(), webhooksService, apiService, consoleService()],
+    services: [identityService, organizationsService, gatewayService(), webhooksService, consoleService()],
+    extensions: [notesApi()],
   });
   const { anonKey, serviceRoleKey } = (server.services.get('identity')!.exports as IdentityExports).apiKeys;
   return { server, url: server.url, anonKey, serviceRoleKey, close: () => server.close() };

@@ -1,5 +1,6 @@
 import type { FastifyInstance, HTTPMethods, LightMyRequestResponse } from 'fastify';
 import { defaultServices, loadServerConfig, startServer, type Database, type IdentityExports, type RunningServer, type ServiceModule } from '@latchkey/server';
+import { notesApi } from '@latchkey/example-notes-api';
 import { TEST_ENV } from '../identity/support.js';
 
 /** A route as Fastify registered it. */
@@ -65,6 +66,7 @@ export async function startTarget(database: Database): Promise<Target> {
     config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' }),
     database,
     services: [routeRecorder(routes), ...defaultServices()],
+    extensions: [notesApi()],
   });
   const app = server.app;
   const identity = server.services.get('identity')!.exports as IdentityExports;

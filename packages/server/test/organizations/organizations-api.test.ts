@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { withClaims } from '@latchkey/verify';
+import { notesApi } from '@latchkey/example-notes-api';
 import { describeEachDatabase } from '../../../../test-support/databases.js';
 import { loadServerConfig, readOutbox, startServer, type IdentityExports, type RunningServer } from '../../src/index.js';
 import { TEST_ENV, email, supabaseClient } from '../identity/support.js';
@@ -75,6 +76,7 @@ describeEachDatabase('organizations, row-level security and the example API', (d
       env: { ...TEST_ENV, LATCHKEY_JWT_SECRET: LEGACY_SECRET },
       config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' }),
       database: database(),
+      extensions: [notesApi()],
     });
     identity = server.services.get('identity')!.exports as IdentityExports;
     [alice, bob, carol] = [await signUp(), await signUp(), await signUp()];

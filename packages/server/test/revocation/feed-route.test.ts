@@ -6,6 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createRevocationFeed, redisRevocationSource, type RevocationFeed } from '@latchkey/verify/revocations';
 import { createTestDatabase, describeEachDatabase } from '../../../../test-support/databases.js';
 import { describeWith } from '../../../../test-support/integration.js';
+import { notesApi } from '@latchkey/example-notes-api';
 import { buildApp, createLogger, loadServerConfig, startServer, type AppContext, type IdentityExports, type RevocationEvent, type Revocations, type RunningServer } from '../../src/index.js';
 import { registerRevocationFeedRoute } from '../../src/revocation/feed-route.js';
 import { email, supabaseClient, TEST_ENV } from '../identity/support.js';
@@ -87,6 +88,7 @@ describeEachDatabase('revocation feed endpoint', (database) => {
       env: TEST_ENV,
       config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' }),
       database: database(),
+      extensions: [notesApi()],
       extend: (_app, context: AppContext) => {
         revocations = context.revocations;
       },

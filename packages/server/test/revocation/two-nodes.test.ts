@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createPostgresDatabase } from '../../../../test-support/databases.js';
 import { describeWith } from '../../../../test-support/integration.js';
+import { notesApi } from '@latchkey/example-notes-api';
 import { loadServerConfig, startServer, type IdentityExports, type RunningServer } from '../../src/index.js';
 import { email, post, TEST_ENV } from '../identity/support.js';
 
@@ -24,7 +25,7 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'ended sessions across two nodes on 
       LOG_LEVEL: 'silent',
     };
     // One after the other: the first creates the signing key and the API keys, the second reads them.
-    for (let i = 0; i < 2; i += 1) nodes.push(await startServer({ env, config: loadServerConfig(env) }));
+    for (let i = 0; i < 2; i += 1) nodes.push(await startServer({ env, config: loadServerConfig(env), extensions: [notesApi()] }));
   });
   afterAll(async () => {
     for (const node of nodes) await node.close();

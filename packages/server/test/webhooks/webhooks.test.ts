@@ -9,7 +9,7 @@ import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { identityService, loadServerConfig, startServer, type Database, type IdentityExports, type RunningServer } from '@latchkey/server';
 import { describeEachDatabase } from '../../../../test-support/databases.js';
-import { buildOpenApiDocument } from '../../src/api/openapi.js';
+import { buildOpenApiDocument } from '../../src/organizations/openapi.js';
 import { gatewayService, loadGatewaySettings } from '../../src/gateway/index.js';
 import { loadWebhookSettings, webhooksService } from '../../src/webhooks/index.js';
 import { TEST_ENV } from '../identity/support.js';

@@ -20,7 +20,10 @@ export interface Subscriber {
   readonly codec: ProtocolCodec;
   /** Writes a frame already encoded in the subscriber's format (a complete push, or several). */
   write(frame: Buffer): void;
-  /** A positioned subscription of `channel` missed publications (the connection closes with 3010). */
+  /**
+   * A positioned subscription of `channel` missed publications: the client is told to subscribe again
+   * and recover (unsubscribe 2500; a server-side subscription closes the connection with 3010).
+   */
   lostPosition(channel: string): void;
 }
 
@@ -35,6 +38,8 @@ export interface Activation {
    * publication (the next may come as a delta), `false` when the next must come in full.
    */
   readonly delta: boolean | null;
+  /** The stream's epoch its subscribe reply named (positioned subscribers). */
+  readonly epoch?: string;
 }
 
 /** The node's channel → subscribers index, as a subscription uses it. */

@@ -128,9 +128,15 @@ export class Session implements NodeConnection, Subscriber {
     if (!this.#transport.write(frame)) this.disconnect(DisconnectCode.Slow);
   }
 
-  /** Hub: a positioned subscription missed publications; the client reconnects and recovers. */
-  lostPosition(): void {
-    this.disconnect(DisconnectCode.InsufficientState);
+  /**
+   * Hub: a positioned subscription missed publications. As Centrifugo does, a client-side subscription
+   * is ended with unsubscribe 2500 (the client subscribes again and recovers; the socket stays open); a
+   * server-side one, which the client cannot subscribe again, closes the connection with 3010.
+   */
+  lostPosition(channel: string): void {
+    const sub = this.#subscriptions.get(channel);
+    if (sub && sub.source !== 'server') this.endSubscription(channel, UnsubscribeCode.InsufficientState);
+    else this.disconnect(DisconnectCode.InsufficientState);
   }
 
   /** Closes the socket with `code` and leaves every channel at once. */
@@ -540,7 +546,7 @@ export class Session implements NodeConnection, Subscriber {
     chanInfo: JsonValue | undefined,
     expireAt: number,
     askedJoinLeave: boolean,
-    stream?: Pick<StreamSubscribe, 'position' | 'delta'>,
+    stream?: Pick<StreamSubscribe, 'position' | 'delta' | 'epoch'>,
   ): void {
     const subscriptions = this.#subscriptions;
     if (this.#state !== 'connected') {

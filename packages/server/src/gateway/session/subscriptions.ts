@@ -27,7 +27,7 @@ export interface Going {
   /** The client asked for join/leave pushes (and may have them). */
   readonly askedJoinLeave: boolean;
   /** Stream position and delta negotiation from the subscribe reply. */
-  readonly stream?: { readonly position: number | null; readonly delta: boolean | null };
+  readonly stream?: { readonly position: number | null; readonly delta: boolean | null; readonly epoch?: string };
 }
 
 interface Entry extends Subscription {
@@ -114,7 +114,7 @@ export class Subscriptions {
     const entry: Entry = { resolved, source: going.source, chanInfo, expireAt: going.expireAt };
     this.#live.set(channel, entry);
     if (entry.expireAt > 0) this.#expiring += 1;
-    if (!this.#node.hub.activate(channel, this.#subscriber, { joinLeave: pushJoinLeave, position: stream.position, delta: stream.delta })) {
+    if (!this.#node.hub.activate(channel, this.#subscriber, { joinLeave: pushJoinLeave, position: stream.position, delta: stream.delta, ...(stream.epoch ? { epoch: stream.epoch } : {}) })) {
       this.#forget(channel, entry);
       return false;
     }

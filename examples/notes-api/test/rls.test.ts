@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, expect, it } from 'vitest';
-import { describeEachDatabase } from '../../../../test-support/databases.js';
+import { describeEachDatabase } from '../../../test-support/databases.js';
 import { withClaims } from '@latchkey/verify';
+import { migrateExtension } from '@latchkey/server';
+import { notesApi } from '../src/index.js';
 
 type Caller = {
   sub: string;
@@ -19,6 +21,7 @@ describeEachDatabase('row-level security on notes', (database) => {
 
   beforeAll(async () => {
     const db = database();
+    await migrateExtension(db, notesApi());
     await db.query(`insert into auth.users (id, email) values ($1, 'alice@example.com'), ($2, 'bob@example.com'), ($3, 'carol@example.com')`, [alice, bob, carol]);
     await db.query(`insert into auth.organizations (id, name) values ($1, 'A'), ($2, 'B')`, [orgA, orgB]);
     await db.query(

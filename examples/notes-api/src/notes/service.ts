@@ -1,6 +1,6 @@
 import { withClaims, type Claims } from '@latchkey/verify';
-import type { Database } from '../../db/index.js';
-import type { Logger } from '../../logging/logger.js';
+import type { ClaimsDatabase } from '@latchkey/verify';
+import type { NotesLogger } from '../host.js';
 import { ApiError, isForeignKeyViolation, isRowSecurityViolation } from '../errors.js';
 import { notesRepository as repo } from './repository.js';
 import type { NewNote, NoteJson, NotePatch } from './schemas.js';
@@ -24,15 +24,15 @@ function organizationOf(claims: Claims): string | null {
 const notFound = () => new ApiError(404, 'not_found', 'Note not found');
 
 /**
- * The example API's logic, shared by the HTTP routes and the realtime RPC methods. Every query runs
+ * The notes API's logic, shared by the HTTP routes and the realtime RPC methods. Every query runs
  * through `withClaims`, so row-level security decides what the caller may see and change.
  */
 export class NotesService {
-  readonly #db: Database;
+  readonly #db: ClaimsDatabase;
   readonly #publish: NotePublisher | undefined;
-  readonly #logger: Logger;
+  readonly #logger: NotesLogger;
 
-  constructor(db: Database, logger: Logger, publish?: NotePublisher) {
+  constructor(db: ClaimsDatabase, logger: NotesLogger, publish?: NotePublisher) {
     this.#db = db;
     this.#logger = logger;
     this.#publish = publish;

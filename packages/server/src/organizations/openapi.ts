@@ -1,8 +1,5 @@
-import { API_ERROR, LIST_QUERY, NEW_NOTE, NOTE, NOTE_LIST, NOTE_PATCH } from './notes/schemas.js';
-
 type Json = Record<string, unknown>;
 
-const bearerError = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
 const json = (schema: Json, description: string) => ({ description, content: { 'application/json': { schema } } });
 
 const ORGANIZATION = {
@@ -83,29 +80,28 @@ const identityError = (description: string) => ({ description, content: { 'appli
 const orgId = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
 const invitationId = { name: 'invitationId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
 const userId = { name: 'userId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
-const noteId = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
-const limit = { name: 'limit', in: 'query', required: false, schema: LIST_QUERY.properties.limit };
-const authFailures = { 400: bearerError('Malformed request or Authorization header'), 401: bearerError('Missing, invalid or expired token (RFC 6750)'), 403: bearerError('Not permitted') };
 const orgFailures = { 400: identityError('Invalid input'), 401: identityError('No token'), 403: identityError('Bad token or insufficient role'), 404: identityError('Unknown organization or member') };
 
 /**
- * The OpenAPI 3.1 document of the organization endpoints and the example API (webhook authentication
- * is not described here). `serverUrl` is the public base URL.
+ * The public OpenAPI 3.1 document of the product's HTTP endpoints beyond the GoTrue-compatible ones:
+ * organizations, memberships and invitations (webhook authentication is not described here). An app
+ * mounted into the server (`StartOptions.extensions`) may serve it merged with its own paths.
+ * `serverUrl` is the public base URL.
  */
 export function buildOpenApiDocument(serverUrl: string): Json {
   return {
     openapi: '3.1.0',
     info: {
-      title: 'Latchkey organizations and example API',
+      title: 'Latchkey organizations',
       version: '0.1.0',
       description:
-        'Organizations live in the identity service under /auth/v1/organizations; the example notes API under /api/v1 is protected by bearer tokens and isolated per organization by PostgreSQL row-level security. The service role key sees every organization.',
+        'Organizations live in the identity service under /auth/v1/organizations. The access token names the current organization (app_metadata.organization_id, org_role), for PostgreSQL row-level security in the APIs behind Latchkey. The service role key sees every organization.',
     },
     servers: [{ url: serverUrl }],
     security: [{ bearer: [] }],
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
-      schemas: { Note: NOTE, NoteList: NOTE_LIST, NewNote: NEW_NOTE, NotePatch: NOTE_PATCH, Error: API_ERROR, Organization: ORGANIZATION, Member: MEMBER, Invitation: INVITATION, ReceivedInvitation: RECEIVED_INVITATION, Session: SESSION, IdentityError: IDENTITY_ERROR },
+      schemas: { Organization: ORGANIZATION, Member: MEMBER, Invitation: INVITATION, ReceivedInvitation: RECEIVED_INVITATION, Session: SESSION, IdentityError: IDENTITY_ERROR },
     },
     paths: {
       '/auth/v1/organizations': {
@@ -171,28 +167,6 @@ export function buildOpenApiDocument(serverUrl: string): Json {
           responses: { 200: json({ $ref: '#/components/schemas/Member' }, 'Updated'), 422: identityError('The last owner cannot be demoted'), ...orgFailures },
         },
         delete: { operationId: 'removeMember', summary: 'Remove a member, or leave', tags: ['organizations'], parameters: [orgId, userId], responses: { 204: { description: 'Removed' }, 422: identityError('The last owner cannot leave'), ...orgFailures } },
-      },
-      '/api/v1/notes': {
-        get: { operationId: 'listNotes', summary: 'Notes of the current organization', tags: ['notes'], parameters: [limit], responses: { 200: json({ $ref: '#/components/schemas/NoteList' }, 'Notes'), ...authFailures } },
-        post: {
-          operationId: 'createNote',
-          summary: 'Create a note in the current organization',
-          tags: ['notes'],
-          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/NewNote' } } } },
-          responses: { 201: json({ $ref: '#/components/schemas/Note' }, 'Created'), ...authFailures },
-        },
-      },
-      '/api/v1/notes/{id}': {
-        get: { operationId: 'getNote', summary: 'One note', tags: ['notes'], parameters: [noteId], responses: { 200: json({ $ref: '#/components/schemas/Note' }, 'Note'), 404: bearerError('Not found (or in another organization)'), ...authFailures } },
-        patch: {
-          operationId: 'updateNote',
-          summary: 'Change a note',
-          tags: ['notes'],
-          parameters: [noteId],
-          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/NotePatch' } } } },
-          responses: { 200: json({ $ref: '#/components/schemas/Note' }, 'Updated'), 404: bearerError('Not found'), ...authFailures },
-        },
-        delete: { operationId: 'deleteNote', summary: 'Delete a note (owners and admins)', tags: ['notes'], parameters: [noteId], responses: { 204: { description: 'Deleted' }, 404: bearerError('Not found'), ...authFailures } },
       },
     },
   };

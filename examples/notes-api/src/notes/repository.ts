@@ -1,4 +1,4 @@
-import type { Queryable } from '../../db/index.js';
+import type { ClaimsTransaction as Queryable } from '@latchkey/verify';
 import type { NewNote, NoteJson, NotePatch } from './schemas.js';
 
 type NoteRow = {
@@ -50,6 +50,6 @@ export const notesRepository = {
 
   /** Deletes and returns the number of rows removed (0 when hidden or not permitted). */
   async remove(tx: Queryable, id: string): Promise<number> {
-    return (await tx.query('delete from public.notes where id = $1', [id])).rowCount;
+    return (await tx.query('delete from public.notes where id = $1 returning id', [id])).rows.length;
   },
 };

@@ -1,4 +1,4 @@
-/** Stable codes of the example API's errors (authentication errors come from `@latchkey/verify`). */
+/** Stable codes of the notes API's errors (authentication errors come from `@latchkey/verify`). */
 export type ApiErrorCode = 'invalid_request' | 'not_found' | 'insufficient_scope' | 'no_organization' | 'internal_error';
 
 /** An answer other than success: HTTP status, stable code, description safe to show. */
@@ -19,12 +19,24 @@ export class ApiError extends Error {
   }
 }
 
+function sqlState(error: unknown): unknown {
+  return typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+}
+
 /** PostgreSQL refused a row under row-level security (SQLSTATE 42501). */
 export function isRowSecurityViolation(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '42501';
+  return sqlState(error) === '42501';
 }
 
 /** PostgreSQL found no row for a foreign key (SQLSTATE 23503). */
 export function isForeignKeyViolation(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23503';
+  return sqlState(error) === '23503';
+}
+
+/**
+ * The database could not be reached: Latchkey's database layer throws errors with the stable code
+ * `ERR_DATABASE_UNAVAILABLE` (answered 503 with `Retry-After`, never 500).
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  return sqlState(error) === 'ERR_DATABASE_UNAVAILABLE';
 }
