@@ -127,7 +127,7 @@ export async function mountGateway(app: FastifyInstance, context: AppContext, { 
   if (settings.apiInsecure) context.logger.warn('gateway server API accepts requests without an API key (http_api.insecure)');
 
   // Sign-in over the socket, when the identity service runs in this process.
-  if (identity && settings.authRpc) registerAuthMethods(rpc, app, tokens.prefix);
+  if (identity && settings.authRpc) registerAuthMethods(rpc, app, tokens.prefix, { grants: identity.grants, settings: identity.settings, logger: context.logger });
   mountWebSocket(app, node, identity ? ['user-agent', identity.settings.rateLimitHeader ?? 'x-forwarded-for'] : []);
   await registerServerApi(app, node, () => apiKey);
   // Close sockets before the HTTP server waits for its connections to end.
