@@ -3,7 +3,9 @@
  * an ES256 JWKS it serves itself. `raw`: a bare `ws` server that broadcasts to sockets that sent `sub`
  * (the baseline). Driven over IPC by run.ts; never listens beyond 127.0.0.1.
  */
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { Session as Inspector } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -14,7 +16,7 @@ import { encodePublication } from '../../packages/server/src/gateway/node.js';
 export const CHANNEL = 'org:bench';
 const API_KEY = 'bench-api-key-0123456789abcdef';
 
-type Request = { type: 'cpu' } | { type: 'measure' } | { type: 'publish'; count: number; payload: unknown; paced?: boolean } | { type: 'stop' };
+type Request = { type: 'cpu' } | { type: 'profile'; phase: string | null } | { type: 'measure' } | { type: 'publish'; count: number; payload: unknown; paced?: boolean } | { type: 'stop' };
 
 /** Waits for the next turn of the event loop (after pending I/O callbacks and immediates). */
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
@@ -30,7 +32,27 @@ function cpuSeconds(): number {
 }
 process.on('message', (request: Request) => {
   if (request.type === 'cpu') send({ type: 'cpu', seconds: cpuSeconds() });
+  else if (request.type === 'profile') void profile(request.phase).then(() => send({ type: 'profiled' }));
 });
+
+/** With `BENCH_PROFILE_DIR`: a CPU profile per phase of the run, written as `<mode>-<phase>.cpuprofile`. */
+const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
+let inspector: Inspector | undefined;
+let profiling: string | null = null;
+async function profile(phase: string | null): Promise<void> {
+  if (!PROFILE_DIR) return;
+  if (!inspector) {
+    inspector = new Inspector();
+    inspector.connect();
+    await inspector.post('Profiler.enable');
+  }
+  if (profiling !== null) {
+    const { profile: taken } = await inspector.post('Profiler.stop');
+    writeFileSync(`${PROFILE_DIR}/${mode}-${profiling}.cpuprofile`, JSON.stringify(taken));
+  }
+  profiling = phase;
+  if (phase !== null) await inspector.post('Profiler.start');
+}
 
 async function measure(connections: () => number): Promise<void> {
   for (let i = 0; i < 3; i += 1) {

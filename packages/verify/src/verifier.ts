@@ -14,7 +14,7 @@ import { algorithmSpec, isSymmetric, SUPPORTED_ALGORITHMS, type Algorithm, type 
 import { checkClaims, type ClaimRules, type Claims, type UncheckedClaims } from './jwt/claims.js';
 import { decodePayload, decodeToken, type DecodedToken, type TokenLimits } from './jwt/decode.js';
 import { RemoteJwks, type JwksOptions, type JwksState } from './jwt/jwks.js';
-import { importConfiguredKey, importSecret, type KeyInput, type VerificationKey } from './jwt/keys.js';
+import { importConfiguredKey, importSecret, MIN_SECRET_BYTES, type KeyInput, type VerificationKey } from './jwt/keys.js';
 import { LocalKeys, type KeySet } from './jwt/local.js';
 import type { RevocationCheck } from './revocation.js';
 
@@ -43,10 +43,16 @@ export interface VerifierOptions {
    */
   readonly keySet?: KeySet;
   /**
-   * Shared secret for HS256/384/512 (at least 32 bytes), or several chosen by `kid`. HMAC tokens are
-   * verified with these secrets only, never with a key from `keys`, `keySet` or the JWKS.
+   * Shared secret for HS256/384/512 (at least `minSecretBytes`), or several chosen by `kid`. HMAC
+   * tokens are verified with these secrets only, never with a key from `keys`, `keySet` or the JWKS.
    */
   readonly secret?: string | Uint8Array | KeyObject | readonly SecretInput[];
+  /**
+   * Shortest accepted `secret`, in bytes. Default is 32 (RFC 7518 §3.2: an HS256 key has 256 bits).
+   * Lower it only to honour an existing configuration that allows shorter secrets (a Centrifugo
+   * `hmac_secret_key`, for one).
+   */
+  readonly minSecretBytes?: number;
   /**
    * Accepted `iss` value(s). Required; `null` accepts any issuer and does not require the claim — only
    * for keys that sign for a single issuer (GoTrue's rule for its own tokens).
@@ -219,7 +225,9 @@ export function createVerifier(options: VerifierOptions): Verifier<UncheckedClai
   };
   const expectedTyp = options.typ === undefined ? undefined : normaliseTyp(options.typ);
 
-  const secrets = hasSecret ? importSecrets(options.secret as NonNullable<VerifierOptions['secret']>, algorithms) : undefined;
+  const minSecretBytes = options.minSecretBytes ?? MIN_SECRET_BYTES;
+  if (!Number.isInteger(minSecretBytes) || minSecretBytes < 1) throw new TypeError('`minSecretBytes` must be a positive integer');
+  const secrets = hasSecret ? importSecrets(options.secret as NonNullable<VerifierOptions['secret']>, algorithms, minSecretBytes) : undefined;
   const staticKeys = staticInputs?.map((input) => importConfiguredKey(input, algorithms));
   const staticByKid = new Map<string, VerificationKey[]>();
   for (const key of staticKeys ?? []) {
@@ -385,15 +393,15 @@ interface Secrets {
   readonly unnamed: readonly VerificationKey[];
 }
 
-function importSecrets(secret: NonNullable<VerifierOptions['secret']>, algorithms: readonly Algorithm[]): Secrets {
-  if (!Array.isArray(secret)) return { byKid: new Map(), unnamed: [importSecret(secret as string | Uint8Array | KeyObject, algorithms)] };
+function importSecrets(secret: NonNullable<VerifierOptions['secret']>, algorithms: readonly Algorithm[], minBytes: number): Secrets {
+  if (!Array.isArray(secret)) return { byKid: new Map(), unnamed: [importSecret(secret as string | Uint8Array | KeyObject, algorithms, undefined, minBytes)] };
   if (secret.length === 0) throw new TypeError('`secret` must not be an empty array');
   const byKid = new Map<string, VerificationKey[]>();
   const unnamed: VerificationKey[] = [];
   for (const entry of secret as readonly SecretInput[]) {
     if (typeof entry !== 'object' || entry === null || !('secret' in entry)) throw new TypeError('`secret` entries must be `{ secret, kid? }`');
     if (entry.kid !== undefined && (typeof entry.kid !== 'string' || entry.kid === '')) throw new TypeError('`secret` entry `kid` must be a non-empty string');
-    const key = importSecret(entry.secret, algorithms, entry.kid);
+    const key = importSecret(entry.secret, algorithms, entry.kid, minBytes);
     if (entry.kid === undefined) unnamed.push(key);
     else {
       const named = byKid.get(entry.kid);

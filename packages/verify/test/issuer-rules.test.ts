@@ -64,8 +64,13 @@ describe('HMAC secrets', () => {
     expect(() => createVerifier({ secret: [], issuer: ISSUER, audience: AUDIENCE })).toThrow(/secret/);
   });
 
-  it('holds every listed secret to 32 bytes', () => {
+  it('holds every listed secret to 32 bytes unless minSecretBytes lowers the bar', async () => {
     expect(() => createVerifier({ secret: [{ secret: HMAC_SECRET }, { secret: 'sixteen-bytes-ok', kid: 'short' }], issuer: ISSUER, audience: AUDIENCE })).toThrow(/32 bytes/);
+    // A Centrifugo configuration may carry `hmac_secret_key: "secret"`.
+    const compatible = createVerifier({ secret: 'secret', minSecretBytes: 1, issuer: ISSUER, audience: AUDIENCE });
+    expect((await compatible.verify(await mint({ alg: 'HS256', secret: 'secret' }))).sub).toBe('user-1');
+    expect(() => createVerifier({ secret: 'secret', minSecretBytes: 8, issuer: ISSUER, audience: AUDIENCE })).toThrow(/8 bytes/);
+    expect(() => createVerifier({ secret: HMAC_SECRET, minSecretBytes: 0, issuer: ISSUER, audience: AUDIENCE })).toThrow(/minSecretBytes/);
   });
 });
 
