@@ -122,7 +122,7 @@ export function gatewayService(options: GatewayServiceOptions = {}): ServiceModu
       if (settings.apiInsecure) context.logger.warn('gateway server API accepts requests without an API key (http_api.insecure)');
 
       // Sign-in over the socket, when the identity service runs in this process.
-      if (identity && settings.authRpc) registerAuthMethods(rpc, app, IDENTITY_PREFIX);
+      if (identity && settings.authRpc) registerAuthMethods(rpc, app, IDENTITY_PREFIX, { grants: identity.grants, settings: identity.settings, logger: context.logger });
       mountWebSocket(app, node, identity ? ['user-agent', identity.settings.rateLimitHeader ?? 'x-forwarded-for'] : []);
       await registerServerApi(app, node, () => apiKey);
       // Close sockets before the HTTP server waits for its connections to end.

@@ -18,6 +18,8 @@ import { RateLimiter } from './rate-limit.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerPublicRoutes } from './routes/public.js';
 import { registerSessionRoutes } from './routes/session-routes.js';
+import { GrantService } from './grants/service.js';
+import { registerTokenRoute } from './grants/token-route.js';
 import { registerSessionListRoutes } from './session-list/routes.js';
 import { registerUserRoutes } from './routes/user-routes.js';
 import { loadUserUpdateSettings } from './routes/user-settings.js';
@@ -66,6 +68,8 @@ export interface IdentityExports {
    * refresh token), in one transaction. Throws `IdentityError` `user_not_found` / `user_banned`.
    */
   issueSession(userId: string, options?: StartSessionOptions, prepare?: (tx: Queryable) => Promise<void>): Promise<TokenResponse>;
+  /** Every grant of the token endpoints, for callers that are not HTTP requests (sign-in over the gateway's socket). */
+  readonly grants: GrantService;
   /** Verifies a token signed by this service (or the legacy HS256 secret); throws `IdentityError` `bad_jwt`. */
   verifyToken(token: string): Promise<Record<string, unknown>>;
   /** Adds a new signing key (database-held keys only) and starts signing with it in this process. */
@@ -138,11 +142,12 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
     logins,
     baseUrl,
     jwtIssuer,
-    extensions: { grants: new Map() },
+    extensions: {},
   };
   const mailer = mailSettings.host ? smtpMailer({ ...mailSettings, host: mailSettings.host }) : outboxMailer(context.db);
   const codeMailer = new CodeMailer(runtime, mailer, otpSettings);
   const phoneCodes = new PhoneCodes(runtime, smsSettings.twilio ? twilioSender(smsSettings.twilio) : outboxSender(context.db), smsSettings);
+  const grants = new GrantService(runtime, { phoneEnabled: smsSettings.phoneEnabled });
   const providers = new Map([...externalSettings.providers].map(([name, provider]) => [name, new UpstreamProvider(provider)]));
 
   await app.register(
@@ -150,10 +155,11 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
       prepareScope(scope, logger, cors);
       registerPublicRoutes(scope, runtime, { sms: smsSettings, passkeysEnabled: webauthnSettings.passkeysEnabled, providers: [...providers.keys()] });
       registerSessionRoutes(scope, runtime, { phone: phoneCodes });
+      registerTokenRoute(scope, runtime, grants);
       registerUserRoutes(scope, runtime, { mail: codeMailer, settings: userUpdateSettings, phone: phoneCodes });
       registerAdminRoutes(scope, runtime, { passwordChangeEndsSessions: userUpdateSettings.passwordChangeEndsSessions });
       registerSessionListRoutes(scope, runtime);
-      registerOAuthTokenEndpoint(scope, runtime);
+      registerOAuthTokenEndpoint(scope, runtime, grants);
       registerMfaRoutes(scope, runtime, { webauthn: webauthnSettings });
       registerPasskeyRoutes(scope, runtime, webauthnSettings);
       registerOAuthClientAdminRoutes(scope, runtime);
@@ -162,7 +168,7 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
       registerOutboxRoutes(scope, runtime);
       registerAuditRoutes(scope, runtime);
       registerInviteRoutes(scope, runtime, { mail: codeMailer });
-      registerDisabledFeatures(scope, runtime);
+      registerDisabledFeatures(scope);
       registerRevocationFeedRoute(scope, { revocations: runtime.revocations, serviceRoleKey: () => apiKeys.serviceRoleKey });
     },
     { prefix: IDENTITY_PREFIX },
@@ -193,6 +199,7 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
       issuer.hooks.push(hook);
     },
     issueSession: (userId, options, prepare) => issueSession(context.db, issuer, userId, options, prepare),
+    grants,
     verifyToken: async (token) => ({ ...(await keys.verify(token)) }),
     rotateSigningKey: async () => {
       if (keys.source !== 'database') throw new Error('signing keys come from LATCHKEY_JWT_KEYS; rotate them there');
