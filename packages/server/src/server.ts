@@ -108,7 +108,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       redisUrl: config.redisUrl,
       channelPrefix: config.redisPrefix,
     });
-    const clusterBus = await openClusterBus({ redisUrl: config.redisUrl, prefix: config.redisPrefix });
+    const clusterBus = await openClusterBus({ redisUrl: config.redisUrl, prefix: config.redisPrefix, db });
     bus = clusterBus;
     app = buildApp({ db, logger, broker: clusterBus, tls });
     const scheme = tls ? 'https' : 'http';
