@@ -63,7 +63,7 @@ export interface GatewayDependencies {
 }
 
 /**
- * The realtime gateway: Centrifugo client protocol v2 (JSON) at `/connection/websocket`, and the
+ * The realtime gateway: Centrifugo client protocol v2 (JSON and protobuf) at `/connection/websocket`, and the
  * server API at `POST /api/<method>` authenticated with `X-API-Key`.
  */
 export async function mountGateway(app: FastifyInstance, context: AppContext, { tokens, identity, options = {} }: GatewayDependencies): Promise<MountedService<GatewayExports>> {
