@@ -52,7 +52,7 @@ export interface GatewayExports {
 export interface GatewayServiceOptions extends GatewaySettingsOverrides {}
 
 /**
- * The realtime gateway: Centrifugo client protocol v2 (JSON) at `/connection/websocket`, and the
+ * The realtime gateway: Centrifugo client protocol v2 (JSON and protobuf) at `/connection/websocket`, and the
  * server API at `POST /api/<method>` authenticated with `X-API-Key`.
  */
 export function gatewayService(options: GatewayServiceOptions = {}): ServiceModule {
