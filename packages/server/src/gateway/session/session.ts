@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { allowedWhileRestricted } from '../auth-rpc/restricted.js';
 import type { GatewayClaims } from '../auth/claims.js';
@@ -34,15 +35,17 @@ export class Session implements NodeConnection, Subscriber {
 
   /**
    * @param headers The request headers kept for RPC handlers and proxies.
-   * @param address The socket's peer address (the client, or the proxy in front of it).
+   * @param address The socket's peer address (the client, or the proxy in front of it), or the socket to read it from when needed.
    * @param codec The wire format chosen at upgrade: commands are decoded, replies and pushes encoded by it alone.
+   * @param socket The socket `ws` was upgraded on: frames are written to it whole (`null`: through `ws.send`).
    */
   constructor(
     node: SessionNode,
     ws: WebSocket,
     headers: Readonly<Record<string, string>>,
-    address = '',
+    address: string | { readonly remoteAddress?: string | undefined } = '',
     readonly codec: ProtocolCodec = JSON_CODEC,
+    socket: Duplex | null = null,
   ) {
     this.#node = node;
     this.#identity = new Identity(headers, address);
@@ -55,7 +58,7 @@ export class Session implements NodeConnection, Subscriber {
         node.logger.error({ err: error, client: this.id }, 'gateway command failed');
         this.disconnect(DisconnectCode.InternalError);
       },
-    }, codec);
+    }, codec, socket);
     this.#transport.onClose(() => this.#cleanup());
     this.#scope = {
       node,
@@ -146,6 +149,7 @@ export class Session implements NodeConnection, Subscriber {
   /** Called by the node's ticker: stale, ping/pong and expiry checks. */
   tick(now: number): void {
     const lifecycle = this.#lifecycle;
+    if (now < lifecycle.wakeAt && !this.#subscriptions.expiring) return;
     if (this.#state === 'new' || this.#state === 'failed') {
       // A connect still being verified is not stale: it gets its answer (or its own timeout) first.
       if (lifecycle.stale(now) && !(this.#state === 'new' && this.#transport.busy)) this.disconnect(DisconnectCode.Stale);
