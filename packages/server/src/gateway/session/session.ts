@@ -14,7 +14,7 @@ import { Identity } from './identity.js';
 import { Lifecycle } from './lifecycle.js';
 import { disconnectError, text, type CommandScope, type Outcome, type SessionState } from './scope.js';
 import { Subscriptions } from './subscriptions.js';
-import { Transport } from './transport.js';
+import { Transport, type FrameReceiver } from './transport.js';
 
 type CommandKind = Exclude<DecodedCommand['kind'], null>;
 
@@ -50,33 +50,59 @@ export class Session implements NodeConnection, Subscriber {
     this.#node = node;
     this.#identity = new Identity(headers, address);
     this.#lifecycle = new Lifecycle(node.settings, Date.now());
-    this.#subscriptions = new Subscriptions(node, this, (chanInfo) => this.#identity.clientInfo(chanInfo));
-    this.#transport = new Transport(ws, node.settings.queueMaxSize, {
-      admit: () => this.#admit(),
-      receive: (frame) => this.#handleFrame(frame),
-      crashed: (error) => {
-        node.logger.error({ err: error, client: this.id }, 'gateway command failed');
-        this.disconnect(DisconnectCode.InternalError);
-      },
-    }, codec, socket);
-    this.#transport.onClose(() => this.#cleanup());
-    this.#scope = {
-      node,
-      connection: this,
-      identity: this.#identity,
-      lifecycle: this.#lifecycle,
-      subscriptions: this.#subscriptions,
-      state: () => this.#state,
-      connected: () => {
-        this.#state = 'connected';
-        this.#lifecycle.connected(Date.now());
-        node.attach(this);
-      },
-      disconnect: (code) => this.disconnect(code),
-      endSubscription: (channel, code) => this.endSubscription(channel, code),
-      pushUnsubscribe: (channel, code) => this.#pushUnsubscribe(channel, code),
-    };
+    this.#subscriptions = new Subscriptions(node, this, this.#identity);
+    const parts = new Session.#Parts(this);
+    this.#scope = parts;
+    this.#transport = new Transport(ws, node.settings.queueMaxSize, parts, codec, socket);
   }
+
+  /**
+   * What the commands and the transport work on: the session's parts and the few state changes they
+   * may make, as prototype methods (nothing allocated per connection beyond this object).
+   */
+  static readonly #Parts = class implements CommandScope, FrameReceiver {
+    readonly node: SessionNode;
+    readonly identity: Identity;
+    readonly lifecycle: Lifecycle;
+    readonly subscriptions: Subscriptions;
+    constructor(readonly connection: Session) {
+      this.node = connection.#node;
+      this.identity = connection.#identity;
+      this.lifecycle = connection.#lifecycle;
+      this.subscriptions = connection.#subscriptions;
+    }
+    state(): SessionState {
+      return this.connection.#state;
+    }
+    connected(): void {
+      const session = this.connection;
+      session.#state = 'connected';
+      session.#lifecycle.connected(Date.now());
+      session.#node.attach(session);
+    }
+    disconnect(code: number): void {
+      this.connection.disconnect(code);
+    }
+    endSubscription(channel: string, code: UnsubscribeCode): void {
+      this.connection.endSubscription(channel, code);
+    }
+    pushUnsubscribe(channel: string, code: UnsubscribeCode): void {
+      this.connection.#pushUnsubscribe(channel, code);
+    }
+    admit(): boolean {
+      return this.connection.#admit();
+    }
+    receive(frame: Buffer): Promise<void> {
+      return this.connection.#handleFrame(frame);
+    }
+    crashed(error: unknown): void {
+      this.node.logger.error({ err: error, client: this.connection.id }, 'gateway command failed');
+      this.connection.disconnect(DisconnectCode.InternalError);
+    }
+    closed(): void {
+      this.connection.#cleanup();
+    }
+  };
 
   get id(): string {
     return this.#identity.id;

@@ -14,6 +14,8 @@ export interface FrameReceiver {
   receive(frame: Buffer): Promise<void>;
   /** `receive` threw. */
   crashed(error: unknown): void;
+  /** The socket closed or failed. */
+  closed(): void;
 }
 
 /**
@@ -53,12 +55,9 @@ export class Transport {
     this.#queueMaxSize = queueMaxSize;
     this.#receiver = receiver;
     ws.on('message', (data: Buffer) => this.#onMessage(data));
-  }
-
-  /** Registers what to do when the socket closes or fails. */
-  onClose(closed: () => void): void {
-    this.#ws.on('close', closed);
-    this.#ws.on('error', closed);
+    const closed = () => receiver.closed();
+    ws.on('close', closed);
+    ws.on('error', closed);
   }
 
   /** A frame is being processed (its commands may still be awaiting). */
