@@ -134,11 +134,13 @@ type RawRequest = { data?: Uint8Array; subs?: Record<string, RawRequest>; [field
 
 const BAD_DATA: ErrorBody = { code: ErrorCode.BadRequest, message: ERROR_MESSAGES[ErrorCode.BadRequest] };
 
-/** Replaces a request's `data` bytes with their JSON value; false when they are not JSON text. */
+/** Replaces a request's `data` bytes with their JSON value; false when they are not JSON text. Empty bytes are no data (proto3's default). */
 function readData(request: RawRequest): boolean {
   if (request.data === undefined) return true;
-  const value = jsonValueOf(request.data);
+  const data = request.data;
   delete request.data;
+  if (data.length === 0) return true;
+  const value = jsonValueOf(data);
   if (value === undefined) return false;
   (request as Record<string, unknown>).data = value;
   return true;

@@ -48,7 +48,7 @@ export class Session implements NodeConnection, Subscriber {
     socket: Duplex | null = null,
   ) {
     this.#node = node;
-    this.#identity = new Identity(headers, address);
+    this.#identity = new Identity(headers, address, codec.format);
     this.#lifecycle = new Lifecycle(node.settings, Date.now());
     this.#subscriptions = new Subscriptions(node, this, this.#identity);
     const parts = new Session.#Parts(this);
