@@ -197,13 +197,18 @@ export interface Balancer {
  * database). Only idempotent requests (GET, HEAD, OPTIONS, PUT, DELETE) are also retried when a node
  * closed the connection without answering (`empty-response`: it may have died after doing the work);
  * other methods go through a second backend that shares the nodes and their health checks but not that
- * retry, so a sign-up, refresh or note write is never replayed behind the client's back. A node marked
+ * retry, so a sign-up, refresh or note write is never replayed behind the client's back. When every
+ * node is marked down at once (their shared database restarting), each node is also listed as an
+ * unchecked `backup`: requests still reach a node, which answers 503 with `Retry-After` itself (or
+ * serves, the moment the database is back), instead of HAProxy ending them without an answer (what it
+ * does, with 0 bytes, to a request it retried and then found no server for). A node marked
  * down keeps its open sockets: one killed loses them anyway, one shutting down tells its clients to
  * reconnect, and one that lost only the database keeps serving them.
  */
 export function haproxyConfig(ports: { all: number; one: number }, nodes: readonly LatchkeyNode[]): string {
   const servers = (list: readonly LatchkeyNode[]) => list.map((node) => `  server ${node.name} 127.0.0.1:${node.port} check`).join('\n');
   const tracking = (backend: string, list: readonly LatchkeyNode[]) => list.map((node) => `  server ${node.name} 127.0.0.1:${node.port} track ${backend}/${node.name}`).join('\n');
+  const backups = (list: readonly LatchkeyNode[]) => ['  option allbackups', ...list.map((node) => `  server ${node.name}-any 127.0.0.1:${node.port} backup`)].join('\n');
   return `global
   maxconn 4000
   log stdout format raw local0
@@ -244,19 +249,23 @@ backend nodes
   option httpchk GET /health
   http-check expect status 200
 ${servers(nodes)}
+${backups(nodes)}
 
 backend writes
   balance leastconn
 ${tracking('nodes', nodes)}
+${backups(nodes)}
 
 backend first
   retry-on conn-failure empty-response 503
   option httpchk GET /health
   http-check expect status 200
 ${servers(nodes.slice(0, 1))}
+${backups(nodes.slice(0, 1))}
 
 backend first-writes
 ${tracking('first', nodes.slice(0, 1))}
+${backups(nodes.slice(0, 1))}
 `;
 }
 
