@@ -33,7 +33,7 @@ export async function connect(scope: CommandScope, request: ConnectRequest): Pro
     if (lifecycle.expireAt > 0 && lifecycle.expireAt <= nowSeconds()) throw new ReplyError(ErrorCode.Expired);
   } else if (settings.proxies.connect) {
     // The application backend decides connects without a token.
-    const decided = await proxyConnect(settings.proxies.connect, { client: identity.id, headers: identity.headers }, request);
+    const decided = await proxyConnect(settings.proxies.connect, { client: identity.id, headers: identity.headers, protocol: identity.protocol }, request);
     if (scope.state() === 'closed') return { body: {} };
     identity.adoptProxied(decided);
     lifecycle.expireAtSeconds(settings.insecure ? 0 : decided.expireAt);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { GatewayClaims } from '../auth/claims.js';
+import type { WireFormat } from '../protocol/codec.js';
 import type { ClientInfo, JsonValue } from '../protocol/types.js';
 import type { ProxyCaller } from '../proxy/http.js';
 import { claimKeys, type SelectorKey } from '../revocation/selectors.js';
@@ -20,7 +21,12 @@ export class Identity {
   #info: JsonValue | undefined;
   #meta: JsonValue | undefined;
 
-  constructor(headers: Readonly<Record<string, string>>, address: string) {
+  /** @param protocol The connection's wire format, named in proxy requests and RPC contexts. */
+  constructor(
+    headers: Readonly<Record<string, string>>,
+    address: string,
+    readonly protocol: WireFormat = 'json',
+  ) {
     this.headers = headers;
     this.address = address;
   }
@@ -75,11 +81,11 @@ export class Identity {
 
   /** Who is calling, for proxy requests. */
   caller(): ProxyCaller {
-    return { client: this.id, user: this.#user, meta: this.#meta, headers: this.headers };
+    return { client: this.id, user: this.#user, meta: this.#meta, headers: this.headers, protocol: this.protocol };
   }
 
   /** Who is calling an RPC method. */
   rpcCaller(method: string): RpcCaller {
-    return { client: this.id, user: this.#user, method, claims: this.#claims, address: this.address, meta: this.#meta, headers: this.headers };
+    return { client: this.id, user: this.#user, method, claims: this.#claims, address: this.address, meta: this.#meta, headers: this.headers, protocol: this.protocol };
   }
 }

@@ -45,7 +45,7 @@ export class Session implements NodeConnection, Subscriber {
     readonly codec: ProtocolCodec = JSON_CODEC,
   ) {
     this.#node = node;
-    this.#identity = new Identity(headers, address);
+    this.#identity = new Identity(headers, address, codec.format);
     this.#lifecycle = new Lifecycle(node.settings, Date.now());
     this.#subscriptions = new Subscriptions(node, this, (chanInfo) => this.#identity.clientInfo(chanInfo));
     this.#transport = new Transport(ws, node.settings.queueMaxSize, {
