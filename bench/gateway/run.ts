@@ -5,6 +5,7 @@
  *
  *   npm run bench:gateway
  *   BENCH_SOCKETS=19000 BENCH_SUBSCRIBERS=10000 BENCH_MESSAGES=100 BENCH_RUNS=3 npm run bench:gateway
+ *   BENCH_PROFILE_DIR=/tmp/profiles npm run bench:gateway    # server CPU profiles per phase (connect, burst, paced)
  *
  * Load stays on 127.0.0.0/8: clients bind 127.0.0.2, 127.0.0.3, … so no source runs out of ports,
  * and each process stays under the 20,000 open-files limit.
@@ -79,6 +80,14 @@ interface RunResult {
   rssAfter: number;
 }
 
+/** Starts the server's CPU profile of `phase` (ending the previous one); nothing without `BENCH_PROFILE_DIR`. */
+async function profilePhase(server: ChildProcess, phase: string | null): Promise<void> {
+  if (!process.env.BENCH_PROFILE_DIR) return;
+  const reply = next(server, 'profiled');
+  server.send({ type: 'profile', phase });
+  await reply;
+}
+
 async function totalReceived(clients: ChildProcess[]): Promise<number> {
   const counts = await Promise.all(
     clients.map((proc) => {
@@ -147,6 +156,7 @@ async function run(mode: Mode): Promise<RunResult> {
     server.send({ type: 'measure' });
     return next(server, 'memory');
   };
+  await profilePhase(server, 'connect');
   const middle = await phase(clients.slice(0, half));
   const after = await phase(clients.slice(half));
   const connectsPerSecond = SOCKETS / (connectMs / 1000);
@@ -161,6 +171,7 @@ async function run(mode: Mode): Promise<RunResult> {
   server.send({ type: 'publish', count: 5, payload: PAYLOAD });
   await next(server, 'published');
   await waitForDeliveries(clients, 5 * subscribers);
+  await profilePhase(server, 'burst');
   const published = next(server, 'published');
   const burstCpu = await serverCpu(server);
   const fanoutStarted = performance.now();
@@ -171,6 +182,7 @@ async function run(mode: Mode): Promise<RunResult> {
   const deliveriesPerCpuSecond = (MESSAGES * subscribers) / ((await serverCpu(server)) - burstCpu);
 
   // Paced: one publication per event-loop turn, so nothing can be joined; every message is its own write.
+  await profilePhase(server, 'paced');
   const pacedPublished = next(server, 'published');
   const pacedCpu = await serverCpu(server);
   const pacedStarted = performance.now();
@@ -180,6 +192,7 @@ async function run(mode: Mode): Promise<RunResult> {
   const pacedDeliveriesPerSecond = (PACED_MESSAGES * subscribers) / ((pacedDone - pacedStarted) / 1000);
   const pacedDeliveriesPerCpuSecond = (PACED_MESSAGES * subscribers) / ((await serverCpu(server)) - pacedCpu);
 
+  await profilePhase(server, null);
   for (const proc of clients) proc.send({ type: 'stop' });
   server.send({ type: 'stop' });
   await Promise.all([...clients, server].map((proc) => new Promise((resolve) => (proc.exitCode !== null ? resolve(null) : proc.once('exit', resolve)))));

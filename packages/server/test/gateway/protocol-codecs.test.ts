@@ -120,6 +120,8 @@ describe('protobuf codec', () => {
     const [decoded] = PROTOBUF_CODEC.decodeCommands(commandFrame({ id: 4, publish: { channel: 'c', data: new Uint8Array([0xff, 0xfe]) } }));
     expect(decoded).toMatchObject({ id: 4, kind: 'publish', refusal: { code: 107 } });
     expect(PROTOBUF_CODEC.decodeCommands(commandFrame({ id: 4, publish: { channel: 'c', data: Buffer.from('{"a":') } }))[0]?.refusal).toMatchObject({ code: 107 });
+    // Empty bytes are proto3's default: no data, as an absent JSON field.
+    expect(PROTOBUF_CODEC.decodeCommands(commandFrame({ id: 4, rpc: { method: 'm', data: new Uint8Array() } }))[0]).toEqual({ id: 4, kind: 'rpc', command: { id: 4, rpc: { method: 'm' } } });
     for (const bad of [Buffer.from('not protobuf'), Buffer.from([0x05, 0x08]), Buffer.alloc(0), Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])]) {
       expect(() => PROTOBUF_CODEC.decodeCommands(bad)).toThrow(MalformedFrameError);
     }
@@ -135,6 +137,9 @@ describe('protobuf codec', () => {
       { push: { channel: 'a', pub: { data: bytes({ n: 1 }), offset: 1 } } },
       { push: { channel: 'a', join: { info: { user: 'u', client: 'c' } } } },
     ]);
+
+    // A damaged frame from the broker is left out, never thrown into the delivery loop.
+    expect(decodeReplies(PROTOBUF_CODEC.fromBroker([Buffer.from('{"push":'), frames[0]!, Buffer.from('null')]))).toEqual([{ push: { channel: 'a', pub: { data: bytes({ n: 1 }), offset: 1 } } }]);
 
     const prev = JSON.stringify({ body: 'lorem ipsum '.repeat(30), v: 1 });
     const data = JSON.stringify({ body: 'lorem ipsum '.repeat(30), v: 2 });

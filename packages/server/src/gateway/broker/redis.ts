@@ -92,14 +92,30 @@ export class RedisBroker implements Broker {
 
   /**
    * Subscribes the control channel and every channel with local subscribers again, at once, on a
-   * connection that came back; then tells the handler (publications made while this node was away
-   * from Redis never reached it). A connection lost again meanwhile is handled on its next `ready`.
+   * connection that came back; then, once the commanding connection is back too (the handler reads the
+   * streams through it), tells the handler: publications made while this node was away from Redis never
+   * reached it. A connection lost again meanwhile is handled on its next `ready`.
    */
   async #resubscribe(handler: BrokerHandler): Promise<void> {
     try {
       await this.#sub.subscribe(this.#control, ...this.#channels);
     } catch {
       return;
+    }
+    if (this.#pub.status !== 'ready') {
+      const back = await new Promise<boolean>((resolve) => {
+        const ready = () => {
+          this.#sub.off('close', lost);
+          resolve(true);
+        };
+        const lost = () => {
+          this.#pub.off('ready', ready);
+          resolve(false);
+        };
+        this.#pub.once('ready', ready);
+        this.#sub.once('close', lost);
+      });
+      if (!back) return;
     }
     handler.resynced?.();
   }

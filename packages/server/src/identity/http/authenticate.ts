@@ -4,7 +4,7 @@ import { API_KEY_ISSUER } from '../keys/api-keys.js';
 import type { VerifiedClaims } from '../keys/key-store.js';
 import type { IdentityRuntime } from '../runtime.js';
 import { isBanned, isUuid, type UserRow } from '../users.js';
-import { USER_SELECT } from '../store/users.js';
+import { findUserWithSession } from '../store/users.js';
 import { bearerToken, sameSecret } from './request.js';
 
 /** A request authenticated as a user: verified claims, the user row, the session id (if any). */
@@ -30,15 +30,7 @@ async function liveUser(runtime: IdentityRuntime, claims: VerifiedClaims): Promi
   if (!isUuid(claims.sub)) throw new IdentityError(400, 'bad_jwt', 'invalid claim: sub claim must be a UUID');
   const sessionId = typeof claims.session_id === 'string' && claims.session_id !== '' ? claims.session_id : null;
   if (sessionId !== null && !isUuid(sessionId)) throw new IdentityError(403, 'session_not_found', Messages.sessionFromClaimMissing);
-  const { rows } = await runtime.db.query<UserRow & { session_found: boolean }>(
-    `select ${USER_SELECT}, ($2::uuid is null or exists (
-         select 1 from auth.sessions s
-          where s.id = $2::uuid and s.user_id = u.id and s.reuse_detected_at is null and (s.not_after is null or s.not_after > now())
-       )) as session_found
-       from auth.users u where u.id = $1 and u.deleted_at is null`,
-    [claims.sub, sessionId],
-  );
-  const row = rows[0];
+  const row = await findUserWithSession(runtime.db, claims.sub, sessionId);
   if (!row) throw new IdentityError(403, 'user_not_found', Messages.userFromSubMissing);
   if (!row.session_found) throw new IdentityError(403, 'session_not_found', Messages.sessionFromClaimMissing);
   if (isBanned(row)) throw new IdentityError(403, 'user_banned', Messages.userBanned);

@@ -11,7 +11,7 @@ import { isBanned, isUniqueViolation, type UserRow } from '../users.js';
 import { confirmEmail, findUserByEmail, findUserById, insertAnonymousUser, insertPasswordlessUser, markConfirmationSent } from '../store/users.js';
 import { deleteFlowState } from '../store/flow-state.js';
 import { userActor, type AuditAction } from '../audit/index.js';
-import { createFlowState, exchangeAuthCode, issueAuthCode, pkceChallenge, type PkceChallenge } from './flow-state.js';
+import { createFlowState, issueAuthCode, pkceChallenge, type PkceChallenge } from './flow-state.js';
 import type { CodeMailer } from './code-mail.js';
 import { EMAIL_CHANGE_TOKENS, SINGLE_CONFIRMATION, confirmEmailChange, requestEmailChange } from './email-change.js';
 import { composeMail, type MailKind } from './messages.js';
@@ -295,27 +295,6 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
       type,
     });
     return reply.redirect(`${target}#${fragment.toString()}&sb=`, 303);
-  });
-
-  runtime.extensions.grants.set('pkce', async (request) => {
-    const body = bodyOf(request);
-    const code = optionalString(body, 'auth_code') ?? '';
-    const verifier = optionalString(body, 'code_verifier') ?? '';
-    if (code === '' || verifier === '') throw validationFailed('invalid request: both auth code and code verifier should be non-empty');
-    const agent = request.headers['user-agent'];
-    const { flow, prepared } = await runtime.db.transaction(async (tx) => {
-      const flow = await exchangeAuthCode(tx, code, verifier);
-      const prepared = await startSession(tx, runtime.issuer, flow.userId, {
-        audit: { writer: runtime.audit, traits: { provider_type: flow.method } },
-        method: flow.method as AuthenticationMethod,
-        client: { ip: address(request), userAgent: typeof agent === 'string' ? agent : undefined },
-      });
-      return { flow, prepared };
-    });
-    const session: TokenResponse = await finishSession(runtime.issuer, prepared);
-    if (flow.providerAccessToken) session.provider_token = flow.providerAccessToken;
-    if (flow.providerRefreshToken) session.provider_refresh_token = flow.providerRefreshToken;
-    return session;
   });
 
   if (otp.anonymousEnabled) {

@@ -15,7 +15,6 @@ import type { UserUpdateSettings } from './user-settings.js';
 import { userActor } from '../audit/index.js';
 import { clientAddress } from '../http/client-address.js';
 import type { PhoneCodes } from '../phone/codes.js';
-import { setConfirmedPhone } from '../phone/accounts.js';
 import { requestedPhone, requestPhoneChange } from '../phone/change.js';
 
 /** Merges `changes` into metadata as GoTrue does: `null` deletes a key, anything else sets it. */
@@ -117,7 +116,7 @@ export function registerUserRoutes(app: FastifyInstance, runtime: IdentityRuntim
         const ipAddress = clientAddress(request, runtime.settings);
         if (hash) await runtime.audit.record(tx, { action: 'user_updated_password', actor: userActor(user), ipAddress });
         await runtime.audit.record(tx, { action: 'user_modified', actor: userActor(user), ipAddress });
-        if (immediatePhone) await setConfirmedPhone(tx, user.id, newPhone);
+        if (immediatePhone) await users.setConfirmedPhone(tx, user.id, newPhone);
         return { updated: await users.findUserById(tx, user.id), ended };
       });
       if (ended) await runtime.revocations.announce(ended);

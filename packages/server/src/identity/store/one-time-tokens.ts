@@ -80,3 +80,8 @@ export async function hasUserTokens(tx: Queryable, userId: string, types: readon
   const { rows } = await tx.query('select 1 from auth.one_time_tokens where user_id = $1 and token_type = any($2::text[]) limit 1', [userId, [...types]]);
   return rows.length > 0;
 }
+
+/** Deletes the user's token of `type` sent to `address` (a code that could not be delivered). */
+export async function deleteSentToken(db: Queryable, userId: string, type: OneTimeTokenType, address: string): Promise<void> {
+  await db.query('delete from auth.one_time_tokens where user_id = $1 and token_type = $2 and relates_to = $3', [userId, type, address]);
+}

@@ -366,3 +366,187 @@ export async function lockPendingEmail(tx: Queryable, id: string): Promise<strin
 export async function finishEmailChange(tx: Queryable, id: string): Promise<void> {
   await tx.query('update auth.users set email_change_sent_at = null, is_anonymous = false where id = $1', [id]);
 }
+
+/** A new phone account: its number, `user_metadata`, optional password hash, and whether the number is confirmed. */
+export interface NewPhoneAccount {
+  readonly phone: string;
+  readonly data: Record<string, unknown>;
+  readonly passwordHash: string | null;
+  readonly confirmed: boolean;
+}
+
+/**
+ * Inserts a user with a `phone` identity in one statement, unless a live account has the number
+ * (`on conflict … do nothing`, so no error and the transaction stays usable). Whether it was inserted.
+ */
+export async function insertPhoneAccount(tx: Queryable, defaults: AccountDefaults, account: NewPhoneAccount): Promise<boolean> {
+  const id = randomUUID();
+  const identityData = { sub: id, phone: account.phone, email_verified: false, phone_verified: account.confirmed };
+  const { rows } = await tx.query(
+    `with u as (
+       insert into auth.users (id, aud, role, phone, encrypted_password, phone_confirmed_at, raw_app_meta_data, raw_user_meta_data)
+       values ($1, $2, $3, $4, $5, case when $6::boolean then now() end, $7, $8)
+       on conflict (phone) where phone is not null and deleted_at is null do nothing returning id
+     )
+     insert into auth.identities (id, provider_id, user_id, identity_data, provider) select $9, $1, u.id, $10, 'phone' from u returning id`,
+    [
+      id,
+      defaults.audience,
+      defaults.role,
+      account.phone,
+      account.passwordHash,
+      account.confirmed,
+      JSON.stringify({ provider: 'phone', providers: ['phone'] }),
+      JSON.stringify({ ...account.data, ...identityData }),
+      randomUUID(),
+      JSON.stringify(identityData),
+    ],
+  );
+  return rows.length > 0;
+}
+
+/**
+ * Sets a user's number and marks it confirmed, keeping the `phone` identity in step (created when the
+ * user had none, with `phone` joining `app_metadata.providers`).
+ */
+export async function setConfirmedPhone(tx: Queryable, userId: string, phone: string): Promise<void> {
+  await tx.query(
+    `update auth.users set phone = $2, phone_confirmed_at = now(), phone_change = null, phone_change_sent_at = null,
+            raw_user_meta_data = case when raw_user_meta_data ? 'phone_verified' then raw_user_meta_data || '{"phone_verified": true}'::jsonb else raw_user_meta_data end,
+            updated_at = now()
+      where id = $1`,
+    [userId, phone],
+  );
+  const updated = await tx.query(
+    `update auth.identities set identity_data = identity_data || jsonb_build_object('phone', $2::text, 'phone_verified', true), updated_at = now()
+      where user_id = $1 and provider = 'phone'`,
+    [userId, phone],
+  );
+  if (updated.rowCount === 0) {
+    await tx.query(
+      `insert into auth.identities (id, provider_id, user_id, identity_data, provider)
+       values (gen_random_uuid(), $1::text, $1::uuid, jsonb_build_object('sub', $1::text, 'phone', $2::text, 'email_verified', false, 'phone_verified', true), 'phone')`,
+      [userId, phone],
+    );
+    await addProvider(tx, userId, 'phone');
+  }
+}
+
+/** The user's number; `null` when it has none or does not exist. */
+export async function currentPhone(tx: Queryable, id: string): Promise<string | null> {
+  const { rows } = await tx.query<{ phone: string | null }>('select phone from auth.users where id = $1', [id]);
+  return rows[0]?.phone ?? null;
+}
+
+/** The user's pending new number (`phone_change`), its row locked (`for update`); `null` when none is pending. */
+export async function lockPendingPhone(tx: Queryable, id: string): Promise<string | null> {
+  const { rows } = await tx.query<{ phone_change: string | null }>('select phone_change from auth.users where id = $1 for update', [id]);
+  return rows[0]?.phone_change ?? null;
+}
+
+/** Records a new number waiting for its texted code (`phone_change`), sent now. */
+export async function setPendingPhone(db: Queryable, id: string, phone: string): Promise<void> {
+  await db.query('update auth.users set phone_change = $2, phone_change_sent_at = now(), updated_at = now() where id = $1', [id, phone]);
+}
+
+/** The id of a live user waiting to change to this number; `null` when there is none. */
+export async function userWithPendingPhone(db: Queryable, phone: string): Promise<string | null> {
+  const { rows } = await db.query<{ id: string }>('select id::text as id from auth.users where phone_change = $1 and deleted_at is null limit 1', [phone]);
+  return rows[0]?.id ?? null;
+}
+
+/** The live users with any of these (lower-cased) emails. */
+export async function findUsersByEmails(db: Queryable, emails: readonly string[]): Promise<UserRow[]> {
+  if (emails.length === 0) return [];
+  const { rows } = await db.query<UserRow>(`${SELECT_USERS} where u.email = any($1::text[]) and u.deleted_at is null`, [emails]);
+  return rows;
+}
+
+/** When a live user's ban ends (`banned_until`, `null` when not banned); `undefined` when there is no such live user. */
+export async function liveUserBan(tx: Queryable, id: string): Promise<Pick<UserRow, 'banned_until'> | undefined> {
+  const { rows } = await tx.query<Pick<UserRow, 'banned_until'>>('select banned_until from auth.users where id = $1 and deleted_at is null', [id]);
+  return rows[0];
+}
+
+/** The user's email; `null` when it has none, `undefined` when the user does not exist. */
+export async function currentEmail(tx: Queryable, id: string): Promise<string | null | undefined> {
+  const { rows } = await tx.query<{ email: string | null }>('select email from auth.users where id = $1', [id]);
+  return rows[0] ? rows[0].email : undefined;
+}
+
+/** A new account of an external provider, its address confirmed by the provider. */
+export interface NewProviderAccount {
+  readonly id: string;
+  readonly email: string;
+  readonly provider: string;
+  /** `user_metadata`: the provider identity's data. */
+  readonly data: Record<string, unknown>;
+}
+
+/** Inserts a user signed up through an external provider (its identity is inserted by the caller). */
+export async function insertProviderAccount(tx: Queryable, defaults: AccountDefaults, account: NewProviderAccount): Promise<void> {
+  await tx.query(
+    `insert into auth.users (id, aud, role, email, email_confirmed_at, raw_app_meta_data, raw_user_meta_data)
+     values ($1, $2, $3, $4, now(), $5, $6)`,
+    [account.id, defaults.audience, defaults.role, account.email, JSON.stringify({ provider: account.provider, providers: [account.provider] }), JSON.stringify(account.data)],
+  );
+}
+
+/** Takes an account over for a provider that verified its address: the password goes, the address counts as confirmed. */
+export async function clearPasswordConfirmingEmail(tx: Queryable, id: string): Promise<void> {
+  await tx.query(`update auth.users set encrypted_password = null, email_confirmed_at = now() where id = $1`, [id]);
+}
+
+/** Gives an account without an address a confirmed one; the account is no longer anonymous. */
+export async function adoptConfirmedEmail(tx: Queryable, id: string, email: string): Promise<void> {
+  await tx.query('update auth.users set email = $2, email_confirmed_at = now(), is_anonymous = false where id = $1', [id, email]);
+}
+
+/**
+ * Replaces the user's address (`null`: none) and cancels a pending change. Unless `confirmed`, the
+ * address is unconfirmed and `user_metadata.email_verified` false.
+ */
+export async function replaceEmail(tx: Queryable, id: string, email: string | null, confirmed: boolean): Promise<void> {
+  await tx.query(
+    `update auth.users
+        set email = $2, new_email = null,
+            email_confirmed_at = case when $3::boolean then email_confirmed_at end,
+            raw_user_meta_data = case when $3::boolean then raw_user_meta_data else raw_user_meta_data || '{"email_verified": false}'::jsonb end,
+            updated_at = now()
+      where id = $1`,
+    [id, email, confirmed],
+  );
+}
+
+/**
+ * Brings `app_metadata.providers` in line with the user's identities (and sets `provider` when the
+ * user has none), and merges `data` into `user_metadata`.
+ */
+export async function syncProviders(tx: Queryable, userId: string, provider: string, data: Record<string, unknown> = {}): Promise<void> {
+  await tx.query(
+    `update auth.users
+        set raw_app_meta_data = jsonb_build_object('provider', $2::text) || raw_app_meta_data
+              || jsonb_build_object('providers', coalesce((select jsonb_agg(distinct i.provider) from auth.identities i where i.user_id = $1), '[]'::jsonb)),
+            raw_user_meta_data = raw_user_meta_data || $3::jsonb,
+            updated_at = now()
+      where id = $1`,
+    [userId, provider, JSON.stringify(data)],
+  );
+}
+
+/**
+ * A live user with whether `sessionId` (`null`: no session named) is one of its sessions still in
+ * force (not ended, not past `not_after`, its refresh token not reused), in one query; `null` when
+ * there is no such live user.
+ */
+export async function findUserWithSession(db: Queryable, userId: string, sessionId: string | null): Promise<(UserRow & { session_found: boolean }) | null> {
+  const { rows } = await db.query<UserRow & { session_found: boolean }>(
+    `select ${USER_SELECT}, ($2::uuid is null or exists (
+         select 1 from auth.sessions s
+          where s.id = $2::uuid and s.user_id = u.id and s.reuse_detected_at is null and (s.not_after is null or s.not_after > now())
+       )) as session_found
+       from auth.users u where u.id = $1 and u.deleted_at is null`,
+    [userId, sessionId],
+  );
+  return rows[0] ?? null;
+}
