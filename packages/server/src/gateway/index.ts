@@ -48,7 +48,7 @@ export interface GatewayExports {
 }
 
 /** Options for {@link gatewayService}. */
-export interface GatewayServiceOptions extends GatewaySettingsOverrides {}
+export type GatewayServiceOptions = GatewaySettingsOverrides;
 
 /**
  * The realtime gateway: Centrifugo client protocol v2 (JSON) at `/connection/websocket`, and the
@@ -168,7 +168,7 @@ function identityJwksFetch(app: FastifyInstance): typeof fetch {
     const headers = new Headers();
     for (const [name, value] of Object.entries(response.headers)) if (typeof value === 'string') headers.set(name, value);
     return new Response(response.body, { status: response.statusCode, headers });
-  }) as typeof fetch;
+  });
 }
 
 /** Events read per page when catching up at start. */

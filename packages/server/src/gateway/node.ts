@@ -8,7 +8,7 @@ import { keepsHistory } from './channels/options.js';
 import { resolveChannel } from './channels/resolve.js';
 import { streamOptions } from './history/position.js';
 import type { StreamPosition } from './history/types.js';
-import { Hub, type Activation } from './hub.js';
+import { Hub } from './hub.js';
 import { MembershipCache, type MembershipSource } from './membership/cache.js';
 import { DISCONNECT_REASONS, DisconnectCode } from './protocol/codes.js';
 import { KnownRevocations, REVOCATION_EFFECTS } from './revocation/known.js';

@@ -112,11 +112,11 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
   const keys = await KeyStore.open(context.db, settings);
   const apiKeys = await loadApiKeys(context.db, keys, settings, logger);
   const baseUrl = () => `${context.publicUrl()}${IDENTITY_PREFIX}`;
-  const clusterUrl = context.clusterUrl ?? context.publicUrl;
+  const clusterUrl = (): string => context.clusterUrl?.() ?? context.publicUrl();
   // The deployment's URL, not this node's: every node of one database issues and accepts the same `iss`.
   const jwtIssuer = () => settings.issuer ?? `${clusterUrl()}${IDENTITY_PREFIX}`;
   const issuer = new AccessTokenIssuer(keys, settings, jwtIssuer, logger);
-  const cors = corsPolicy(settings.corsAllowedOrigins, context.publicUrl, settings.siteUrl);
+  const cors = corsPolicy(settings.corsAllowedOrigins, () => context.publicUrl(), settings.siteUrl);
   const logins = new LoginThrottle(context.db, settings);
   if (settings.rateLimitHeader && settings.trustedProxies.entries.length === 0) {
     logger.warn({ header: settings.rateLimitHeader }, 'the client address header is ignored: LATCHKEY_TRUSTED_PROXIES lists no proxy');

@@ -1,5 +1,5 @@
 import { createVerifier, isVerifyError, type Algorithm, type Verifier } from '@latchkey/verify';
-import { createRemoteJWKSet, decodeProtectedHeader, importSPKI, jwtVerify, type CryptoKey, type JWTHeaderParameters, type JWTPayload } from 'jose';
+import { createRemoteJWKSet, decodeProtectedHeader, importSPKI, jwtVerify, type CryptoKey, type JWTHeaderParameters } from 'jose';
 import { ConfigError } from '../../config/index.js';
 import type { TokenSettings } from '../settings.js';
 import { TokenRejectedError } from './claims.js';
@@ -110,7 +110,7 @@ function createStrictVerifier(settings: TokenSettings, context: VerifierContext,
     async verify(token) {
       verifier ??= build();
       try {
-        return (await verifier.verify(token)) as Record<string, unknown>;
+        return (await verifier.verify(token));
       } catch (error) {
         if (!isVerifyError(error)) throw new TokenRejectedError('unavailable', 'verification failed');
         if (error.code === 'ERR_TOKEN_EXPIRED') throw new TokenRejectedError('expired', error.code);
@@ -146,7 +146,7 @@ export function createTokenVerifier(settings: TokenSettings, context: VerifierCo
         cacheMaxAge: 3_600_000,
       });
       try {
-        return await remote(header, { payload: '', signature: '' } as never);
+        return await remote(header, { payload: '', signature: '' });
       } catch (error) {
         if (INVALID_CODES.has(codeOf(error))) throw error;
         throw new KeySourceUnavailable(codeOf(error) || (error instanceof Error ? error.message : 'JWKS unavailable'));
@@ -179,7 +179,7 @@ export function createTokenVerifier(settings: TokenSettings, context: VerifierCo
       }
       try {
         const { payload } = await jwtVerify(token, getKey as never, { ...options, algorithms });
-        return payload as JWTPayload & Record<string, unknown>;
+        return payload;
       } catch (error) {
         if (error instanceof TokenRejectedError) throw error;
         if (error instanceof KeySourceUnavailable) throw new TokenRejectedError('unavailable', error.message);

@@ -1,4 +1,4 @@
-import { createHmac, createPrivateKey, sign, type KeyObject } from 'node:crypto';
+import { createHmac, createPrivateKey, sign, type JsonWebKey, type KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
 import type { SigningAlgorithm } from './jwk.js';
 
@@ -23,7 +23,7 @@ export function createCompactSigner(alg: SigningAlgorithm, privateJwk: JWK, kid:
     };
   }
   const { key_ops: _ops, use: _use, ext: _ext, alg: _alg, kid: _kid, ...material } = privateJwk;
-  const key: KeyObject = createPrivateKey({ key: material as import('node:crypto').JsonWebKey, format: 'jwk' });
+  const key: KeyObject = createPrivateKey({ key: material as JsonWebKey, format: 'jwk' });
   const digest = alg === 'EdDSA' ? null : 'sha256';
   const options = alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' as const } : { key };
   return (claims) => {

@@ -128,7 +128,6 @@ function describeJoseFailure(error: unknown): string {
 export class KeyStore {
   readonly source: KeySource;
   readonly #db: Database;
-  readonly #settings: IdentitySettings;
   #signer!: ImportedKey;
   #compactSign!: CompactSigner;
   #verifiers = new Map<string, ImportedKey>();
@@ -141,7 +140,6 @@ export class KeyStore {
 
   private constructor(db: Database, settings: IdentitySettings, source: KeySource) {
     this.#db = db;
-    this.#settings = settings;
     this.source = source;
   }
 

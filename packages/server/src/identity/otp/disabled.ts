@@ -14,7 +14,7 @@ const ID_TOKEN_ISSUERS: Record<string, string> = {
 
 /** GoTrue's answer to `/token?grant_type=id_token` when no OIDC provider is enabled. */
 function idTokenRefusal(body: Record<string, unknown>): Error {
-  const text = (field: string) => (typeof body[field] === 'string' ? (body[field] as string) : '');
+  const text = (field: string) => (typeof body[field] === 'string' ? (body[field]) : '');
   const provider = text('provider');
   const issuer = text('issuer');
   if (text('id_token') === '') return new OAuthError('invalid request', 'id_token required');
