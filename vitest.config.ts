@@ -3,12 +3,12 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 /** Workspace package folders; their `exports` point at dist/, which tests never need. */
-const PACKAGES = ['verify', 'client', 'server', 'cli'];
+const PACKAGES = ['packages/verify', 'packages/client', 'packages/server', 'packages/cli', 'examples/notes-api'];
 
 /** Every export of every workspace package, resolved to its TypeScript source (`./dist/x.js` → `src/x.ts`). */
 function sourceAliases(): { find: RegExp; replacement: string }[] {
   return PACKAGES.flatMap((folder) => {
-    const base = new URL(`./packages/${folder}/`, import.meta.url);
+    const base = new URL(`./${folder}/`, import.meta.url);
     const manifest = JSON.parse(readFileSync(new URL('package.json', base), 'utf8')) as {
       name: string;
       exports: Record<string, string | { import: string }>;
@@ -25,7 +25,7 @@ function sourceAliases(): { find: RegExp; replacement: string }[] {
 export default defineConfig({
   resolve: { alias: sourceAliases() },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'packages/*/src/**/*.test.ts'],
+    include: ['packages/*/test/**/*.test.ts', 'packages/*/src/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',

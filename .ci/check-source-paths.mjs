@@ -3,16 +3,16 @@
 // last build's declarations. (vitest.config.ts derives its aliases from the same exports.)
 import fs from 'node:fs';
 
-const PACKAGES = ['verify', 'client', 'server', 'cli'];
+const PACKAGES = ['packages/verify', 'packages/client', 'packages/server', 'packages/cli', 'examples/notes-api'];
 const tsconfig = JSON.parse(fs.readFileSync('tsconfig.json', 'utf8').replace(/^\s*\/\/.*$/gm, ''));
 const paths = tsconfig.compilerOptions.paths;
 const problems = [];
 for (const folder of PACKAGES) {
-  const manifest = JSON.parse(fs.readFileSync(`packages/${folder}/package.json`, 'utf8'));
+  const manifest = JSON.parse(fs.readFileSync(`${folder}/package.json`, 'utf8'));
   for (const [subpath, target] of Object.entries(manifest.exports)) {
     if (typeof target === 'string') continue;
     const specifier = manifest.name + subpath.slice(1);
-    const source = target.import.replace(/^\.\/dist\//, `./packages/${folder}/src/`).replace(/\.js$/, '.ts');
+    const source = target.import.replace(/^\.\/dist\//, `./${folder}/src/`).replace(/\.js$/, '.ts');
     if (!fs.existsSync(source)) problems.push(`${specifier}: ${source} does not exist`);
     if (paths[specifier]?.[0] !== source) problems.push(`${specifier}: tsconfig.json paths should be ["${source}"], is ${JSON.stringify(paths[specifier])}`);
   }

@@ -4,7 +4,8 @@
 //   (a) imports @latchkey/verify and @latchkey/client from Node ESM and require()s them from CommonJS,
 //       and verifies a token issued by a running server;
 //   (b) type-checks a TypeScript consumer (strict, exactOptionalPropertyTypes) against the shipped .d.ts;
-//   (c) runs `npx latchkey serve` to a healthy /health, and `npx latchkey --version`;
+//   (c) runs `npx latchkey serve --example` to a healthy /health, and `npx latchkey --version`; the example
+//       notes API (installed from its tarball too) answers the verified token;
 //   (d) bundles the browser entry of @latchkey/client with esbuild for the browser (no Node built-in may
 //       be pulled in) and reports its size, minified and gzipped, with and without centrifuge.
 // Prints one PASS or FAIL line at the end; exits non-zero on failure. Keeps the project with KEEP=1.
@@ -21,6 +22,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('./app/', import.meta.url));
 const requireFromRoot = createRequire(path.join(ROOT, 'package.json'));
 const PACKAGES = ['@latchkey/verify', '@latchkey/client', '@latchkey/server', 'latchkey'];
+/** The example app: private (never published), installed from its tarball for `latchkey serve --example`. */
+const EXAMPLE = '@latchkey/example-notes-api';
 
 const started = Date.now();
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'latchkey-consumer-'));
@@ -97,7 +100,8 @@ async function pack() {
   const packed = JSON.parse(await run('npm', ['pack', '--workspaces', '--json', '--pack-destination', tarballs], { cwd: ROOT, env: process.env, quiet: true }));
   for (const manifest of packed) {
     const files = manifest.files.map((file) => file.path);
-    const stray = files.filter((file) => !/^(dist\/|bin\/|package\.json$|README\.md$|LICENSE$)/.test(file) || file.endsWith('.tsbuildinfo'));
+    const shipped = manifest.name === EXAMPLE ? /^(dist\/|migrations\/|package\.json$|README\.md$|LICENSE$)/ : /^(dist\/|bin\/|package\.json$|README\.md$|LICENSE$)/;
+    const stray = files.filter((file) => !shipped.test(file) || file.endsWith('.tsbuildinfo'));
     check(stray.length === 0 && files.includes('LICENSE') && files.includes('README.md'), `${manifest.name}: ${files.length} files (dist/, README.md, LICENSE${manifest.name === 'latchkey' ? ', bin/' : ''}), ${(manifest.size / 1024).toFixed(1)} KB packed${stray.length ? `; unexpected: ${stray.join(', ')}` : ''}`);
     if (manifest.name === '@latchkey/server') {
       const sources = fs.readdirSync(path.join(ROOT, 'packages/server/src/db/migrations')).filter((file) => file.endsWith('.sql'));
@@ -112,25 +116,25 @@ async function install(tarballs) {
   fs.mkdirSync(app);
   for (const file of fs.readdirSync(FIXTURES)) fs.copyFileSync(path.join(FIXTURES, file), path.join(app, file));
   const typesNode = requireFromRoot('@types/node/package.json').version;
-  const dependencies = Object.fromEntries(PACKAGES.map((name) => [name, `file:${tarballs[name]}`]));
+  const dependencies = Object.fromEntries([...PACKAGES, EXAMPLE].map((name) => [name, `file:${tarballs[name]}`]));
   const manifest = { name: 'latchkey-consumer', private: true, type: 'module', dependencies: { ...dependencies, '@types/node': typesNode } };
   fs.writeFileSync(path.join(app, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=warn']);
   const lock = JSON.parse(fs.readFileSync(path.join(app, 'package-lock.json'), 'utf8'));
-  const fromRegistry = Object.entries(lock.packages).filter(([where, entry]) => /node_modules\/(@latchkey\/[a-z]+|latchkey)$/.test(where) && !String(entry.resolved).startsWith('file:'));
+  const fromRegistry = Object.entries(lock.packages).filter(([where, entry]) => /node_modules\/(@latchkey\/[a-z-]+|latchkey)$/.test(where) && !String(entry.resolved).startsWith('file:'));
   check(fromRegistry.length === 0, 'every @latchkey package and latchkey come from the tarballs');
   const installed = createRequire(path.join(app, 'package.json')).resolve('latchkey/package.json');
   check(installed.startsWith(app), `latchkey is installed in ${app}`);
 }
 
 async function serveAndVerify() {
-  step('(c) npx latchkey serve, (a) ESM and CommonJS consumers verify its token');
+  step('(c) npx latchkey serve --example, (a) ESM and CommonJS consumers verify its token');
   const version = (await run('npx', ['--no-install', 'latchkey', '--version'])).trim();
   check(version === '0.1.0', `npx latchkey --version prints ${JSON.stringify(version)}`);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const env = consumerEnv({ PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: 'memory://', LATCHKEY_DATA_DIR: path.join(work, 'data'), LOG_LEVEL: 'warn' });
-  const server = spawn('npx', ['--no-install', 'latchkey', 'serve'], { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const server = spawn('npx', ['--no-install', 'latchkey', 'serve', '--example'], { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   children.add(server);
   let output = '';
   server.stdout.on('data', (chunk) => (output += chunk));
@@ -145,6 +149,11 @@ async function serveAndVerify() {
     check(token.split('.').length === 3, 'ESM: signed up and logged in with @latchkey/client; @latchkey/verify verified the access token against the JWKS');
     const subject = (await run('node', ['cjs.cjs', url, token])).trim();
     check(/^[0-9a-f-]{36}$/.test(subject), `CommonJS: require() of @latchkey/verify and @latchkey/client; the token verified (sub ${subject})`);
+    const notes = await fetch(`${url}/api/v1/notes`, { headers: { authorization: `Bearer ${token}` } });
+    const listed = await notes.json();
+    check(notes.status === 200 && Array.isArray(listed.notes), `the example notes API (from its tarball) answers the token: GET /api/v1/notes ${notes.status}`);
+    const anonymous = await fetch(`${url}/api/v1/notes`);
+    check(anonymous.status === 401 && /^Bearer /.test(anonymous.headers.get('www-authenticate') ?? ''), `without a token: ${anonymous.status} with WWW-Authenticate`);
   } finally {
     await stop(server);
   }

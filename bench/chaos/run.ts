@@ -5,7 +5,8 @@
  * killed with SIGKILL and restarted; a rolling SIGTERM restart; PostgreSQL restarted; Redis stopped; the
  * JWKS source of a remotely verifying node unreachable; `latchkey keys rotate`. For each: failed
  * requests by status, the longest time a client had no working session or socket, sessions lost,
- * publications lost, and at the end every acknowledged write looked up in the database. Then refresh
+ * publications lost, and at the end every acknowledged write looked up in the database and every node
+ * that exited by itself named. Then refresh
  * grants/s and example-API requests/s through the balancer, three nodes against one, same run.
  *
  *   npm run bench:chaos                 full run (about 6 minutes)
@@ -14,7 +15,7 @@
  * PostgreSQL and Redis are private to the run (initdb / redis-server on free ports in a temporary
  * directory), so restarting them disturbs nothing else. Needs `haproxy`, PostgreSQL's server binaries
  * and `redis-server`, and a build (`npm run build`). Exit code 1 when a goal of 0 (sessions lost,
- * acknowledged writes missing) is missed.
+ * acknowledged writes missing, nodes that exited by themselves) is missed.
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -248,6 +249,7 @@ async function harness(dir: string, cleanups: (() => Promise<void>)[]): Promise<
   }
 
   const totalLost = rows.reduce((sum, row) => sum + row.sessionsLost, 0) + finalLost;
+  const crashed = nodes.filter((node) => node.crashes.length > 0);
   const missingTotal = missing.users + missing.notes + missing.refreshTokens;
   const out: string[] = [];
   out.push(`## Fault harness (${SHORT ? 'short' : 'full'} run): 3 nodes behind HAProxy, ${P.users} users (${P.realtime} realtime), ${os.cpus().length} cores`);
@@ -258,6 +260,7 @@ async function harness(dir: string, cleanups: (() => Promise<void>)[]): Promise<
   out.push(
     `acknowledged writes missing: ${missingTotal} (sign-ups ${missing.users}/${observations.users.length}, notes ${missing.notes}/${observations.notes.length}, refresh rotations ${missing.refreshTokens}/${observations.refreshTokens.length})`,
   );
+  out.push(`nodes that exited by themselves: ${crashed.length === 0 ? 'none' : crashed.map((node) => `${node.name} (exit ${node.crashes.join(', ')})`).join(', ')}`);
   out.push('');
   const m = (list: number[]) => median(list).toFixed(0);
   out.push(`throughput, ${P.workers} closed-loop clients, median of ${P.rounds} × ${P.seconds} s:`);
@@ -266,7 +269,7 @@ async function harness(dir: string, cleanups: (() => Promise<void>)[]): Promise<
   out.push(`| refresh grants/s | ${m(results.refresh.all)} | ${m(results.refresh.one)} | ${m(results.refresh.direct)} | ${(median(results.refresh.all) / median(results.refresh.one)).toFixed(2)} |`);
   out.push(`| example API requests/s | ${m(results.api.all)} | ${m(results.api.one)} | ${m(results.api.direct)} | ${(median(results.api.all) / median(results.api.one)).toFixed(2)} |`);
   process.stdout.write(`${out.join('\n')}\n`);
-  if (totalLost > 0 || missingTotal > 0) process.exitCode = 1;
+  if (totalLost > 0 || missingTotal > 0 || crashed.length > 0) process.exitCode = 1;
 }
 
 /** Connects a fresh official client straight to a node; `connected`, or the error/disconnect code. */

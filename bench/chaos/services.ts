@@ -126,6 +126,8 @@ export interface LatchkeyNode {
   process(): Spawned | null;
   /** What the last process wrote (stdout and stderr). */
   lastOutput(): string;
+  /** Exit codes of processes that ended without being stopped (a crash is a finding, never a fault of the harness). */
+  readonly crashes: readonly (number | string)[];
   start(): Promise<number>;
   /** Sends `signal` and waits for the exit. */
   stop(signal: NodeJS.Signals): Promise<void>;
@@ -138,6 +140,7 @@ export async function createNode(name: string, dir: string, env: Record<string, 
   const url = `http://127.0.0.1:${port}`;
   let current: Spawned | null = null;
   let last: Spawned | null = null;
+  const crashes: (number | string)[] = [];
   return {
     name,
     port,
@@ -145,15 +148,17 @@ export async function createNode(name: string, dir: string, env: Record<string, 
     dataDir,
     process: () => current,
     lastOutput: () => last?.output() ?? '',
+    crashes,
     async start() {
       const started = performance.now();
-      current = spawnNode(CLI, ['serve'], { ...env, PORT: String(port), HOST: '127.0.0.1', LATCHKEY_DATA_DIR: dataDir, LOG_LEVEL: env.LOG_LEVEL ?? 'warn' });
+      current = spawnNode(CLI, ['serve', '--example'], { ...env, PORT: String(port), HOST: '127.0.0.1', LATCHKEY_DATA_DIR: dataDir, LOG_LEVEL: env.LOG_LEVEL ?? 'warn' });
       const spawned = current;
       last = spawned;
       // A node that exits without being stopped is a finding: say so with what it wrote last.
       void spawned.exited.then((code) => {
         if (current === spawned) {
           current = null;
+          crashes.push(code);
           process.stderr.write(`!! ${name} exited by itself (${code}):\n${spawned.output().split('\n').slice(-20).join('\n')}\n`);
         }
       });

@@ -1,14 +1,18 @@
 /**
  * Load-generating client process: opens many raw `ws` sockets from one local address (127.0.0.x) and
- * speaks the gateway protocol by hand (connect + subscribe in one frame, pongs), or the baseline's
- * trivial one. Counts received publications. Driven over IPC by run.ts.
+ * speaks the gateway protocol by hand (connect + subscribe in one frame, pongs) in JSON or protobuf, or
+ * the baseline's trivial one. Counts received publications. Driven over IPC by run.ts.
  */
 import { importJWK, SignJWT, type JWK } from 'jose';
+import protobuf from 'protobufjs';
 import { WebSocket } from 'ws';
+import { CommandType, ReplyType } from '../../packages/server/src/gateway/protocol/client-proto.js';
 
 interface Start {
   type: 'start';
   mode: 'gateway' | 'raw';
+  /** The gateway's wire format (`protobuf`: the `centrifuge-protobuf` subprotocol, binary frames). */
+  format?: 'json' | 'protobuf';
   url: string;
   count: number;
   /** The first `subscribers` sockets subscribe to the channel. */
@@ -44,7 +48,76 @@ async function mintAll(start: Start): Promise<string[]> {
   return tokens;
 }
 
+/** The first command frame of a protobuf client: connect, and subscribe when it is a subscriber. */
+function protobufHello(token: string | undefined, channel: string, subscribe: boolean): Uint8Array {
+  const writer = protobuf.Writer.create();
+  CommandType.encodeDelimited(CommandType.fromObject({ id: 1, connect: { token, name: 'bench' } }), writer);
+  if (subscribe) CommandType.encodeDelimited(CommandType.fromObject({ id: 2, subscribe: { channel, flag: 1 } }), writer);
+  return writer.finish();
+}
+
+/** Counts the pushes in a protobuf frame (each Reply is varint length + message; a push starts with field 4). */
+function protobufPushes(data: Buffer): number {
+  let pushes = 0;
+  let at = 0;
+  while (at < data.length) {
+    let length = 0;
+    let shift = 0;
+    let byte: number;
+    do {
+      byte = data[at++]!;
+      length |= (byte & 0x7f) << shift;
+      shift += 7;
+    } while (byte & 0x80 && at < data.length);
+    if (length > 0 && data[at] === 0x22) pushes += 1;
+    at += length;
+  }
+  return pushes;
+}
+
+const EMPTY_COMMAND = Buffer.from([0]);
+
+/** A protobuf connection: pongs, readiness from the connect/subscribe replies, publications counted. */
+function openProtobuf(start: Start, index: number, token: string | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(start.url, 'centrifuge-protobuf', { localAddress: start.localAddress, perMessageDeflate: false });
+    sockets.push(ws);
+    const subscribe = index < start.subscribers;
+    let ready = false;
+    ws.on('open', () => ws.send(protobufHello(token, start.channel, subscribe)));
+    ws.on('message', (data: Buffer) => {
+      if (data.length === 1 && data[0] === 0) {
+        ws.send(EMPTY_COMMAND);
+        return;
+      }
+      if (ready) {
+        received += protobufPushes(data);
+        return;
+      }
+      const reader = protobuf.Reader.create(data);
+      while (reader.pos < reader.len) {
+        const reply = ReplyType.toObject(ReplyType.decodeDelimited(reader)) as { error?: unknown; connect?: unknown; subscribe?: unknown };
+        if (reply.error) {
+          reject(new Error(`connect refused: ${JSON.stringify(reply.error)}`));
+          return;
+        }
+        if ((!subscribe && reply.connect) || reply.subscribe) {
+          ready = true;
+          resolve();
+        }
+      }
+    });
+    ws.on('error', (error) => {
+      if (!ready) reject(error);
+    });
+    ws.on('close', (code) => {
+      if (!ready) reject(new Error(`closed with ${code}`));
+    });
+  });
+}
+
 function open(start: Start, index: number, token: string | undefined): Promise<void> {
+  if (start.mode === 'gateway' && start.format === 'protobuf') return openProtobuf(start, index, token);
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(start.url, { localAddress: start.localAddress, perMessageDeflate: false });
     sockets.push(ws);

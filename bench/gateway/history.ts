@@ -13,6 +13,7 @@ import { namespaceDefaults, type ChannelSettings } from '../../packages/server/s
 import { positionSubscription } from '../../packages/server/src/gateway/history/position.js';
 import { Hub, type Subscriber } from '../../packages/server/src/gateway/hub.js';
 import { encodePublication } from '../../packages/server/src/gateway/node.js';
+import { JSON_CODEC } from '../../packages/server/src/gateway/protocol/codec.js';
 
 const PUBLICATIONS = Number(process.env.BENCH_HISTORY_PUBLICATIONS ?? 20_000);
 const RECOVERIES = Number(process.env.BENCH_RECOVERIES ?? 2_000);
@@ -34,7 +35,7 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 
 async function publishRate(broker: Broker, hub: Hub, history: boolean): Promise<number> {
   let received = 0;
-  const subscriber: Subscriber = { write: () => (received += 1), lostPosition: () => undefined };
+  const subscriber: Subscriber = { codec: JSON_CODEC, write: () => (received += 1), lostPosition: () => undefined };
   const channel = `hist:${randomUUID()}`;
   await hub.reserve(channel, subscriber);
   hub.activate(channel, subscriber, { joinLeave: false, position: null, delta: null });

@@ -5,6 +5,7 @@
  *
  *   npm run bench:gateway
  *   BENCH_SOCKETS=19000 BENCH_SUBSCRIBERS=10000 BENCH_MESSAGES=100 BENCH_RUNS=3 npm run bench:gateway
+ *   BENCH_PROFILE_DIR=/tmp/profiles npm run bench:gateway    # server CPU profiles per phase (connect, burst, paced)
  *
  * Load stays on 127.0.0.0/8: clients bind 127.0.0.2, 127.0.0.3, … so no source runs out of ports,
  * and each process stays under the 20,000 open-files limit.
@@ -23,7 +24,8 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 50);
 const CHANNEL = 'org:bench';
 const PAYLOAD = { type: 'note.created', id: '6f1c2a9e-7d3b-4c55-9a0e-2b8f1d4e7c10', title: 'benchmark message', at: 1_700_000_000_000 };
 
-type Mode = 'gateway' | 'raw';
+/** `protobuf`: the gateway again, its clients speaking the protobuf protocol. */
+type Mode = 'gateway' | 'protobuf' | 'raw';
 interface Message {
   type: string;
   [key: string]: unknown;
@@ -78,6 +80,14 @@ interface RunResult {
   rssAfter: number;
 }
 
+/** Starts the server's CPU profile of `phase` (ending the previous one); nothing without `BENCH_PROFILE_DIR`. */
+async function profilePhase(server: ChildProcess, phase: string | null): Promise<void> {
+  if (!process.env.BENCH_PROFILE_DIR) return;
+  const reply = next(server, 'profiled');
+  server.send({ type: 'profile', phase });
+  await reply;
+}
+
 async function totalReceived(clients: ChildProcess[]): Promise<number> {
   const counts = await Promise.all(
     clients.map((proc) => {
@@ -100,7 +110,7 @@ async function waitForDeliveries(clients: ChildProcess[], expected: number, time
 }
 
 async function run(mode: Mode): Promise<RunResult> {
-  const server = child('./server.ts', [mode], ['--expose-gc', '--max-old-space-size=4096']);
+  const server = child('./server.ts', [mode === 'raw' ? 'raw' : 'gateway'], ['--expose-gc', '--max-old-space-size=4096']);
   const ready = await next(server, 'ready', 60_000);
 
   const clients: ChildProcess[] = [];
@@ -116,7 +126,8 @@ async function run(mode: Mode): Promise<RunResult> {
   clients.forEach((proc, i) => {
     proc.send({
       type: 'start',
-      mode,
+      mode: mode === 'raw' ? 'raw' : 'gateway',
+      format: mode === 'protobuf' ? 'protobuf' : 'json',
       url: ready.url,
       count: counts[i],
       subscribers: Math.min(subscribersPerProcess, counts[i]!),
@@ -145,6 +156,7 @@ async function run(mode: Mode): Promise<RunResult> {
     server.send({ type: 'measure' });
     return next(server, 'memory');
   };
+  await profilePhase(server, 'connect');
   const middle = await phase(clients.slice(0, half));
   const after = await phase(clients.slice(half));
   const connectsPerSecond = SOCKETS / (connectMs / 1000);
@@ -159,6 +171,7 @@ async function run(mode: Mode): Promise<RunResult> {
   server.send({ type: 'publish', count: 5, payload: PAYLOAD });
   await next(server, 'published');
   await waitForDeliveries(clients, 5 * subscribers);
+  await profilePhase(server, 'burst');
   const published = next(server, 'published');
   const burstCpu = await serverCpu(server);
   const fanoutStarted = performance.now();
@@ -169,6 +182,7 @@ async function run(mode: Mode): Promise<RunResult> {
   const deliveriesPerCpuSecond = (MESSAGES * subscribers) / ((await serverCpu(server)) - burstCpu);
 
   // Paced: one publication per event-loop turn, so nothing can be joined; every message is its own write.
+  await profilePhase(server, 'paced');
   const pacedPublished = next(server, 'published');
   const pacedCpu = await serverCpu(server);
   const pacedStarted = performance.now();
@@ -178,6 +192,7 @@ async function run(mode: Mode): Promise<RunResult> {
   const pacedDeliveriesPerSecond = (PACED_MESSAGES * subscribers) / ((pacedDone - pacedStarted) / 1000);
   const pacedDeliveriesPerCpuSecond = (PACED_MESSAGES * subscribers) / ((await serverCpu(server)) - pacedCpu);
 
+  await profilePhase(server, null);
   for (const proc of clients) proc.send({ type: 'stop' });
   server.send({ type: 'stop' });
   await Promise.all([...clients, server].map((proc) => new Promise((resolve) => (proc.exitCode !== null ? resolve(null) : proc.once('exit', resolve)))));
@@ -190,14 +205,14 @@ const median = (values: number[]) => {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 };
 
-const results: Record<Mode, RunResult[]> = { gateway: [], raw: [] };
+const results: Record<Mode, RunResult[]> = { gateway: [], protobuf: [], raw: [] };
 console.log(`gateway benchmark: ${SOCKETS} sockets over ${CLIENT_PROCESSES} client processes, ${SUBSCRIBERS} subscribers, bursts of ${MESSAGES} and ${PACED_MESSAGES} paced messages, ${RUNS} runs`);
 for (let i = 0; i < RUNS; i += 1) {
-  for (const mode of ['gateway', 'raw'] as const) {
+  for (const mode of ['gateway', 'protobuf', 'raw'] as const) {
     const result = await run(mode);
     results[mode].push(result);
     console.log(
-      `run ${i + 1} ${mode.padEnd(7)} connects/s ${result.connectsPerSecond.toFixed(0).padStart(6)} (${result.connectsPerCpuSecond.toFixed(0)}/CPU s)  RSS/socket ${(result.bytesPerSocket / 1024).toFixed(1).padStart(5)} KB  heap+external/socket ${(result.heapPerSocket / 1024).toFixed(1).padStart(5)} KB  burst deliveries/s ${result.deliveriesPerSecond.toFixed(0).padStart(8)} (${result.deliveriesPerCpuSecond.toFixed(0)}/CPU s)  paced deliveries/s ${result.pacedDeliveriesPerSecond.toFixed(0).padStart(7)} (${result.pacedDeliveriesPerCpuSecond.toFixed(0)}/CPU s)  (server RSS ${(result.rssAfter / 1048576).toFixed(0)} MB)`,
+      `run ${i + 1} ${mode.padEnd(8)} connects/s ${result.connectsPerSecond.toFixed(0).padStart(6)} (${result.connectsPerCpuSecond.toFixed(0)}/CPU s)  RSS/socket ${(result.bytesPerSocket / 1024).toFixed(1).padStart(5)} KB  heap+external/socket ${(result.heapPerSocket / 1024).toFixed(1).padStart(5)} KB  burst deliveries/s ${result.deliveriesPerSecond.toFixed(0).padStart(8)} (${result.deliveriesPerCpuSecond.toFixed(0)}/CPU s)  paced deliveries/s ${result.pacedDeliveriesPerSecond.toFixed(0).padStart(7)} (${result.pacedDeliveriesPerCpuSecond.toFixed(0)}/CPU s)  (server RSS ${(result.rssAfter / 1048576).toFixed(0)} MB)`,
     );
   }
 }
@@ -218,4 +233,15 @@ row(`fan-out paced deliveries/s`, 'pacedDeliveriesPerSecond', (v) => v.toFixed(0
 row(`burst deliveries per server CPU s`, 'deliveriesPerCpuSecond', (v) => v.toFixed(0), true);
 row(`paced deliveries per server CPU s`, 'pacedDeliveriesPerCpuSecond', (v) => v.toFixed(0), true);
 console.log('(ratio: latchkey relative to raw ws, above 1 is better for latchkey; memory ratio = raw/latchkey; memory per socket = slope between the measurements at half and at all sockets)');
+const formatRow = (label: string, key: keyof RunResult) => {
+  const json = summary('gateway', key);
+  const proto = summary('protobuf', key);
+  console.log(`${label.padEnd(34)} ${json.toFixed(0).padStart(12)} ${proto.toFixed(0).padStart(12)} ${(proto / json).toFixed(2).padStart(7)}×`);
+};
+console.log(`\nmedian of ${RUNS} runs, same server         JSON    protobuf   protobuf/JSON`);
+formatRow('connects per server CPU second', 'connectsPerCpuSecond');
+formatRow('burst deliveries per server CPU s', 'deliveriesPerCpuSecond');
+formatRow('paced deliveries per server CPU s', 'pacedDeliveriesPerCpuSecond');
+formatRow('burst deliveries/s', 'deliveriesPerSecond');
+formatRow('paced deliveries/s', 'pacedDeliveriesPerSecond');
 await historyBenchmark();

@@ -3,18 +3,20 @@
  * an ES256 JWKS it serves itself. `raw`: a bare `ws` server that broadcasts to sockets that sent `sub`
  * (the baseline). Driven over IPC by run.ts; never listens beyond 127.0.0.1.
  */
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { Session as Inspector } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
 import { WebSocket, WebSocketServer } from 'ws';
 import { loadServerConfig, startServer } from '@latchkey/server';
-import { gatewayService, type GatewayExports } from '../../packages/server/src/gateway/index.js';
+import type { GatewayExports } from '../../packages/server/src/gateway/index.js';
 import { encodePublication } from '../../packages/server/src/gateway/node.js';
 
 export const CHANNEL = 'org:bench';
 const API_KEY = 'bench-api-key-0123456789abcdef';
 
-type Request = { type: 'cpu' } | { type: 'measure' } | { type: 'publish'; count: number; payload: unknown; paced?: boolean } | { type: 'stop' };
+type Request = { type: 'cpu' } | { type: 'profile'; phase: string | null } | { type: 'measure' } | { type: 'publish'; count: number; payload: unknown; paced?: boolean } | { type: 'stop' };
 
 /** Waits for the next turn of the event loop (after pending I/O callbacks and immediates). */
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
@@ -30,7 +32,27 @@ function cpuSeconds(): number {
 }
 process.on('message', (request: Request) => {
   if (request.type === 'cpu') send({ type: 'cpu', seconds: cpuSeconds() });
+  else if (request.type === 'profile') void profile(request.phase).then(() => send({ type: 'profiled' }));
 });
+
+/** With `BENCH_PROFILE_DIR`: a CPU profile per phase of the run, written as `<mode>-<phase>.cpuprofile`. */
+const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
+let inspector: Inspector | undefined;
+let profiling: string | null = null;
+async function profile(phase: string | null): Promise<void> {
+  if (!PROFILE_DIR) return;
+  if (!inspector) {
+    inspector = new Inspector();
+    inspector.connect();
+    await inspector.post('Profiler.enable');
+  }
+  if (profiling !== null) {
+    const { profile: taken } = await inspector.post('Profiler.stop');
+    writeFileSync(`${PROFILE_DIR}/${mode}-${profiling}.cpuprofile`, JSON.stringify(taken));
+  }
+  profiling = phase;
+  if (phase !== null) await inspector.post('Profiler.start');
+}
 
 async function measure(connections: () => number): Promise<void> {
   for (let i = 0; i < 3; i += 1) {
@@ -55,9 +77,9 @@ if (mode === 'gateway') {
       LATCHKEY_GATEWAY_TOKEN_AUDIENCE: 'bench',
     },
     config: loadServerConfig({ PORT: '0', HOST: '127.0.0.1', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' }),
-    services: [gatewayService()],
+    services: { gateway: true },
   });
-  const gateway = server.services.get('gateway')!.exports as GatewayExports;
+  const gateway = server.services.gateway!;
   process.on('message', async (request: Request) => {
     if (request.type === 'measure') {
       const info = await (await fetch(`${server.url}/api/info`, { method: 'POST', headers: { 'x-api-key': API_KEY }, body: '{}' })).json() as { result: { nodes: { num_clients: number }[] } };

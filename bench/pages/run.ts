@@ -11,11 +11,7 @@ import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { loadServerConfig, startServer } from '@latchkey/server';
 import { launchBrowser } from '../../test-support/browser.js';
-import { apiService } from '../../packages/server/src/api/index.js';
-import { consoleService } from '../../packages/server/src/console/index.js';
-import { gatewayService } from '../../packages/server/src/gateway/index.js';
-import { identityService } from '../../packages/server/src/identity/index.js';
-import { organizationsService } from '../../packages/server/src/organizations/index.js';
+import { notesApi } from '@latchkey/example-notes-api';
 import { contentSecurityPolicy } from '../../packages/server/src/console/security-headers.js';
 
 const RUNS = process.argv.includes('--quick') ? 3 : 7;
@@ -48,7 +44,8 @@ async function main(): Promise<void> {
     config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' }),
     env: {},
     adminSocket: false,
-    services: [identityService, organizationsService, gatewayService(), apiService, consoleService()],
+    services: { identity: true, organizations: true, gateway: true, console: true },
+    extensions: [notesApi()],
     extend: (app) => {
       app.get('/peer', async (request, reply) => {
         const anonKey = (await app.inject({ method: 'GET', url: '/' })).body.match(/name="latchkey-anon-key" content="([^"]*)"/)?.[1] ?? '';

@@ -73,7 +73,7 @@ function median(values: readonly number[]): number {
 }
 
 async function startNode(env: Record<string, string>): Promise<Node> {
-  const child = spawnNode(new URL('./serve.ts', import.meta.url).pathname, [], env);
+  const child = spawnNode(new URL('./serve.ts', import.meta.url).pathname, ['--example'], env);
   const match = await child.waitFor(/identity\s+(http:\/\/\S+)\/auth\/v1/, 60_000);
   return { process: child, url: match[1] as string };
 }

@@ -1,4 +1,4 @@
-// Start-up of `latchkey serve` (what `npm start` runs): wall time from spawning the process to the first
+// Start-up of `latchkey serve --example` (what `npm start` runs): wall time from spawning the process to the first
 // 200 from /health, and the server's resident memory (RSS) one second after that, on the embedded
 // database (fresh data directory = first start after install, then the same directory again = restart)
 // and, when DATABASE_URL is set, on PostgreSQL (a fresh database, then the same one again). It also
@@ -54,7 +54,7 @@ async function stop(child: ChildProcess): Promise<void> {
 async function start(env: Record<string, string>): Promise<Sample> {
   const port = 20000 + Math.floor(Math.random() * 20000);
   const started = performance.now();
-  const child = spawn(process.execPath, [BIN, 'serve'], { env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn', ...env }, stdio: 'ignore' });
+  const child = spawn(process.execPath, [BIN, 'serve', '--example'], { env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn', ...env }, stdio: 'ignore' });
   try {
     for (;;) {
       try {

@@ -2,10 +2,11 @@
 // Starts a throw-away `latchkey serve` for the client test suites (TypeScript, Python, Go) and prints one
 // JSON line on stdout:
 //   {"url", "ws_url", "anon_key", "service_role_key", "gateway_api_key"}
-// The server runs the compiled command (packages/cli/bin/latchkey.js) on a free port with an in-memory
-// database, a gateway API key (for POST /api/publish) and an RPC proxy that echoes every call:
-// method `echo` answers {"method", "user", "data"}. Tokens live `--jwt-expiry SECONDS` (default 3600); a
-// connection that outlives its token without refreshing is closed 3 s after expiry.
+// The server runs the compiled command (packages/cli/bin/latchkey.js serve --example: the example notes
+// API answers at /api/v1) on a free port with an in-memory database, a gateway API key (for POST
+// /api/publish) and an RPC proxy that echoes every call: method `echo` answers {"method", "user", "data"}.
+// Tokens live `--jwt-expiry SECONDS` (default 3600); a connection that outlives its token without
+// refreshing is closed 3 s after expiry.
 // The server stops, and its data folder is removed, when stdin closes or on SIGTERM/SIGINT.
 //
 // Usage: node clients/scenarios/launch-server.mjs [--jwt-expiry 4]
@@ -54,7 +55,7 @@ const rpcUrl = `http://127.0.0.1:${rpc.address().port}/rpc`;
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'latchkey-clients-'));
 const gatewayApiKey = randomBytes(18).toString('hex');
-const child = spawn(process.execPath, [CLI, 'serve'], {
+const child = spawn(process.execPath, [CLI, 'serve', '--example'], {
   env: {
     ...process.env,
     PORT: '0',

@@ -47,7 +47,7 @@ interface Server {
 }
 
 async function serve(env: Record<string, string>): Promise<Server> {
-  const proc = spawnNode(LATCHKEY_BIN, ['serve'], { PORT: '0', LATCHKEY_RATE_LIMIT_SIGNUP: '0', ...env });
+  const proc = spawnNode(LATCHKEY_BIN, ['serve', '--example'], { PORT: '0', LATCHKEY_RATE_LIMIT_SIGNUP: '0', ...env });
   const url = (await proc.waitFor(/health\s+(http:\/\/\S+)\/health/, 60_000))[1]!;
   await proc.waitFor(/data\s+\S+/);
   const anonKey = (await proc.waitFor(/anon key\s+(\S+)/))[1]!;

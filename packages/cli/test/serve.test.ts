@@ -21,9 +21,9 @@ afterAll(async () => {
   await Promise.all(scratch.map((dir) => fs.rm(dir, { recursive: true, force: true })));
 });
 
-async function startServe(env: Record<string, string>): Promise<{ url: string; stop: () => Promise<number | string> }> {
+async function startServe(env: Record<string, string>, flags: readonly string[] = []): Promise<{ url: string; stop: () => Promise<number | string> }> {
   // Start-up time is measured by bench/startup, not asserted here: test machines are shared.
-  const proc = spawnNode(LATCHKEY_BIN, ['serve'], { PORT: '0', ...env });
+  const proc = spawnNode(LATCHKEY_BIN, ['serve', ...flags], { PORT: '0', ...env });
   const match = await proc.waitFor(BANNER_URL, 60_000);
   const url = match[1]!;
   const health = await fetch(`${url}/health`);
@@ -43,17 +43,25 @@ describe('latchkey serve', { timeout: 90_000 }, () => {
     const first = await startServe({ LATCHKEY_DATA_DIR: dataDir, DATABASE_URL: '' });
     const body = (await (await fetch(`${first.url}/health`)).json()) as { status: string; database: { kind: string } };
     expect(body).toMatchObject({ status: 'ok', database: { status: 'up', kind: 'pglite' } });
+    // Without --example there is no example API, and no table of it.
+    expect((await fetch(`${first.url}/api/v1/notes`)).status).toBe(404);
     expect(await first.stop()).toBe(0);
 
     const db = await openPgliteDatabase(path.join(dataDir, 'pgdata'));
+    expect((await db.query(`select to_regclass('public.notes')::text as found`)).rows).toEqual([{ found: null }]);
     await db.query('create table restart_marker (v text)');
     await db.query(`insert into restart_marker values ('kept')`);
     await db.close();
 
-    const second = await startServe({ LATCHKEY_DATA_DIR: dataDir, DATABASE_URL: '' });
+    const second = await startServe({ LATCHKEY_DATA_DIR: dataDir, DATABASE_URL: '' }, ['--example']);
+    const unauthenticated = await fetch(`${second.url}/api/v1/notes`);
+    expect(unauthenticated.status).toBe(401);
+    expect(unauthenticated.headers.get('www-authenticate')).toBe('Bearer realm="latchkey"');
+    expect((await fetch(`${second.url}/api/v1/openapi.json`)).status).toBe(200);
     expect(await second.stop()).toBe(0);
     const reopened = await openPgliteDatabase(path.join(dataDir, 'pgdata'));
     expect((await reopened.query('select v from restart_marker')).rows).toEqual([{ v: 'kept' }]);
+    expect((await reopened.query(`select to_regclass('public.notes')::text as found`)).rows).toEqual([{ found: 'notes' }]);
     const versions = await reopened.query<{ n: number }>('select count(*)::int8 as n from public.latchkey_migrations');
     expect(versions.rows[0]!.n).toBeGreaterThan(0);
     await reopened.close();

@@ -7,7 +7,7 @@
  * @module
  */
 import { hash } from 'node:crypto';
-import type { Claims } from './jwt/claims.js';
+import type { UncheckedClaims } from './jwt/claims.js';
 
 /** Options of the verified-token cache. */
 export interface TokenCacheOptions {
@@ -20,7 +20,7 @@ export interface TokenCacheOptions {
 interface Entry {
   /** `header.payload` of the verified token. */
   readonly signed: string;
-  readonly claims: Claims;
+  readonly claims: UncheckedClaims;
   readonly expiresAt: number;
 }
 
@@ -53,7 +53,7 @@ export class TokenCache {
   }
 
   /** The claims cached for exactly `token` (whose {@link TokenCache.key} is `key`), if still valid at `now`. */
-  get(key: string, token: string, now: number): Claims | undefined {
+  get(key: string, token: string, now: number): UncheckedClaims | undefined {
     const entry = this.#entries.get(key);
     if (entry === undefined) return undefined;
     if (now >= entry.expiresAt) {
@@ -68,7 +68,7 @@ export class TokenCache {
   }
 
   /** Stores the claims of the token `signed.signature` (key from {@link TokenCache.key}) until `min(now + ttl, expMs)`. */
-  set(key: string, signed: string, claims: Claims, now: number, expMs: number): void {
+  set(key: string, signed: string, claims: UncheckedClaims, now: number, expMs: number): void {
     const expiresAt = Math.min(now + this.#ttl, expMs);
     if (expiresAt <= now) return;
     if (this.#entries.size >= this.#max && !this.#entries.has(key)) {

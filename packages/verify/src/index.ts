@@ -27,10 +27,11 @@ export {
   type AnyVerifyError,
   type VerifyErrorCode,
 } from './errors.js';
-export { createVerifier, type Verifier, type VerifierOptions } from './verifier.js';
+export { createVerifier, type SecretInput, type StrictVerifierOptions, type Verifier, type VerifierOptions } from './verifier.js';
 export type { Algorithm } from './jwt/algorithms.js';
-export type { Claims } from './jwt/claims.js';
+export type { Claims, UncheckedClaims } from './jwt/claims.js';
 export type { JwksOptions, JwksState } from './jwt/jwks.js';
+export type { KeySet } from './jwt/local.js';
 export type { KeyInput } from './jwt/keys.js';
 export type { TokenCacheOptions } from './cache.js';
 export { createDenyList, type DenyList, type RevocationCheck } from './revocation.js';

@@ -1,4 +1,5 @@
-import { defaultServices, startServer, type RunningServer, type StartOptions } from '@latchkey/server';
+import { defaultServices, startServer, type RunningServer, type ServerExtension, type StartOptions } from '@latchkey/server';
+import { CliError, ExitCode } from '../exit-codes.js';
 
 export interface ServeFlags {
   readonly host?: string;
@@ -47,8 +48,29 @@ export async function serve(flags: ServeFlags, options: Omit<StartOptions, 'flag
   return server;
 }
 
-/** `latchkey serve [--gateway-config FILE]`. */
-export async function runServe(flags: ServeFlags & { readonly gatewayConfig?: string }): Promise<void> {
-  const { gatewayConfig, ...serverFlags } = flags;
-  await serve(serverFlags, gatewayConfig ? { services: defaultServices({ gatewayConfig }) } : {});
+/** The package of the example app: part of the repository, not of the published packages. */
+const EXAMPLE_PACKAGE = '@latchkey/example-notes-api';
+
+/**
+ * The example notes API as an extension of the server. It ships with the repository
+ * (examples/notes-api), so an install from the registry has no `--example`.
+ */
+export async function exampleExtension(): Promise<ServerExtension> {
+  try {
+    const { notesApi } = await import('@latchkey/example-notes-api');
+    return notesApi();
+  } catch (error) {
+    const missing = (error as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes(EXAMPLE_PACKAGE);
+    if (missing) throw new CliError(`--example: ${EXAMPLE_PACKAGE} is not installed; it ships with the repository (examples/notes-api), run \`npm install\` there`, ExitCode.Usage);
+    throw error;
+  }
+}
+
+/** `latchkey serve [--gateway-config FILE] [--example]`. */
+export async function runServe(flags: ServeFlags & { readonly gatewayConfig?: string; readonly example?: boolean }): Promise<void> {
+  const { gatewayConfig, example, ...serverFlags } = flags;
+  await serve(serverFlags, {
+    ...(gatewayConfig ? { services: defaultServices({ gatewayConfig }) } : {}),
+    ...(example ? { extensions: [await exampleExtension()] } : {}),
+  });
 }

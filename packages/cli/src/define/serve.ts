@@ -4,7 +4,7 @@ import type { ServeFlags } from '../commands/serve.js';
 export function register(program: Command): void {
   program
     .command('serve')
-    .description('run the identity service, example API and realtime gateway')
+    .description('run the identity service, realtime gateway, demo app and admin console (and, with --example, the example API)')
     .option('--host <host>', 'listen address (HOST)')
     .option('--port <port>', 'listen port (PORT)')
     .option('--database-url <url>', 'PostgreSQL URL, or memory:// (DATABASE_URL)')
@@ -12,7 +12,8 @@ export function register(program: Command): void {
     .option('--tls-cert <file>', 'PEM certificate chain: serve HTTPS and WSS on the same port (LATCHKEY_TLS_CERT)')
     .option('--tls-key <file>', 'PEM private key of --tls-cert (LATCHKEY_TLS_KEY)')
     .option('--gateway-config <file>', 'Centrifugo v6 JSON config for the realtime gateway (LATCHKEY_GATEWAY_CONFIG)')
-    .action(async (flags: ServeFlags & { gatewayConfig?: string }) => {
+    .option('--example', 'also mount the example notes API (examples/notes-api) at /api/v1, with its table')
+    .action(async (flags: ServeFlags & { gatewayConfig?: string; example?: boolean }) => {
       await (await import('../commands/serve.js')).runServe(flags);
     });
 }

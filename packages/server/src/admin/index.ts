@@ -6,10 +6,10 @@
  * @module
  */
 import type { AppContext } from '../http/context.js';
-import { API_PREFIX } from '../api/service.js';
+import type { Services } from '../composition.js';
 import { WEBSOCKET_PATH } from '../gateway/websocket.js';
-import { IDENTITY_PREFIX, identityExports } from '../identity/service.js';
-import { loadIdentitySettings } from '../identity/settings.js';
+import { IDENTITY_PREFIX, type IdentityExports } from '../identity/service.js';
+import type { IdentitySettings } from '../identity/settings.js';
 import { databaseIdentity, databaseLocation } from './database-identity.js';
 import { assertRotatable, databaseOperations, readSigningKey, rotationReport, type AdminOperations } from './operations.js';
 import { adminSocketPath, AdminError, type StatusReport } from './protocol.js';
@@ -20,15 +20,14 @@ export { databaseIdentity, databaseLocation } from './database-identity.js';
 export { databaseOperations, readKeys, type AdminOperations } from './operations.js';
 export { listenAdminSocket, type AdminSocket, type AdminSocketOptions } from './socket-server.js';
 
-const SERVICE_PATHS = { identity: IDENTITY_PREFIX, gateway: WEBSOCKET_PATH, api: API_PREFIX } as const;
+const SERVICE_PATHS = { identity: IDENTITY_PREFIX, gateway: WEBSOCKET_PATH } as const;
 
 /**
  * The operations of a running server: those of its database, with the keys it actually uses and a
- * rotation that this process starts signing with at once.
+ * rotation that this process starts signing with at once. `identity` is `null` when the identity service
+ * does not run in this process; `settings` are the validated identity settings either way.
  */
-export function serverOperations(context: AppContext): AdminOperations {
-  const identity = identityExports(context);
-  const settings = identity?.settings ?? loadIdentitySettings(context.env);
+export function serverOperations(context: AppContext, settings: IdentitySettings, identity: IdentityExports | null): AdminOperations {
   const base = databaseOperations(context.db, settings, context.revocations);
   const mounted = () => {
     if (!identity) throw new AdminError('identity_not_mounted', 'this server does not run the identity service');
@@ -48,11 +47,14 @@ export function serverOperations(context: AppContext): AdminOperations {
   };
 }
 
-/** The status a running server reports for `latchkey status`. */
-export function serverStatus(context: AppContext, url: string, socketPath: string, startedAt: Date): StatusReport {
+/**
+ * The status a running server reports for `latchkey status`. `apiPath` is where the app mounted into
+ * the server (the example API with `--example`) serves, `null` when none is.
+ */
+export function serverStatus(context: AppContext, services: Services, url: string, socketPath: string, startedAt: Date, apiPath: string | null = null): StatusReport {
   const base = context.publicUrl();
-  const has = (name: keyof typeof SERVICE_PATHS) => context.services.has(name);
-  const apiKeys = identityExports(context)?.apiKeys;
+  const has = (name: keyof typeof SERVICE_PATHS) => services[name] !== null;
+  const apiKeys = services.identity?.apiKeys;
   return {
     running: true,
     pid: process.pid,
@@ -64,7 +66,7 @@ export function serverStatus(context: AppContext, url: string, socketPath: strin
       identity: has('identity') ? `${base}${SERVICE_PATHS.identity}` : null,
       jwks: has('identity') ? `${base}${SERVICE_PATHS.identity}/.well-known/jwks.json` : null,
       gateway: has('gateway') ? `${base.replace(/^http/, 'ws')}${SERVICE_PATHS.gateway}` : null,
-      api: has('api') ? `${base}${SERVICE_PATHS.api}` : null,
+      api: apiPath === null ? null : `${base}${apiPath}`,
     },
     database: { kind: context.db.kind, location: databaseLocation(context.config.database) },
     data_dir: context.config.dataDir,
@@ -79,7 +81,7 @@ export function serverStatus(context: AppContext, url: string, socketPath: strin
  * when it cannot: an in-memory database, another live server on the same directory (PostgreSQL), or a
  * path the system refuses. The server runs on without it; the commands then use the database directly.
  */
-export async function openAdminChannel(context: AppContext, url: string): Promise<AdminSocket | null> {
+export async function openAdminChannel(context: AppContext, services: Services, operations: AdminOperations, url: string, apiPath: string | null = null): Promise<AdminSocket | null> {
   const databaseId = databaseIdentity(context.config.database);
   if (databaseId === null) return null;
   const path = adminSocketPath(context.config.dataDir);
@@ -88,8 +90,8 @@ export async function openAdminChannel(context: AppContext, url: string): Promis
     return await listenAdminSocket({
       path,
       databaseId,
-      operations: serverOperations(context),
-      status: async () => serverStatus(context, url, path, startedAt),
+      operations,
+      status: async () => serverStatus(context, services, url, path, startedAt, apiPath),
       logger: context.logger,
     });
   } catch (error) {

@@ -10,7 +10,8 @@ import { outboxJson, readOutbox } from '../mail/index.js';
 import { readSmsOutbox, smsOutboxJson } from '../sms/index.js';
 import { AdminError, type AuditPruneInput, type AuditQuery, type KeysReport, type MailQuery, type SmsQuery, type NewClientInput, type NewUserInput, type CreatedUser, type RotationReport } from './protocol.js';
 import { isAuditAction, pruneAuditLog, readAuditLog, type AuditEntryJson, type AuditFilter } from '../identity/audit/index.js';
-import { insertUser, isUuid } from '../identity/users.js';
+import { isUuid } from '../identity/users.js';
+import { insertUser } from '../identity/store/users.js';
 import { checkNewPassword, hashPassword } from '../identity/passwords.js';
 import { IdentityError } from '../identity/errors.js';
 

@@ -1,3 +1,5 @@
+import type { Database } from '../db/index.js';
+
 /** A message every node of a deployment acts on. */
 export type ClusterMessage =
   /** The signing keys in the database changed (rotation): re-read them now. */
@@ -81,16 +83,33 @@ export interface ClusterBusOptions {
   readonly redisUrl: string | null;
   /** The deployment's prefix (`LATCHKEY_REDIS_PREFIX`): the channel is `<prefix>.cluster`. */
   readonly prefix: string;
+  /**
+   * The shared database: on PostgreSQL the bus also carries what it announces (a change of the signing
+   * keys, whoever wrote it), so nodes hear of a rotation written to the database directly at once.
+   */
+  readonly db?: Database;
 }
 
 /**
- * Opens the bus: Redis when a URL is given (connected before this resolves; loaded only then), else in process.
- * Rejects when Redis cannot be reached at start.
+ * Opens the bus: Redis when a URL is given (connected before this resolves; loaded only then), else in
+ * process; plus the database's announcements when `db` is PostgreSQL. Rejects when Redis cannot be
+ * reached at start.
  */
 export async function openClusterBus(options: ClusterBusOptions): Promise<ClusterBus> {
-  if (!options.redisUrl) return new MemoryClusterBus();
+  const bus = options.redisUrl ? await openRedisBus(options.redisUrl, options.prefix) : new MemoryClusterBus();
+  if (!options.db) return bus;
+  const { followDatabase } = await import('./database-feed.js');
+  try {
+    return await followDatabase(bus, options.db);
+  } catch (error) {
+    await bus.close();
+    throw error;
+  }
+}
+
+async function openRedisBus(url: string, prefix: string): Promise<ClusterBus> {
   const { RedisClusterBus } = await import('./redis-bus.js');
-  const bus = new RedisClusterBus({ url: options.redisUrl, channel: `${options.prefix}.cluster` });
+  const bus = new RedisClusterBus({ url, channel: `${prefix}.cluster` });
   await bus.start();
   return bus;
 }

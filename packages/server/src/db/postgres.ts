@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { classifyDatabaseError } from './connection-loss.js';
 import { DatabaseUnavailableError } from './errors.js';
+import { NotificationListener, type NotificationHandlers, type Notifications } from './notifications.js';
 import { redactDatabaseUrl } from './redact.js';
 import type { Database, QueryResult, Row, TransactionHandle } from './types.js';
 
@@ -27,9 +28,24 @@ const typeParsers = {
 class PostgresDatabase implements Database {
   readonly kind = 'postgres' as const;
   readonly #pool: pg.Pool;
+  readonly #connection: pg.ClientConfig;
+  readonly #listeners = new Set<Notifications>();
 
-  constructor(pool: pg.Pool) {
+  constructor(pool: pg.Pool, connection: pg.ClientConfig) {
     this.#pool = pool;
+    this.#connection = connection;
+  }
+
+  async listen(channel: string, handlers: NotificationHandlers): Promise<Notifications> {
+    const listener = new NotificationListener(this.#connection, channel, handlers);
+    this.#listeners.add(listener);
+    await listener.start();
+    return {
+      close: async () => {
+        this.#listeners.delete(listener);
+        await listener.close();
+      },
+    };
   }
 
   async query<R extends Row = Row>(text: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
@@ -51,6 +67,13 @@ class PostgresDatabase implements Database {
   async #transaction<T>(work: (tx: TransactionHandle) => Promise<T>): Promise<T> {
     const client = await this.#pool.connect();
     let broken = false;
+    // While checked out, a client has no listener of the pool: a connection cut between two statements
+    // (the server restarting while `work` awaits something else) would be an unhandled 'error' event and
+    // end the process. It is a lost connection instead: the next statement fails and the client is dropped.
+    const lost = () => {
+      broken = true;
+    };
+    client.on('error', lost);
     try {
       await client.query('begin');
       const result = await work({
@@ -71,6 +94,7 @@ class PostgresDatabase implements Database {
       }
       throw error;
     } finally {
+      client.removeListener('error', lost);
       client.release(broken);
     }
   }
@@ -92,6 +116,8 @@ class PostgresDatabase implements Database {
   }
 
   async close(): Promise<void> {
+    await Promise.all([...this.#listeners].map((listener) => listener.close()));
+    this.#listeners.clear();
     await this.#pool.end();
   }
 }
@@ -102,16 +128,11 @@ class PostgresDatabase implements Database {
  */
 export async function openPostgresDatabase(options: PostgresOptions): Promise<Database> {
   const connectTimeout = options.connectTimeout ?? 5;
-  const pool = new pg.Pool({
-    connectionString: options.url,
-    max: options.poolSize ?? 10,
-    connectionTimeoutMillis: Math.ceil(connectTimeout * 1000),
-    idleTimeoutMillis: 30_000,
-    types: typeParsers,
-  });
+  const connection: pg.ClientConfig = { connectionString: options.url, connectionTimeoutMillis: Math.ceil(connectTimeout * 1000), types: typeParsers };
+  const pool = new pg.Pool({ ...connection, max: options.poolSize ?? 10, idleTimeoutMillis: 30_000 });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
-  const db = new PostgresDatabase(pool);
+  const db = new PostgresDatabase(pool, connection);
   try {
     await db.ping(Math.ceil(connectTimeout * 1000) + 500);
   } catch (error) {

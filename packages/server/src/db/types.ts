@@ -1,3 +1,5 @@
+import type { NotificationHandlers, Notifications } from './notifications.js';
+
 /** One row as returned by the driver: column name to parsed value. */
 export type Row = Record<string, unknown>;
 
@@ -38,6 +40,12 @@ export interface Database extends Queryable {
   execScript(sql: string): Promise<void>;
   /** Resolves when the database answers a trivial query within `timeoutMs`. */
   ping(timeoutMs?: number): Promise<void>;
+  /**
+   * Listens on a notification channel (`NOTIFY`, `pg_notify`) of a database shared by several
+   * processes, over a connection of its own that is made again when lost. Absent where one process
+   * owns the database (PGlite): whatever that process changes, it knows already.
+   */
+  listen?(channel: string, handlers: NotificationHandlers): Promise<Notifications>;
   /** Releases every connection. Further calls fail. */
   close(): Promise<void>;
 }

@@ -1,13 +1,10 @@
 import type { Broker } from './broker/types.js';
-import { deltaFrames, partsOfFrame, type PublicationParts } from './delta/fossil.js';
+import { partsOfFrame, type DeltaFrames, type PublicationParts } from './delta/fossil.js';
+import type { StreamPosition } from './history/types.js';
+import type { ProtocolCodec } from './protocol/codec.js';
+import type { Activation, ChannelHub, Subscriber } from './session/contracts.js';
 
-/** What the hub writes to: one connection. */
-export interface Subscriber {
-  /** Writes an encoded frame (already a complete `{"push":…}` text). */
-  write(frame: Buffer): void;
-  /** A positioned subscription of `channel` missed publications (the connection closes with 3010). */
-  lostPosition(channel: string): void;
-}
+export type { Activation, Subscriber } from './session/contracts.js';
 
 /** A frame held for a subscriber whose subscribe reply is not written yet. */
 interface HeldFrame {
@@ -15,19 +12,6 @@ interface HeldFrame {
   /** Offset in the channel's stream (0: not a stream publication). */
   readonly offset: number;
   readonly parts: PublicationParts | undefined;
-}
-
-/** How a reserved subscriber goes live. */
-export interface Activation {
-  /** Also gets join/leave pushes. */
-  readonly joinLeave: boolean;
-  /** The last offset its subscribe reply accounted for; `null`: it does not follow the stream. */
-  readonly position: number | null;
-  /**
-   * It negotiated fossil deltas: `null` if not; `true` when its subscribe reply carried the previous
-   * publication (the next may come as a delta), `false` when the next must come in full.
-   */
-  readonly delta: boolean | null;
 }
 
 interface ChannelEntry {
@@ -43,6 +27,10 @@ interface ChannelEntry {
   readonly positioned: Set<Subscriber>;
   /** Offset of the last stream publication this node delivered on the channel (0: none yet). */
   lastOffset: number;
+  /** Highest position a positioned subscriber was activated at (its reply accounted for everything up to it). */
+  activatedAt: number;
+  /** The stream's epoch as the latest positioned subscriber was told it ('' unknown). */
+  epoch: string;
   /** Resolves once the broker delivers this channel to this node. */
   readonly ready: Promise<void>;
   /** Publications that arrived in this turn of the event loop, written together at its end. */
@@ -52,17 +40,19 @@ interface ChannelEntry {
 
 /** Largest batch before it is written at once (bytes). */
 const MAX_BATCH_BYTES = 64 * 1024;
-const NEWLINE = Buffer.from('\n');
 
-/** Joins frames with newlines: the JSON protocol carries several pushes in one WebSocket frame. */
-function joinFrames(frames: readonly Buffer[], bytes: number): Buffer {
-  if (frames.length === 1) return frames[0]!;
-  const parts: Buffer[] = [];
-  for (const frame of frames) {
-    if (parts.length > 0) parts.push(NEWLINE);
-    parts.push(frame);
+/**
+ * Broker frames (JSON pushes) in each wire format, each encoded at most once however many subscribers
+ * of that format there are.
+ */
+class Encodings {
+  #json: Buffer | undefined;
+  #other: Buffer | undefined;
+  constructor(readonly frames: readonly Buffer[]) {}
+  for(codec: ProtocolCodec): Buffer {
+    if (codec.format === 'json') return (this.#json ??= codec.fromBroker(this.frames));
+    return (this.#other ??= codec.fromBroker(this.frames));
   }
-  return Buffer.concat(parts, bytes + frames.length - 1);
 }
 
 /**
@@ -71,7 +61,7 @@ function joinFrames(frames: readonly Buffer[], bytes: number): Buffer {
  * same turn of the event loop are joined once per channel into one frame (as Centrifugo's write queue
  * merges messages), so a burst costs one write per subscriber, not one per publication.
  */
-export class Hub {
+export class Hub implements ChannelHub {
   readonly #channels = new Map<string, ChannelEntry>();
   readonly #dirty = new Set<ChannelEntry>();
   #flushScheduled = false;
@@ -88,7 +78,7 @@ export class Hub {
   async reserve(channel: string, subscriber: Subscriber): Promise<void> {
     let entry = this.#channels.get(channel);
     if (!entry) {
-      entry = { all: new Set(), delta: new Map(), joinLeave: new Set(), pending: new Map(), positioned: new Set(), lastOffset: 0, ready: this.broker.subscribe(channel), batch: [], batchBytes: 0 };
+      entry = { all: new Set(), delta: new Map(), joinLeave: new Set(), pending: new Map(), positioned: new Set(), lastOffset: 0, activatedAt: 0, epoch: '', ready: this.broker.subscribe(channel), batch: [], batchBytes: 0 };
       entry.ready.catch(() => undefined);
       this.#channels.set(channel, entry);
     }
@@ -107,7 +97,7 @@ export class Hub {
    * held publications up to `position` are skipped (the reply carried them), and it returns false,
    * activating nothing, when the held ones do not continue from `position`.
    */
-  activate(channel: string, subscriber: Subscriber, { joinLeave, position, delta }: Activation): boolean {
+  activate(channel: string, subscriber: Subscriber, { joinLeave, position, delta, epoch }: Activation): boolean {
     const entry = this.#channels.get(channel);
     if (!entry) return true;
     // Frames batched before activation went to the held list too: write the batch to the others first.
@@ -124,14 +114,19 @@ export class Hub {
         }
         next += 1;
       }
-      // A delta subscriber gets held publications in full (data as a JSON string).
-      toWrite.push(delta === null ? frame : deltaFrames(channel, offset, parts ?? partsOfFrame(frame)?.parts ?? { data: 'null' }).full);
+      // A delta subscriber gets held publications in full.
+      const codec = subscriber.codec;
+      toWrite.push(delta === null ? codec.fromBroker([frame]) : codec.deltaFrames(channel, offset, parts ?? partsOfFrame(frame)?.parts ?? { data: 'null' }).full);
     }
     entry.pending.delete(subscriber);
     if (delta === null) entry.all.add(subscriber);
     else entry.delta.set(subscriber, delta || toWrite.length > 0);
     if (joinLeave) entry.joinLeave.add(subscriber);
-    if (position !== null) entry.positioned.add(subscriber);
+    if (position !== null) {
+      entry.positioned.add(subscriber);
+      entry.activatedAt = Math.max(entry.activatedAt, position);
+      if (epoch !== undefined && epoch !== '') entry.epoch = epoch;
+    }
     for (const frame of toWrite) subscriber.write(frame);
     return true;
   }
@@ -172,7 +167,8 @@ export class Hub {
     if (joinLeave) {
       // Rare: keep order with publications already batched, then write directly.
       this.#flush(entry);
-      for (const subscriber of entry.joinLeave) subscriber.write(frame);
+      const encodings = new Encodings([frame]);
+      for (const subscriber of entry.joinLeave) subscriber.write(encodings.for(subscriber.codec));
       return;
     }
     if (entry.pending.size > 0) for (const held of entry.pending.values()) held.push({ frame, offset, parts });
@@ -190,10 +186,46 @@ export class Hub {
     }
   }
 
-  /** Encodes the publication once for delta subscribers: a delta for those with the previous one, in full for the rest. */
+  /**
+   * After the broker lost and restored its connection: compares each positioned channel's stream with
+   * what this node delivered, and tells the positioned subscribers of a channel that moved on without
+   * them (publications made before the node subscribed again) or whose stream was lost (a new epoch) —
+   * they subscribe again and recover, as when live offsets jump. `settleMs`: how long a publication the
+   * stream already has may still be on its way through pub/sub before it counts as missed.
+   */
+  async resync(read: (channel: string) => Promise<StreamPosition>, settleMs = 250): Promise<void> {
+    const checks = [...this.#channels].filter(([, entry]) => entry.positioned.size > 0);
+    await Promise.all(
+      checks.map(async ([channel, entry]) => {
+        const before = Math.max(entry.lastOffset, entry.activatedAt);
+        const top = await read(channel);
+        if (this.#channels.get(channel) !== entry) return;
+        let lost = (entry.epoch !== '' && top.epoch !== entry.epoch) || top.offset < before;
+        if (!lost && top.offset > Math.max(entry.lastOffset, entry.activatedAt)) {
+          await new Promise((resolve) => setTimeout(resolve, settleMs));
+          lost = this.#channels.get(channel) === entry && top.offset > Math.max(entry.lastOffset, entry.activatedAt);
+        }
+        if (!lost) return;
+        if (top.epoch !== entry.epoch) {
+          // A new stream: its offsets start again, the next one continues from its top.
+          entry.lastOffset = top.offset;
+          entry.activatedAt = top.offset;
+        }
+        entry.epoch = top.epoch;
+        this.#flush(entry);
+        for (const subscriber of [...entry.positioned]) subscriber.lostPosition(channel);
+      }),
+    );
+  }
+
+  /** Encodes the publication once per format for delta subscribers: a delta for those with the previous one, in full for the rest. */
   #deliverDeltas(entry: ChannelEntry, channel: string, frame: Buffer, offset: number, parts: PublicationParts | undefined): void {
-    const frames = deltaFrames(channel, offset, parts ?? partsOfFrame(frame)?.parts ?? { data: 'null' });
+    const publication = parts ?? partsOfFrame(frame)?.parts ?? { data: 'null' };
+    let json: DeltaFrames | undefined;
+    let other: DeltaFrames | undefined;
     for (const [subscriber, ready] of entry.delta) {
+      const codec = subscriber.codec;
+      const frames = codec.format === 'json' ? (json ??= codec.deltaFrames(channel, offset, publication)) : (other ??= codec.deltaFrames(channel, offset, publication));
       subscriber.write(ready ? frames.delta : frames.full);
       if (!ready) entry.delta.set(subscriber, true);
     }
@@ -201,11 +233,11 @@ export class Hub {
 
   #flush(entry: ChannelEntry): void {
     if (entry.batch.length === 0) return;
-    const frame = joinFrames(entry.batch, entry.batchBytes);
+    const encodings = new Encodings(entry.batch);
     entry.batch = [];
     entry.batchBytes = 0;
     this.#dirty.delete(entry);
-    for (const subscriber of entry.all) subscriber.write(frame);
+    for (const subscriber of entry.all) subscriber.write(encodings.for(subscriber.codec));
   }
 
   #flushAll(): void {

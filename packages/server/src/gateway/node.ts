@@ -15,7 +15,7 @@ import { KnownRevocations, REVOCATION_EFFECTS } from './revocation/known.js';
 import { eventKeys, eventRefuses, SelectorIndex, type SelectorKey } from './revocation/selectors.js';
 import type { ClientInfo, JsonValue } from './protocol/types.js';
 import type { RpcRegistry } from './rpc/registry.js';
-import type { Session } from './session.js';
+import type { NodeConnection, SessionNode } from './session/contracts.js';
 import type { GatewaySettings } from './settings.js';
 
 /** Called with the `data` of `send` commands (fire-and-forget messages from clients). */
@@ -44,7 +44,7 @@ export function encodePublication(channel: string, dataJson: string, info?: Clie
  * The gateway on one process: connections, channel index, presence, broker, and one ticker that drives
  * stale, ping/pong and expiry checks for every connection (no timer per connection).
  */
-export class GatewayNode {
+export class GatewayNode implements SessionNode {
   readonly settings: GatewaySettings;
   readonly verifier: TokenVerifier;
   readonly subscriptionVerifier: TokenVerifier;
@@ -59,10 +59,10 @@ export class GatewayNode {
   readonly membership: MembershipCache;
   readonly uid = randomUUID();
   readonly name = `${hostname()}_${process.pid}`;
-  readonly sessions = new Set<Session>();
-  readonly #users = new Map<string, Set<Session>>();
+  readonly sessions = new Set<NodeConnection>();
+  readonly #users = new Map<string, Set<NodeConnection>>();
   /** Connected sessions by their token's user, session, OAuth client and organization. */
-  readonly #bySelector = new SelectorIndex<Session>();
+  readonly #bySelector = new SelectorIndex<NodeConnection>();
   readonly #sendHandlers = new Set<SendHandler>();
   readonly #otherNodes = new Map<string, { info: NodeInfo; seenAt: number }>();
   readonly #started = Date.now();
@@ -91,6 +91,10 @@ export class GatewayNode {
     await this.broker.start({
       deliver: (channel, frame, joinLeave, offset, parts) => this.hub.deliver(channel, frame, joinLeave, offset, parts),
       control: (message) => this.#onControl(message),
+      resynced: () =>
+        void this.hub
+          .resync((channel) => this.broker.history(channel, { limit: 0, reverse: false, metaTtl: 0 }))
+          .catch((error: unknown) => this.logger.warn({ err: error }, 'stream positions not checked after the broker reconnected')),
     });
     const s = this.settings;
     const shortest = Math.min(...[s.pingInterval, s.pongTimeout, s.staleCloseDelay, s.expiredCloseDelay || 1, s.expiredSubCloseDelay || 1].filter((v) => v > 0));
@@ -114,7 +118,7 @@ export class GatewayNode {
   }
 
   /** Registers a connection the moment its socket opens. */
-  add(session: Session): void {
+  add(session: NodeConnection): void {
     this.sessions.add(session);
   }
 
@@ -129,7 +133,7 @@ export class GatewayNode {
   }
 
   /** A connection finished `connect`. */
-  attach(session: Session): void {
+  attach(session: NodeConnection): void {
     this.#connected += 1;
     let sessions = this.#users.get(session.user);
     if (!sessions) {
@@ -141,16 +145,16 @@ export class GatewayNode {
   }
 
   /** The session's token changed (in-band refresh): files it under the new token's selectors. */
-  reindex(session: Session, previous: readonly SelectorKey[]): void {
-    if (session.state !== 'connected') return;
+  reindex(session: NodeConnection, previous: readonly SelectorKey[]): void {
+    if (!session.connected) return;
     this.#bySelector.delete(previous, session);
     this.#bySelector.add(session.selectorKeys, session);
   }
 
   /** A connection closed. */
-  detach(session: Session, wasConnected: boolean): void {
+  detach(session: NodeConnection, wasConnected: boolean): void {
     this.sessions.delete(session);
-    if (session.restrictedUntil !== 0) this.#restricted -= 1;
+    if (session.restricted) this.#restricted -= 1;
     if (!wasConnected) return;
     this.#connected -= 1;
     this.#bySelector.delete(session.selectorKeys, session);
@@ -159,34 +163,14 @@ export class GatewayNode {
     if (sessions?.size === 0) this.#users.delete(session.user);
   }
 
-  /**
-   * Makes a subscription live: delivery, presence, join message. With a `stream.position` the
-   * subscription follows the channel's stream from there; returns false (nothing made live) when
-   * publications after it were lost meanwhile. `stream.delta`: see {@link Activation.delta}.
-   */
-  join(
-    session: Session,
-    channel: string,
-    pushJoinLeave: boolean,
-    presence: boolean,
-    joinLeave: boolean,
-    chanInfo: JsonValue | undefined,
-    stream: { readonly position: number | null; readonly delta: boolean | null } = { position: null, delta: null },
-  ): boolean {
-    if (!this.hub.activate(channel, session, { joinLeave: pushJoinLeave, ...stream })) return false;
-    this.#subs += 1;
-    const info = session.clientInfo(chanInfo);
-    if (presence) void this.presence.add(channel, info).catch((error: unknown) => this.logger.warn({ err: error, channel }, 'presence update failed'));
-    if (joinLeave) void this.#publishJoinLeave(channel, 'join', info);
-    return true;
+  /** Counts live subscriptions for {@link info}. */
+  countSubscriptions(delta: 1 | -1): void {
+    this.#subs += delta;
   }
 
-  /** Ends a subscription: delivery, presence, leave message. */
-  leave(session: Session, channel: string, presence: boolean, joinLeave: boolean, chanInfo: JsonValue | undefined): void {
-    this.#subs -= 1;
-    this.hub.remove(channel, session);
-    if (presence) void this.presence.remove(channel, session.id).catch((error: unknown) => this.logger.warn({ err: error, channel }, 'presence update failed'));
-    if (joinLeave) void this.#publishJoinLeave(channel, 'leave', session.clientInfo(chanInfo));
+  /** Publishes a join or leave message on `channel` (to the subscribers that asked for them), on every node. */
+  announce(channel: string, kind: 'join' | 'leave', info: ClientInfo): void {
+    void this.#publishJoinLeave(channel, kind, info);
   }
 
   async #publishJoinLeave(channel: string, kind: 'join' | 'leave', info: ClientInfo): Promise<void> {
@@ -269,7 +253,7 @@ export class GatewayNode {
     }
   }
 
-  onSend(session: Session, data: JsonValue | undefined): void {
+  onSend(session: NodeConnection, data: JsonValue | undefined): void {
     for (const handler of this.#sendHandlers) {
       try {
         handler(data, { client: session.id, user: session.user });

@@ -3,7 +3,8 @@ import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { WebSocketServer } from 'ws';
 import type { GatewayNode } from './node.js';
-import { Session } from './session.js';
+import { chooseSubprotocol, codecFor } from './protocol/negotiate.js';
+import { Session } from './session/session.js';
 
 /** Where clients connect, as Centrifugo serves it. */
 export const WEBSOCKET_PATH = '/connection/websocket';
@@ -40,8 +41,7 @@ export function mountWebSocket(app: FastifyInstance, node: GatewayNode, clientHe
     clientTracking: false,
     perMessageDeflate: false,
     maxPayload: node.settings.messageSizeLimit,
-    // The JSON protocol needs no subprotocol; protobuf clients are told it is not offered.
-    handleProtocols: (protocols) => (protocols.has('centrifuge-json') ? 'centrifuge-json' : false),
+    handleProtocols: chooseSubprotocol,
   });
   app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (request.url ?? '').split('?')[0];
@@ -54,12 +54,8 @@ export function mountWebSocket(app: FastifyInstance, node: GatewayNode, clientHe
       return;
     }
     const query = new URLSearchParams((request.url ?? '').split('?')[1] ?? '');
-    if (query.get('format') === 'protobuf' || query.get('cf_protocol') === 'protobuf') {
-      reject(socket, 400, 'Protobuf Not Supported');
-      return;
-    }
     wss.handleUpgrade(request, socket, head, (ws) => {
-      node.add(new Session(node, ws, keptHeaders(request, kept), request.socket.remoteAddress ?? ''));
+      node.add(new Session(node, ws, keptHeaders(request, kept), request.socket.remoteAddress ?? '', codecFor(query, ws.protocol)));
     });
   });
 }

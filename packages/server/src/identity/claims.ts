@@ -155,9 +155,4 @@ export class AccessTokenIssuer {
     const expiresAt = typeof claims.exp === 'number' ? claims.exp : now + this.#settings.jwtExpiry;
     return { token, expiresAt, expiresIn: Math.max(0, expiresAt - now) };
   }
-
-  /** {@link prepare} then {@link sign}. */
-  async issue(db: Queryable, user: UserRow, session: SessionFacts, method: AuthenticationMethod | string): Promise<IssuedAccessToken> {
-    return this.sign(await this.prepare(db, user, session, method));
-  }
 }

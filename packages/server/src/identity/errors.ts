@@ -119,16 +119,48 @@ export class RateLimitedError extends IdentityError {
 }
 
 /**
- * An OAuth 2.0 style error (`{"error","error_description"}`), which GoTrue uses for a few token
- * endpoint problems such as a missing refresh token. Always HTTP 400.
+ * The error codes of RFC 6749 §5.2 (`temporarily_unavailable` from §4.1.2.1, sent with 503 while the
+ * database is unreachable) and RFC 8628's `slow_down` (a rate-limited client).
+ */
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'slow_down'
+  | 'server_error'
+  | 'temporarily_unavailable';
+
+const OAUTH_STATUS: ReadonlyMap<string, number> = new Map([
+  ['invalid_client', 401],
+  ['slow_down', 429],
+  ['server_error', 500],
+  ['temporarily_unavailable', 503],
+]);
+
+/**
+ * An OAuth 2.0 error, `{"error","error_description"}` on the wire. The token endpoint `/oauth/token`
+ * answers with {@link OAuthError.status} (RFC 6749 §5.2; `WWW-Authenticate: Basic` when
+ * {@link OAuthError.basicChallenge}); GoTrue's routes, which use this shape for a few token problems
+ * such as a missing refresh token (GoTrue spells one code `invalid request`), always answer 400;
+ * an upstream provider's refusal is passed on with its own code.
  */
 export class OAuthError extends Error {
   override readonly name = 'OAuthError';
+  /** An {@link OAuthErrorCode}, GoTrue's `invalid request`, or an upstream provider's code. */
   readonly error: string;
+  /** HTTP status on the token endpoint. Default 401 for `invalid_client`, 429 `slow_down`, 500 `server_error`, 503 `temporarily_unavailable`, else 400. */
+  readonly status: number;
+  /** For `invalid_client` after HTTP Basic authentication: answer 401 with `WWW-Authenticate: Basic`. Default false. */
+  readonly basicChallenge: boolean;
 
-  constructor(error: string, description: string) {
+  constructor(error: OAuthErrorCode | 'invalid request' | (string & Record<never, never>), description: string, options: { status?: number; basicChallenge?: boolean } = {}) {
     super(description);
     this.error = error;
+    this.status = options.status ?? OAUTH_STATUS.get(error) ?? 400;
+    this.basicChallenge = options.basicChallenge ?? false;
   }
 }
 

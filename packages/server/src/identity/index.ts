@@ -1,5 +1,5 @@
-export { identityService, identityExports, IDENTITY_PREFIX, type IdentityExports } from './service.js';
-export { loadAccessTokenLifetime, loadIdentitySettings, type IdentitySettings } from './settings.js';
+export { IDENTITY_PREFIX, type IdentityExports, type IdentityTokens } from './service.js';
+export { loadIdentitySettings, MIN_SECRET_BYTES, type IdentitySettings } from './settings.js';
 export { IdentityError, OAuthError, type IdentityErrorCode } from './errors.js';
 export type { ClaimsHook, ClaimsHookInput, ClaimsHookOutput, ClaimsHookContext } from './claims.js';
 export type { StartSessionOptions, ClientFacts } from './sessions.js';
@@ -7,7 +7,7 @@ export { endSessions, type EndSessionsOptions } from './end-sessions.js';
 export type { AccessTokenClaims, AmrEntry, AppMetadata, AuthenticationMethod, AuthenticatorAssuranceLevel, IdentityJson, TokenResponse, UserJson } from './types.js';
 export { KeyStore, rotateSigningKey, type RotationResult, type KeySource } from './keys/key-store.js';
 export { loadApiKeys, type ApiKeys } from './keys/api-keys.js';
-export { LOCK_SQL as REFRESH_LOCK_SQL, ROTATE_SQL as REFRESH_ROTATE_SQL } from './refresh.js';
+export { LOCK_SQL as REFRESH_LOCK_SQL, ROTATE_SQL as REFRESH_ROTATE_SQL } from './store/refresh-tokens.js';
 export { createOAuthClient, listOAuthClients, deleteOAuthClient, clientJson, type ClientJson, type NewClient } from './oauth/clients.js';
 export { readOutbox, outboxJson, loadMailSettings, type OutboxMessage, type MailSettings } from '../mail/index.js';
 export {

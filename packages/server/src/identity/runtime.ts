@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import type { Database } from '../db/index.js';
 import type { Logger } from '../logging/logger.js';
 import type { Revocations } from '../revocation/types.js';
@@ -10,13 +10,8 @@ import type { LoginThrottle } from './login-throttle.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { IdentitySettings } from './settings.js';
 
-/** A `/token` grant added by a module mounted with the service (e.g. `pkce`). */
-export type GrantHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
-
-/** Hooks that modules mounted with the service fill in (one-time codes, anonymous sign-in, extra grants). */
+/** Hooks that modules mounted with the service fill in (one-time codes, anonymous sign-in). */
 export interface IdentityExtensions {
-  /** Extra `/token?grant_type=…` handlers, by grant type. */
-  readonly grants: Map<string, GrantHandler>;
   /** Called after a sign-up that needs email confirmation (sends the confirmation mail). */
   afterSignUpUnconfirmed?: (request: FastifyRequest, userId: string, email: string) => Promise<void>;
   /** Answers `/signup` without email or phone when anonymous sign-ins are enabled. */

@@ -17,7 +17,10 @@ import { parseCorsOrigins, type CorsOrigins } from './http/cors.js';
  * name GoTrue uses, so an existing GoTrue environment file works unchanged.
  */
 export interface IdentitySettings {
-  /** Legacy HS256 secret (`LATCHKEY_JWT_SECRET` / `GOTRUE_JWT_SECRET`). HS256 tokens signed with it are accepted. Default none. */
+  /**
+   * Legacy HS256 secret (`LATCHKEY_JWT_SECRET` / `GOTRUE_JWT_SECRET`), at least 32 bytes. HS256 tokens signed
+   * with it are accepted by identity, the gateway and the example API. Default none.
+   */
   readonly jwtSecret: string | null;
   /** `kid` of the HS256 secret (`GOTRUE_JWT_KEY_ID`). Default none. */
   readonly jwtSecretKeyId: string | null;
@@ -81,6 +84,9 @@ export interface IdentitySettings {
   readonly keysReloadInterval: number;
 }
 
+/** Shortest accepted `LATCHKEY_JWT_SECRET`, in bytes (UTF-8). */
+export const MIN_SECRET_BYTES = 32;
+
 function read(env: Environment, latchkey: string, gotrue?: string): RawSetting | undefined {
   return readSetting(env, gotrue ? [latchkey, gotrue] : [latchkey]);
 }
@@ -107,7 +113,7 @@ function jwtShaped(setting: RawSetting | undefined): string | null {
 }
 
 /** Access-token lifetime in seconds (`LATCHKEY_JWT_EXPIRY` / `GOTRUE_JWT_EXP`). Default 3600. */
-export function loadAccessTokenLifetime(env: Environment): number {
+function loadAccessTokenLifetime(env: Environment): number {
   return integer(env, ['LATCHKEY_JWT_EXPIRY', 'GOTRUE_JWT_EXP'], 3600, { min: 1, max: 7 * 24 * 3600 });
 }
 
@@ -121,7 +127,9 @@ export function loadAccessTokenLifetime(env: Environment): number {
  */
 export function loadIdentitySettings(env: Environment): IdentitySettings {
   const secret = read(env, 'LATCHKEY_JWT_SECRET', 'GOTRUE_JWT_SECRET');
-  if (secret && Buffer.byteLength(secret.value) < 16) throw new ConfigError(secret.name, 'must be at least 16 characters long');
+  // RFC 7518 §3.2: an HS256 key has at least 256 bits. The gateway and the example API verify with the
+  // same secret, so a shorter one is refused here, at start, rather than by each verifier at first use.
+  if (secret && Buffer.byteLength(secret.value) < MIN_SECRET_BYTES) throw new ConfigError(secret.name, `must be at least ${MIN_SECRET_BYTES} bytes long (HS256 needs a 256-bit key)`);
   const keys = read(env, 'LATCHKEY_JWT_KEYS', 'GOTRUE_JWT_KEYS');
   const rolesSetting = read(env, 'LATCHKEY_JWT_ADMIN_ROLES', 'GOTRUE_JWT_ADMIN_ROLES');
   const adminRoles = rolesSetting ? parseList(rolesSetting) : ['service_role', 'supabase_admin'];

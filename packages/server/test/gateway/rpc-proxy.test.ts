@@ -1,6 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Centrifuge as ProtobufCentrifuge } from 'centrifuge/build/protobuf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { createTestDatabase, type TestDatabase } from '../../../../test-support/databases.js';
 import { officialClient, once, startGateway, startKeyServer, type GatewayServer, type KeyServer } from './support.js';
 
@@ -67,6 +69,21 @@ describe('gateway RPC proxy (Centrifugo format)', () => {
       const disconnected = once<{ code: number; reason: string }>(centrifuge, 'disconnected');
       void centrifuge.rpc('kick', {}).catch(() => undefined);
       expect(await disconnected).toMatchObject({ code: 4501, reason: 'kicked' });
+    } finally {
+      centrifuge.disconnect();
+    }
+  });
+
+  it('forwards a protobuf client\'s call with protocol "protobuf" and its data as JSON, and returns the answer as JSON bytes', async () => {
+    const centrifuge = new ProtobufCentrifuge(gateway.wsUrl, { websocket: WebSocket, token: await keys.mint({ sub: '57' }) });
+    try {
+      centrifuge.connect();
+      const { client } = await once<{ client: string }>(centrifuge, 'connected', 15_000);
+      requests.length = 0;
+      const reply = await centrifuge.rpc('getCurrentPrice', new TextEncoder().encode(JSON.stringify({ params: { object_id: 13 } })));
+      expect(JSON.parse(new TextDecoder().decode(reply.data as Uint8Array))).toEqual({ answer: '2019', asked: { params: { object_id: 13 } } });
+      expect(requests[0]).toEqual({ client, transport: 'websocket', protocol: 'protobuf', encoding: 'json', user: '57', method: 'getCurrentPrice', data: { params: { object_id: 13 } } });
+      await expect(centrifuge.rpc('refuse', new Uint8Array())).rejects.toMatchObject({ code: 1403, message: 'no way' });
     } finally {
       centrifuge.disconnect();
     }

@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { MemoryBroker } from '../../src/gateway/broker/memory.js';
 import { MemoryHistory } from '../../src/gateway/history/memory.js';
 import { Hub, type Subscriber } from '../../src/gateway/hub.js';
+import { JSON_CODEC } from '../../src/gateway/protocol/codec.js';
 
 function subscriber(): Subscriber & { frames: string[]; lost: string[] } {
   const frames: string[] = [];
   const lost: string[] = [];
-  return { frames, lost, write: (frame) => frames.push(frame.toString()), lostPosition: (channel) => lost.push(channel) };
+  return { codec: JSON_CODEC, frames, lost, write: (frame) => frames.push(frame.toString()), lostPosition: (channel) => lost.push(channel) };
 }
 
 const frame = (offset: number) => Buffer.from(`{"push":{"channel":"c","pub":{"data":${offset},"offset":${offset}}}}`);
@@ -47,6 +48,62 @@ describe('stream positions in the hub', () => {
     expect(positioned.lost).toEqual(['c']);
     expect(plain.lost).toEqual([]);
     expect(plain.frames.join('\n')).toContain('"offset":4');
+  });
+});
+
+describe('stream positions after the broker reconnected', () => {
+  const positionedHub = async (position: number, epoch: string) => {
+    const hub = new Hub(new MemoryBroker());
+    const positioned = subscriber();
+    const plain = subscriber();
+    for (const sub of [positioned, plain]) await hub.reserve('c', sub);
+    hub.activate('c', positioned, { joinLeave: false, position, delta: null, epoch });
+    hub.activate('c', plain, { joinLeave: false, position: null, delta: null });
+    return { hub, positioned, plain };
+  };
+
+  it('leaves subscribers alone when the stream is where this node left it', async () => {
+    const { hub, positioned } = await positionedHub(0, 'e1');
+    hub.deliver('c', frame(1), false, 1);
+    hub.deliver('c', frame(2), false, 2);
+    await hub.resync(async () => ({ offset: 2, epoch: 'e1' }), 10);
+    expect(positioned.lost).toEqual([]);
+  });
+
+  it('tells positioned subscribers when the stream moved on while this node was away from the broker', async () => {
+    const { hub, positioned, plain } = await positionedHub(3, 'e1');
+    await hub.resync(async () => ({ offset: 5, epoch: 'e1' }), 10);
+    expect(positioned.lost).toEqual(['c']);
+    expect(plain.lost).toEqual([]);
+  });
+
+  it('waits for publications still on their way before counting them missed', async () => {
+    const { hub, positioned } = await positionedHub(3, 'e1');
+    const checked = hub.resync(async () => ({ offset: 4, epoch: 'e1' }), 200);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    hub.deliver('c', frame(4), false, 4);
+    await checked;
+    expect(positioned.lost).toEqual([]);
+  });
+
+  it('tells positioned subscribers when the stream was lost (a new epoch), even at the same offset, and follows the new stream', async () => {
+    const { hub, positioned } = await positionedHub(0, 'e1');
+    hub.deliver('c', frame(1), false, 1);
+    await hub.resync(async () => ({ offset: 1, epoch: 'e2' }), 10);
+    expect(positioned.lost).toEqual(['c']);
+    // A subscriber positioned on the new stream follows its offsets without a false gap.
+    const again = subscriber();
+    await hub.reserve('c', again);
+    hub.activate('c', again, { joinLeave: false, position: 1, delta: null, epoch: 'e2' });
+    hub.deliver('c', frame(2), false, 2);
+    await hub.resync(async () => ({ offset: 2, epoch: 'e2' }), 10);
+    expect(again.lost).toEqual([]);
+  });
+
+  it('tells positioned subscribers when a new stream restarted its offsets below what they had', async () => {
+    const { hub, positioned } = await positionedHub(7, '');
+    await hub.resync(async () => ({ offset: 2, epoch: 'e9' }), 10);
+    expect(positioned.lost).toEqual(['c']);
   });
 });
 

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createRevocationFeed, redisRevocationSource, type RevocationFeed } from '@latchkey/verify/revocations';
 import { createTestDatabase, describeEachDatabase } from '../../../../test-support/databases.js';
 import { describeWith } from '../../../../test-support/integration.js';
+import { notesApi } from '@latchkey/example-notes-api';
 import { buildApp, createLogger, loadServerConfig, startServer, type AppContext, type IdentityExports, type RevocationEvent, type Revocations, type RunningServer } from '../../src/index.js';
 import { registerRevocationFeedRoute } from '../../src/revocation/feed-route.js';
 import { email, supabaseClient, TEST_ENV } from '../identity/support.js';
@@ -87,11 +88,12 @@ describeEachDatabase('revocation feed endpoint', (database) => {
       env: TEST_ENV,
       config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' }),
       database: database(),
+      extensions: [notesApi()],
       extend: (_app, context: AppContext) => {
         revocations = context.revocations;
       },
     });
-    identity = server.services.get('identity')!.exports as IdentityExports;
+    identity = server.services.identity!;
     feedUrl = `${server.url}/auth/v1/revocations`;
     serviceKey = identity.apiKeys.serviceRoleKey;
   });
@@ -292,7 +294,7 @@ describeWith(['REDIS_URL'], 'revocation feed through Redis', () => {
       },
     });
     const subscriber = new Redis(process.env.REDIS_URL!);
-    const identity = server.services.get('identity')!.exports as IdentityExports;
+    const identity = server.services.identity!;
     const stored = await revocations!.emit({ kind: 'user_banned', userId: randomUUID() });
     const feed = createRevocationFeed({
       source: redisRevocationSource(subscriber, { channel: `${prefix}.revocations`, catchUp: { url: `${server.url}/auth/v1/revocations`, serviceKey: identity.apiKeys.serviceRoleKey } }),

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachDatabase } from '../../../../test-support/databases.js';
+import { notesApi } from '@latchkey/example-notes-api';
 import { loadServerConfig, startServer, type IdentityExports, type RevocationEvent, type RunningServer } from '../../src/index.js';
 import { TEST_ENV, email, supabaseClient } from '../identity/support.js';
 import { listen, stored } from './support.js';
@@ -21,8 +22,9 @@ describeEachDatabase('a user role change through the admin API', (database) => {
       env: TEST_ENV,
       config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' }),
       database: database(),
+      extensions: [notesApi()],
     });
-    identity = server.services.get('identity')!.exports as IdentityExports;
+    identity = server.services.identity!;
     received = listen(server);
   });
   afterAll(async () => {

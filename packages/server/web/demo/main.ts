@@ -225,7 +225,16 @@ function noteItem(note: Note): HTMLElement {
 
 async function notesSection(organization: string | undefined): Promise<HTMLElement> {
   if (!organization) return section('Notes', h('p', { class: 'muted' }, 'Create or switch to an organization to see its notes.'));
-  const { notes } = await api.request<{ notes: Note[] }>('GET', '/api/v1/notes');
+  let notes: Note[];
+  try {
+    ({ notes } = await api.request<{ notes: Note[] }>('GET', '/api/v1/notes'));
+  } catch (error) {
+    // The example API is served only where it was asked for (`latchkey serve --example`, `npm start`).
+    if (error instanceof HttpError && error.status === 404) {
+      return section('Notes', h('p', { class: 'muted', id: 'notes-absent' }, 'The example notes API is not served here: start the server with `latchkey serve --example` (as `npm start` does) to try it.'));
+    }
+    throw error;
+  }
   const list = h('div', { id: 'notes', 'aria-live': 'polite' }, ...notes.map(noteItem));
   const live = h('small', { id: 'live' }, 'connecting…');
   realtime?.disconnect();

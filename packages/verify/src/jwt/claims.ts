@@ -20,14 +20,37 @@ export interface Claims {
   readonly [claim: string]: unknown;
 }
 
+/**
+ * Claims of a token verified by a verifier that accepts any issuer or audience, or no `exp`
+ * (`issuer: null`, `audience: null`, `requireExpiry: false`): the registered claims may be absent, but
+ * have their registered types when present.
+ */
+export interface UncheckedClaims {
+  readonly iss?: string;
+  readonly aud?: string | readonly string[];
+  readonly exp?: number;
+  readonly sub?: string;
+  readonly nbf?: number;
+  readonly iat?: number;
+  readonly jti?: string;
+  readonly role?: string;
+  readonly scope?: string;
+  readonly session_id?: string;
+  readonly [claim: string]: unknown;
+}
+
 /** What the claims must satisfy. Times in seconds. */
 export interface ClaimRules {
-  readonly issuers: ReadonlySet<string>;
-  readonly audiences: ReadonlySet<string>;
+  /** Accepted `iss` values; `undefined` accepts any (a present `iss` must still be a string). */
+  readonly issuers: ReadonlySet<string> | undefined;
+  /** Accepted `aud` values; `undefined` accepts any (a present `aud` must still be a string or strings). */
+  readonly audiences: ReadonlySet<string> | undefined;
   readonly requiredClaims: readonly string[];
   readonly clockTolerance: number;
   /** When set, `iat` is required and the token may be at most this old. */
   readonly maxTokenAge: number | undefined;
+  /** Refuse an `iat` in the future (beyond the tolerance). */
+  readonly checkIssuedAt: boolean;
 }
 
 function numeric(payload: Record<string, unknown>, claim: string): number | undefined {
@@ -52,20 +75,27 @@ export function checkClaims(payload: Record<string, unknown>, rules: ClaimRules,
   const nbf = numeric(payload, 'nbf');
   if (nbf !== undefined && nbf > nowSeconds + tolerance) throw new TokenNotYetValidError();
   const iat = numeric(payload, 'iat');
-  if (iat !== undefined && iat > nowSeconds + tolerance) throw new ClaimInvalidError('iat', '"iat" claim lies in the future');
+  if (iat !== undefined && iat > nowSeconds + tolerance && (rules.checkIssuedAt || rules.maxTokenAge !== undefined)) {
+    throw new ClaimInvalidError('iat', '"iat" claim lies in the future');
+  }
   if (rules.maxTokenAge !== undefined) {
     if (iat === undefined) throw new ClaimInvalidError('iat', 'missing required "iat" claim');
     if (nowSeconds - iat > rules.maxTokenAge + tolerance) throw new TokenExpiredError('token too old');
   }
 
   const iss = payload.iss;
-  if (iss !== undefined && (typeof iss !== 'string' || !rules.issuers.has(iss))) throw new ClaimInvalidError('iss', 'unexpected "iss" claim');
+  if (iss !== undefined && (typeof iss !== 'string' || (rules.issuers !== undefined && !rules.issuers.has(iss)))) {
+    throw new ClaimInvalidError('iss', 'unexpected "iss" claim');
+  }
 
   const aud = payload.aud;
   if (aud !== undefined) {
+    const audiences = rules.audiences;
     let matched = false;
-    if (typeof aud === 'string') matched = rules.audiences.has(aud);
-    else if (Array.isArray(aud)) matched = aud.some((entry) => typeof entry === 'string' && rules.audiences.has(entry));
+    if (typeof aud === 'string') matched = audiences === undefined || audiences.has(aud);
+    else if (Array.isArray(aud)) {
+      matched = audiences === undefined ? aud.every((entry) => typeof entry === 'string') : aud.some((entry) => typeof entry === 'string' && audiences.has(entry));
+    }
     if (!matched) throw new ClaimInvalidError('aud', 'unexpected "aud" claim');
   }
 

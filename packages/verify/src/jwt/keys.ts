@@ -85,12 +85,15 @@ export function importConfiguredKey(input: KeyInput, allowed: readonly Algorithm
   return bound;
 }
 
-/** Imports an HMAC secret; throws `TypeError` when shorter than {@link MIN_SECRET_BYTES}. */
-export function importSecret(secret: string | Uint8Array | KeyObject, allowed: readonly Algorithm[]): VerificationKey {
+/**
+ * Imports an HMAC secret, published under `kid` when given; throws `TypeError` when shorter than
+ * `minBytes` (default {@link MIN_SECRET_BYTES}).
+ */
+export function importSecret(secret: string | Uint8Array | KeyObject, allowed: readonly Algorithm[], kid?: string, minBytes: number = MIN_SECRET_BYTES): VerificationKey {
   const key = secret instanceof KeyObject ? secret : createSecretKey(typeof secret === 'string' ? Buffer.from(secret, 'utf8') : Buffer.from(secret));
   if (key.type !== 'secret') throw new TypeError('`secret` must be a symmetric key');
-  if ((key.symmetricKeySize ?? 0) < MIN_SECRET_BYTES) throw new TypeError(`\`secret\` must be at least ${MIN_SECRET_BYTES} bytes`);
+  if ((key.symmetricKeySize ?? 0) < minBytes) throw new TypeError(`\`secret\` must be at least ${minBytes} bytes`);
   const inputs = new Map<Algorithm, KeyObject>();
   for (const alg of allowed) if (isSymmetric(alg)) inputs.set(alg, key);
-  return { kid: undefined, key, inputs };
+  return { kid, key, inputs };
 }

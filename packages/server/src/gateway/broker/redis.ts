@@ -31,6 +31,8 @@ export class RedisBroker implements Broker {
   readonly #prefix: string;
   readonly #control: string;
   readonly #streams: RedisHistory;
+  /** Redis channels this node receives (gateway channels with local subscribers), subscribed again after a loss. */
+  readonly #channels = new Set<string>();
 
   constructor(options: RedisBrokerOptions) {
     this.#prefix = `${options.prefix ?? 'latchkey.gateway'}.ch.`;
@@ -38,8 +40,10 @@ export class RedisBroker implements Broker {
     // A publication is never queued while Redis is away: it fails at once (the server API answers 503),
     // instead of being acknowledged and then sent while the other nodes are still re-subscribing.
     this.#pub = new Redis(options.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true, retryStrategy: reconnectDelay });
-    this.#sub = new Redis(options.url, { lazyConnect: true, retryStrategy: reconnectDelay });
-    // Both reconnect by themselves (the subscriber subscribes again); failures surface through publish.
+    // The subscriber subscribes again itself once a lost connection is back (not ioredis's
+    // autoResubscribe), so it knows when every channel is received again and can say so.
+    this.#sub = new Redis(options.url, { lazyConnect: true, autoResubscribe: false, retryStrategy: reconnectDelay });
+    // Both reconnect by themselves; failures surface through publish.
     this.#pub.on('error', () => undefined);
     this.#sub.on('error', () => undefined);
     this.#streams = new RedisHistory(this.#pub, options.prefix ?? 'latchkey.gateway');
@@ -77,8 +81,43 @@ export class RedisBroker implements Broker {
       }
       handler.deliver(name.slice(this.#prefix.length), message.subarray(1), message[0] === JOIN_LEAVE, 0);
     });
+    let connected = false;
+    this.#sub.on('ready', () => {
+      if (connected) void this.#resubscribe(handler);
+      connected = true;
+    });
     await Promise.all([this.#pub.connect(), this.#sub.connect()]);
     await this.#sub.subscribe(this.#control);
+  }
+
+  /**
+   * Subscribes the control channel and every channel with local subscribers again, at once, on a
+   * connection that came back; then, once the commanding connection is back too (the handler reads the
+   * streams through it), tells the handler: publications made while this node was away from Redis never
+   * reached it. A connection lost again meanwhile is handled on its next `ready`.
+   */
+  async #resubscribe(handler: BrokerHandler): Promise<void> {
+    try {
+      await this.#sub.subscribe(this.#control, ...this.#channels);
+    } catch {
+      return;
+    }
+    if (this.#pub.status !== 'ready') {
+      const back = await new Promise<boolean>((resolve) => {
+        const ready = () => {
+          this.#sub.off('close', lost);
+          resolve(true);
+        };
+        const lost = () => {
+          this.#pub.off('ready', ready);
+          resolve(false);
+        };
+        this.#pub.once('ready', ready);
+        this.#sub.once('close', lost);
+      });
+      if (!back) return;
+    }
+    handler.resynced?.();
   }
 
   async publish(channel: string, frame: Buffer, joinLeave: boolean): Promise<void> {
@@ -109,9 +148,11 @@ export class RedisBroker implements Broker {
     return this.#streams.remove(channel);
   }
   async subscribe(channel: string): Promise<void> {
+    this.#channels.add(this.#prefix + channel);
     await this.#sub.subscribe(this.#prefix + channel);
   }
   async unsubscribe(channel: string): Promise<void> {
+    this.#channels.delete(this.#prefix + channel);
     await this.#sub.unsubscribe(this.#prefix + channel);
   }
   async control(message: ControlMessage): Promise<void> {

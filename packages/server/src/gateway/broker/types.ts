@@ -37,6 +37,11 @@ export interface BrokerHandler {
    */
   deliver(channel: string, frame: Buffer, joinLeave: boolean, offset: number, parts?: PublicationParts): void;
   control(message: ControlMessage): void;
+  /**
+   * The broker lost its connection and has subscribed every channel again: publications made meanwhile
+   * did not reach this node, and positioned subscribers must be checked against the streams.
+   */
+  resynced?(): void;
 }
 
 /**

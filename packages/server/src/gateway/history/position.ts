@@ -54,6 +54,8 @@ export interface StreamSubscribe {
   readonly position: number | null;
   /** Fossil deltas negotiated: whether the reply carried publications (`null`: not negotiated). */
   readonly delta: boolean | null;
+  /** The stream's epoch the reply named ('' when not positioned). */
+  readonly epoch: string;
 }
 
 /**
@@ -74,11 +76,11 @@ export async function positionSubscription(
 ): Promise<StreamSubscribe> {
   const result: SubscribeResult = {};
   if (request.recover === true) result.was_recovering = true;
-  if (!keepsHistory(namespace)) return { result, position: null, delta: null };
+  if (!keepsHistory(namespace)) return { result, position: null, delta: null, epoch: '' };
   // Deltas need the stream: the previous publication is the base of the next delta.
   const delta = request.delta === 'fossil' && namespace.allowed_delta_types.includes('fossil');
   if (delta) result.delta = true;
-  const done = (position: number | null): StreamSubscribe => ({ result, position, delta: delta ? (result.publications?.length ?? 0) > 0 : null });
+  const done = (position: number | null): StreamSubscribe => ({ result, position, delta: delta ? (result.publications?.length ?? 0) > 0 : null, epoch: result.epoch ?? '' });
   const recovery = namespace.force_recovery || (request.recoverable === true && (namespace.allow_recovery || historyAccess));
   const positioning = recovery || namespace.force_positioning || (request.positioned === true && (namespace.allow_positioning || historyAccess));
   if (!positioning) return done(null);

@@ -154,6 +154,12 @@ export enum UnsubscribeCode {
    * subscription ends unsubscribed with this code and stays so (below 2500: no resubscribe).
    */
   MembershipEnded = 2001,
+  /**
+   * Server: a positioned subscription missed publications (its channel's offsets jumped, or the stream
+   * was lost and started a new epoch, as after a Redis restart). Client: resubscribes at once and
+   * recovers from its last offset, or reports `recovered: false` (2500 and above); the socket stays open.
+   */
+  InsufficientState = 2500,
   /** Server: the sub_refresh proxy ended a subscription. Client: resubscribes (2500 and above). */
   Expired = 2501,
 }
@@ -162,6 +168,7 @@ export enum UnsubscribeCode {
 export const UNSUBSCRIBE_REASONS: Readonly<Record<UnsubscribeCode, string>> = {
   [UnsubscribeCode.Server]: 'server unsubscribe',
   [UnsubscribeCode.MembershipEnded]: 'membership ended',
+  [UnsubscribeCode.InsufficientState]: 'insufficient state',
   [UnsubscribeCode.Expired]: 'subscription expired',
 };
 

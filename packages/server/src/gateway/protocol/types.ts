@@ -164,5 +164,12 @@ export interface Push {
   leave?: { info: ClientInfo };
   unsubscribe?: { code: number; reason: string };
   message?: { data: JsonValue };
+  /** A server-side subscription made after connect. */
   subscribe?: SubscribeResult;
+  /** The connect result, for transports without a connect command (not sent over WebSocket). */
+  connect?: ConnectResult;
+  /** Over WebSocket the close frame carries disconnects; the push exists for other transports. */
+  disconnect?: { code: number; reason: string; reconnect?: boolean };
+  /** Server-side refresh of the connection's expiry. */
+  refresh?: { expires: boolean; ttl?: number };
 }

@@ -1,4 +1,5 @@
 import { ErrorCode } from '../protocol/codes.js';
+import type { WireFormat } from '../protocol/codec.js';
 import type { JsonValue } from '../protocol/types.js';
 import { DisconnectError, ReplyError } from '../rpc/errors.js';
 
@@ -18,6 +19,8 @@ export interface ProxyCaller {
   readonly user: string;
   readonly meta: JsonValue | undefined;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The connection's wire format, sent as the request's `protocol` (default `json`). Payloads are JSON either way (`encoding: "json"`). */
+  readonly protocol?: WireFormat;
 }
 
 /** The proxy did not answer in time, answered with a status other than 200, or not with JSON. */
@@ -46,7 +49,7 @@ export async function postToProxy<R>(proxy: ProxyEndpoint, caller: ProxyCaller, 
   const body = {
     client: caller.client,
     transport: 'websocket',
-    protocol: 'json',
+    protocol: caller.protocol ?? 'json',
     encoding: 'json',
     ...(caller.user !== '' ? { user: caller.user } : {}),
     ...(caller.meta !== undefined ? { meta: caller.meta } : {}),

@@ -1,5 +1,6 @@
 import type { GatewayClaims } from '../auth/claims.js';
 import { ErrorCode } from '../protocol/codes.js';
+import type { WireFormat } from '../protocol/codec.js';
 import type { JsonValue } from '../protocol/types.js';
 import type { RpcProxySettings } from '../settings.js';
 import { dataOf, postToProxy, resultOf, type ProxyAnswer } from '../proxy/http.js';
@@ -18,6 +19,8 @@ export interface RpcContext {
   readonly address: string;
   /** Connect request headers the gateway keeps (lower-case names): those the RPC proxy forwards, and the client-address and user-agent headers. */
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The connection's wire format (`data` reaches handlers as JSON in both). */
+  readonly protocol?: WireFormat;
 }
 
 /**

@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../../db/index.js';
 import { IdentityError, Messages } from '../errors.js';
 import type { IdentitySettings } from '../settings.js';
-import { isBanned, type UserRow, USER_SELECT } from '../users.js';
+import { isBanned, type UserRow } from '../users.js';
+import * as users from '../store/users.js';
+import * as identities from '../store/identities.js';
+import { deleteUserTokens } from '../store/one-time-tokens.js';
 import type { ProviderEmail, ProviderProfile } from './providers.js';
 
 /** What the account matching needs to know of the service's settings. */
@@ -32,10 +35,7 @@ function identityData(profile: ProviderProfile): Record<string, unknown> {
 
 async function insertIdentity(tx: Queryable, userId: string, provider: string, profile: ProviderProfile, data: Record<string, unknown>): Promise<string> {
   const id = randomUUID();
-  await tx.query(
-    `insert into auth.identities (id, provider_id, user_id, identity_data, provider, last_sign_in_at) values ($1, $2, $3, $4, $5, now())`,
-    [id, profile.subject, userId, JSON.stringify(data), provider],
-  );
+  await identities.insertProviderIdentity(tx, { id, userId, provider, subject: profile.subject, data });
   return id;
 }
 
@@ -49,39 +49,17 @@ export interface ResolvedAccount {
 }
 
 /**
- * Brings `app_metadata.providers` in line with the user's identities (and sets `provider` when the
- * user has none), and merges the identity data into `user_metadata`, as GoTrue does at every sign-in.
- */
-export async function syncProviders(tx: Queryable, userId: string, provider: string, data?: Record<string, unknown>): Promise<void> {
-  await tx.query(
-    `update auth.users
-        set raw_app_meta_data = jsonb_build_object('provider', $2::text) || raw_app_meta_data
-              || jsonb_build_object('providers', coalesce((select jsonb_agg(distinct i.provider) from auth.identities i where i.user_id = $1), '[]'::jsonb)),
-            raw_user_meta_data = raw_user_meta_data || $3::jsonb,
-            updated_at = now()
-      where id = $1`,
-    [userId, provider, JSON.stringify(data ?? {})],
-  );
-}
-
-async function usersWithEmails(tx: Queryable, emails: readonly string[]): Promise<UserRow[]> {
-  if (emails.length === 0) return [];
-  const { rows } = await tx.query<UserRow>(`select ${USER_SELECT} from auth.users u where u.email = any($1::text[]) and u.deleted_at is null`, [emails]);
-  return rows;
-}
-
-/**
  * Links an identity to an existing account whose address the provider verified. An account whose own
  * address was never confirmed loses its password and email identity first: whoever signed it up
  * without owning the address cannot keep a way in (GoTrue's pre-account-takeover rule).
  */
 async function linkByEmail(tx: Queryable, user: UserRow, provider: string, profile: ProviderProfile, data: Record<string, unknown>): Promise<ResolvedAccount> {
   if (!user.email_confirmed_at) {
-    await tx.query(`delete from auth.identities where user_id = $1 and provider = 'email'`, [user.id]);
-    await tx.query(`update auth.users set encrypted_password = null, email_confirmed_at = now() where id = $1`, [user.id]);
+    await identities.deleteEmailIdentity(tx, user.id);
+    await users.clearPasswordConfirmingEmail(tx, user.id);
   }
   const identityId = await insertIdentity(tx, user.id, provider, profile, data);
-  await syncProviders(tx, user.id, provider, data);
+  await users.syncProviders(tx, user.id, provider, data);
   return { userId: user.id, outcome: 'linked', identityId };
 }
 
@@ -92,15 +70,11 @@ async function createAccount(tx: Queryable, settings: AccountSettings, provider:
   const email = chosen.email.toLowerCase();
   // An unverified address never joins an existing account, and opens a new one only under autoconfirm.
   if (!chosen.verified) {
-    const taken = await usersWithEmails(tx, [email]);
+    const taken = await users.findUsersByEmails(tx, [email]);
     if (taken.length > 0 || !settings.mailerAutoconfirm) throw needsVerification(provider);
   }
   const id = randomUUID();
-  await tx.query(
-    `insert into auth.users (id, aud, role, email, email_confirmed_at, raw_app_meta_data, raw_user_meta_data)
-     values ($1, $2, $3, $4, now(), $5, $6)`,
-    [id, settings.audience, settings.defaultRole, email, JSON.stringify({ provider, providers: [provider] }), JSON.stringify(data)],
-  );
+  await users.insertProviderAccount(tx, { audience: settings.audience, role: settings.defaultRole }, { id, email, provider, data });
   return { userId: id, outcome: 'created', identityId: await insertIdentity(tx, id, provider, profile, data) };
 }
 
@@ -110,14 +84,13 @@ async function createAccount(tx: Queryable, settings: AccountSettings, provider:
  * `provider_email_needs_verification` when it did not; 422 `email_exists` when another account has it.
  */
 async function adoptEmail(tx: Queryable, userId: string, provider: string, profile: ProviderProfile): Promise<void> {
-  const { rows } = await tx.query<{ email: string | null }>('select email from auth.users where id = $1', [userId]);
-  if (!rows[0] || rows[0].email !== null) return;
+  if ((await users.currentEmail(tx, userId)) !== null) return;
   const chosen = candidateEmail(profile.emails);
   if (!chosen) return;
   if (!chosen.verified) throw needsVerification(provider);
   const email = chosen.email.toLowerCase();
-  if ((await usersWithEmails(tx, [email])).length > 0) throw new IdentityError(422, 'email_exists', Messages.emailExists);
-  await tx.query('update auth.users set email = $2, email_confirmed_at = now(), is_anonymous = false where id = $1', [userId, email]);
+  if ((await users.findUsersByEmails(tx, [email])).length > 0) throw new IdentityError(422, 'email_exists', Messages.emailExists);
+  await users.adoptConfirmedEmail(tx, userId, email);
 }
 
 /**
@@ -127,21 +100,13 @@ async function adoptEmail(tx: Queryable, userId: string, provider: string, profi
  * verified it or autoconfirm is on. 422 `email_conflict_identity_not_deletable` when every candidate is taken.
  */
 export async function promoteEmailAfterUnlink(tx: Queryable, userId: string, autoconfirm: boolean): Promise<void> {
-  const { rows: users } = await tx.query<{ email: string | null }>('select email from auth.users where id = $1', [userId]);
-  const current = users[0]?.email ?? null;
+  const current = (await users.currentEmail(tx, userId)) ?? null;
   if (current === null) return;
-  const { rows: identities } = await tx.query<{ email: string | null; verified: boolean }>(
-    `select email, coalesce((identity_data ->> 'email_verified')::boolean, false) as verified
-       from auth.identities where user_id = $1
-      order by case when email is null or email = '' then 2 when coalesce((identity_data ->> 'email_verified')::boolean, false) then 0 else 1 end,
-               created_at, id`,
-    [userId],
-  );
-  if (identities.some((identity) => identity.email === current)) return;
+  const candidates = await identities.identityEmails(tx, userId);
+  if (candidates.some((identity) => identity.email === current)) return;
   let chosen: { email: string | null; verified: boolean } | undefined;
-  for (const identity of identities) {
-    const taken = identity.email ? await tx.query('select 1 from auth.users where email = $1 and id <> $2 and deleted_at is null', [identity.email, userId]) : { rows: [] };
-    if (taken.rows.length === 0) {
+  for (const identity of candidates) {
+    if (!identity.email || !(await users.emailTaken(tx, identity.email, userId))) {
       chosen = identity;
       break;
     }
@@ -149,16 +114,8 @@ export async function promoteEmailAfterUnlink(tx: Queryable, userId: string, aut
   if (!chosen) throw new IdentityError(422, 'email_conflict_identity_not_deletable', 'Unable to unlink identity due to email conflict');
   const email = chosen.email === '' ? null : chosen.email;
   const confirmed = email !== null && (chosen.verified || autoconfirm);
-  await tx.query('delete from auth.one_time_tokens where user_id = $1', [userId]);
-  await tx.query(
-    `update auth.users
-        set email = $2, new_email = null,
-            email_confirmed_at = case when $3::boolean then email_confirmed_at end,
-            raw_user_meta_data = case when $3::boolean then raw_user_meta_data else raw_user_meta_data || '{"email_verified": false}'::jsonb end,
-            updated_at = now()
-      where id = $1`,
-    [userId, email, confirmed],
-  );
+  await deleteUserTokens(tx, userId);
+  await users.replaceEmail(tx, userId, email, confirmed);
 }
 
 function refuseBanned(user: Pick<UserRow, 'banned_until'> | undefined): void {
@@ -183,27 +140,26 @@ export async function resolveAccount(
   linkingTargetId: string | null,
 ): Promise<ResolvedAccount> {
   const data = identityData(profile);
-  const { rows: known } = await tx.query<{ user_id: string }>('select user_id from auth.identities where provider = $1 and provider_id = $2', [provider, profile.subject]);
-  const existing = known[0];
+  const owner = await identities.identityOwner(tx, provider, profile.subject);
   if (linkingTargetId !== null) {
-    if (existing) {
-      throw new IdentityError(422, 'identity_already_exists', existing.user_id === linkingTargetId ? 'Identity is already linked' : 'Identity is already linked to another user');
+    if (owner !== null) {
+      throw new IdentityError(422, 'identity_already_exists', owner === linkingTargetId ? 'Identity is already linked' : 'Identity is already linked to another user');
     }
     const identityId = await insertIdentity(tx, linkingTargetId, provider, profile, data);
     await adoptEmail(tx, linkingTargetId, provider, profile);
-    await syncProviders(tx, linkingTargetId, provider);
+    await users.syncProviders(tx, linkingTargetId, provider);
     return { userId: linkingTargetId, outcome: 'linked', identityId };
   }
-  if (existing) {
-    const { rows } = await tx.query<Pick<UserRow, 'banned_until'>>('select banned_until from auth.users where id = $1 and deleted_at is null', [existing.user_id]);
-    if (!rows[0]) throw new IdentityError(404, 'user_not_found', Messages.userNotFound);
-    refuseBanned(rows[0]);
-    await tx.query('update auth.identities set identity_data = $3, updated_at = now() where provider = $1 and provider_id = $2', [provider, profile.subject, JSON.stringify(data)]);
-    await syncProviders(tx, existing.user_id, provider, data);
-    return { userId: existing.user_id, outcome: 'known' };
+  if (owner !== null) {
+    const ban = await users.liveUserBan(tx, owner);
+    if (!ban) throw new IdentityError(404, 'user_not_found', Messages.userNotFound);
+    refuseBanned(ban);
+    await identities.setIdentityData(tx, provider, profile.subject, data);
+    await users.syncProviders(tx, owner, provider, data);
+    return { userId: owner, outcome: 'known' };
   }
   const verified = [...new Set(profile.emails.filter((email) => email.verified).map((email) => email.email.toLowerCase()))];
-  const matches = await usersWithEmails(tx, verified);
+  const matches = await users.findUsersByEmails(tx, verified);
   if (matches.length > 1) throw new IdentityError(500, 'unexpected_failure', 'Multiple accounts with the same email address in the same linking domain detected: default');
   if (matches.length === 1) {
     refuseBanned(matches[0]);

@@ -2,6 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import * as oidc from 'openid-client';
 import type { Queryable } from '../../db/index.js';
 import { IdentityError } from '../errors.js';
+import { claimProviderFlow, insertProviderFlow, providerFlowExists } from '../store/flow-state.js';
 import type { PkceChallenge } from '../otp/flow-state.js';
 
 /** Seconds between `GET /authorize` and the provider's callback (GoTrue's flow state expiry). */
@@ -42,24 +43,17 @@ function digest(state: string): Buffer {
 /** Stores a new provider flow and returns the secrets of its authorization request. */
 export async function createExternalFlow(db: Queryable, flow: NewExternalFlow): Promise<FlowSecrets> {
   const secrets: FlowSecrets = { state: randomBytes(32).toString('base64url'), nonce: oidc.randomNonce(), codeVerifier: oidc.randomPKCECodeVerifier() };
-  // Abandoned flows go with the next one.
-  await db.query(`delete from auth.flow_state where provider_type is not null and created_at < now() - interval '1 hour'`);
-  await db.query(
-    `insert into auth.flow_state (id, code_challenge, code_challenge_method, authentication_method, provider_type, redirect_to, linking_target_id,
-                                  state_digest, provider_code_verifier, provider_nonce)
-     values ($1, $2, $3, 'oauth', $4, $5, $6, $7, $8, $9)`,
-    [
-      randomUUID(),
-      flow.pkce?.challenge ?? null,
-      flow.pkce?.method ?? null,
-      flow.provider,
-      flow.redirectTo,
-      flow.linkingTargetId,
-      digest(secrets.state),
-      secrets.codeVerifier,
-      secrets.nonce,
-    ],
-  );
+  await insertProviderFlow(db, {
+    id: randomUUID(),
+    codeChallenge: flow.pkce?.challenge ?? null,
+    codeChallengeMethod: flow.pkce?.method ?? null,
+    provider: flow.provider,
+    redirectTo: flow.redirectTo,
+    linkingTargetId: flow.linkingTargetId,
+    stateDigest: digest(secrets.state),
+    codeVerifier: secrets.codeVerifier,
+    nonce: secrets.nonce,
+  });
   return secrets;
 }
 
@@ -70,26 +64,9 @@ export async function createExternalFlow(db: Queryable, flow: NewExternalFlow): 
  */
 export async function claimExternalFlow(db: Queryable, state: string): Promise<ClaimedFlow> {
   const stateDigest = digest(state);
-  const { rows } = await db.query<{
-    id: string;
-    provider_type: string;
-    redirect_to: string;
-    linking_target_id: string | null;
-    code_challenge: string | null;
-    provider_code_verifier: string;
-    provider_nonce: string;
-    expired: boolean;
-  }>(
-    `update auth.flow_state set callback_at = now()
-      where state_digest = $1 and callback_at is null
-      returning id, provider_type, redirect_to, linking_target_id, code_challenge, provider_code_verifier, provider_nonce,
-                created_at < now() - make_interval(secs => $2) as expired`,
-    [stateDigest, EXTERNAL_FLOW_LIFETIME_SECONDS],
-  );
-  const row = rows[0];
+  const row = await claimProviderFlow(db, stateDigest, EXTERNAL_FLOW_LIFETIME_SECONDS);
   if (!row) {
-    const used = await db.query('select 1 from auth.flow_state where state_digest = $1', [stateDigest]);
-    if (used.rows.length > 0) throw new IdentityError(400, 'flow_state_already_used', 'State has already been used');
+    if (await providerFlowExists(db, stateDigest)) throw new IdentityError(400, 'flow_state_already_used', 'State has already been used');
     throw new IdentityError(400, 'bad_oauth_state', 'OAuth state not found or expired');
   }
   if (row.expired) throw new IdentityError(400, 'bad_oauth_state', 'OAuth state has expired');
@@ -103,18 +80,4 @@ export async function claimExternalFlow(db: Queryable, state: string): Promise<C
     nonce: row.provider_nonce,
     codeVerifier: row.provider_code_verifier,
   };
-}
-
-/** PKCE flow: records the user and the provider's tokens; the caller then issues the authorization code. */
-export async function attachFlowUser(tx: Queryable, flowId: string, userId: string, providerAccessToken: string, providerRefreshToken: string | undefined): Promise<void> {
-  await tx.query(
-    `update auth.flow_state set user_id = $2, provider_access_token = $3, provider_refresh_token = $4, provider_code_verifier = null, provider_nonce = null
-      where id = $1`,
-    [flowId, userId, providerAccessToken, providerRefreshToken ?? null],
-  );
-}
-
-/** Removes a flow (implicit flow done, or the callback refused). */
-export async function deleteFlow(db: Queryable, flowId: string): Promise<void> {
-  await db.query('delete from auth.flow_state where id = $1', [flowId]);
 }

@@ -2,14 +2,17 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { IdentityError, OAuthError, validationFailed } from '../errors.js';
 import { requireUser } from '../http/authenticate.js';
 import { clientFacts } from '../http/client-address.js';
-import { findUserById, isUuid } from '../users.js';
+import { isUuid } from '../users.js';
+import { findUserById, lockUser, syncProviders } from '../store/users.js';
+import { countIdentities, deleteIdentity } from '../store/identities.js';
 import { issueAuthCode, pkceChallenge } from '../otp/flow-state.js';
 import type { IdentityRuntime } from '../runtime.js';
 import { finishSession, startSession } from '../sessions.js';
 import type { Queryable } from '../../db/index.js';
 import { userActor } from '../audit/audit-log.js';
-import { promoteEmailAfterUnlink, resolveAccount, syncProviders, type ResolvedAccount } from './accounts.js';
-import { attachFlowUser, claimExternalFlow, createExternalFlow, deleteFlow, type ClaimedFlow } from './flows.js';
+import { promoteEmailAfterUnlink, resolveAccount, type ResolvedAccount } from './accounts.js';
+import { claimExternalFlow, createExternalFlow, type ClaimedFlow } from './flows.js';
+import { attachFlowUser, deleteFlowState } from '../store/flow-state.js';
 import type { UpstreamProvider } from './providers.js';
 import { codeRedirect, errorRedirect, sessionRedirect } from './redirects.js';
 import { BUILT_IN_PROVIDERS, type ExternalSettings } from './settings.js';
@@ -131,10 +134,10 @@ export function registerExternalRoutes(app: FastifyInstance, runtime: IdentityRu
       const account = await resolveAccount(tx, runtime.settings, flow.provider, profile, flow.linkingTargetId);
       await recordAccount(tx, account, flow.provider, profile.subject, client.ip);
       if (flow.pkce) {
-        await attachFlowUser(tx, flow.id, account.userId, profile.accessToken, profile.refreshToken);
+        await attachFlowUser(tx, flow.id, account.userId, profile.accessToken, profile.refreshToken ?? null);
         return { code: await issueAuthCode(tx, flow.id) };
       }
-      await deleteFlow(tx, flow.id);
+      await deleteFlowState(tx, flow.id);
       const audit = { writer: runtime.audit, traits: { provider: flow.provider } };
       return { prepared: await startSession(tx, runtime.issuer, account.userId, { method: 'oauth', client, audit }) };
     });
@@ -156,7 +159,7 @@ export function registerExternalRoutes(app: FastifyInstance, runtime: IdentityRu
     try {
       return reply.redirect(await finishCallback(request, params, flow), 302);
     } catch (error) {
-      await deleteFlow(runtime.db, flow.id).catch(() => undefined);
+      await deleteFlowState(runtime.db, flow.id).catch(() => undefined);
       if (error instanceof IdentityError || error instanceof OAuthError) {
         if (error instanceof IdentityError && error.status >= 500) runtime.logger.warn({ provider: flow.provider, code: error.code }, 'provider sign-in failed');
         return reply.redirect(errorRedirect(flow.redirectTo, error), 302);
@@ -196,10 +199,9 @@ export function registerExternalRoutes(app: FastifyInstance, runtime: IdentityRu
     if (!identity) throw new IdentityError(422, 'identity_not_found', "Identity doesn't exist");
     await runtime.db.transaction(async (tx) => {
       // The user row is locked so two unlinks at once cannot leave the account without an identity.
-      await tx.query('select 1 from auth.users where id = $1 for update', [user.id]);
-      const { rows } = await tx.query<{ count: string }>('select count(*)::text as count from auth.identities where user_id = $1', [user.id]);
-      if (Number(rows[0]?.count ?? 0) <= 1) throw new IdentityError(422, 'single_identity_not_deletable', 'User must have at least 1 identity after unlinking');
-      await tx.query('delete from auth.identities where id = $1 and user_id = $2', [identity.id, user.id]);
+      await lockUser(tx, user.id);
+      if ((await countIdentities(tx, user.id)) <= 1) throw new IdentityError(422, 'single_identity_not_deletable', 'User must have at least 1 identity after unlinking');
+      await deleteIdentity(tx, user.id, identity.id);
       const traits = { identity_id: identity.id, provider: identity.provider, provider_id: identity.provider_id };
       await runtime.audit.record(tx, { action: 'identity_unlinked', actor: userActor(user), traits, ipAddress: clientFacts(request, runtime.settings).ip });
       await promoteEmailAfterUnlink(tx, user.id, runtime.settings.mailerAutoconfirm);

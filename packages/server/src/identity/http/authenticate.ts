@@ -1,14 +1,15 @@
 import type { FastifyRequest } from 'fastify';
-import type { JWTPayload } from 'jose';
 import { IdentityError, Messages } from '../errors.js';
 import { API_KEY_ISSUER } from '../keys/api-keys.js';
+import type { VerifiedClaims } from '../keys/key-store.js';
 import type { IdentityRuntime } from '../runtime.js';
-import { USER_SELECT, isBanned, isUuid, type UserRow } from '../users.js';
+import { isBanned, isUuid, type UserRow } from '../users.js';
+import { findUserWithSession } from '../store/users.js';
 import { bearerToken, sameSecret } from './request.js';
 
 /** A request authenticated as a user: verified claims, the user row, the session id (if any). */
 export interface UserAuthentication {
-  readonly claims: JWTPayload;
+  readonly claims: VerifiedClaims;
   readonly user: UserRow;
   readonly sessionId: string | null;
 }
@@ -24,20 +25,12 @@ export async function requireUser(runtime: IdentityRuntime, request: FastifyRequ
 }
 
 /** The user and session of verified `claims`, refused as {@link requireUser} describes. */
-async function liveUser(runtime: IdentityRuntime, claims: JWTPayload): Promise<UserAuthentication> {
+async function liveUser(runtime: IdentityRuntime, claims: VerifiedClaims): Promise<UserAuthentication> {
   if (claims.sub === undefined || claims.sub === '') throw new IdentityError(403, 'bad_jwt', 'invalid claim: missing sub claim');
   if (!isUuid(claims.sub)) throw new IdentityError(400, 'bad_jwt', 'invalid claim: sub claim must be a UUID');
   const sessionId = typeof claims.session_id === 'string' && claims.session_id !== '' ? claims.session_id : null;
   if (sessionId !== null && !isUuid(sessionId)) throw new IdentityError(403, 'session_not_found', Messages.sessionFromClaimMissing);
-  const { rows } = await runtime.db.query<UserRow & { session_found: boolean }>(
-    `select ${USER_SELECT}, ($2::uuid is null or exists (
-         select 1 from auth.sessions s
-          where s.id = $2::uuid and s.user_id = u.id and s.reuse_detected_at is null and (s.not_after is null or s.not_after > now())
-       )) as session_found
-       from auth.users u where u.id = $1 and u.deleted_at is null`,
-    [claims.sub, sessionId],
-  );
-  const row = rows[0];
+  const row = await findUserWithSession(runtime.db, claims.sub, sessionId);
   if (!row) throw new IdentityError(403, 'user_not_found', Messages.userFromSubMissing);
   if (!row.session_found) throw new IdentityError(403, 'session_not_found', Messages.sessionFromClaimMissing);
   if (isBanned(row)) throw new IdentityError(403, 'user_banned', Messages.userBanned);
@@ -56,7 +49,7 @@ export type RequestActor = AdminAuthentication | ({ readonly kind: 'user' } & Us
 const SERVICE: AdminAuthentication = { kind: 'service', role: 'service_role' };
 
 /** The service role, or the verified claims of a non-admin token (with its user when already loaded). */
-type Classified = AdminAuthentication | { readonly kind: 'user'; readonly claims: JWTPayload; readonly auth?: UserAuthentication };
+type Classified = AdminAuthentication | { readonly kind: 'user'; readonly claims: VerifiedClaims; readonly auth?: UserAuthentication };
 
 /** Verifies the bearer once and decides whether it opens the admin API, as {@link requireAdmin} describes. */
 async function classify(runtime: IdentityRuntime, request: FastifyRequest): Promise<Classified> {

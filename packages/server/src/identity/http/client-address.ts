@@ -66,9 +66,14 @@ export interface ClientAddressRule {
  * entry stops the walk at the last trusted hop.
  */
 export function clientAddress(request: FastifyRequest, rule: ClientAddressRule): string {
-  const peer = normaliseAddress(request.socket.remoteAddress ?? request.ip);
+  return clientAddressOf(request.socket.remoteAddress ?? request.ip, request.headers, rule);
+}
+
+/** {@link clientAddress} for a connection known by its peer address and request headers (a WebSocket's upgrade request). */
+export function clientAddressOf(peerAddress: string, headers: Readonly<Record<string, string | string[] | undefined>>, rule: ClientAddressRule): string {
+  const peer = normaliseAddress(peerAddress);
   if (!rule.trustedProxies.includes(peer)) return peer;
-  const raw = request.headers[rule.rateLimitHeader ?? 'x-forwarded-for'];
+  const raw = headers[rule.rateLimitHeader ?? 'x-forwarded-for'];
   const hops = (Array.isArray(raw) ? raw.join(',') : (raw ?? '')).split(',').map((hop) => normaliseAddress(hop.trim()));
   let client = peer;
   for (let index = hops.length - 1; index >= 0; index -= 1) {

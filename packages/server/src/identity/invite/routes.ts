@@ -10,8 +10,8 @@ import { issueOneTimeToken, type OneTimeTokenType } from '../otp/tokens.js';
 import { checkNewPassword, hashPassword } from '../passwords.js';
 import { mergeMetadata } from '../routes/user-routes.js';
 import type { IdentityRuntime } from '../runtime.js';
-import { findUserByEmail, findUserById, isUniqueViolation, userJson, type UserRow } from '../users.js';
-import { insertEmailAccount } from './accounts.js';
+import { isUniqueViolation, userJson, type UserRow } from '../users.js';
+import * as users from '../store/users.js';
 
 /** What the invitation routes need besides the runtime. */
 export interface InviteDependencies {
@@ -60,20 +60,17 @@ function emailOf(body: Record<string, unknown>): string {
  */
 export function registerInviteRoutes(app: FastifyInstance, runtime: IdentityRuntime, deps: InviteDependencies): void {
   const { mail } = deps;
+  const accountDefaults = { audience: runtime.settings.audience, role: runtime.settings.defaultRole };
 
   /** Creates (or reuses, when unconfirmed) the invited account, records `user_invited` and issues the token; in `tx`. */
   async function invite(tx: Queryable, actor: AuditActor, email: string, data: Record<string, unknown>, ip: string): Promise<{ user: UserRow; otp: string; hash: string }> {
-    const existing = await tx.query<{ id: string; email_confirmed_at: Date | null }>(
-      'select id, email_confirmed_at from auth.users where email = $1 and deleted_at is null for update',
-      [email],
-    );
-    const found = existing.rows[0];
+    const found = await users.lockUserByEmail(tx, email);
     if (found?.email_confirmed_at) throw new IdentityError(422, 'email_exists', Messages.emailExists);
-    const id = found?.id ?? (await insertEmailAccount(tx, runtime, { email, metadata: data, passwordHash: null }));
-    await tx.query('update auth.users set invited_at = now(), confirmation_sent_at = now(), updated_at = now() where id = $1', [id]);
+    const id = found?.id ?? (await users.insertEmailAccount(tx, accountDefaults, { email, metadata: data, passwordHash: null }));
+    await users.markInvited(tx, id);
     await runtime.audit.record(tx, { action: 'user_invited', actor, traits: { user_id: id, user_email: email }, ipAddress: ip });
     const issued = await issueOneTimeToken(tx, id, 'confirmation', email, null);
-    return { user: (await findUserById(tx, id))!, ...issued };
+    return { user: (await users.findUserById(tx, id))!, ...issued };
   }
 
   app.register(async (admin) => {
@@ -110,7 +107,7 @@ export function registerInviteRoutes(app: FastifyInstance, runtime: IdentityRunt
       const ip = ipOf(request);
 
       let type: LinkType = requestedType;
-      const user = await findUserByEmail(runtime.db, email);
+      const user = await users.findUserByEmail(runtime.db, email);
       // An unknown address: a magic link signs the new account up; the other links need an account.
       if (!user && type === 'magiclink') type = 'signup';
       if (!user && (type === 'recovery' || type === 'email_change_current' || type === 'email_change_new')) {
@@ -141,13 +138,13 @@ export function registerInviteRoutes(app: FastifyInstance, runtime: IdentityRunt
               let id: string;
               if (user) {
                 id = user.id;
-                await tx.query('update auth.users set raw_user_meta_data = $2, updated_at = now() where id = $1', [id, JSON.stringify(mergeMetadata(user.raw_user_meta_data, data))]);
+                await users.setUserMetadata(tx, id, mergeMetadata(user.raw_user_meta_data, data));
               } else {
-                id = await insertEmailAccount(tx, runtime, { email, metadata: data, passwordHash });
+                id = await users.insertEmailAccount(tx, accountDefaults, { email, metadata: data, passwordHash });
               }
-              await tx.query('update auth.users set confirmation_sent_at = now() where id = $1', [id]);
+              await users.markConfirmationSent(tx, id);
               const token = await issueOneTimeToken(tx, id, 'confirmation', email, null);
-              return { user: (await findUserById(tx, id))!, ...token };
+              return { user: (await users.findUserById(tx, id))!, ...token };
             }
             case 'magiclink':
             case 'recovery': {
@@ -159,13 +156,12 @@ export function registerInviteRoutes(app: FastifyInstance, runtime: IdentityRunt
             case 'email_change_current':
             case 'email_change_new': {
               const current = user!;
-              const taken = await tx.query('select 1 from auth.users where email = $1 and id <> $2 and deleted_at is null', [newEmail, current.id]);
-              if (taken.rows.length > 0) throw new IdentityError(422, 'email_exists', Messages.emailExists);
+              if (await users.emailTaken(tx, newEmail!, current.id)) throw new IdentityError(422, 'email_exists', Messages.emailExists);
               // The new address's token is sent to (and checked against) the new address.
               const address = type === 'email_change_new' ? newEmail! : email;
               const token = await issueOneTimeToken(tx, current.id, LINK_TOKENS[type].token, address, null);
-              await tx.query('update auth.users set new_email = $2, email_change_sent_at = now(), updated_at = now() where id = $1', [current.id, newEmail]);
-              return { user: (await findUserById(tx, current.id))!, ...token };
+              await users.changeEmail(tx, current.id, newEmail!, false);
+              return { user: (await users.findUserById(tx, current.id))!, ...token };
             }
           }
         })

@@ -1,5 +1,17 @@
+import type { JsonWebKey } from 'node:crypto';
 import { ConfigError } from '../../config/index.js';
-import type { JWK } from 'jose';
+
+/** A JSON Web Key (RFC 7517) as configured, stored and published. */
+export interface Jwk extends JsonWebKey {
+  kid?: string;
+  alg?: string;
+  use?: string;
+  key_ops?: string[];
+  ext?: boolean;
+}
+
+/** Shortest accepted `oct` (HS256) key, in bytes: RFC 7518 §3.2, as for `LATCHKEY_JWT_SECRET`. */
+const MIN_OCT_KEY_BYTES = 32;
 
 /** Signature algorithms the identity service signs and verifies with. */
 export type SigningAlgorithm = 'ES256' | 'RS256' | 'EdDSA' | 'HS256';
@@ -9,7 +21,7 @@ export interface PrivateKeyDescription {
   readonly kid: string;
   readonly alg: SigningAlgorithm;
   /** The private JWK (`d`/`k` present). */
-  readonly privateJwk: JWK;
+  readonly privateJwk: Jwk;
   /** Whether this key signs new tokens (exactly one does). */
   readonly signs: boolean;
 }
@@ -20,17 +32,17 @@ const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
  * The public half of an asymmetric JWK as published in the JWKS: key material, `kid`, `alg`,
  * `use: "sig"`, `key_ops: ["verify"]` (what WebCrypto's `importKey(..., ['verify'])` accepts).
  */
-export function publicJwk(jwk: JWK, kid: string, alg: SigningAlgorithm): JWK {
+export function publicJwk(jwk: Jwk, kid: string, alg: SigningAlgorithm): Jwk {
   const copy: Record<string, unknown> = { ...jwk };
   for (const member of PRIVATE_MEMBERS) delete copy[member];
   delete copy.ext;
   delete copy.key_ops;
   delete copy.use;
-  return { ...(copy as JWK), kid, alg, use: 'sig', key_ops: ['verify'] };
+  return { ...(copy as Jwk), kid, alg, use: 'sig', key_ops: ['verify'] };
 }
 
 /** The algorithm a JWK signs with: its `alg`, or what its key type implies. */
-function algorithmOf(jwk: JWK, variable: string, index: number): SigningAlgorithm {
+function algorithmOf(jwk: Jwk, variable: string, index: number): SigningAlgorithm {
   const declared = jwk.alg;
   if (jwk.kty === 'oct') {
     if (declared !== undefined && declared !== 'HS256') throw new ConfigError(variable, `key ${index}: only HS256 is supported for oct keys (got ${declared})`);
@@ -68,7 +80,7 @@ export function parseJwtKeys(variable: string, text: string): PrivateKeyDescript
   if (!Array.isArray(parsed) || parsed.length === 0) throw new ConfigError(variable, 'must be a non-empty JSON array of private JWKs');
   const keys = parsed.map((entry: unknown, index) => {
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw new ConfigError(variable, `key ${index}: must be a JWK object`);
-    const jwk = entry as JWK;
+    const jwk = entry as Jwk;
     if (typeof jwk.kid !== 'string' || jwk.kid === '') throw new ConfigError(variable, `key ${index}: needs a "kid"`);
     const alg = algorithmOf(jwk, variable, index);
     const ops = Array.isArray(jwk.key_ops) ? jwk.key_ops : null;
@@ -85,5 +97,11 @@ export function parseJwtKeys(variable: string, text: string): PrivateKeyDescript
   const signer = signers[0]!;
   const material = signer.alg === 'HS256' ? signer.jwk.k : signer.jwk.d;
   if (typeof material !== 'string' || material === '') throw new ConfigError(variable, `key ${signer.index}: the signing key must include its private part`);
+  for (const key of keys) {
+    if (key.alg !== 'HS256') continue;
+    if (typeof key.jwk.k !== 'string' || Buffer.from(key.jwk.k, 'base64url').length < MIN_OCT_KEY_BYTES) {
+      throw new ConfigError(variable, `key ${key.index}: an oct key needs a "k" of at least ${MIN_OCT_KEY_BYTES} bytes`);
+    }
+  }
   return keys.map((key) => ({ kid: key.jwk.kid!, alg: key.alg, privateJwk: key.jwk, signs: key === signer }));
 }

@@ -1,28 +1,23 @@
-import { randomUUID } from 'node:crypto';
-import { errors as joseErrors, exportJWK, generateKeyPair, importJWK, jwtVerify, type CryptoKey, type JWK, type JWTHeaderParameters, type JWTPayload } from 'jose';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createVerifier, isVerifyError, type Algorithm, type SecretInput, type UncheckedClaims, type Verifier } from '@latchkey/verify';
 import type { Database, Queryable } from '../../db/index.js';
-import { badJwt } from '../errors.js';
+import { badJwt, IdentityError } from '../errors.js';
 import type { IdentitySettings } from '../settings.js';
 import { createCompactSigner, type CompactSigner } from './compact-signer.js';
-import { parseJwtKeys, publicJwk, type PrivateKeyDescription, type SigningAlgorithm } from './jwk.js';
+import { parseJwtKeys, publicJwk, type Jwk, type PrivateKeyDescription, type SigningAlgorithm } from './jwk.js';
 
 /** Advisory lock key serialising key generation and rotation across processes. */
 const KEYS_LOCK = 7_362_114_101;
 
-type KeyMaterial = CryptoKey | Uint8Array;
-
-interface ImportedKey {
-  readonly kid: string | undefined;
-  readonly alg: SigningAlgorithm;
-  readonly key: KeyMaterial;
-}
+/** The claims of a token this service verified: registered claims typed, present only if the token has them. */
+export type VerifiedClaims = UncheckedClaims;
 
 /** A row of `auth.signing_keys`. */
 interface StoredKeyRow {
   readonly kid: string;
   readonly alg: SigningAlgorithm;
-  readonly private_jwk: JWK;
-  readonly public_jwk: JWK;
+  readonly private_jwk: Jwk;
+  readonly public_jwk: Jwk;
   readonly retired_at: Date | null;
   readonly verify_until: Date | null;
 }
@@ -30,10 +25,13 @@ interface StoredKeyRow {
 /** Where the signing keys come from. */
 export type KeySource = 'database' | 'environment';
 
-async function generateStoredKey(): Promise<{ kid: string; alg: SigningAlgorithm; privateJwk: JWK; publicJwk: JWK }> {
-  const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+/** Asymmetric algorithms a published key may be bound to (each key verifies only its own). */
+const PUBLISHED_ALGORITHMS: readonly Algorithm[] = ['ES256', 'RS256', 'EdDSA'];
+
+function generateStoredKey(): { kid: string; alg: SigningAlgorithm; privateJwk: Jwk; publicJwk: Jwk } {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const kid = randomUUID();
-  const privateJwk = await exportJWK(privateKey);
+  const privateJwk = privateKey.export({ format: 'jwk' }) as Jwk;
   return { kid, alg: 'ES256', privateJwk: { ...privateJwk, kid, alg: 'ES256' }, publicJwk: publicJwk(privateJwk, kid, 'ES256') };
 }
 
@@ -65,7 +63,7 @@ async function ensureStoredKeys(db: Database): Promise<StoredKeyRow[]> {
 
 /** Generates a new ES256 signing key and stores it as the active one (inside the caller's locked transaction). */
 async function insertFreshKey(tx: Queryable): Promise<{ kid: string }> {
-  const fresh = await generateStoredKey();
+  const fresh = generateStoredKey();
   await tx.query('insert into auth.signing_keys (kid, alg, private_jwk, public_jwk) values ($1, $2, $3, $4)', [
     fresh.kid,
     fresh.alg,
@@ -108,37 +106,51 @@ export async function rotateSigningKey(db: Database, settings: Pick<IdentitySett
   });
 }
 
-const EXPIRED_DETAIL = 'token has invalid claims: token is expired';
-
-/** Turns a jose verification failure into GoTrue's `bad_jwt` wording. */
-function describeJoseFailure(error: unknown): string {
-  if (error instanceof joseErrors.JWTExpired) return EXPIRED_DETAIL;
-  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'token signature is invalid: signature is invalid';
-  if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'token is unverifiable: signing method is not allowed';
-  if (error instanceof joseErrors.JWKSNoMatchingKey) return 'token is unverifiable: no matching key';
-  if (error instanceof joseErrors.JWTClaimValidationFailed) return `token has invalid claims: ${error.message}`;
-  return 'token is malformed: could not parse the token';
+/** Turns a verification failure into GoTrue's `bad_jwt` wording. */
+function describeFailure(error: unknown): string {
+  if (!isVerifyError(error)) return 'token is malformed: could not parse the token';
+  switch (error.code) {
+    case 'ERR_TOKEN_EXPIRED':
+      return 'token has invalid claims: token is expired';
+    case 'ERR_SIGNATURE_INVALID':
+      return 'token signature is invalid: signature is invalid';
+    case 'ERR_ALG_NOT_ALLOWED':
+      return error.description === 'algorithm does not match the signing key'
+        ? 'token is unverifiable: signing method does not match the key'
+        : 'token is unverifiable: signing method is not allowed';
+    case 'ERR_KEY_NOT_FOUND':
+      return 'token is unverifiable: no matching key';
+    case 'ERR_CLAIM_INVALID':
+    case 'ERR_TOKEN_NOT_YET_VALID':
+      return `token has invalid claims: ${error.description}`;
+    default:
+      return 'token is malformed: could not parse the token';
+  }
 }
 
 /**
  * The keys the identity service signs with and accepts. Keys are imported once; the JWKS body is
  * serialised once per key change. Database-held keys are re-read every `keysReloadInterval` seconds
  * and when a token names an unknown `kid`, so a rotation made by another process is picked up.
+ * Tokens are signed with `node:crypto` and verified with `@latchkey/verify` against the published
+ * keys and the HS256 secrets.
  */
 export class KeyStore {
   readonly source: KeySource;
   readonly #db: Database;
-  #signer!: ImportedKey;
+  #signing!: { readonly kid: string | undefined; readonly alg: SigningAlgorithm };
   #compactSign!: CompactSigner;
-  #verifiers = new Map<string, ImportedKey>();
-  #secret: ImportedKey | null = null;
+  /** Published (asymmetric) keys, as the JWKS lists them; replaced, never mutated, on a key change. */
+  #published: readonly Jwk[] = [];
+  /** `kid`s of every accepted key (published keys and configured secrets). */
+  #kids: readonly string[] = [];
   #jwks = '{"keys":[]}';
-  #algorithms: SigningAlgorithm[] = [];
+  #verifier!: Verifier<UncheckedClaims>;
   #fingerprint = '';
   #lastReload = 0;
   #timer: NodeJS.Timeout | undefined;
 
-  private constructor(db: Database, settings: IdentitySettings, source: KeySource) {
+  private constructor(db: Database, source: KeySource) {
     this.#db = db;
     this.source = source;
   }
@@ -148,15 +160,27 @@ export class KeyStore {
    * the first ES256 key on first start). Throws `ConfigError` for malformed configured keys.
    */
   static async open(db: Database, settings: IdentitySettings): Promise<KeyStore> {
-    const store = new KeyStore(db, settings, settings.jwtKeys ? 'environment' : 'database');
-    if (settings.jwtSecret) {
-      store.#secret = { kid: settings.jwtSecretKeyId ?? undefined, alg: 'HS256', key: new TextEncoder().encode(settings.jwtSecret) };
-    }
-    if (settings.jwtKeys) {
-      await store.#install(parseJwtKeys(settings.jwtKeys.name, settings.jwtKeys.value), null);
-    } else {
-      await store.#installRows(await ensureStoredKeys(db));
-    }
+    const store = new KeyStore(db, settings.jwtKeys ? 'environment' : 'database');
+    const configured = settings.jwtKeys ? parseJwtKeys(settings.jwtKeys.name, settings.jwtKeys.value) : null;
+    // HMAC keys only come from configuration: the legacy secret (any `kid`) and `oct` keys (by `kid`).
+    const secrets: SecretInput[] = [
+      ...(settings.jwtSecret ? [{ secret: settings.jwtSecret }] : []),
+      ...(configured ?? [])
+        .filter((description) => description.alg === 'HS256')
+        .map((description) => ({ secret: Buffer.from(description.privateJwk.k as string, 'base64url'), kid: description.kid })),
+    ];
+    if (configured) store.#install(configured, null);
+    else store.#installRows(await ensureStoredKeys(db));
+    store.#verifier = createVerifier({
+      keySet: store.keySet,
+      ...(secrets.length > 0 ? { secret: secrets } : {}),
+      algorithms: [...PUBLISHED_ALGORITHMS, ...(secrets.length > 0 ? (['HS256'] as const) : [])],
+      // GoTrue's rules for its own tokens: any `iss` and `aud`, `exp` checked when present.
+      issuer: null,
+      audience: null,
+      requireExpiry: false,
+      checkIssuedAt: false,
+    });
     return store;
   }
 
@@ -179,57 +203,53 @@ export class KeyStore {
     if (this.source !== 'database') return;
     this.#lastReload = Date.now();
     const rows = await readActiveRows(this.#db);
-    if (rows.some((row) => row.retired_at === null)) await this.#installRows(rows);
+    if (rows.some((row) => row.retired_at === null)) this.#installRows(rows);
   }
 
-  async #installRows(rows: readonly StoredKeyRow[]): Promise<void> {
+  /** A token names a `kid` not published here: re-read database keys, at most once a second. */
+  async #reloadForUnknownKid(): Promise<void> {
+    if (this.source !== 'database' || Date.now() - this.#lastReload <= 1000) return;
+    await this.reload();
+  }
+
+  #installRows(rows: readonly StoredKeyRow[]): void {
     const fingerprint = rows.map((row) => `${row.kid}:${row.retired_at ? 'r' : 'a'}`).join(',');
     if (fingerprint === this.#fingerprint) return;
     const descriptions = rows.map((row) => ({ kid: row.kid, alg: row.alg, privateJwk: row.private_jwk, signs: row.retired_at === null }));
-    await this.#install(descriptions, fingerprint);
+    this.#install(descriptions, fingerprint);
   }
 
-  async #install(descriptions: readonly PrivateKeyDescription[], fingerprint: string | null): Promise<void> {
-    const verifiers = new Map<string, ImportedKey>();
-    let signer: ImportedKey | undefined;
-    let fastSigner: CompactSigner | undefined;
-    const published: JWK[] = [];
-    for (const description of descriptions) {
-      const isSecret = description.alg === 'HS256';
-      // Declared key_ops / use describe the pair; WebCrypto refuses "verify" on a private key.
-      const { key_ops: _ops, use: _use, ext: _ext, ...material } = description.privateJwk;
-      const privateKey = await importJWK(material, description.alg);
-      if (description.signs) {
-        signer = { kid: description.kid, alg: description.alg, key: privateKey };
-        fastSigner = createCompactSigner(description.alg, description.privateJwk, description.kid);
-      }
-      if (isSecret) {
-        verifiers.set(description.kid, { kid: description.kid, alg: 'HS256', key: privateKey });
-      } else {
-        const pub = publicJwk(description.privateJwk, description.kid, description.alg);
-        verifiers.set(description.kid, { kid: description.kid, alg: description.alg, key: await importJWK(pub, description.alg) });
-        published.push(pub);
-      }
-    }
-    if (!signer || !fastSigner) throw new Error('no signing key');
-    this.#signer = signer;
-    this.#compactSign = fastSigner;
-    this.#verifiers = verifiers;
+  #install(descriptions: readonly PrivateKeyDescription[], fingerprint: string | null): void {
+    const signer = descriptions.find((description) => description.signs);
+    if (!signer) throw new Error('no signing key');
+    const compactSign = createCompactSigner(signer.alg, signer.privateJwk, signer.kid);
+    const published = descriptions
+      .filter((description) => description.alg !== 'HS256')
+      .map((description) => publicJwk(description.privateJwk, description.kid, description.alg));
+    this.#signing = { kid: signer.kid, alg: signer.alg };
+    this.#compactSign = compactSign;
+    this.#published = published;
+    this.#kids = descriptions.map((description) => description.kid);
     this.#jwks = JSON.stringify({ keys: published });
-    const algorithms = new Set<SigningAlgorithm>([...verifiers.values()].map((key) => key.alg));
-    if (this.#secret) algorithms.add('HS256');
-    this.#algorithms = [...algorithms];
     if (fingerprint !== null) this.#fingerprint = fingerprint;
   }
 
   /** `kid` and algorithm new tokens are signed with. */
   get signingKey(): { readonly kid: string | undefined; readonly alg: SigningAlgorithm } {
-    return { kid: this.#signer.kid, alg: this.#signer.alg };
+    return this.#signing;
   }
 
   /** Every `kid` currently accepted (published asymmetric keys and configured secrets). */
   get kids(): readonly string[] {
-    return [...this.#verifiers.keys()];
+    return this.#kids;
+  }
+
+  /**
+   * The published keys as `@latchkey/verify` takes them (`keySet`): a verifier in this process checks
+   * tokens against the keys in force, rotations included, without fetching the JWKS.
+   */
+  get keySet(): { keys(): readonly Jwk[]; refresh(): Promise<void> } {
+    return { keys: () => this.#published, refresh: () => this.#reloadForUnknownKid() };
   }
 
   /** The JWKS document (`{"keys":[…]}`), public keys only, serialised. */
@@ -238,38 +258,20 @@ export class KeyStore {
   }
 
   /** Signs `claims` with the current signing key, `kid` in the header. */
-  async sign(claims: JWTPayload): Promise<string> {
+  async sign(claims: object): Promise<string> {
     return this.#compactSign(claims);
-  }
-
-  async #keyFor(header: JWTHeaderParameters): Promise<KeyMaterial> {
-    const kid = header.kid;
-    if (kid !== undefined) {
-      let found = this.#verifiers.get(kid);
-      if (!found && this.source === 'database' && header.alg !== 'HS256' && Date.now() - this.#lastReload > 1000) {
-        await this.reload().catch(() => undefined);
-        found = this.#verifiers.get(kid);
-      }
-      if (found) {
-        if (found.alg !== header.alg) throw badJwt('token is unverifiable: signing method does not match the key');
-        return found.key;
-      }
-    }
-    if (header.alg === 'HS256' && this.#secret && (kid === undefined || kid === this.#secret.kid || !this.#verifiers.has(kid))) return this.#secret.key;
-    throw badJwt('token is unverifiable: no matching key');
   }
 
   /**
    * Verifies a JWT's signature (by `kid`, or the HS256 secret) and its `exp` when present. Throws
    * `IdentityError` `bad_jwt` (403) otherwise. `aud` and `iss` are not checked, as in GoTrue.
    */
-  async verify(token: string): Promise<JWTPayload> {
+  async verify(token: string): Promise<VerifiedClaims> {
     try {
-      const { payload } = await jwtVerify(token, (header) => this.#keyFor(header), { algorithms: this.#algorithms });
-      return payload;
+      return await this.#verifier.verify(token);
     } catch (error) {
-      if (error instanceof Error && error.name === 'IdentityError') throw error;
-      throw badJwt(describeJoseFailure(error));
+      if (error instanceof IdentityError) throw error;
+      throw badJwt(describeFailure(error));
     }
   }
 }

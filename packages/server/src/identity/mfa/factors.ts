@@ -1,20 +1,6 @@
 import type { Queryable } from '../../db/index.js';
+import { advanceTotpStep, type FactorRow } from '../store/factors.js';
 import { totpStep } from './totp.js';
-
-/** A row of `auth.mfa_factors`. */
-export interface FactorRow {
-  [column: string]: unknown;
-  id: string;
-  user_id: string;
-  friendly_name: string;
-  factor_type: 'totp' | 'webauthn';
-  status: 'unverified' | 'verified';
-  secret: string;
-  last_used_step: number | null;
-  last_challenged_at: Date | null;
-  created_at: Date;
-  updated_at: Date;
-}
 
 /** A factor as GoTrue shows it (in `user.factors`, the admin API and `DELETE /factors/{id}`). */
 export interface FactorJson {
@@ -53,18 +39,6 @@ export function factorJson(row: {
   return json;
 }
 
-/** The factors of a user, oldest first. */
-export async function listFactors(db: Queryable, userId: string): Promise<FactorRow[]> {
-  const { rows } = await db.query<FactorRow>('select * from auth.mfa_factors where user_id = $1 order by created_at, id', [userId]);
-  return rows;
-}
-
-/** One factor of a user; `null` when it does not exist or belongs to someone else. */
-export async function findFactor(db: Queryable, userId: string, factorId: string): Promise<FactorRow | null> {
-  const { rows } = await db.query<FactorRow>('select * from auth.mfa_factors where id = $1 and user_id = $2', [factorId, userId]);
-  return rows[0] ?? null;
-}
-
 /**
  * Accepts `code` for `factor` at most once per time step: the step is recorded only if it is later than
  * the last one used, in one statement, so two requests racing with the same code cannot both win.
@@ -73,21 +47,7 @@ export async function findFactor(db: Queryable, userId: string, factorId: string
 export async function consumeTotp(db: Queryable, factor: Pick<FactorRow, 'id' | 'secret'>, code: string, now = Date.now()): Promise<boolean> {
   const step = totpStep(code, factor.secret, now);
   if (step === null) return false;
-  const { rows } = await db.query(
-    `update auth.mfa_factors set last_used_step = $2, updated_at = now()
-      where id = $1 and (last_used_step is null or last_used_step < $2) returning id`,
-    [factor.id, step],
-  );
-  return rows.length > 0;
-}
-
-/** Whether the user has a verified TOTP factor (and so needs a second factor to log in at aal2). */
-export async function verifiedTotpFactors(db: Queryable, userId: string): Promise<FactorRow[]> {
-  const { rows } = await db.query<FactorRow>(
-    `select * from auth.mfa_factors where user_id = $1 and factor_type = 'totp' and status = 'verified' order by created_at, id`,
-    [userId],
-  );
-  return rows;
+  return advanceTotpStep(db, factor.id, step);
 }
 
 /** Tries `code` against each verified TOTP factor of the user; true when one accepted it. */

@@ -7,7 +7,8 @@ import { RateLimiter } from '../rate-limit.js';
 import type { IdentityRuntime } from '../runtime.js';
 import { finishSession } from '../sessions.js';
 import { adminTargetUser, isUniqueViolation, isUuid } from '../users.js';
-import { consumeTotp, factorJson, findFactor, listFactors, type FactorRow } from './factors.js';
+import { consumeTotp, factorJson } from './factors.js';
+import { deleteFactor, findFactor, insertFactor, insertTotpChallenge, listFactors, markFactorChallenged, takeTotpChallenge, type FactorRow } from '../store/factors.js';
 import { completeFactorVerification } from './verified-factor.js';
 import { challengeWebAuthnFactor, verifyWebAuthnFactor } from './webauthn.js';
 import { relyingParty, type WebAuthnSettings } from '../webauthn/settings.js';
@@ -83,13 +84,7 @@ export function registerMfaRoutes(app: FastifyInstance, runtime: IdentityRuntime
     const id = randomUUID();
     try {
       await runtime.db.transaction(async (tx) => {
-        await tx.query(`insert into auth.mfa_factors (id, user_id, friendly_name, factor_type, status, secret) values ($1, $2, $3, $4, 'unverified', $5)`, [
-          id,
-          auth.user.id,
-          friendlyName,
-          type,
-          secret,
-        ]);
+        await insertFactor(tx, { id, userId: auth.user.id, friendlyName, type, secret });
         const traits = { factor_id: id, factor_type: type };
         await runtime.audit.record(tx, { action: 'factor_in_progress', actor: userActor(auth.user), traits, ipAddress: clientAddress(request, runtime.settings) });
       });
@@ -109,17 +104,13 @@ export function registerMfaRoutes(app: FastifyInstance, runtime: IdentityRuntime
     limit(`ip:${clientAddress(request, runtime.settings)}`);
     if (factor.factor_type === 'webauthn') return challengeWebAuthnFactor(webauthn, request, auth, factor);
     const id = randomUUID();
-    const { rows } = await runtime.db.transaction(async (tx) => {
-      await tx.query('update auth.mfa_factors set last_challenged_at = now() where id = $1', [factor.id]);
+    const created = await runtime.db.transaction(async (tx) => {
+      await markFactorChallenged(tx, factor.id);
       const traits = { factor_id: factor.id, factor_status: factor.status };
       await runtime.audit.record(tx, { action: 'challenge_created', actor: userActor(auth.user), traits, ipAddress: clientAddress(request, runtime.settings) });
-      return tx.query<{ created_at: Date }>('insert into auth.mfa_challenges (id, factor_id, ip) values ($1, $2, $3) returning created_at', [
-        id,
-        factor.id,
-        clientAddress(request, runtime.settings),
-      ]);
+      return insertTotpChallenge(tx, id, factor.id, clientAddress(request, runtime.settings));
     });
-    const createdAt = Math.floor(rows[0]!.created_at.getTime() / 1000);
+    const createdAt = Math.floor(created.getTime() / 1000);
     return { id, type: 'totp', expires_at: createdAt + CHALLENGE_EXPIRY_SECONDS };
   });
 
@@ -135,13 +126,9 @@ export function registerMfaRoutes(app: FastifyInstance, runtime: IdentityRuntime
     if (auth.sessionId === null) throw new IdentityError(403, 'session_not_found', Messages.sessionFromClaimMissing);
     const sessionId = auth.sessionId;
     const outcome = await runtime.db.transaction(async (tx) => {
-      const { rows } = await tx.query<{ created_at: Date }>('delete from auth.mfa_challenges where id = $1 and factor_id = $2 returning created_at', [
-        challengeId.toLowerCase(),
-        factor.id,
-      ]);
-      const challenge = rows[0];
-      if (!challenge) throw new IdentityError(422, 'mfa_factor_not_found', 'MFA factor with the provided challenge ID not found');
-      if (challenge.created_at.getTime() + CHALLENGE_EXPIRY_SECONDS * 1000 < Date.now()) return 'expired' as const;
+      const challengedAt = await takeTotpChallenge(tx, challengeId.toLowerCase(), factor.id);
+      if (!challengedAt) throw new IdentityError(422, 'mfa_factor_not_found', 'MFA factor with the provided challenge ID not found');
+      if (challengedAt.getTime() + CHALLENGE_EXPIRY_SECONDS * 1000 < Date.now()) return 'expired' as const;
       const verified = await consumeTotp(tx, factor, code);
       const traits = { factor_id: factor.id, challenge_id: challengeId.toLowerCase(), factor_type: factor.factor_type, success: verified };
       await runtime.audit.record(tx, { action: 'verification_attempted', actor: userActor(auth.user), traits, ipAddress: clientAddress(request, runtime.settings) });
@@ -163,7 +150,7 @@ export function registerMfaRoutes(app: FastifyInstance, runtime: IdentityRuntime
     const factor = await loadFactor(runtime, auth.user.id, request.params.id);
     if (factor.status === 'verified' && sessionAal(auth) !== 'aal2') throw new IdentityError(422, 'insufficient_aal', 'AAL2 required to unenroll verified factor');
     await runtime.db.transaction(async (tx) => {
-      await tx.query('delete from auth.mfa_factors where id = $1', [factor.id]);
+      await deleteFactor(tx, factor.id);
       const traits = { factor_id: factor.id, factor_status: factor.status, session_id: auth.sessionId };
       await runtime.audit.record(tx, { action: 'factor_unenrolled', actor: userActor(auth.user), traits, ipAddress: clientAddress(request, runtime.settings) });
     });
@@ -183,7 +170,7 @@ export function registerMfaRoutes(app: FastifyInstance, runtime: IdentityRuntime
       const user = await userOf(request.params.id);
       const factor = await loadFactor(runtime, user.id, request.params.factorId);
       await runtime.db.transaction(async (tx) => {
-        await tx.query('delete from auth.mfa_factors where id = $1', [factor.id]);
+        await deleteFactor(tx, factor.id);
         await runtime.audit.record(tx, { action: 'factor_deleted', actor: userActor(user), traits: { user_id: user.id, factor_id: factor.id }, ipAddress: clientAddress(request, runtime.settings) });
       });
       return factorJson(factor);

@@ -4,7 +4,7 @@ import { IdentityError, Messages } from '../errors.js';
 import { digestToken, newRefreshToken } from '../refresh-tokens.js';
 import type { PreparedSession } from '../sessions.js';
 import type { AmrEntry, AuthenticationMethod } from '../types.js';
-import { findUserById } from '../users.js';
+import { findUserById } from '../store/users.js';
 
 /**
  * Raises a session to aal2 after a second factor: the method joins the session's `amr` (newest first),

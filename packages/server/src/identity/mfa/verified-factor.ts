@@ -4,7 +4,7 @@ import { endSessions } from '../end-sessions.js';
 import type { IdentityRuntime } from '../runtime.js';
 import type { PreparedSession } from '../sessions.js';
 import type { AuthenticationMethod } from '../types.js';
-import type { FactorRow } from './factors.js';
+import { markFactorVerified, type FactorRow } from '../store/factors.js';
 import { stepUpSession } from './step-up.js';
 
 /**
@@ -22,7 +22,7 @@ export async function completeFactorVerification(
 ): Promise<{ prepared: PreparedSession; ended: RevocationEvent | null }> {
   let ended: RevocationEvent | null = null;
   if (factor.status !== 'verified') {
-    await tx.query(`update auth.mfa_factors set status = 'verified', updated_at = now() where id = $1`, [factor.id]);
+    await markFactorVerified(tx, factor.id);
     const below = await tx.query<{ id: string }>(`select id::text as id from auth.sessions where user_id = $1 and id <> $2 and aal = 'aal1'`, [factor.user_id, sessionId]);
     ended = await endSessions(tx, runtime.revocations, { kind: 'session_revoked', userId: factor.user_id, sessionIds: below.rows.map((row) => row.id) });
   }

@@ -8,10 +8,10 @@ import { finishSession } from '../sessions.js';
 import type { TokenResponse } from '../types.js';
 import { isUniqueViolation, isUuid } from '../users.js';
 import { assertionIdentity, authenticationOptions, registrationOptions, verifyAssertion, verifyRegistration } from '../webauthn/ceremonies.js';
-import { consumeChallenge, storeChallenge } from '../webauthn/challenges.js';
-import { allCredentials, insertCredential, listCredentials, recordUse } from '../webauthn/credentials.js';
+import { storeChallenge } from '../webauthn/challenges.js';
+import { allCredentials, consumeChallenge, insertCredential, listCredentials, recordUse } from '../store/webauthn.js';
 import type { RelyingParty, WebAuthnSettings } from '../webauthn/settings.js';
-import type { FactorRow } from './factors.js';
+import { markFactorChallenged, type FactorRow } from '../store/factors.js';
 import { completeFactorVerification } from './verified-factor.js';
 
 /** What the WebAuthn factor handlers need besides the runtime. */
@@ -41,7 +41,7 @@ export async function challengeWebAuthnFactor(context: WebAuthnFactorContext, re
     ? await registrationOptions(context.relyingParty(), auth.user, await allCredentials(runtime.db, auth.user.id), settings.challengeExpiry)
     : await authenticationOptions(context.relyingParty(), await listCredentials(runtime.db, auth.user.id, factor.id), settings.challengeExpiry);
   const stored = await runtime.db.transaction(async (tx) => {
-    await tx.query('update auth.mfa_factors set last_challenged_at = now() where id = $1', [factor.id]);
+    await markFactorChallenged(tx, factor.id);
     const traits = { factor_id: factor.id, factor_status: factor.status };
     await runtime.audit.record(tx, { action: 'challenge_created', actor: userActor(auth.user), traits, ipAddress: clientAddress(request, runtime.settings) });
     return storeChallenge(tx, create ? 'registration' : 'authentication', publicKey.challenge, binding, settings.challengeExpiry);

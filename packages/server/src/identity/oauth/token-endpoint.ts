@@ -1,16 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { IdentityError, RateLimitedError } from '../errors.js';
-import { clientAddress, clientFacts } from '../http/client-address.js';
-import { normaliseEmail } from '../http/request.js';
-import { consumeAnyTotp, verifiedTotpFactors } from '../mfa/factors.js';
-import { verifyPassword } from '../passwords.js';
-import { refreshGrant } from '../refresh.js';
+import { IdentityError, OAuthError, RateLimitedError } from '../errors.js';
+import type { GrantService } from '../grants/service.js';
+import { clientFacts } from '../http/client-address.js';
 import type { IdentityRuntime } from '../runtime.js';
-import { finishSession, startSession } from '../sessions.js';
-import { findUserByEmail, isBanned } from '../users.js';
-import { SCOPE_TOKEN, authenticateOAuthClient, type ClientRow } from './clients.js';
-import { issueClientToken } from './client-token.js';
-import { OAuthMessages, OAuthTokenError } from './errors.js';
+import { authenticateOAuthClient, type ClientRow } from './clients.js';
 import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable, markUnavailable } from '../../http/unavailable.js';
 
 /** Path of the token endpoint, under `/auth/v1`. */
@@ -24,10 +17,10 @@ const FORM = 'application/x-www-form-urlencoded';
 /** The form's parameters; a parameter sent twice is `invalid_request` (RFC 6749 §3.2). */
 function parseForm(request: FastifyRequest): Map<string, string> {
   const type = String(request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== FORM) throw new OAuthTokenError('invalid_request', `The request body must be ${FORM}`);
+  if (type !== FORM) throw new OAuthError('invalid_request', `The request body must be ${FORM}`);
   const params = new Map<string, string>();
   for (const [name, value] of new URLSearchParams(typeof request.body === 'string' ? request.body : '')) {
-    if (params.has(name)) throw new OAuthTokenError('invalid_request', `Parameter "${name}" was sent more than once`);
+    if (params.has(name)) throw new OAuthError('invalid_request', `Parameter "${name}" was sent more than once`);
     if (value !== '') params.set(name, value);
   }
   return params;
@@ -43,7 +36,7 @@ function decodeBasicPart(value: string): string {
   try {
     return decodeURIComponent(value.replace(/\+/g, ' '));
   } catch {
-    throw new OAuthTokenError('invalid_client', 'Malformed HTTP Basic credentials', { basicChallenge: true });
+    throw new OAuthError('invalid_client', 'Malformed HTTP Basic credentials', { basicChallenge: true });
   }
 }
 
@@ -54,16 +47,16 @@ function clientCredentials(request: FastifyRequest, form: Map<string, string>): 
   const postId = form.get('client_id');
   const postSecret = form.get('client_secret');
   if (basic) {
-    if (postSecret !== undefined) throw new OAuthTokenError('invalid_request', 'Use one client authentication method: HTTP Basic or client_secret in the body, not both');
+    if (postSecret !== undefined) throw new OAuthError('invalid_request', 'Use one client authentication method: HTTP Basic or client_secret in the body, not both');
     const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    if (colon < 1) throw new OAuthTokenError('invalid_client', 'Malformed HTTP Basic credentials', { basicChallenge: true });
+    if (colon < 1) throw new OAuthError('invalid_client', 'Malformed HTTP Basic credentials', { basicChallenge: true });
     const id = decodeBasicPart(decoded.slice(0, colon));
-    if (postId !== undefined && postId !== id) throw new OAuthTokenError('invalid_request', 'client_id in the body differs from the HTTP Basic credentials');
+    if (postId !== undefined && postId !== id) throw new OAuthError('invalid_request', 'client_id in the body differs from the HTTP Basic credentials');
     return { id, secret: decodeBasicPart(decoded.slice(colon + 1)), method: 'client_secret_basic' };
   }
   if (postSecret !== undefined) {
-    if (postId === undefined) throw new OAuthTokenError('invalid_request', 'client_secret without client_id');
+    if (postId === undefined) throw new OAuthError('invalid_request', 'client_secret without client_id');
     return { id: postId, secret: postSecret, method: 'client_secret_post' };
   }
   return null;
@@ -71,101 +64,58 @@ function clientCredentials(request: FastifyRequest, form: Map<string, string>): 
 
 async function authenticateClient(runtime: IdentityRuntime, credentials: ClientCredentials): Promise<ClientRow> {
   const client = await authenticateOAuthClient(runtime.db, credentials.id, credentials.secret);
-  if (!client) throw new OAuthTokenError('invalid_client', OAuthMessages.invalidClient, { basicChallenge: credentials.method === 'client_secret_basic' });
+  if (!client) throw new OAuthError('invalid_client', 'Client authentication failed', { basicChallenge: credentials.method === 'client_secret_basic' });
   return client;
 }
 
 function required(form: Map<string, string>, name: string): string {
   const value = form.get(name);
-  if (value === undefined) throw new OAuthTokenError('invalid_request', `Missing required parameter "${name}"`);
+  if (value === undefined) throw new OAuthError('invalid_request', `Missing required parameter "${name}"`);
   return value;
 }
 
-function rateLimit(runtime: IdentityRuntime, request: FastifyRequest): void {
-  if (!runtime.limits.token.take(clientAddress(request, runtime.settings))) throw new OAuthTokenError('slow_down', 'Request rate limit reached');
-}
-
-/** Maps the identity service's refusals of a user grant to `invalid_grant` (their message kept). */
+/**
+ * A refusal of the grant service in RFC 6749 terms: an `OAuthError` as it is; the login throttle's wait
+ * as it is (answered `slow_down` with `Retry-After`); GoTrue's codes as `invalid_grant` with their
+ * message, except rate limits (`slow_down`), disabled e-mail logins (`unauthorized_client`) and refresh
+ * contention (`invalid_request`, 409). Server errors stay server errors.
+ */
 function asOAuthError(error: unknown): unknown {
-  if (!(error instanceof IdentityError)) return error;
-  if (error.status === 429) return new OAuthTokenError('slow_down', error.message);
-  if (error.status === 409) return new OAuthTokenError('invalid_request', error.message, { status: 409 });
+  if (!(error instanceof IdentityError) || error instanceof RateLimitedError) return error;
+  if (error.status === 429) return new OAuthError('slow_down', error.message);
+  if (error.status === 409) return new OAuthError('invalid_request', error.message, { status: 409 });
   if (error.status >= 500) return error;
-  return new OAuthTokenError('invalid_grant', error.message);
+  if (error.code === 'email_provider_disabled') return new OAuthError('unauthorized_client', error.message);
+  return new OAuthError('invalid_grant', error.message);
 }
 
-async function passwordGrant(runtime: IdentityRuntime, request: FastifyRequest, form: Map<string, string>): Promise<Record<string, unknown>> {
-  rateLimit(runtime, request);
-  const username = required(form, 'username');
-  const password = required(form, 'password');
-  const code = form.get('totp');
-  if (!runtime.settings.emailEnabled) throw new OAuthTokenError('unauthorized_client', 'Email logins are disabled');
-  let email: string | null;
-  try {
-    email = normaliseEmail(username);
-  } catch {
-    email = null;
+/** Runs the grant named by the form through the grant service; each grant's input read from the form. */
+async function grant(grants: GrantService, request: FastifyRequest, runtime: IdentityRuntime, form: Map<string, string>): Promise<Record<string, unknown>> {
+  const type = required(form, 'grant_type');
+  const credentials = clientCredentials(request, form);
+  const caller = clientFacts(request, runtime.settings);
+  if (type === 'client_credentials') {
+    return {
+      ...(await grants.issue('client_credentials', caller, async () => {
+        if (!credentials) throw new OAuthError('invalid_client', 'Client authentication is required (HTTP Basic or client_id and client_secret)', { basicChallenge: true });
+        return { client: await authenticateClient(runtime, credentials), scope: form.get('scope') };
+      })),
+    };
   }
-  // The account is looked up while the attempt is counted; a refused attempt compares no password.
-  const [attempt, user] = await Promise.all([runtime.logins.begin(email ?? username, clientAddress(request, runtime.settings)), email ? findUserByEmail(runtime.db, email) : null]);
-  const ok = await verifyPassword(password, user?.encrypted_password ?? null);
-  if (!user || !ok) throw new OAuthTokenError('invalid_grant', 'Invalid login credentials');
-  await attempt.succeeded();
-  if (isBanned(user)) throw new OAuthTokenError('invalid_grant', 'User is banned');
-  if (!user.email_confirmed_at) throw new OAuthTokenError('invalid_grant', 'Email not confirmed');
-  const factors = await verifiedTotpFactors(runtime.db, user.id);
-  let secondFactor = false;
-  if (factors.length > 0) {
-    if (code === undefined) throw new OAuthTokenError('invalid_grant', OAuthMessages.totpRequired);
-    if (!(await consumeAnyTotp(runtime.db, factors, code))) throw new OAuthTokenError('invalid_grant', OAuthMessages.totpInvalid);
-    secondFactor = true;
-  }
-  const prepared = await runtime.db
-    .transaction((tx) =>
-      startSession(tx, runtime.issuer, user.id, {
-        method: 'password',
-        aal: secondFactor ? 'aal2' : 'aal1',
-        alsoVerified: secondFactor ? ['totp'] : [],
-        client: clientFacts(request, runtime.settings),
-        audit: { writer: runtime.audit, traits: { provider: 'email' } },
-      }),
-    )
-    .catch((error: unknown) => {
-      throw asOAuthError(error);
-    });
-  return { ...(await finishSession(runtime.issuer, prepared)) };
+  if (type !== 'password' && type !== 'refresh_token') throw new OAuthError('unsupported_grant_type', `Unsupported grant_type ${JSON.stringify(type)}`);
+  // Public clients send no secret; a confidential client that does must authenticate.
+  if (credentials) await authenticateClient(runtime, credentials);
+  if (type === 'refresh_token') return { ...(await grants.issue('refresh_token', caller, () => ({ refreshToken: required(form, 'refresh_token') }))) };
+  return {
+    ...(await grants.issue('password', caller, () => ({
+      email: required(form, 'username'),
+      password: required(form, 'password'),
+      secondFactor: { kind: 'required-when-enrolled', code: form.get('totp') },
+    }))),
+  };
 }
 
-async function refreshTokenGrant(runtime: IdentityRuntime, form: Map<string, string>): Promise<Record<string, unknown>> {
-  const token = required(form, 'refresh_token');
-  try {
-    return { ...(await refreshGrant({ ...runtime, sessionLimiter: runtime.limits.refresh }, token)) };
-  } catch (error) {
-    throw asOAuthError(error);
-  }
-}
-
-/** The granted scopes: the requested ones when all are allowed, every allowed one when none was asked for. */
-function grantedScopes(client: ClientRow, requested: string | undefined): string[] {
-  if (requested === undefined) return client.scopes;
-  const asked = [...new Set(requested.split(' ').filter((part) => part !== ''))];
-  for (const scope of asked) {
-    if (!SCOPE_TOKEN.test(scope)) throw new OAuthTokenError('invalid_scope', `Malformed scope ${JSON.stringify(scope)}`);
-    if (!client.scopes.includes(scope)) throw new OAuthTokenError('invalid_scope', `Scope "${scope}" is not allowed for this client`);
-  }
-  return asked;
-}
-
-async function clientCredentialsGrant(runtime: IdentityRuntime, request: FastifyRequest, form: Map<string, string>, credentials: ClientCredentials | null): Promise<Record<string, unknown>> {
-  rateLimit(runtime, request);
-  if (!credentials) throw new OAuthTokenError('invalid_client', 'Client authentication is required (HTTP Basic or client_id and client_secret)', { basicChallenge: true });
-  const client = await authenticateClient(runtime, credentials);
-  // Only a client registered for this grant gets its tokens (a client for the authorization code flow does not).
-  if (!client.grant_types.includes('client_credentials')) throw new OAuthTokenError('unauthorized_client', 'Client is not allowed to use grant type: client_credentials');
-  return { ...(await issueClientToken(runtime, client, grantedScopes(client, form.get('scope')))) };
-}
-
-function sendOAuthError(reply: FastifyReply, error: OAuthTokenError): FastifyReply {
+function sendOAuthError(reply: FastifyReply, error: OAuthError): FastifyReply {
   reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
   if (error.basicChallenge) reply.header('www-authenticate', 'Basic realm="latchkey", charset="UTF-8"');
   return reply.code(error.status).send({ error: error.error, error_description: error.message });
@@ -176,37 +126,28 @@ function sendOAuthError(reply: FastifyReply, error: OAuthTokenError): FastifyRep
  * for the `password` (with `totp` for accounts with a verified TOTP factor), `refresh_token` and
  * `client_credentials` grants. Registered in its own scope: its own body parser and error format.
  */
-export function registerOAuthTokenEndpoint(app: FastifyInstance, runtime: IdentityRuntime): void {
+export function registerOAuthTokenEndpoint(app: FastifyInstance, runtime: IdentityRuntime, grants: GrantService): void {
   app.register(async (scope) => {
     scope.addContentTypeParser(FORM, { parseAs: 'string', bodyLimit: 64 * 1024 }, (_request, body, done) => done(null, body));
     scope.setErrorHandler((error: unknown, _request, reply) => {
-      if (error instanceof OAuthTokenError) return sendOAuthError(reply, error);
-      if (isDatabaseUnavailable(error)) return sendOAuthError(markUnavailable(reply), new OAuthTokenError('temporarily_unavailable', DATABASE_UNAVAILABLE_MESSAGE, { status: 503 }));
-      if (error instanceof RateLimitedError) return sendOAuthError(reply.header('retry-after', String(error.retryAfter)), new OAuthTokenError('slow_down', error.message));
+      if (error instanceof OAuthError) return sendOAuthError(reply, error);
+      if (isDatabaseUnavailable(error)) return sendOAuthError(markUnavailable(reply), new OAuthError('temporarily_unavailable', DATABASE_UNAVAILABLE_MESSAGE, { status: 503 }));
+      if (error instanceof RateLimitedError) return sendOAuthError(reply.header('retry-after', String(error.retryAfter)), new OAuthError('slow_down', error.message));
       const status = (error as { statusCode?: number }).statusCode;
-      if (error instanceof IdentityError && error.status < 500) return sendOAuthError(reply, new OAuthTokenError('invalid_request', error.message));
+      if (error instanceof IdentityError && error.status < 500) return sendOAuthError(reply, new OAuthError('invalid_request', error.message));
       if (status !== undefined && status >= 400 && status < 500) {
-        return sendOAuthError(reply, new OAuthTokenError('invalid_request', status === 413 ? 'Request body too large' : 'Malformed request', { status: status === 413 ? 413 : 400 }));
+        return sendOAuthError(reply, new OAuthError('invalid_request', status === 413 ? 'Request body too large' : 'Malformed request', { status: status === 413 ? 413 : 400 }));
       }
       const { message, code } = error as { message?: string; code?: string };
       runtime.logger.error({ error: { message, code }, path: OAUTH_TOKEN_PATH }, 'token request failed');
-      return sendOAuthError(reply, new OAuthTokenError('server_error', 'Unexpected failure, please check server logs for more information'));
+      return sendOAuthError(reply, new OAuthError('server_error', 'Unexpected failure, please check server logs for more information'));
     });
 
     scope.post(OAUTH_TOKEN_PATH, async (request, reply) => {
       const form = parseForm(request);
-      const grant = required(form, 'grant_type');
-      const credentials = clientCredentials(request, form);
-      let body: Record<string, unknown>;
-      if (grant === 'client_credentials') {
-        body = await clientCredentialsGrant(runtime, request, form, credentials);
-      } else if (grant === 'password' || grant === 'refresh_token') {
-        // Public clients send no secret; a confidential client that does must authenticate.
-        if (credentials) await authenticateClient(runtime, credentials);
-        body = grant === 'password' ? await passwordGrant(runtime, request, form) : await refreshTokenGrant(runtime, form);
-      } else {
-        throw new OAuthTokenError('unsupported_grant_type', `Unsupported grant_type ${JSON.stringify(grant)}`);
-      }
+      const body = await grant(grants, request, runtime, form).catch((error: unknown) => {
+        throw asOAuthError(error);
+      });
       reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
       return body;
     });

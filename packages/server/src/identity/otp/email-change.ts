@@ -1,10 +1,12 @@
 import type { Queryable } from '../../db/index.js';
 import { IdentityError, Messages } from '../errors.js';
 import type { IdentityRuntime } from '../runtime.js';
-import { changeEmail, type UserRow } from '../users.js';
+import type { UserRow } from '../users.js';
+import { changeEmail, emailTaken, finishEmailChange, lockPendingEmail } from '../store/users.js';
 import type { CodeMailer } from './code-mail.js';
 import { composeMail } from './messages.js';
 import { issueOneTimeToken, type OneTimeTokenType } from './tokens.js';
+import { deleteUserTokensOfTypes, hasUserTokens } from '../store/one-time-tokens.js';
 
 /** The token types of an email change: one code for the current address, one for the new. */
 export const EMAIL_CHANGE_TOKENS: readonly OneTimeTokenType[] = ['email_change_current', 'email_change_new'];
@@ -36,10 +38,10 @@ export async function requestEmailChange(runtime: IdentityRuntime, mail: CodeMai
   const current = emailChangeRecipients(mail, change)[1] ?? null;
   const issued = await runtime.db.transaction(async (tx) => {
     // Tokens first, then the user row: the order confirmEmailChange takes its locks in.
-    await tx.query('delete from auth.one_time_tokens where user_id = $1 and token_type = any($2::text[])', [user.id, [...EMAIL_CHANGE_TOKENS]]);
+    await deleteUserTokensOfTypes(tx, user.id, EMAIL_CHANGE_TOKENS);
     const toNew = await issueOneTimeToken(tx, user.id, 'email_change_new', newEmail, null);
     const toCurrent = current ? await issueOneTimeToken(tx, user.id, 'email_change_current', current, null) : null;
-    await tx.query('update auth.users set new_email = $2, email_change_sent_at = now(), updated_at = now() where id = $1', [user.id, newEmail]);
+    await changeEmail(tx, user.id, newEmail, false);
     return { toNew, toCurrent };
   });
   mail.send(composeMail('email_change', newEmail, mail.link(issued.toNew.hash, 'email_change', change.redirectTo), issued.toNew.otp), 'email_change');
@@ -55,14 +57,11 @@ export async function requestEmailChange(runtime: IdentityRuntime, mail: CodeMai
  * 422 `email_exists` when another account took the new address meanwhile.
  */
 export async function confirmEmailChange(tx: Queryable, userId: string): Promise<'pending' | 'changed' | 'invalid'> {
-  const { rows } = await tx.query<{ new_email: string | null }>('select new_email from auth.users where id = $1 for update', [userId]);
-  const target = rows[0]?.new_email;
+  const target = await lockPendingEmail(tx, userId);
   if (!target) return 'invalid';
-  const waiting = await tx.query('select 1 from auth.one_time_tokens where user_id = $1 and token_type = any($2::text[]) limit 1', [userId, [...EMAIL_CHANGE_TOKENS]]);
-  if (waiting.rows.length > 0) return 'pending';
-  const taken = await tx.query('select 1 from auth.users where email = $1 and id <> $2 and deleted_at is null', [target, userId]);
-  if (taken.rows.length > 0) throw new IdentityError(422, 'email_exists', Messages.emailExists);
+  if (await hasUserTokens(tx, userId, EMAIL_CHANGE_TOKENS)) return 'pending';
+  if (await emailTaken(tx, target, userId)) throw new IdentityError(422, 'email_exists', Messages.emailExists);
   await changeEmail(tx, userId, target, true);
-  await tx.query('update auth.users set email_change_sent_at = null, is_anonymous = false where id = $1', [userId]);
+  await finishEmailChange(tx, userId);
   return 'changed';
 }

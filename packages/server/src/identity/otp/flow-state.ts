@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Queryable } from '../../db/index.js';
 import { IdentityError, validationFailed } from '../errors.js';
+import { insertLinkFlow, setAuthCode, takeFlowByAuthCode } from '../store/flow-state.js';
 
 /** Seconds between following the emailed link and trading the code (GoTrue's flow state expiry). */
 export const AUTH_CODE_LIFETIME_SECONDS = 300;
@@ -28,20 +29,14 @@ function digest(code: string): Buffer {
 
 export async function createFlowState(tx: Queryable, userId: string, pkce: PkceChallenge, method: string): Promise<string> {
   const id = randomUUID();
-  await tx.query('insert into auth.flow_state (id, user_id, code_challenge, code_challenge_method, authentication_method) values ($1, $2, $3, $4, $5)', [
-    id,
-    userId,
-    pkce.challenge,
-    pkce.method,
-    method,
-  ]);
+  await insertLinkFlow(tx, { id, userId, codeChallenge: pkce.challenge, codeChallengeMethod: pkce.method, authenticationMethod: method });
   return id;
 }
 
 /** Issues the authorization code of a flow (when its emailed link is followed). */
 export async function issueAuthCode(tx: Queryable, flowStateId: string): Promise<string> {
   const code = randomUUID();
-  await tx.query('update auth.flow_state set auth_code_digest = $2, auth_code_issued_at = now() where id = $1', [flowStateId, digest(code)]);
+  await setAuthCode(tx, flowStateId, digest(code));
   return code;
 }
 
@@ -59,20 +54,7 @@ export interface ExchangedFlow {
  * method returned. 404 `flow_state_not_found`, 422 `flow_state_expired`, 400 `bad_code_verifier`.
  */
 export async function exchangeAuthCode(tx: Queryable, code: string, verifier: string): Promise<ExchangedFlow> {
-  const { rows } = await tx.query<{
-    user_id: string;
-    code_challenge: string;
-    code_challenge_method: string;
-    authentication_method: string;
-    auth_code_issued_at: Date;
-    provider_access_token: string | null;
-    provider_refresh_token: string | null;
-  }>(
-    `delete from auth.flow_state where auth_code_digest = $1
-     returning user_id, code_challenge, code_challenge_method, authentication_method, auth_code_issued_at, provider_access_token, provider_refresh_token`,
-    [digest(code)],
-  );
-  const flow = rows[0];
+  const flow = await takeFlowByAuthCode(tx, digest(code));
   if (!flow) throw new IdentityError(404, 'flow_state_not_found', 'invalid flow state, no valid flow state found');
   if (flow.auth_code_issued_at.getTime() + AUTH_CODE_LIFETIME_SECONDS * 1000 < Date.now()) {
     throw new IdentityError(422, 'flow_state_expired', 'invalid flow state, flow state has expired');

@@ -7,9 +7,11 @@ import { RateLimiter } from '../rate-limit.js';
 import type { IdentityRuntime } from '../runtime.js';
 import { finishSession, startSession, type PreparedSession } from '../sessions.js';
 import type { AuthenticationMethod, TokenResponse } from '../types.js';
-import { findUserByEmail, findUserById, isBanned, isUniqueViolation, type UserRow } from '../users.js';
+import { isBanned, isUniqueViolation, type UserRow } from '../users.js';
+import { confirmEmail, findUserByEmail, findUserById, insertAnonymousUser, insertPasswordlessUser, markConfirmationSent } from '../store/users.js';
+import { deleteFlowState } from '../store/flow-state.js';
 import { userActor, type AuditAction } from '../audit/index.js';
-import { createFlowState, exchangeAuthCode, issueAuthCode, pkceChallenge, type PkceChallenge } from './flow-state.js';
+import { createFlowState, issueAuthCode, pkceChallenge, type PkceChallenge } from './flow-state.js';
 import type { CodeMailer } from './code-mail.js';
 import { EMAIL_CHANGE_TOKENS, SINGLE_CONFIRMATION, confirmEmailChange, requestEmailChange } from './email-change.js';
 import { composeMail, type MailKind } from './messages.js';
@@ -63,6 +65,7 @@ export interface OtpDependencies {
  */
 export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime, deps: OtpDependencies): void {
   const { mail } = deps;
+  const accountDefaults = { audience: runtime.settings.audience, role: runtime.settings.defaultRole };
   const otp = mail.settings;
   const verifyLimiter = new RateLimiter(otp.verifyPerFiveMinutes, Math.max(1, otp.verifyPerFiveMinutes));
   const anonymousLimiter = new RateLimiter(otp.anonymousPerHour / 12, Math.max(1, otp.anonymousPerHour));
@@ -74,7 +77,7 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
     const email = user.email!;
     const issued = await runtime.db.transaction(async (tx) => {
       const flow = pkce ? await createFlowState(tx, user.id, pkce, TOKEN_METHOD[type]) : null;
-      if (type === 'confirmation') await tx.query('update auth.users set confirmation_sent_at = now() where id = $1', [user.id]);
+      if (type === 'confirmation') await markConfirmationSent(tx, user.id);
       await runtime.audit.record(tx, { action: MAILED_ACTION[type], actor: userActor(user) });
       return issueOneTimeToken(tx, user.id, type, email, flow);
     });
@@ -82,26 +85,8 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
   }
 
   async function createPasswordlessUser(email: string, data: Record<string, unknown>): Promise<UserRow | null> {
-    const id = randomUUID();
-    const identityData = { sub: id, email, email_verified: false, phone_verified: false };
     try {
-      await runtime.db.query(
-        `with u as (
-           insert into auth.users (id, aud, role, email, raw_app_meta_data, raw_user_meta_data)
-           values ($1, $2, $3, $4, $5, $6) returning id
-         )
-         insert into auth.identities (id, provider_id, user_id, identity_data, provider) select $7, $1, u.id, $8, 'email' from u`,
-        [
-          id,
-          runtime.settings.audience,
-          runtime.settings.defaultRole,
-          email,
-          JSON.stringify({ provider: 'email', providers: ['email'] }),
-          JSON.stringify({ ...data, ...identityData }),
-          randomUUID(),
-          JSON.stringify(identityData),
-        ],
-      );
+      await insertPasswordlessUser(runtime.db, accountDefaults, email, data);
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
     }
@@ -174,17 +159,6 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
     if (user && user.id === userId) await mailToken(user, 'confirmation', pkce, redirectOf(request, body));
   };
 
-  /** Marks the address confirmed (a followed link or a typed code proves it). */
-  async function confirmEmail(tx: Queryable, userId: string): Promise<void> {
-    await tx.query(
-      `update auth.users set email_confirmed_at = coalesce(email_confirmed_at, now()),
-              raw_user_meta_data = raw_user_meta_data || '{"email_verified": true}'::jsonb, updated_at = now()
-        where id = $1`,
-      [userId],
-    );
-    await tx.query(`update auth.identities set identity_data = identity_data || '{"email_verified": true}'::jsonb where user_id = $1 and provider = 'email'`, [userId]);
-  }
-
   /**
    * What a used-up token does: an email change token counts one confirmation (`pending` until both
    * addresses confirmed); any other token confirms the address it was sent to.
@@ -234,7 +208,7 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
     return runtime.db.transaction(async (tx) => {
       const token = await consume(tx, types);
       if (!token) return null;
-      if (token.flow_state_id) await tx.query('delete from auth.flow_state where id = $1', [token.flow_state_id]);
+      if (token.flow_state_id) await deleteFlowState(tx, token.flow_state_id);
       const applied = await applyToken(tx, token);
       if (applied !== 'applied') return applied === 'pending' ? 'pending' : null;
       const agent = request.headers['user-agent'];
@@ -323,27 +297,6 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
     return reply.redirect(`${target}#${fragment.toString()}&sb=`, 303);
   });
 
-  runtime.extensions.grants.set('pkce', async (request) => {
-    const body = bodyOf(request);
-    const code = optionalString(body, 'auth_code') ?? '';
-    const verifier = optionalString(body, 'code_verifier') ?? '';
-    if (code === '' || verifier === '') throw validationFailed('invalid request: both auth code and code verifier should be non-empty');
-    const agent = request.headers['user-agent'];
-    const { flow, prepared } = await runtime.db.transaction(async (tx) => {
-      const flow = await exchangeAuthCode(tx, code, verifier);
-      const prepared = await startSession(tx, runtime.issuer, flow.userId, {
-        audit: { writer: runtime.audit, traits: { provider_type: flow.method } },
-        method: flow.method as AuthenticationMethod,
-        client: { ip: address(request), userAgent: typeof agent === 'string' ? agent : undefined },
-      });
-      return { flow, prepared };
-    });
-    const session: TokenResponse = await finishSession(runtime.issuer, prepared);
-    if (flow.providerAccessToken) session.provider_token = flow.providerAccessToken;
-    if (flow.providerRefreshToken) session.provider_refresh_token = flow.providerRefreshToken;
-    return session;
-  });
-
   if (otp.anonymousEnabled) {
     runtime.extensions.anonymousSignIn = async (request) => {
       if (!anonymousLimiter.take(address(request))) throw new IdentityError(429, 'over_request_rate_limit', Messages.rateLimited);
@@ -351,10 +304,7 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
       const id = randomUUID();
       const agent = request.headers['user-agent'];
       const prepared = await runtime.db.transaction(async (tx) => {
-        await tx.query(
-          `insert into auth.users (id, aud, role, is_anonymous, raw_app_meta_data, raw_user_meta_data) values ($1, $2, $3, true, $4, $5)`,
-          [id, runtime.settings.audience, runtime.settings.defaultRole, JSON.stringify({ provider: 'anonymous', providers: ['anonymous'] }), JSON.stringify(data)],
-        );
+        await insertAnonymousUser(tx, accountDefaults, id, data);
         return startSession(tx, runtime.issuer, id, { method: 'anonymous', client: { ip: address(request), userAgent: typeof agent === 'string' ? agent : undefined } });
       });
       return finishSession(runtime.issuer, prepared);

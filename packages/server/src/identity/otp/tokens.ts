@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { Queryable } from '../../db/index.js';
+import { countWrongCode, replaceOneTimeToken, takeTokenByCode, takeTokenByDigest, tokenAddress } from '../store/one-time-tokens.js';
 
 /** What an emailed token is for. */
 export type OneTimeTokenType = SignInTokenType | 'email_change_current' | 'email_change_new' | 'reauthentication' | 'phone_change';
@@ -52,17 +53,7 @@ export async function issueOneTimeToken(
 ): Promise<{ otp: string; hash: string }> {
   const otp = newOtp();
   const hash = newLinkHash();
-  // The replaced token's PKCE flow, and the user's flows nobody finished within a day, go too.
-  await tx.query(
-    `delete from auth.flow_state where user_id = $1 and (created_at < now() - interval '1 day'
-        or id in (select flow_state_id from auth.one_time_tokens where user_id = $1 and token_type = $2))`,
-    [userId, type],
-  );
-  await tx.query('delete from auth.one_time_tokens where user_id = $1 and token_type = $2', [userId, type]);
-  await tx.query(
-    'insert into auth.one_time_tokens (id, user_id, token_type, token_digest, code_digest, relates_to, flow_state_id) values ($1, $2, $3, $4, $5, $6, $7)',
-    [randomUUID(), userId, type, digest(hash), codeDigest(address, otp), address, flowStateId],
-  );
+  await replaceOneTimeToken(tx, { id: randomUUID(), userId, type, tokenDigest: digest(hash), codeDigest: codeDigest(address, otp), address, flowStateId });
   return { otp, hash };
 }
 
@@ -70,7 +61,7 @@ function isLinkHash(hash: string): boolean {
   return /^[0-9a-f]{56}$/i.test(hash);
 }
 
-function fresh(row: OneTimeTokenRow | undefined, maxAgeSeconds: number): OneTimeTokenRow | null {
+function fresh(row: OneTimeTokenRow | null, maxAgeSeconds: number): OneTimeTokenRow | null {
   if (!row || row.created_at.getTime() + maxAgeSeconds * 1000 < Date.now()) return null;
   return row;
 }
@@ -78,8 +69,7 @@ function fresh(row: OneTimeTokenRow | undefined, maxAgeSeconds: number): OneTime
 /** The address the live token with link hash `hash` was sent to, or `null` (to count attempts per address). */
 export async function linkAddress(db: Queryable, hash: string): Promise<string | null> {
   if (!isLinkHash(hash)) return null;
-  const { rows } = await db.query<{ relates_to: string }>('select relates_to from auth.one_time_tokens where token_digest = $1', [digest(hash)]);
-  return rows[0]?.relates_to ?? null;
+  return tokenAddress(db, digest(hash));
 }
 
 /**
@@ -88,11 +78,7 @@ export async function linkAddress(db: Queryable, hash: string): Promise<string |
  */
 export async function consumeOneTimeToken(tx: Queryable, hash: string, types: readonly OneTimeTokenType[], maxAgeSeconds: number): Promise<OneTimeTokenRow | null> {
   if (!isLinkHash(hash)) return null;
-  const { rows } = await tx.query<OneTimeTokenRow>(
-    `delete from auth.one_time_tokens where token_digest = $1 and token_type = any($2::text[]) returning *`,
-    [digest(hash), [...types]],
-  );
-  return fresh(rows[0], maxAgeSeconds);
+  return fresh(await takeTokenByDigest(tx, digest(hash), types), maxAgeSeconds);
 }
 
 /**
@@ -101,12 +87,8 @@ export async function consumeOneTimeToken(tx: Queryable, hash: string, types: re
  * code. `null` when the code is wrong, dead or old; the caller commits either way.
  */
 export async function consumeOneTimeCode(tx: Queryable, address: string, code: string, types: readonly OneTimeTokenType[], maxAgeSeconds: number): Promise<OneTimeTokenRow | null> {
-  const { rows } = await tx.query<OneTimeTokenRow>(
-    `delete from auth.one_time_tokens where relates_to = $1 and token_type = any($2::text[]) and code_digest = $3 returning *`,
-    [address, [...types], codeDigest(address, code)],
-  );
-  if (rows[0]) return fresh(rows[0], maxAgeSeconds);
-  await tx.query(`update auth.one_time_tokens set failed_attempts = failed_attempts + 1 where relates_to = $1 and token_type = any($2::text[])`, [address, [...types]]);
-  await tx.query(`delete from auth.one_time_tokens where relates_to = $1 and token_type = any($2::text[]) and failed_attempts >= $3`, [address, [...types], MAX_CODE_ATTEMPTS]);
+  const token = await takeTokenByCode(tx, address, types, codeDigest(address, code));
+  if (token) return fresh(token, maxAgeSeconds);
+  await countWrongCode(tx, address, types, MAX_CODE_ATTEMPTS);
   return null;
 }

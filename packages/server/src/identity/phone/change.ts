@@ -3,6 +3,7 @@ import { IdentityError, Messages } from '../errors.js';
 import { normalisePhone } from '../http/request.js';
 import type { IdentityRuntime } from '../runtime.js';
 import type { UserRow } from '../users.js';
+import { phoneTaken, setPendingPhone } from '../store/users.js';
 import type { PhoneCodes } from './codes.js';
 import { channelOf } from './codes.js';
 
@@ -15,8 +16,7 @@ export async function requestedPhone(runtime: IdentityRuntime, codes: PhoneCodes
   if (!codes.settings.phoneEnabled) throw new IdentityError(422, 'phone_provider_disabled', Messages.phoneDisabled);
   const phone = normalisePhone(raw);
   if (phone === user.phone) return undefined;
-  const taken = await runtime.db.query('select 1 from auth.users where phone = $1 and id <> $2 and deleted_at is null', [phone, user.id]);
-  if (taken.rows.length > 0) throw new IdentityError(422, 'phone_exists', Messages.phoneExists);
+  if (await phoneTaken(runtime.db, phone, user.id)) throw new IdentityError(422, 'phone_exists', Messages.phoneExists);
   return phone;
 }
 
@@ -28,6 +28,6 @@ export async function requestedPhone(runtime: IdentityRuntime, codes: PhoneCodes
 export async function requestPhoneChange(runtime: IdentityRuntime, codes: PhoneCodes, request: FastifyRequest, user: UserRow, phone: string, body: Record<string, unknown>): Promise<void> {
   const channel = channelOf(body);
   codes.takeBudget(request, phone);
-  await runtime.db.query('update auth.users set phone_change = $2, phone_change_sent_at = now(), updated_at = now() where id = $1', [user.id, phone]);
+  await setPendingPhone(runtime.db, user.id, phone);
   await codes.send(user.id, 'phone_change', phone, channel);
 }

@@ -5,6 +5,8 @@ import { optionalString } from '../http/request.js';
 import type { IdentityRuntime } from '../runtime.js';
 import { SendBudget } from '../send-budget.js';
 import { issueOneTimeToken, type OneTimeTokenType } from '../otp/tokens.js';
+import { deleteSentToken } from '../store/one-time-tokens.js';
+import { markConfirmationSent } from '../store/users.js';
 
 /** What a texted code is for: signing in (and confirming the number), or confirming a new number. */
 export type PhoneCodeType = Extract<OneTimeTokenType, 'confirmation' | 'phone_change'>;
@@ -57,13 +59,13 @@ export class PhoneCodes {
   async send(userId: string, type: PhoneCodeType, phone: string, channel: SmsChannel): Promise<string> {
     const issued = await this.#runtime.db.transaction(async (tx) => {
       const token = await issueOneTimeToken(tx, userId, type, phone, null);
-      if (type === 'confirmation') await tx.query('update auth.users set confirmation_sent_at = now() where id = $1', [userId]);
+      if (type === 'confirmation') await markConfirmationSent(tx, userId);
       return token;
     });
     try {
       return await this.#sender.send({ to: phone, body: smsText(this.settings.template, issued.otp), channel });
     } catch (error) {
-      await this.#runtime.db.query('delete from auth.one_time_tokens where user_id = $1 and token_type = $2 and relates_to = $3', [userId, type, phone]);
+      await deleteSentToken(this.#runtime.db, userId, type, phone);
       const reason = error instanceof SmsSendError ? error.message : 'the SMS provider failed';
       this.#runtime.logger.error({ reason, type }, 'SMS delivery failed');
       throw new IdentityError(422, 'sms_send_failed', `Error sending ${type === 'phone_change' ? 'phone_change' : 'confirmation'} OTP to provider: ${reason}`);

@@ -5,7 +5,8 @@ import { bodyOf, normalisePhone, optionalBoolean, optionalObject, optionalString
 import { checkNewPassword, hashPassword } from '../passwords.js';
 import type { IdentityRuntime } from '../runtime.js';
 import { finishSession, startSession } from '../sessions.js';
-import { findUserByPhone, isBanned, userJson } from '../users.js';
+import { isBanned, userJson } from '../users.js';
+import { findUserByPhone, userWithPendingPhone } from '../store/users.js';
 import { createPhoneUser } from './accounts.js';
 import { channelOf, type PhoneCodes } from './codes.js';
 
@@ -56,10 +57,9 @@ export async function phoneResend(runtime: IdentityRuntime, codes: PhoneCodes, r
     if (!user || user.phone_confirmed_at || isBanned(user)) return {};
     return answer(await codes.send(user.id, 'confirmation', phone, channel));
   }
-  const { rows } = await runtime.db.query<{ id: string }>('select id::text as id from auth.users where phone_change = $1 and deleted_at is null limit 1', [phone]);
-  const pending = rows[0];
+  const pending = await userWithPendingPhone(runtime.db, phone);
   if (!pending) return {};
-  return answer(await codes.send(pending.id, 'phone_change', phone, channel));
+  return answer(await codes.send(pending, 'phone_change', phone, channel));
 }
 
 /**

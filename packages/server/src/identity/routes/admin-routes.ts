@@ -6,7 +6,8 @@ import { requireAdmin } from '../http/authenticate.js';
 import { bodyOf, clientAddress, normaliseEmail, normalisePhone, optionalBoolean, optionalObject, optionalString } from '../http/request.js';
 import { checkNewPassword, hashPassword, isBcryptHash } from '../passwords.js';
 import type { IdentityRuntime } from '../runtime.js';
-import { USER_SELECT, changeEmail, findUserById, insertUser, isUniqueViolation, isUuid, userJson, type UserRow } from '../users.js';
+import { adminTargetUser, isUniqueViolation, isUuid, userJson } from '../users.js';
+import * as users from '../store/users.js';
 import { mergeMetadata } from './user-routes.js';
 import { adminActor, type AuditActor } from '../audit/audit-log.js';
 import type { AdminAuthentication } from '../http/authenticate.js';
@@ -28,18 +29,6 @@ export function parseBanDuration(value: string): number {
   for (const match of value.matchAll(/(\d+(?:\.\d+)?|\.\d+)(ns|us|µs|ms|s|m|h)/g)) total += Number(match[1]) * UNIT_MS[match[2]!]!;
   // A negative duration bans until a time already past: no ban, as in GoTrue.
   return value.startsWith('-') ? -total : total;
-}
-
-function userIdParam(request: FastifyRequest<{ Params: { id: string } }>): string {
-  const id = request.params.id;
-  if (!isUuid(id)) throw validationFailed('user_id must be an UUID');
-  return id.toLowerCase();
-}
-
-async function loadUser(runtime: IdentityRuntime, id: string): Promise<UserRow> {
-  const user = await findUserById(runtime.db, id);
-  if (!user) throw new IdentityError(404, 'user_not_found', Messages.userNotFound);
-  return user;
 }
 
 /** A password or a bcrypt `password_hash` from an admin body, hashed; a random one when neither is given. */
@@ -83,15 +72,11 @@ export function registerAdminRoutes(app: FastifyInstance, runtime: IdentityRunti
     admin.get<{ Querystring: { page?: string; per_page?: string } }>('/admin/users', async (request, reply) => {
       const { page, perPage } = pageOf(request.query);
       const [list, count] = await Promise.all([
-        runtime.db.query<UserRow>(
-          `select ${USER_SELECT} from auth.users u where u.aud = $1 and u.deleted_at is null
-            order by u.created_at desc, u.id desc limit $2 offset $3`,
-          [runtime.settings.audience, perPage, (page - 1) * perPage],
-        ),
-        runtime.db.query<{ total: number }>('select count(*)::int8 as total from auth.users where aud = $1 and deleted_at is null', [runtime.settings.audience]),
+        users.listUsers(runtime.db, runtime.settings.audience, perPage, (page - 1) * perPage),
+        users.countUsers(runtime.db, runtime.settings.audience),
       ]);
-      setPageHeaders(request, reply, { page, perPage }, Number(count.rows[0]?.total ?? 0));
-      return { users: list.rows.map(userJson), aud: runtime.settings.audience };
+      setPageHeaders(request, reply, { page, perPage }, count);
+      return { users: list.map(userJson), aud: runtime.settings.audience };
     });
 
     admin.post('/admin/users', async (request) => {
@@ -116,7 +101,7 @@ export function registerAdminRoutes(app: FastifyInstance, runtime: IdentityRunti
       const providers = [...(email ? ['email'] : []), ...(phone ? ['phone'] : [])];
       try {
         const user = await runtime.db.transaction(async (tx) => {
-          const taken = await insertUser(tx, {
+          const taken = await users.insertUser(tx, {
             id,
             audience: runtime.settings.audience,
             role,
@@ -132,7 +117,7 @@ export function registerAdminRoutes(app: FastifyInstance, runtime: IdentityRunti
           if (taken === 'email') throw new IdentityError(422, 'email_exists', Messages.emailExists);
           if (taken === 'phone') throw new IdentityError(422, 'phone_exists', Messages.phoneExists);
           await runtime.audit.record(tx, { action: 'user_signedup', actor: actorOf(request), traits: { ...userTraits({ id, email, phone }), provider: providers[0] }, ipAddress: ipOf(request) });
-          return findUserById(tx, id);
+          return users.findUserById(tx, id);
         });
         return userJson(user!);
       } catch (error) {
@@ -143,11 +128,11 @@ export function registerAdminRoutes(app: FastifyInstance, runtime: IdentityRunti
       }
     });
 
-    admin.get<{ Params: { id: string } }>('/admin/users/:id', async (request) => userJson(await loadUser(runtime, userIdParam(request))));
+    admin.get<{ Params: { id: string } }>('/admin/users/:id', async (request) => userJson(await adminTargetUser(runtime.db, request.params.id)));
 
     admin.put<{ Params: { id: string } }>('/admin/users/:id', async (request) => {
-      const id = userIdParam(request);
-      const user = await loadUser(runtime, id);
+      const user = await adminTargetUser(runtime.db, request.params.id);
+      const id = user.id;
       const body = bodyOf(request);
       const rawEmail = optionalString(body, 'email');
       const rawPhone = optionalString(body, 'phone');
@@ -163,42 +148,27 @@ export function registerAdminRoutes(app: FastifyInstance, runtime: IdentityRunti
       const hash = await passwordHashFrom(runtime, body, false);
       try {
         const { updated, events } = await runtime.db.transaction(async (tx) => {
-          if (role) await tx.query('update auth.users set role = $2, updated_at = now() where id = $1', [id, role]);
-          if (hash) await tx.query('update auth.users set encrypted_password = $2, updated_at = now() where id = $1', [id, hash]);
-          if (emailConfirm) {
-            await tx.query(
-              `update auth.users set email_confirmed_at = coalesce(email_confirmed_at, now()),
-                      raw_user_meta_data = raw_user_meta_data || '{"email_verified": true}'::jsonb, updated_at = now() where id = $1`,
-              [id],
-            );
-          }
-          if (phoneConfirm) await tx.query('update auth.users set phone_confirmed_at = coalesce(phone_confirmed_at, now()), updated_at = now() where id = $1', [id]);
+          if (role) await users.setRole(tx, id, role);
+          if (hash) await users.replacePasswordHash(tx, id, hash);
+          if (emailConfirm) await users.markEmailConfirmed(tx, id);
+          if (phoneConfirm) await users.markPhoneConfirmed(tx, id);
           if (email && email !== user.email) {
-            const taken = await tx.query('select 1 from auth.users where email = $1 and id <> $2 and deleted_at is null', [email, id]);
-            if (taken.rows.length > 0) throw new IdentityError(422, 'email_exists', Messages.emailExists);
-            await changeEmail(tx, id, email, true);
+            if (await users.emailTaken(tx, email, id)) throw new IdentityError(422, 'email_exists', Messages.emailExists);
+            await users.changeEmail(tx, id, email, true);
           }
-          if (phone && phone !== user.phone) await tx.query('update auth.users set phone = $2, updated_at = now() where id = $1', [id, phone]);
+          if (phone && phone !== user.phone) await users.setPhone(tx, id, phone);
           if (userMetadata) {
-            const current = await tx.query<{ raw_user_meta_data: Record<string, unknown> }>('select raw_user_meta_data from auth.users where id = $1', [id]);
-            const merged = mergeMetadata(current.rows[0]?.raw_user_meta_data ?? user.raw_user_meta_data, userMetadata);
-            await tx.query('update auth.users set raw_user_meta_data = $2, updated_at = now() where id = $1', [id, JSON.stringify(merged)]);
+            const current = await users.readUserMetadata(tx, id);
+            await users.setUserMetadata(tx, id, mergeMetadata(current ?? user.raw_user_meta_data, userMetadata));
           }
-          if (appMetadata) {
-            await tx.query('update auth.users set raw_app_meta_data = $2, updated_at = now() where id = $1', [id, JSON.stringify(mergeMetadata(user.raw_app_meta_data, appMetadata))]);
-          }
-          if (banMs !== undefined) {
-            await tx.query(
-              `update auth.users set banned_until = case when $2::float8 > 0 then now() + make_interval(secs => $2::float8 / 1000) end, updated_at = now() where id = $1`,
-              [id, banMs],
-            );
-          }
+          if (appMetadata) await users.setAppMetadata(tx, id, mergeMetadata(user.raw_app_meta_data, appMetadata));
+          if (banMs !== undefined) await users.setBan(tx, id, banMs);
           // A ban ends every access the user holds now; lifting one (`none`) ends nothing.
           const banned = banMs !== undefined && banMs > 0 ? await runtime.revocations.record(tx, { kind: 'user_banned', userId: id }) : null;
           const ended = hash && passwordChangeEndsSessions ? await endSessions(tx, runtime.revocations, { kind: 'password_changed', userId: id }) : null;
           // The user's tokens carry the old role: they are refused, so clients fetch ones with the new role.
           const regranted = role && role !== user.role ? await runtime.revocations.record(tx, { kind: 'role_changed', userId: id }) : null;
-          const updated = await findUserById(tx, id);
+          const updated = await users.findUserById(tx, id);
           await runtime.audit.record(tx, { action: 'user_modified', actor: actorOf(request), traits: userTraits(updated!), ipAddress: ipOf(request) });
           return { updated, events: [banned, ended, regranted] };
         });
@@ -212,15 +182,15 @@ export function registerAdminRoutes(app: FastifyInstance, runtime: IdentityRunti
     });
 
     admin.delete<{ Params: { id: string } }>('/admin/users/:id', async (request) => {
-      const id = userIdParam(request);
-      const user = await loadUser(runtime, id);
+      const user = await adminTargetUser(runtime.db, request.params.id);
+      const id = user.id;
       const soft = optionalBoolean(bodyOf(request), 'should_soft_delete') ?? false;
       if (!soft) {
         const deleted = await runtime.db.transaction(async (tx) => {
           await runtime.audit.record(tx, { action: 'user_deleted', actor: actorOf(request), traits: userTraits(user), ipAddress: ipOf(request) });
-          const { rowCount } = await tx.query('delete from auth.users where id = $1', [id]);
+          const removed = await users.deleteUser(tx, id);
           // A user soft-deleted before has had its event already.
-          return rowCount > 0 && !user.deleted_at ? runtime.revocations.record(tx, { kind: 'user_deleted', userId: id }) : null;
+          return removed && !user.deleted_at ? runtime.revocations.record(tx, { kind: 'user_deleted', userId: id }) : null;
         });
         if (deleted) await runtime.revocations.announce(deleted);
         return {};
@@ -228,14 +198,7 @@ export function registerAdminRoutes(app: FastifyInstance, runtime: IdentityRunti
       if (user.deleted_at) return {};
       const deleted = await runtime.db.transaction(async (tx) => {
         await runtime.audit.record(tx, { action: 'user_deleted', actor: actorOf(request), traits: userTraits(user), ipAddress: ipOf(request) });
-        await tx.query('delete from auth.sessions where user_id = $1', [id]);
-        await tx.query('delete from auth.identities where user_id = $1', [id]);
-        const { rowCount } = await tx.query(
-          `update auth.users set deleted_at = now(), updated_at = now(), email = null, phone = null, new_email = null,
-                  encrypted_password = null, raw_user_meta_data = '{}'::jsonb where id = $1 and deleted_at is null`,
-          [id],
-        );
-        return rowCount > 0 ? runtime.revocations.record(tx, { kind: 'user_deleted', userId: id }) : null;
+        return (await users.softDeleteUser(tx, id)) ? runtime.revocations.record(tx, { kind: 'user_deleted', userId: id }) : null;
       });
       if (deleted) await runtime.revocations.announce(deleted);
       return {};

@@ -1,20 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { IdentityError, Messages, OAuthError, validationFailed } from '../errors.js';
+import { IdentityError, Messages, validationFailed } from '../errors.js';
 import { endSessions } from '../end-sessions.js';
 import { requireUser } from '../http/authenticate.js';
 import { clientFacts } from '../http/client-address.js';
-import { bodyOf, clientAddress, normaliseEmail, normalisePhone, optionalObject, optionalString } from '../http/request.js';
+import { bodyOf, clientAddress, normaliseEmail, optionalObject, optionalString } from '../http/request.js';
 import type { PhoneCodes } from '../phone/codes.js';
 import { phoneSignUp } from '../phone/sign-in.js';
-import { checkNewPassword, hashPassword, verifyPassword } from '../passwords.js';
+import { checkNewPassword, hashPassword } from '../passwords.js';
 import type { RateLimiter } from '../rate-limit.js';
-import { refreshGrant } from '../refresh.js';
 import type { IdentityRuntime } from '../runtime.js';
 import { finishSession, startSession, type PreparedSession } from '../sessions.js';
 import { userActor } from '../audit/audit-log.js';
 import type { UserJson } from '../types.js';
-import { findUserByEmail, findUserById, findUserByPhone, isBanned, isUniqueViolation, userJson, type UserRow } from '../users.js';
+import { isUniqueViolation, userJson } from '../users.js';
+import { findUserByEmail, findUserById } from '../store/users.js';
 
 function limit(runtime: IdentityRuntime, limiter: RateLimiter, request: FastifyRequest): void {
   if (!limiter.take(clientAddress(request, runtime.settings))) {
@@ -109,74 +109,11 @@ async function signUp(runtime: IdentityRuntime, phoneCodes: PhoneCodes, request:
   }
 }
 
-/** The account a password grant names by phone: `null` for a malformed number; 400 when phone logins are off. */
-async function phoneAccount(phoneCodes: PhoneCodes, runtime: IdentityRuntime, raw: string): Promise<{ account: string; user: UserRow | null }> {
-  if (!phoneCodes.settings.phoneEnabled) throw new IdentityError(400, 'phone_provider_disabled', Messages.phoneLoginDisabled);
-  let phone: string;
-  try {
-    phone = normalisePhone(raw);
-  } catch {
-    return { account: raw, user: null };
-  }
-  return { account: phone, user: await findUserByPhone(runtime.db, phone) };
-}
-
-async function passwordGrant(runtime: IdentityRuntime, phoneCodes: PhoneCodes, request: FastifyRequest): Promise<unknown> {
-  const { settings } = runtime;
-  limit(runtime, runtime.limits.token, request);
-  const body = bodyOf(request);
-  const rawEmail = optionalString(body, 'email');
-  const phone = optionalString(body, 'phone');
-  const password = optionalString(body, 'password') ?? '';
-  if (!rawEmail && !phone) throw validationFailed('missing email or phone');
-  if (rawEmail && !settings.emailEnabled) throw new IdentityError(422, 'email_provider_disabled', Messages.emailLoginDisabled);
-  let email: string | null = null;
-  try {
-    email = rawEmail ? normaliseEmail(rawEmail) : null;
-  } catch {
-    email = null;
-  }
-  const byPhone = !rawEmail && phone ? await phoneAccount(phoneCodes, runtime, phone) : null;
-  // The account is looked up while the attempt is counted; a refused attempt compares no password.
-  const [attempt, user] = await Promise.all([
-    runtime.logins.begin(byPhone?.account ?? email ?? rawEmail ?? '', clientAddress(request, runtime.settings)),
-    byPhone ? byPhone.user : email ? findUserByEmail(runtime.db, email) : null,
-  ]);
-  const ok = await verifyPassword(password, user?.encrypted_password ?? null);
-  if (!user || !ok) throw new IdentityError(400, 'invalid_credentials', Messages.invalidCredentials);
-  await attempt.succeeded();
-  if (isBanned(user)) throw new IdentityError(400, 'user_banned', Messages.userBanned);
-  if (byPhone && !user.phone_confirmed_at) throw new IdentityError(400, 'phone_not_confirmed', Messages.phoneNotConfirmed);
-  if (!byPhone && !user.email_confirmed_at) throw new IdentityError(400, 'email_not_confirmed', Messages.emailNotConfirmed);
-  const prepared = await runtime.db.transaction((tx) => startSession(tx, runtime.issuer, user.id, {
-      method: 'password',
-      client: clientFacts(request, runtime.settings),
-      audit: { writer: runtime.audit, traits: { provider: byPhone ? 'phone' : 'email' } },
-    }));
-  return finishSession(runtime.issuer, prepared);
-}
-
 const LOGOUT_SCOPES = ['global', 'local', 'others'] as const;
 
-/** `/signup`, `/token` (password and refresh_token grants) and `/logout`. */
+/** `/signup` and `/logout` (the grants of `/token` are in `grants/`). */
 export function registerSessionRoutes(app: FastifyInstance, runtime: IdentityRuntime, deps: { readonly phone: PhoneCodes }): void {
   app.post('/signup', (request) => signUp(runtime, deps.phone, request));
-
-  app.post<{ Querystring: { grant_type?: string } }>('/token', async (request, reply) => {
-    const grant = request.query.grant_type;
-    if (grant === 'password') return passwordGrant(runtime, deps.phone, request);
-    if (grant === 'refresh_token') {
-      const token = optionalString(bodyOf(request), 'refresh_token');
-      if (!token) throw new OAuthError('invalid_request', 'refresh_token required');
-      return refreshGrant(
-        { ...runtime, sessionLimiter: runtime.limits.refresh, ipAddress: clientAddress(request, runtime.settings) },
-        token,
-      );
-    }
-    const extra = grant === undefined ? undefined : runtime.extensions.grants.get(grant);
-    if (extra) return extra(request, reply);
-    throw new IdentityError(400, 'invalid_credentials', 'unsupported_grant_type');
-  });
 
   app.post<{ Querystring: { scope?: string } }>('/logout', async (request, reply) => {
     const scope = request.query.scope ?? 'global';

@@ -8,12 +8,13 @@ import type { CodeMailer } from '../otp/code-mail.js';
 import { endSessions } from '../end-sessions.js';
 import { EMAIL_CHANGE_TOKENS, emailChangeRecipients, requestEmailChange } from '../otp/email-change.js';
 import { sendReauthentication, useReauthentication } from '../otp/reauthentication.js';
-import { changeEmail, findUserById, isUniqueViolation, userJson } from '../users.js';
+import { isUniqueViolation, userJson } from '../users.js';
+import * as users from '../store/users.js';
+import { deleteUserTokens } from '../store/one-time-tokens.js';
 import type { UserUpdateSettings } from './user-settings.js';
 import { userActor } from '../audit/index.js';
 import { clientAddress } from '../http/client-address.js';
 import type { PhoneCodes } from '../phone/codes.js';
-import { setConfirmedPhone } from '../phone/accounts.js';
 import { requestedPhone, requestPhoneChange } from '../phone/change.js';
 
 /** Merges `changes` into metadata as GoTrue does: `null` deletes a key, anything else sets it. */
@@ -85,8 +86,7 @@ export function registerUserRoutes(app: FastifyInstance, runtime: IdentityRuntim
     }
     const immediateEmail = newEmail !== undefined && !user.email && runtime.settings.mailerAutoconfirm;
     if (newEmail !== undefined) {
-      const taken = await runtime.db.query('select 1 from auth.users where email = $1 and id <> $2 and deleted_at is null', [newEmail, user.id]);
-      if (taken.rows.length > 0) throw new IdentityError(422, 'email_exists', Messages.emailExists);
+      if (await users.emailTaken(runtime.db, newEmail, user.id)) throw new IdentityError(422, 'email_exists', Messages.emailExists);
       if (!immediateEmail) {
         const change = { user, newEmail, redirectTo: redirectOf(request, body) };
         deps.mail.takeBudget(request, ...emailChangeRecipients(deps.mail, change));
@@ -103,29 +103,21 @@ export function registerUserRoutes(app: FastifyInstance, runtime: IdentityRuntim
           // Codes mailed before the change (recovery, email change, nonces) no longer count, as in GoTrue.
           // An email change asked for in this same request stays pending.
           const keepsEmailChange = newEmail !== undefined && !immediateEmail;
-          await tx.query('delete from auth.one_time_tokens where user_id = $1 and not ($2 and token_type = any($3::text[]))', [user.id, keepsEmailChange, [...EMAIL_CHANGE_TOKENS]]);
-          await tx.query(
-            `update auth.users set encrypted_password = $2, updated_at = now(),
-                    new_email = case when $3 then new_email end, email_change_sent_at = case when $3 then email_change_sent_at end
-              where id = $1`,
-            [user.id, hash, keepsEmailChange],
-          );
+          await deleteUserTokens(tx, user.id, keepsEmailChange ? EMAIL_CHANGE_TOKENS : []);
+          await users.setPassword(tx, user.id, hash, keepsEmailChange);
           if (deps.settings.passwordChangeEndsSessions) {
             ended = await endSessions(tx, runtime.revocations, { kind: 'password_changed', userId: user.id, exceptSessionId: sessionId });
           }
         }
         if (data) {
-          await tx.query('update auth.users set raw_user_meta_data = $2, updated_at = now() where id = $1', [
-            user.id,
-            JSON.stringify(mergeMetadata(user.raw_user_meta_data, data)),
-          ]);
+          await users.setUserMetadata(tx, user.id, mergeMetadata(user.raw_user_meta_data, data));
         }
-        if (immediateEmail) await changeEmail(tx, user.id, newEmail, true);
+        if (immediateEmail) await users.changeEmail(tx, user.id, newEmail, true);
         const ipAddress = clientAddress(request, runtime.settings);
         if (hash) await runtime.audit.record(tx, { action: 'user_updated_password', actor: userActor(user), ipAddress });
         await runtime.audit.record(tx, { action: 'user_modified', actor: userActor(user), ipAddress });
-        if (immediatePhone) await setConfirmedPhone(tx, user.id, newPhone);
-        return { updated: await findUserById(tx, user.id), ended };
+        if (immediatePhone) await users.setConfirmedPhone(tx, user.id, newPhone);
+        return { updated: await users.findUserById(tx, user.id), ended };
       });
       if (ended) await runtime.revocations.announce(ended);
       if (!updated) throw new IdentityError(403, 'user_not_found', Messages.userFromSubMissing);

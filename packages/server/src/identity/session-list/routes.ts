@@ -3,7 +3,8 @@ import type { RevocationEvent } from '../../revocation/types.js';
 import { IdentityError, Messages, validationFailed } from '../errors.js';
 import { requireAdmin, requireUser } from '../http/authenticate.js';
 import type { IdentityRuntime } from '../runtime.js';
-import { findUserById, isUuid } from '../users.js';
+import { isUuid } from '../users.js';
+import { findUserById } from '../store/users.js';
 import { endSessions } from '../end-sessions.js';
 import { listSessions } from './store.js';
 

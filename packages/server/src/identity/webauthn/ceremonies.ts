@@ -10,7 +10,8 @@ import {
 } from '@simplewebauthn/server';
 import { IdentityError } from '../errors.js';
 import type { UserRow } from '../users.js';
-import { libraryCredential, type CredentialRow, type NewCredential } from './credentials.js';
+import { libraryCredential } from './credentials.js';
+import type { CredentialRow, NewCredential } from '../store/webauthn.js';
 import type { RelyingParty } from './settings.js';
 
 /** ES256, EdDSA and RS256: what platform authenticators and security keys offer. */

@@ -7,10 +7,12 @@ import { bodyOf, clientAddress, optionalString } from '../http/request.js';
 import { RateLimiter } from '../rate-limit.js';
 import type { IdentityRuntime } from '../runtime.js';
 import { finishSession, startSession } from '../sessions.js';
-import { adminTargetUser, findUserById, isBanned, isUniqueViolation, isUuid } from '../users.js';
+import { adminTargetUser, isBanned, isUniqueViolation, isUuid } from '../users.js';
+import { findUserById, lockUser } from '../store/users.js';
 import { assertionIdentity, authenticationOptions, registrationOptions, verifyAssertion, verifyRegistration } from './ceremonies.js';
-import { consumeChallenge, passkeyChallengeRefusal, storeChallenge } from './challenges.js';
-import { allCredentials, findPasskey, findPasskeyByCredentialId, insertCredential, listCredentials, passkeyJson, recordUse } from './credentials.js';
+import { passkeyChallengeRefusal, storeChallenge } from './challenges.js';
+import { passkeyJson } from './credentials.js';
+import * as credentials from '../store/webauthn.js';
 import { relyingParty, type RelyingParty, type WebAuthnSettings } from './settings.js';
 
 const PASSKEY_NOT_FOUND = 'Passkey not found';
@@ -57,9 +59,9 @@ export function registerPasskeyRoutes(app: FastifyInstance, runtime: IdentityRun
     scope.post('/passkeys/registration/options', async (request) => {
       const auth = await requireUser(runtime, request);
       requireManagementAal(auth);
-      const existing = await listCredentials(runtime.db, auth.user.id);
+      const existing = await credentials.listCredentials(runtime.db, auth.user.id);
       if (existing.length >= settings.maxPasskeysPerUser) throw new IdentityError(422, 'too_many_passkeys', 'Maximum number of passkeys reached');
-      const options = await registrationOptions(rp(), auth.user, await allCredentials(runtime.db, auth.user.id), settings.challengeExpiry);
+      const options = await registrationOptions(rp(), auth.user, await credentials.allCredentials(runtime.db, auth.user.id), settings.challengeExpiry);
       const stored = await storeChallenge(runtime.db, 'registration', options.challenge, { userId: auth.user.id, sessionId: auth.sessionId, factorId: null }, settings.challengeExpiry);
       return { challenge_id: stored.id, options, expires_at: stored.expiresAt };
     });
@@ -68,17 +70,16 @@ export function registerPasskeyRoutes(app: FastifyInstance, runtime: IdentityRun
       const auth = await requireUser(runtime, request);
       requireManagementAal(auth);
       const { challengeId, credential } = verifyBody(request);
-      const consumed = await consumeChallenge(runtime.db, challengeId, 'registration', { userId: auth.user.id, sessionId: auth.sessionId, factorId: null });
+      const consumed = await credentials.consumeChallenge(runtime.db, challengeId, 'registration', { userId: auth.user.id, sessionId: auth.sessionId, factorId: null });
       const refusal = passkeyChallengeRefusal(consumed);
       if (refusal) throw refusal;
       const created = await verifyRegistration(rp(), consumed!.challenge, credential, { userId: auth.user.id, factorId: null, friendlyName: 'Passkey' });
       try {
         const row = await runtime.db.transaction(async (tx) => {
           // The user's row orders concurrent registrations, so the limit holds.
-          await tx.query('select id from auth.users where id = $1 for update', [auth.user.id]);
-          const { rows } = await tx.query<{ count: string }>('select count(*)::text as count from auth.webauthn_credentials where user_id = $1 and factor_id is null', [auth.user.id]);
-          if (Number(rows[0]!.count) >= settings.maxPasskeysPerUser) throw new IdentityError(422, 'too_many_passkeys', 'Maximum number of passkeys reached');
-          const row = await insertCredential(tx, created);
+          await lockUser(tx, auth.user.id);
+          if ((await credentials.countPasskeys(tx, auth.user.id)) >= settings.maxPasskeysPerUser) throw new IdentityError(422, 'too_many_passkeys', 'Maximum number of passkeys reached');
+          const row = await credentials.insertCredential(tx, created);
           await runtime.audit.record(tx, { action: 'passkey_created', actor: userActor(auth.user), traits: { passkey_id: row.id }, ipAddress: clientAddress(request, runtime.settings) });
           return row;
         });
@@ -98,11 +99,11 @@ export function registerPasskeyRoutes(app: FastifyInstance, runtime: IdentityRun
 
     scope.post('/passkeys/authentication/verify', async (request) => {
       const { challengeId, credential } = verifyBody(request);
-      const consumed = await consumeChallenge(runtime.db, challengeId, 'authentication', { userId: null, sessionId: null, factorId: null });
+      const consumed = await credentials.consumeChallenge(runtime.db, challengeId, 'authentication', { userId: null, sessionId: null, factorId: null });
       const refusal = passkeyChallengeRefusal(consumed);
       if (refusal) throw refusal;
       const named = assertionIdentity(credential);
-      const stored = await findPasskeyByCredentialId(runtime.db, named.credentialId);
+      const stored = await credentials.findPasskeyByCredentialId(runtime.db, named.credentialId);
       // The credential must exist, be a passkey, and belong to the user its user handle names.
       if (!stored || (named.userHandle !== null && named.userHandle !== stored.user_id)) {
         throw new IdentityError(400, 'webauthn_verification_failed', 'Credential verification failed');
@@ -114,7 +115,7 @@ export function registerPasskeyRoutes(app: FastifyInstance, runtime: IdentityRun
       if (!user.email && user.phone && !user.phone_confirmed_at) throw new IdentityError(403, 'phone_not_confirmed', Messages.phoneNotConfirmed);
       if (isBanned(user)) throw new IdentityError(403, 'user_banned', Messages.userBanned);
       const prepared = await runtime.db.transaction(async (tx) => {
-        if (!(await recordUse(tx, stored.id, counter))) throw new IdentityError(400, 'webauthn_verification_failed', 'Credential verification failed');
+        if (!(await credentials.recordUse(tx, stored.id, counter))) throw new IdentityError(400, 'webauthn_verification_failed', 'Credential verification failed');
         return startSession(tx, runtime.issuer, user.id, {
           method: 'passkey',
           client: clientFacts(request, runtime.settings),
@@ -126,7 +127,7 @@ export function registerPasskeyRoutes(app: FastifyInstance, runtime: IdentityRun
 
     scope.get('/passkeys', async (request) => {
       const auth = await requireUser(runtime, request);
-      return (await listCredentials(runtime.db, auth.user.id)).map(passkeyJson);
+      return (await credentials.listCredentials(runtime.db, auth.user.id)).map(passkeyJson);
     });
 
     scope.patch<{ Params: { id: string } }>('/passkeys/:id', async (request) => {
@@ -136,13 +137,10 @@ export function registerPasskeyRoutes(app: FastifyInstance, runtime: IdentityRun
       if (name === '') throw validationFailed('friendly_name is required');
       if ([...name].length > 120) throw validationFailed('friendly_name must be 120 characters or less');
       const updated = await runtime.db.transaction(async (tx) => {
-        const { rows } = await tx.query<Parameters<typeof passkeyJson>[0]>(
-          `update auth.webauthn_credentials set friendly_name = $3, updated_at = now() where id = $1 and user_id = $2 and factor_id is null returning *`,
-          [id, auth.user.id, name],
-        );
-        if (!rows[0]) throw new IdentityError(404, 'validation_failed', PASSKEY_NOT_FOUND);
+        const renamed = await credentials.renamePasskey(tx, auth.user.id, id, name);
+        if (!renamed) throw new IdentityError(404, 'validation_failed', PASSKEY_NOT_FOUND);
         await runtime.audit.record(tx, { action: 'passkey_updated', actor: userActor(auth.user), traits: { passkey_id: id }, ipAddress: clientAddress(request, runtime.settings) });
-        return rows[0];
+        return renamed;
       });
       return passkeyJson(updated);
     });
@@ -150,10 +148,10 @@ export function registerPasskeyRoutes(app: FastifyInstance, runtime: IdentityRun
     scope.delete<{ Params: { id: string } }>('/passkeys/:id', async (request, reply) => {
       const auth = await requireUser(runtime, request);
       requireManagementAal(auth);
-      const found = await findPasskey(runtime.db, auth.user.id, passkeyId(request.params.id));
+      const found = await credentials.findPasskey(runtime.db, auth.user.id, passkeyId(request.params.id));
       if (!found) throw new IdentityError(404, 'validation_failed', PASSKEY_NOT_FOUND);
       await runtime.db.transaction(async (tx) => {
-        await tx.query('delete from auth.webauthn_credentials where id = $1', [found.id]);
+        await credentials.deleteCredential(tx, found.id);
         await runtime.audit.record(tx, { action: 'passkey_deleted', actor: userActor(auth.user), traits: { passkey_id: found.id }, ipAddress: clientAddress(request, runtime.settings) });
       });
       return reply.code(204).send();
@@ -166,14 +164,14 @@ export function registerPasskeyRoutes(app: FastifyInstance, runtime: IdentityRun
       const userOf = (id: string) => adminTargetUser(runtime.db, id);
       admin.get<{ Params: { id: string } }>('/admin/users/:id/passkeys', async (request) => {
         const user = await userOf(request.params.id);
-        return (await listCredentials(runtime.db, user.id)).map(passkeyJson);
+        return (await credentials.listCredentials(runtime.db, user.id)).map(passkeyJson);
       });
       admin.delete<{ Params: { id: string; passkeyId: string } }>('/admin/users/:id/passkeys/:passkeyId', async (request, reply) => {
         const user = await userOf(request.params.id);
-        const found = await findPasskey(runtime.db, user.id, passkeyId(request.params.passkeyId));
+        const found = await credentials.findPasskey(runtime.db, user.id, passkeyId(request.params.passkeyId));
         if (!found) throw new IdentityError(404, 'validation_failed', PASSKEY_NOT_FOUND);
         await runtime.db.transaction(async (tx) => {
-          await tx.query('delete from auth.webauthn_credentials where id = $1', [found.id]);
+          await credentials.deleteCredential(tx, found.id);
           const traits = { user_id: user.id, passkey_id: found.id };
           await runtime.audit.record(tx, { action: 'passkey_deleted', actor: adminActor(), traits, ipAddress: clientAddress(request, runtime.settings) });
         });

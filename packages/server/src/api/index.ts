@@ -1,5 +1,0 @@
-export { apiService, API_PREFIX } from './service.js';
-export { NotesService, type NoteEvent, type NotePublisher } from './notes/service.js';
-export type { NoteJson, NewNote, NotePatch } from './notes/schemas.js';
-export { buildOpenApiDocument } from './openapi.js';
-export { ApiError, type ApiErrorCode } from './errors.js';
