@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import type { ServiceModule } from '@latchkey/server';
+import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page, type Request } from 'playwright-core';
 
 /** Debian's Chromium; `.ci/run` installs the `chromium` package when it is missing. */
@@ -105,10 +105,10 @@ export function recordForeignRequests(context: BrowserContext, allowed: string):
 }
 
 /**
- * A service that serves one test page on the server's own origin: an HTML shell at `path` that loads
- * `entry` (a TypeScript module, bundled for Chromium with esbuild) from `${path}.js`.
+ * Routes that serve one test page on the server's own origin (pass to `startServer`'s `extend`): an HTML
+ * shell at `path` that loads `entry` (a TypeScript module, bundled for Chromium with esbuild) from `${path}.js`.
  */
-export async function bundledPageService(name: string, path: string, entry: URL): Promise<ServiceModule> {
+export async function bundledPage(name: string, path: string, entry: URL): Promise<(app: FastifyInstance) => void> {
   const bundle = await build({
     entryPoints: [fileURLToPath(entry)],
     bundle: true,
@@ -120,12 +120,8 @@ export async function bundledPageService(name: string, path: string, entry: URL)
     logLevel: 'silent',
   });
   const script = bundle.outputFiles[0]!.text;
-  return {
-    name,
-    async mount(app) {
-      app.get(path, async (_request, reply) => reply.type('text/html').send(`<!doctype html><title>${name}</title><script type="module" src="${path}.js"></script>`));
-      app.get(`${path}.js`, async (_request, reply) => reply.type('text/javascript').send(script));
-      return { name };
-    },
+  return (app) => {
+    app.get(path, async (_request, reply) => reply.type('text/html').send(`<!doctype html><title>${name}</title><script type="module" src="${path}.js"></script>`));
+    app.get(`${path}.js`, async (_request, reply) => reply.type('text/javascript').send(script));
   };
 }

@@ -12,7 +12,7 @@
 import { createClient } from '@supabase/supabase-js';
 import WebSocket from 'ws';
 import { LatchkeyApi, MemoryTokenStore, TokenSet } from '@latchkey/client';
-import { identityService, loadServerConfig, openPgliteDatabase, startServer, type IdentityExports } from '@latchkey/server';
+import { loadServerConfig, openPgliteDatabase, startServer } from '@latchkey/server';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const CALLERS = Number(process.env.BENCH_CALLERS ?? 1000);
@@ -25,14 +25,14 @@ const server = await startServer({
   env: { LATCHKEY_RATE_LIMIT_TOKEN_REFRESH: '0', LATCHKEY_RATE_LIMIT_SIGNUP: '0', LATCHKEY_REFRESH_TOKEN_REUSE_INTERVAL: '0' },
   config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' }),
   database: db,
-  services: [identityService],
+  services: { identity: true },
   extend: (app) => {
     app.addHook('onRequest', async (request) => {
       if (request.method === 'POST' && request.url.startsWith('/auth/v1/token')) tokenRequests += 1;
     });
   },
 });
-const anonKey = (server.services.get('identity')!.exports as IdentityExports).apiKeys.anonKey;
+const anonKey = server.services.identity!.apiKeys.anonKey;
 const address = `bench-${Date.now()}@example.com`;
 await new LatchkeyApi(server.url, { anonKey }).auth.signUp({ email: address, password: PASSWORD });
 

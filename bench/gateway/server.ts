@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
 import { WebSocket, WebSocketServer } from 'ws';
 import { loadServerConfig, startServer } from '@latchkey/server';
-import { gatewayService, type GatewayExports } from '../../packages/server/src/gateway/index.js';
+import type { GatewayExports } from '../../packages/server/src/gateway/index.js';
 import { encodePublication } from '../../packages/server/src/gateway/node.js';
 
 export const CHANNEL = 'org:bench';
@@ -77,9 +77,9 @@ if (mode === 'gateway') {
       LATCHKEY_GATEWAY_TOKEN_AUDIENCE: 'bench',
     },
     config: loadServerConfig({ PORT: '0', HOST: '127.0.0.1', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' }),
-    services: [gatewayService()],
+    services: { gateway: true },
   });
-  const gateway = server.services.get('gateway')!.exports as GatewayExports;
+  const gateway = server.services.gateway!;
   process.on('message', async (request: Request) => {
     if (request.type === 'measure') {
       const info = await (await fetch(`${server.url}/api/info`, { method: 'POST', headers: { 'x-api-key': API_KEY }, body: '{}' })).json() as { result: { nodes: { num_clients: number }[] } };

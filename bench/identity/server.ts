@@ -5,7 +5,7 @@
  * last read (`perf_hooks.monitorEventLoopDelay`, 1 ms resolution).
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { identityService, loadServerConfig, startServer } from '@latchkey/server';
+import { loadServerConfig, startServer } from '@latchkey/server';
 
 const histogram = monitorEventLoopDelay({ resolution: 1 });
 histogram.enable();
@@ -13,7 +13,7 @@ histogram.enable();
 const server = await startServer({
   env: process.env,
   config: loadServerConfig({ ...process.env, PORT: '0', LOG_LEVEL: 'warn' }),
-  services: [identityService],
+  services: { identity: true },
   extend(app, context) {
     // The same HTTP stack and four database round trips (BEGIN, two statements, COMMIT) doing no work:
     // what any refresh costs on this machine before the refresh itself.

@@ -12,10 +12,6 @@ import { build } from 'esbuild';
 import { loadServerConfig, startServer } from '@latchkey/server';
 import { launchBrowser } from '../../test-support/browser.js';
 import { notesApi } from '@latchkey/example-notes-api';
-import { consoleService } from '../../packages/server/src/console/index.js';
-import { gatewayService } from '../../packages/server/src/gateway/index.js';
-import { identityService } from '../../packages/server/src/identity/index.js';
-import { organizationsService } from '../../packages/server/src/organizations/index.js';
 import { contentSecurityPolicy } from '../../packages/server/src/console/security-headers.js';
 
 const RUNS = process.argv.includes('--quick') ? 3 : 7;
@@ -48,7 +44,7 @@ async function main(): Promise<void> {
     config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' }),
     env: {},
     adminSocket: false,
-    services: [identityService, organizationsService, gatewayService(), consoleService()],
+    services: { identity: true, organizations: true, gateway: true, console: true },
     extensions: [notesApi()],
     extend: (app) => {
       app.get('/peer', async (request, reply) => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withClaims } from '@latchkey/verify';
-import { ExtensionError, identityService, loadServerConfig, migrateExtension, startServer, type Database, type RunningServer } from '@latchkey/server';
+import { ExtensionError, loadServerConfig, migrateExtension, startServer, type Database, type RunningServer } from '@latchkey/server';
 import { describeEachDatabase } from '../../../test-support/databases.js';
 import { NOTES_MIGRATIONS, notesApi } from '../src/index.js';
 
@@ -78,7 +78,7 @@ describeEachDatabase('a database that already holds the notes table from before'
 
 describe('the extension point', () => {
   it('refuses the example without the identity service, and two extensions of one name', async () => {
-    await expect(startServer({ config: CONFIG, env: {}, services: [], extensions: [notesApi()] })).rejects.toMatchObject({ code: 'ERR_EXTENSION_NEEDS_IDENTITY' });
-    await expect(startServer({ config: CONFIG, env: {}, services: [identityService], extensions: [notesApi(), notesApi({ prefix: '/api/v2' })] })).rejects.toBeInstanceOf(ExtensionError);
+    await expect(startServer({ config: CONFIG, env: {}, services: {}, extensions: [notesApi()] })).rejects.toMatchObject({ code: 'ERR_EXTENSION_NEEDS_IDENTITY' });
+    await expect(startServer({ config: CONFIG, env: {}, services: { identity: true }, extensions: [notesApi(), notesApi({ prefix: '/api/v2' })] })).rejects.toBeInstanceOf(ExtensionError);
   });
 });

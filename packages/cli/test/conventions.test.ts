@@ -3,9 +3,6 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { identityService } from '@latchkey/server';
-import { gatewayService } from '../../server/src/gateway/index.js';
-import { organizationsService } from '../../server/src/organizations/index.js';
 import { describeEachDatabase } from '../../../test-support/databases.js';
 import { email, PASSWORD, startStack, type Stack } from '../../client/test/support.js';
 import { homes, latchkey } from './support.js';
@@ -48,7 +45,7 @@ describe('latchkey conventions without a server', { timeout: 60_000 }, () => {
 describeEachDatabase('latchkey signup, orgs, whoami, token and logout', (database) => {
   let stack: Stack;
   beforeAll(async () => {
-    stack = await startStack(database(), { services: [identityService, organizationsService, gatewayService()] });
+    stack = await startStack(database(), { services: { identity: true, organizations: true, gateway: true } });
   });
   afterAll(async () => {
     await stack?.close();

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { identityService, loadServerConfig, startServer, type IdentityExports, type RunningServer } from '@latchkey/server';
+import { loadServerConfig, startServer, type RunningServer } from '@latchkey/server';
 import { describeEachDatabase } from '../../../test-support/databases.js';
-import { gatewayService } from '../../server/src/gateway/index.js';
 import { homes, latchkey } from './support.js';
 
 const newHome = homes('latchkey-socket-login-');
@@ -16,9 +15,9 @@ describeEachDatabase('latchkey login --via-socket', (database) => {
       env: { LATCHKEY_RATE_LIMIT_TOKEN_REFRESH: '0', LATCHKEY_RATE_LIMIT_SIGNUP: '0' },
       config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' }),
       database: database(),
-      services: [identityService, gatewayService()],
+      services: { identity: true, gateway: true },
     });
-    anonKey = (server.services.get('identity')!.exports as IdentityExports).apiKeys.anonKey;
+    anonKey = server.services.identity!.apiKeys.anonKey;
   });
   afterAll(async () => {
     await server?.close();

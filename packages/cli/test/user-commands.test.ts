@@ -5,8 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LatchkeyApi, TokenSet } from '@latchkey/client';
 import { FileTokenStore } from '@latchkey/client/node';
 import { describeEachDatabase } from '../../../test-support/databases.js';
-import { identityService } from '@latchkey/server';
-import { gatewayService, type GatewayExports } from '../../server/src/gateway/index.js';
+import type { GatewayExports } from '../../server/src/gateway/index.js';
 import { email, PASSWORD, startStack, type Stack } from '../../client/test/support.js';
 import { LATCHKEY_BIN, spawnNode } from '../../../test-support/processes.js';
 import { homes, latchkey, type Home } from './support.js';
@@ -16,10 +15,10 @@ const newHome = homes('latchkey-cli-');
 describeEachDatabase('latchkey user commands', (database) => {
   let stack: Stack;
   beforeAll(async () => {
-    stack = await startStack(database(), { services: [identityService, gatewayService()] });
+    stack = await startStack(database(), { services: { identity: true, gateway: true } });
     gateway().registerRpc('sdk.echo', (data) => ({ echoed: data }));
   });
-  const gateway = () => stack.server.services.get('gateway')!.exports as GatewayExports;
+  const gateway = () => stack.server.services.gateway!;
   afterAll(async () => {
     await stack?.close();
   });

@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { identityService, loadServerConfig, startServer, webhooksService, type IdentityExports, type RunningServer } from '@latchkey/server';
+import { loadServerConfig, startServer, type RunningServer } from '@latchkey/server';
 import { describeEachDatabase } from '../../../test-support/databases.js';
 import { homes, latchkey } from './support.js';
 
@@ -15,9 +15,9 @@ describeEachDatabase('latchkey webhooks list|show|replay', (database) => {
       env: { LATCHKEY_WEBHOOK_SHOPIFY_SECRET: SHOPIFY_SECRET },
       config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' }),
       database: database(),
-      services: [identityService, webhooksService],
+      services: { identity: true, webhooks: true },
     });
-    serviceRoleKey = (server.services.get('identity')!.exports as IdentityExports).apiKeys.serviceRoleKey;
+    serviceRoleKey = server.services.identity!.apiKeys.serviceRoleKey;
   });
   afterAll(async () => {
     await server?.close();

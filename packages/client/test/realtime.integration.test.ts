@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { LatchkeyApi, MemoryTokenStore, TokenSet, type RealtimeClient } from '@latchkey/client';
 import { createNodeRealtimeClient } from '@latchkey/client/node';
-import { identityService } from '@latchkey/server';
-import { gatewayService, type GatewayExports } from '../../server/src/gateway/index.js';
+import type { GatewayExports } from '../../server/src/gateway/index.js';
 import { describeEachDatabase } from '../../../test-support/databases.js';
 import { email, PASSWORD, startStack, type Stack } from './support.js';
 
@@ -27,9 +26,9 @@ describeEachDatabase('realtime client against the gateway', (database) => {
     startStack(database(), {
       port,
       env: { LATCHKEY_JWT_EXPIRY: String(TOKEN_SECONDS), LATCHKEY_GATEWAY_EXPIRED_CLOSE_DELAY: '1' },
-      services: [identityService, gatewayService()],
+      services: { identity: true, gateway: true },
     });
-  const gateway = () => stack.server.services.get('gateway')!.exports as GatewayExports;
+  const gateway = () => stack.server.services.gateway!;
   beforeAll(async () => {
     stack = await start();
   });

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { LatchkeyApi, MemoryTokenStore, PasswordAuth, RefreshTokenAuth, TokenEndpointError } from '@latchkey/client';
 import { createNodeRealtimeClient } from '@latchkey/client/node';
-import { identityService } from '@latchkey/server';
-import { gatewayService, type GatewayExports } from '../../server/src/gateway/index.js';
+import type { GatewayExports } from '../../server/src/gateway/index.js';
 import { describeEachDatabase } from '../../../test-support/databases.js';
 import { email, PASSWORD, startStack, type Stack } from './support.js';
 
@@ -12,10 +11,10 @@ describeEachDatabase('realtime client signing in over the socket', (database) =>
   beforeAll(async () => {
     stack = await startStack(database(), {
       env: { LATCHKEY_JWT_EXPIRY: '4', LATCHKEY_GATEWAY_EXPIRED_CLOSE_DELAY: '1' },
-      services: [identityService, gatewayService()],
+      services: { identity: true, gateway: true },
     });
     wsUrl = `${stack.url.replace(/^http/, 'ws')}/connection/websocket`;
-    (stack.server.services.get('gateway')!.exports as GatewayExports).registerRpc('whoami', (_data, context) => ({ user: context.user }));
+    stack.server.services.gateway!.registerRpc('whoami', (_data, context) => ({ user: context.user }));
   });
   afterAll(async () => {
     await stack?.close();

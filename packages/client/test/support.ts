@@ -4,7 +4,7 @@
  * own verifier and answers 401 for tokens the test has revoked, and counters of token requests.
  */
 import type { FastifyInstance } from 'fastify';
-import { identityService, loadServerConfig, startServer, type Database, type IdentityExports, type RunningServer, type ServiceModule } from '@latchkey/server';
+import { loadServerConfig, startServer, type Database, type IdentityExports, type RunningServer, type ServiceSelection } from '@latchkey/server';
 
 export interface Stack {
   readonly server: RunningServer;
@@ -30,7 +30,7 @@ export const STACK_ENV: Record<string, string> = {
 
 export async function startStack(
   database: Database,
-  options: { env?: Record<string, string>; services?: readonly ServiceModule[]; port?: number | undefined } = {},
+  options: { env?: Record<string, string>; services?: ServiceSelection; extend?: (app: FastifyInstance) => void; port?: number | undefined } = {},
 ): Promise<Stack> {
   const tokenRequests = { total: 0, byGrant: {} as Record<string, number> };
   const revoked = new Set<string>();
@@ -40,9 +40,10 @@ export async function startStack(
     env: { ...STACK_ENV, ...options.env },
     config: loadServerConfig({ PORT: String(options.port ?? 0), DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' }),
     database,
-    services: options.services ?? [identityService],
-    extend: (app: FastifyInstance, context) => {
-      identityRef = context.services.get('identity')?.exports as IdentityExports | undefined;
+    services: options.services ?? { identity: true },
+    extend: (app: FastifyInstance, _context, services) => {
+      identityRef = services.identity ?? undefined;
+      options.extend?.(app);
       app.addHook('onRequest', async (request) => {
         const path = request.url.split('?')[0];
         if (request.method === 'POST' && (path === '/auth/v1/token' || path === '/auth/v1/oauth/token')) {
@@ -74,7 +75,7 @@ export async function startStack(
       });
     },
   });
-  const identity = server.services.get('identity')!.exports as IdentityExports;
+  const identity = server.services.identity!;
   return {
     server,
     url: server.url,

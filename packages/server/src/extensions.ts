@@ -10,10 +10,9 @@ import type { ClaimsDatabase } from '@latchkey/verify';
 import { inProcessRevocationSource, type RevocationSource } from '@latchkey/verify/revocations';
 import { migrate, type Migration, type MigrationReport } from './db/migrate.js';
 import type { Database } from './db/types.js';
-import type { GatewayExports } from './gateway/index.js';
 import { RpcError } from './gateway/rpc/errors.js';
 import type { AppContext } from './http/context.js';
-import { identityExports } from './identity/service.js';
+import type { Services } from './composition.js';
 import { buildOpenApiDocument } from './organizations/openapi.js';
 
 /** The logging calls an extension may make (the server's pino logger). */
@@ -122,11 +121,10 @@ export function migrateExtension(db: Database, extension: ServerExtension): Prom
   return migrate(db, migrations);
 }
 
-/** The host an extension is mounted with, from the context of the mounted services. */
-export function extensionHost(app: FastifyInstance, context: AppContext, extension: ServerExtension): ExtensionHost {
-  const identity = identityExports(context);
+/** The host an extension is mounted with, from the running services. */
+export function extensionHost(app: FastifyInstance, context: AppContext, services: Services, extension: ServerExtension): ExtensionHost {
+  const { identity, gateway } = services;
   if (!identity) throw new ExtensionError('ERR_EXTENSION_NEEDS_IDENTITY', `extension ${extension.name} needs the identity service mounted`);
-  const gateway = context.services.get('gateway')?.exports as GatewayExports | undefined;
   const logger = context.logger.child({ service: extension.name });
   return {
     app,
@@ -138,10 +136,10 @@ export function extensionHost(app: FastifyInstance, context: AppContext, extensi
     },
     publicUrl: () => context.publicUrl(),
     tokens: {
-      jwksUrl: () => identity.jwksUrl(),
-      issuer: () => identity.issuer(),
-      audience: identity.settings.audience,
-      secret: identity.settings.jwtSecret,
+      jwksUrl: identity.tokens.jwksUrl,
+      issuer: identity.tokens.issuer,
+      audience: identity.tokens.audience,
+      secret: identity.tokens.secret,
       serviceRoleKey: identity.apiKeys.serviceRoleKey,
     },
     revocationSource: () => inProcessRevocationSource(context.revocations),

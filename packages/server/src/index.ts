@@ -1,9 +1,9 @@
 export * from './config/index.js';
 export * from './db/index.js';
 export { buildApp, type AppOptions } from './http/app.js';
-export type { AppContext, MountedService, ServiceModule } from './http/context.js';
+export type { AppContext } from './http/context.js';
 export { createLogger, redactUrl, REDACTED_PATHS, type Logger } from './logging/logger.js';
-export { defaultServices } from './services.js';
+export { defaultServices, type ServiceFlags, type ServiceSelection, type Services } from './composition.js';
 export { startServer, type RunningServer, type StartOptions } from './server.js';
 export {
   ExtensionError,
@@ -22,7 +22,6 @@ export * from './admin/index.js';
 export * from './identity/index.js';
 export * from './revocation/index.js';
 export {
-  gatewayService,
   GATEWAY_VERSION,
   ErrorCode as GatewayErrorCode,
   DisconnectCode as GatewayDisconnectCode,
@@ -33,5 +32,6 @@ export {
   type RpcContext,
   type RpcHandler,
 } from './gateway/index.js';
-export { consoleService, CONSOLE_COOKIE, type ConsoleServiceOptions } from './console/index.js';
-export { webhooksService, loadWebhookSettings, type WebhookEndpoint, type WebhookScheme, type WebhookSettings, type WebhookEvent, type WebhookEventSummary } from './webhooks/index.js';
+export { CONSOLE_COOKIE, type ConsoleExports, type ConsoleServiceOptions } from './console/index.js';
+export { loadWebhookSettings, type WebhooksExports, type WebhookEndpoint, type WebhookScheme, type WebhookSettings, type WebhookEvent, type WebhookEventSummary } from './webhooks/index.js';
+export type { OrganizationsExports } from './organizations/index.js';

@@ -6,13 +6,12 @@ import { nextSteps } from './banner.js';
 import { joinCluster, openClusterBus, readClusterUrl, sharedSettings, storedClusterUrl, type ClusterBus, type ClusterMembership } from './cluster/index.js';
 import { buildApp } from './http/app.js';
 import { plainHttpWarning, readTlsMaterial, reloadTls } from './http/tls.js';
-import { identityExports } from './identity/service.js';
-import type { AppContext, MountedService, ServiceModule } from './http/context.js';
+import type { AppContext } from './http/context.js';
 import { loadIdentitySettings } from './identity/settings.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import { createRevocations } from './revocation/revocations.js';
 import type { Revocations } from './revocation/types.js';
-import { defaultServices } from './services.js';
+import { composeServices, defaultServices, type ComposedServices, type ServiceSelection, type Services } from './composition.js';
 import { checkExtensionNames, extensionHost, migrateExtension, type MountedExtension, type ServerExtension } from './extensions.js';
 
 export interface StartOptions {
@@ -22,8 +21,8 @@ export interface StartOptions {
   /** Already-validated settings; read from `env` and `flags` when absent. */
   readonly config?: ServerConfig;
   readonly logger?: Logger;
-  /** Services to mount. Default: every service of the product. */
-  readonly services?: readonly ServiceModule[];
+  /** Services to run. Default: every service of the product ({@link defaultServices}). */
+  readonly services?: ServiceSelection;
   /** An open database to use instead of the configured one (tests). Not closed by `close()`. */
   readonly database?: Database;
   /**
@@ -43,8 +42,10 @@ export interface StartOptions {
    * API): their migrations run after the product's, then each is mounted with the extension host.
    */
   readonly extensions?: readonly ServerExtension[];
-  /** Called with the app before it listens, to add routes (tests, embedding). */
-  readonly extend?: (app: FastifyInstance, context: AppContext) => void | Promise<void>;
+  /** Called with the app before the services are built (tests: observe the routes they register). */
+  readonly prepare?: (app: FastifyInstance) => void | Promise<void>;
+  /** Called with the app and the running services before it listens, to add routes (tests, embedding). */
+  readonly extend?: (app: FastifyInstance, context: AppContext, services: Services) => void | Promise<void>;
 }
 
 /** A running Latchkey process. */
@@ -55,7 +56,8 @@ export interface RunningServer {
   readonly db: Database;
   readonly config: ServerConfig;
   readonly logger: Logger;
-  readonly services: ReadonlyMap<string, MountedService>;
+  /** The services running in this process, each `null` when it does not run here. */
+  readonly services: Services;
   /** The admin socket the `latchkey` command reaches this server on; `null` when none is open. */
   readonly adminSocket: string | null;
   /** This process's revocation events (`context.revocations`); closed by `close()`. */
@@ -93,7 +95,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const db = options.database ?? (await openDatabase(config));
   const extensions = options.extensions ?? [];
   checkExtensionNames(extensions);
-  const mounted: (MountedService | MountedExtension)[] = [];
+  let composed: ComposedServices | undefined;
+  const mountedExtensions: MountedExtension[] = [];
   let app: FastifyInstance | undefined;
   let revocations: Revocations | undefined;
   let bus: ClusterBus | undefined;
@@ -112,7 +115,6 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     bus = clusterBus;
     app = buildApp({ db, logger, broker: clusterBus, tls });
     const scheme = tls ? 'https' : 'http';
-    const services = new Map<string, MountedService>();
     const extensionPrefixes: string[] = [];
     let listeningUrl = `${scheme}://${formatHost(config.host)}:${config.port}`;
     // On PostgreSQL several nodes share the database: without LATCHKEY_PUBLIC_URL the deployment is named
@@ -130,19 +132,17 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       cluster: clusterBus,
       publicUrl: () => config.publicUrl ?? listeningUrl,
       clusterUrl: () => clusterUrl ?? config.publicUrl ?? listeningUrl,
-      services,
     };
-    for (const service of options.services ?? defaultServices()) {
-      const instance = await service.mount(app, context);
-      services.set(service.name, instance);
-      mounted.push(instance);
-    }
+    await options.prepare?.(app);
+    const built = await composeServices(app, context, identitySettings, options.services ?? defaultServices());
+    composed = built;
+    const { services } = built;
     for (const extension of extensions) {
-      const instance = await extension.mount(extensionHost(app, context, extension));
-      mounted.push(instance);
+      const instance = await extension.mount(extensionHost(app, context, services, extension));
+      mountedExtensions.push(instance);
       if (instance.prefix !== undefined) extensionPrefixes.push(instance.prefix);
     }
-    await options.extend?.(app, context);
+    await options.extend?.(app, context, services);
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -152,19 +152,19 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     listeningUrl = url;
     if (clustered) {
       if (clusterUrl === null) clusterUrl = await storedClusterUrl(db, url);
-      const issuer = identityExports(context)?.issuer() ?? `${clusterUrl}/auth/v1`;
-      membership = await joinCluster({ db, url, settings: sharedSettings(env, issuer) });
+      membership = await joinCluster({ db, url, settings: sharedSettings(env, built.tokens.issuer()) });
     }
     const member = membership;
-    const admin = (options.adminSocket ?? ownsDatabase) ? await openAdminChannel(context, url, extensionPrefixes[0] ?? null) : null;
+    const admin = (options.adminSocket ?? ownsDatabase) ? await openAdminChannel(context, services, built.operations, url, extensionPrefixes[0] ?? null) : null;
     const base = context.publicUrl();
     const banner = [
       `health    ${base}/health`,
       `metrics   ${base}/metrics`,
-      ...mounted.flatMap((service) => service.banner?.(base) ?? []),
+      ...built.banner(base),
+      ...mountedExtensions.flatMap((extension) => extension.banner?.(base) ?? []),
       ...nextSteps({
         baseUrl: base,
-        anonKey: identityExports(context)?.apiKeys.anonKey ?? null,
+        anonKey: services.identity?.apiKeys.anonKey ?? null,
         dataLocation: databaseLocation(config.database),
         adminSocket: admin?.path ?? null,
       }),
@@ -198,7 +198,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
           await admin?.close();
           await member?.leave();
           await listening.close();
-          for (const service of [...mounted].reverse()) await service.close?.();
+          for (const extension of [...mountedExtensions].reverse()) await extension.close?.();
+          await built.close();
           await events.close();
           await clusterBus.close();
           if (ownsDatabase) await db.close();
@@ -208,7 +209,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     };
   } catch (error) {
     await app?.close().catch(() => undefined);
-    for (const service of mounted.reverse()) await service.close?.().catch(() => undefined);
+    for (const extension of mountedExtensions.reverse()) await extension.close?.().catch(() => undefined);
+    await composed?.close().catch(() => undefined);
     await membership?.leave().catch(() => undefined);
     await revocations?.close().catch(() => undefined);
     await bus?.close().catch(() => undefined);

@@ -5,7 +5,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { notesApi } from '@latchkey/example-notes-api';
 import { describeEachDatabase } from '../../../test-support/databases.js';
 import { ConfigError, loadServerConfig, startServer, type IdentityExports, type RunningServer } from '../src/index.js';
-import { gatewayService } from '../src/gateway/index.js';
 import { TEST_ENV, email, supabaseClient } from './identity/support.js';
 
 const CONFIG = { PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' };
@@ -38,7 +37,7 @@ describeEachDatabase('LATCHKEY_JWT_SECRET: one rule for identity, gateway and AP
 
     it('stops a node without the identity service too (the gateway verifies with the same secret)', async () => {
       const error = await startFailure(
-        startServer({ env: { ...TEST_ENV, LATCHKEY_JWT_SECRET: 'x'.repeat(20) }, config: loadServerConfig(CONFIG), database: database(), services: [gatewayService()] }),
+        startServer({ env: { ...TEST_ENV, LATCHKEY_JWT_SECRET: 'x'.repeat(20) }, config: loadServerConfig(CONFIG), database: database(), services: { gateway: true } }),
       );
       expect(error.variable).toBe('LATCHKEY_JWT_SECRET');
     });
@@ -52,7 +51,7 @@ describeEachDatabase('LATCHKEY_JWT_SECRET: one rule for identity, gateway and AP
 
     beforeAll(async () => {
       server = await startServer({ env: { ...TEST_ENV, LATCHKEY_JWT_SECRET: secret }, config: loadServerConfig(CONFIG), database: database(), extensions: [notesApi()] });
-      identity = server.services.get('identity')!.exports as IdentityExports;
+      identity = server.services.identity!;
     });
     afterAll(async () => {
       await server?.close();

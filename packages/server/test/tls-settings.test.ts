@@ -22,7 +22,7 @@ describe('TLS settings', () => {
     try {
       const notPem = path.join(dir, 'not.pem');
       await fs.writeFile(notPem, 'hello');
-      const start = (env: Record<string, string>) => startServer({ env, config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent', ...env }), services: [] });
+      const start = (env: Record<string, string>) => startServer({ env, config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent', ...env }), services: {  } });
       await expect(start({ LATCHKEY_TLS_CERT: path.join(dir, 'missing.pem'), LATCHKEY_TLS_KEY: notPem })).rejects.toThrow(/^LATCHKEY_TLS_CERT: cannot read certificate file .*ENOENT/);
       await expect(start({ LATCHKEY_TLS_CERT: notPem, LATCHKEY_TLS_KEY: notPem })).rejects.toThrow(/^LATCHKEY_TLS_CERT: must be a PEM file holding the certificate$/);
       const fakePem = path.join(dir, 'fake.pem');
@@ -56,7 +56,7 @@ describe('TLS settings', () => {
           done();
         },
       });
-      const server = await startServer({ env, config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', ...env }), logger: createLogger('warn', sink), services: [] });
+      const server = await startServer({ env, config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', ...env }), logger: createLogger('warn', sink), services: {  } });
       await server.close();
       return lines.map((line) => (JSON.parse(line) as { msg: string }).msg).filter((message) => message.includes('without TLS'));
     };

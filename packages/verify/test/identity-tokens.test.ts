@@ -7,7 +7,7 @@ import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { identityService, loadServerConfig, openPgliteDatabase, startServer, type Database, type IdentityExports, type RunningServer } from '@latchkey/server';
+import { loadServerConfig, openPgliteDatabase, startServer, type Database, type RunningServer } from '@latchkey/server';
 import { authenticate, BearerError, createVerifier, type Claims, type Verifier } from '../src/index.js';
 import { expressBearer } from '../src/express.js';
 import { fastifyBearer } from '../src/fastify.js';
@@ -30,9 +30,9 @@ beforeAll(async () => {
     env: { LATCHKEY_RATE_LIMIT_SIGNUP: '0', LATCHKEY_RATE_LIMIT_TOKEN_REFRESH: '0' },
     config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' }),
     database,
-    services: [identityService],
+    services: { identity: true },
   });
-  const identity = identityServer.services.get('identity')!.exports as IdentityExports;
+  const identity = identityServer.services.identity!;
   const signup = await fetch(`${identityServer.url}/auth/v1/signup`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', apikey: identity.apiKeys.anonKey },

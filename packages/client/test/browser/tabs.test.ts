@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { identityService } from '@latchkey/server';
-import { bundledPageService, launchBrowser, type TestBrowser } from '../../../../test-support/browser.js';
+import { bundledPage, launchBrowser, type TestBrowser } from '../../../../test-support/browser.js';
 import { describeEachDatabase } from '../../../../test-support/databases.js';
 import { PASSWORD, startStack, type Stack } from '../support.js';
 
@@ -13,7 +12,7 @@ describeEachDatabase('browser tabs sharing one session', (database) => {
   let stack: Stack;
   let browser: TestBrowser;
   beforeAll(async () => {
-    stack = await startStack(database(), { env: { LATCHKEY_JWT_EXPIRY: String(LIFETIME_S) }, services: [identityService, await bundledPageService('tabs-page', '/tabs', new URL('./tabs-page.ts', import.meta.url))] });
+    stack = await startStack(database(), { env: { LATCHKEY_JWT_EXPIRY: String(LIFETIME_S) }, extend: await bundledPage('tabs-page', '/tabs', new URL('./tabs-page.ts', import.meta.url)) });
     browser = await launchBrowser();
   });
   afterAll(async () => {

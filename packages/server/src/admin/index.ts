@@ -6,9 +6,10 @@
  * @module
  */
 import type { AppContext } from '../http/context.js';
+import type { Services } from '../composition.js';
 import { WEBSOCKET_PATH } from '../gateway/websocket.js';
-import { IDENTITY_PREFIX, identityExports } from '../identity/service.js';
-import { loadIdentitySettings } from '../identity/settings.js';
+import { IDENTITY_PREFIX, type IdentityExports } from '../identity/service.js';
+import type { IdentitySettings } from '../identity/settings.js';
 import { databaseIdentity, databaseLocation } from './database-identity.js';
 import { assertRotatable, databaseOperations, readSigningKey, rotationReport, type AdminOperations } from './operations.js';
 import { adminSocketPath, AdminError, type StatusReport } from './protocol.js';
@@ -23,11 +24,10 @@ const SERVICE_PATHS = { identity: IDENTITY_PREFIX, gateway: WEBSOCKET_PATH } as 
 
 /**
  * The operations of a running server: those of its database, with the keys it actually uses and a
- * rotation that this process starts signing with at once.
+ * rotation that this process starts signing with at once. `identity` is `null` when the identity service
+ * does not run in this process; `settings` are the validated identity settings either way.
  */
-export function serverOperations(context: AppContext): AdminOperations {
-  const identity = identityExports(context);
-  const settings = identity?.settings ?? loadIdentitySettings(context.env);
+export function serverOperations(context: AppContext, settings: IdentitySettings, identity: IdentityExports | null): AdminOperations {
   const base = databaseOperations(context.db, settings, context.revocations);
   const mounted = () => {
     if (!identity) throw new AdminError('identity_not_mounted', 'this server does not run the identity service');
@@ -51,10 +51,10 @@ export function serverOperations(context: AppContext): AdminOperations {
  * The status a running server reports for `latchkey status`. `apiPath` is where the app mounted into
  * the server (the example API with `--example`) serves, `null` when none is.
  */
-export function serverStatus(context: AppContext, url: string, socketPath: string, startedAt: Date, apiPath: string | null = null): StatusReport {
+export function serverStatus(context: AppContext, services: Services, url: string, socketPath: string, startedAt: Date, apiPath: string | null = null): StatusReport {
   const base = context.publicUrl();
-  const has = (name: keyof typeof SERVICE_PATHS) => context.services.has(name);
-  const apiKeys = identityExports(context)?.apiKeys;
+  const has = (name: keyof typeof SERVICE_PATHS) => services[name] !== null;
+  const apiKeys = services.identity?.apiKeys;
   return {
     running: true,
     pid: process.pid,
@@ -81,7 +81,7 @@ export function serverStatus(context: AppContext, url: string, socketPath: strin
  * when it cannot: an in-memory database, another live server on the same directory (PostgreSQL), or a
  * path the system refuses. The server runs on without it; the commands then use the database directly.
  */
-export async function openAdminChannel(context: AppContext, url: string, apiPath: string | null = null): Promise<AdminSocket | null> {
+export async function openAdminChannel(context: AppContext, services: Services, operations: AdminOperations, url: string, apiPath: string | null = null): Promise<AdminSocket | null> {
   const databaseId = databaseIdentity(context.config.database);
   if (databaseId === null) return null;
   const path = adminSocketPath(context.config.dataDir);
@@ -90,8 +90,8 @@ export async function openAdminChannel(context: AppContext, url: string, apiPath
     return await listenAdminSocket({
       path,
       databaseId,
-      operations: serverOperations(context),
-      status: async () => serverStatus(context, url, path, startedAt, apiPath),
+      operations,
+      status: async () => serverStatus(context, services, url, path, startedAt, apiPath),
       logger: context.logger,
     });
   } catch (error) {

@@ -5,7 +5,7 @@ import type { Logger } from '../logging/logger.js';
 import type { ClusterBus } from '../cluster/index.js';
 import type { Revocations } from '../revocation/types.js';
 
-/** What every service receives when it is mounted. */
+/** What every service receives when it is mounted, besides the services it depends on. */
 export interface AppContext {
   readonly config: ServerConfig;
   /** The raw environment, for services that read their own settings. */
@@ -31,26 +31,17 @@ export interface AppContext {
   clusterUrl?(): string;
   /** Messages every node acts on (signing keys changed), through Redis when `REDIS_URL` is set. Absent: this process only. */
   readonly cluster?: ClusterBus;
-  /** Services mounted so far, by name, so later ones can use earlier ones. */
-  readonly services: Map<string, MountedService>;
-}
-
-/** A service once mounted: whatever it exposes to others, and how to stop it. */
-export interface MountedService {
-  readonly name: string;
-  /** Lines for the start banner given the base URL, e.g. `identity  http://127.0.0.1:8000/auth/v1`. */
-  banner?(baseUrl: string): readonly string[];
-  /** Exposed to later services (for example the identity service's key store). */
-  readonly exports?: unknown;
-  /** Stops background work; called on shutdown after the server stops accepting requests. */
-  close?(): Promise<void>;
 }
 
 /**
- * A mountable part of the product (identity, example API, gateway). `mount` validates the service's own
- * settings (throwing `ConfigError` for bad ones), registers routes and starts background work.
+ * A service once mounted: what it offers the services built after it (typed, handed to them as
+ * arguments by the composition root), its banner lines, and how to stop it.
  */
-export interface ServiceModule {
-  readonly name: string;
-  mount(app: FastifyInstance, context: AppContext): Promise<MountedService>;
+export interface MountedService<TExports> {
+  /** What the service offers the services built after it (for example the identity service's key store). */
+  readonly exports: TExports;
+  /** Lines for the start banner given the base URL, e.g. `identity  http://127.0.0.1:8000/auth/v1`. */
+  banner?(baseUrl: string): readonly string[];
+  /** Stops background work; called on shutdown after the server stops accepting requests. */
+  close?(): Promise<void>;
 }

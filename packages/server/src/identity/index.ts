@@ -1,5 +1,5 @@
-export { identityService, identityExports, IDENTITY_PREFIX, type IdentityExports } from './service.js';
-export { loadAccessTokenLifetime, loadIdentitySettings, type IdentitySettings } from './settings.js';
+export { IDENTITY_PREFIX, type IdentityExports, type IdentityTokens } from './service.js';
+export { loadIdentitySettings, MIN_SECRET_BYTES, type IdentitySettings } from './settings.js';
 export { IdentityError, OAuthError, type IdentityErrorCode } from './errors.js';
 export type { ClaimsHook, ClaimsHookInput, ClaimsHookOutput, ClaimsHookContext } from './claims.js';
 export type { StartSessionOptions, ClientFacts } from './sessions.js';

@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Queryable } from '../db/index.js';
-import type { AppContext, MountedService, ServiceModule } from '../http/context.js';
+import type { AppContext, MountedService } from '../http/context.js';
 import { AuditLog, type AuditWriter } from './audit/audit-log.js';
 import { registerAuditRoutes } from './audit/routes.js';
 import { registerInviteRoutes } from './invite/routes.js';
@@ -44,18 +43,57 @@ import { startSessionExpiry } from './session-expiry.js';
 import { registerRevocationFeedRoute } from '../revocation/feed-route.js';
 import { issueSession, type ClientFacts, type StartSessionOptions } from './sessions.js';
 import { requireActor, requireUser, type RequestActor, type UserAuthentication } from './http/authenticate.js';
-import { loadIdentitySettings, type IdentitySettings } from './settings.js';
+import type { IdentitySettings } from './settings.js';
 import type { TokenResponse } from './types.js';
 
 /** Where the identity service is mounted. */
 export const IDENTITY_PREFIX = '/auth/v1';
 
 /**
- * What the identity service offers the services mounted after it (`context.services.get('identity')
- * .exports`).
+ * The identity service's tokens as the services that verify them see them (gateway, example API): where
+ * the keys are published and which `iss`, `aud`, HS256 secret and lifetime apply. Derived from the one
+ * validated {@link IdentitySettings}, whether or not the identity service runs in this process.
  */
+export interface IdentityTokens {
+  /** Path prefix of the identity service, `/auth/v1`. */
+  readonly prefix: string;
+  /** Path of the JWKS on a server that runs the identity service, `/auth/v1/.well-known/jwks.json`. */
+  readonly jwksPath: string;
+  /** Absolute URL of the JWKS as clients reach it, e.g. `http://127.0.0.1:8000/auth/v1/.well-known/jwks.json`. */
+  jwksUrl(): string;
+  /** `iss` of access tokens: `LATCHKEY_JWT_ISSUER`, else the deployment's URL followed by `/auth/v1`. */
+  issuer(): string;
+  /** `aud` of user tokens (`LATCHKEY_JWT_AUD`). Default `authenticated`. */
+  readonly audience: string;
+  /** The legacy HS256 secret (`LATCHKEY_JWT_SECRET`, at least 32 bytes), or `null`. */
+  readonly secret: string | null;
+  /** Access token lifetime in seconds (`LATCHKEY_JWT_EXPIRY`). Default 3600. */
+  readonly lifetime: number;
+}
+
+/**
+ * The identity service's tokens for `settings`, served at `context.publicUrl()` and issued for the
+ * deployment's URL (`context.clusterUrl()`): every node of one database issues and accepts the same `iss`.
+ */
+export function identityTokens(settings: IdentitySettings, context: Pick<AppContext, 'publicUrl' | 'clusterUrl'>): IdentityTokens {
+  const jwksPath = `${IDENTITY_PREFIX}/.well-known/jwks.json`;
+  const clusterUrl = context.clusterUrl ?? context.publicUrl;
+  return {
+    prefix: IDENTITY_PREFIX,
+    jwksPath,
+    jwksUrl: () => `${context.publicUrl()}${jwksPath}`,
+    issuer: () => settings.issuer ?? `${clusterUrl()}${IDENTITY_PREFIX}`,
+    audience: settings.audience,
+    secret: settings.jwtSecret,
+    lifetime: settings.jwtExpiry,
+  };
+}
+
+/** What the identity service offers the services built after it. */
 export interface IdentityExports {
   readonly settings: IdentitySettings;
+  /** Issuer, audience, secret, lifetime and JWKS location of the tokens this service issues. */
+  readonly tokens: IdentityTokens;
   readonly apiKeys: ApiKeys;
   /** Absolute URL of the JWKS, e.g. `http://127.0.0.1:8000/auth/v1/.well-known/jwks.json`. */
   jwksUrl(): string;
@@ -67,7 +105,7 @@ export interface IdentityExports {
    * Opens a session for a user and returns the token response (access token through the claims hooks,
    * refresh token), in one transaction. Throws `IdentityError` `user_not_found` / `user_banned`.
    */
-  issueSession(userId: string, options?: StartSessionOptions, prepare?: (tx: Queryable) => Promise<void>): Promise<TokenResponse>;
+  issueSession(userId: string, options?: StartSessionOptions): Promise<TokenResponse>;
   /** Every grant of the token endpoints, for callers that are not HTTP requests (sign-in over the gateway's socket). */
   readonly grants: GrantService;
   /** Verifies a token signed by this service (or the legacy HS256 secret); throws `IdentityError` `bad_jwt`. */
@@ -97,13 +135,12 @@ export interface IdentityExports {
   readonly audit: AuditWriter;
 }
 
-/** Looks the identity service up among the mounted services; `undefined` when it is not mounted. */
-export function identityExports(context: Pick<AppContext, 'services'>): IdentityExports | undefined {
-  return context.services.get('identity')?.exports as IdentityExports | undefined;
-}
-
-async function mount(app: FastifyInstance, context: AppContext): Promise<MountedService> {
-  const settings = loadIdentitySettings(context.env);
+/**
+ * The identity service: Supabase Auth (GoTrue) compatible, mounted at `/auth/v1`, so
+ * `createClient(BASE_URL, ANON_KEY)` from `@supabase/supabase-js` works against it unchanged. `settings`
+ * are the validated identity settings (`loadIdentitySettings`), read once per process.
+ */
+export async function mountIdentity(app: FastifyInstance, context: AppContext, settings: IdentitySettings): Promise<MountedService<IdentityExports>> {
   const otpSettings = loadOtpSettings(context.env);
   const userUpdateSettings = loadUserUpdateSettings(context.env);
   const mailSettings = loadMailSettings(context.env);
@@ -116,9 +153,8 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
   const keys = await KeyStore.open(context.db, settings);
   const apiKeys = await loadApiKeys(context.db, keys, settings, logger);
   const baseUrl = () => `${context.publicUrl()}${IDENTITY_PREFIX}`;
-  const clusterUrl = context.clusterUrl ?? context.publicUrl;
-  // The deployment's URL, not this node's: every node of one database issues and accepts the same `iss`.
-  const jwtIssuer = () => settings.issuer ?? `${clusterUrl()}${IDENTITY_PREFIX}`;
+  const tokens = identityTokens(settings, context);
+  const jwtIssuer = tokens.issuer;
   const issuer = new AccessTokenIssuer(keys, settings, jwtIssuer, logger);
   const cors = corsPolicy(settings.corsAllowedOrigins, context.publicUrl, settings.siteUrl);
   const logins = new LoginThrottle(context.db, settings);
@@ -192,13 +228,14 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
 
   const exports: IdentityExports = {
     settings,
+    tokens,
     apiKeys,
-    jwksUrl: () => `${baseUrl()}/.well-known/jwks.json`,
+    jwksUrl: tokens.jwksUrl,
     issuer: jwtIssuer,
     addClaimsHook: (hook) => {
       issuer.hooks.push(hook);
     },
-    issueSession: (userId, options, prepare) => issueSession(context.db, issuer, userId, options, prepare),
+    issueSession: (userId, options) => issueSession(context.db, issuer, userId, options),
     grants,
     verifyToken: async (token) => ({ ...(await keys.verify(token)) }),
     rotateSigningKey: async () => {
@@ -218,7 +255,6 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
   };
 
   return {
-    name: 'identity',
     exports,
     banner: (base) => [
       `identity  ${base}${IDENTITY_PREFIX}`,
@@ -238,8 +274,3 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
   };
 }
 
-/**
- * The identity service: Supabase Auth (GoTrue) compatible, mounted at `/auth/v1`, so
- * `createClient(BASE_URL, ANON_KEY)` from `@supabase/supabase-js` works against it unchanged.
- */
-export const identityService: ServiceModule = { name: 'identity', mount };

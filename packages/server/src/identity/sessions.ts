@@ -28,6 +28,12 @@ export interface StartSessionOptions {
    * recorded (a session opened by switching organization is no login).
    */
   readonly audit?: { readonly writer: AuditWriter; readonly traits?: Readonly<Record<string, unknown>> };
+  /**
+   * Runs in the session's transaction once the session is written, before the claims hooks, so they see
+   * what it records (switching organization records the one the session acts for). Throwing leaves
+   * nothing behind. Default none.
+   */
+  readonly onSessionStarted?: (tx: Queryable, sessionId: string) => Promise<void>;
 }
 
 /** Assembles the token response the client stores as its session. */
@@ -77,6 +83,7 @@ export async function startSession(tx: Queryable, issuer: AccessTokenIssuer, use
     const { writer, traits } = options.audit;
     await writer.record(tx, { action: 'login', actor: userActor(user), ...(traits ? { traits } : {}), ipAddress: options.client?.ip });
   }
+  await options.onSessionStarted?.(tx, session.id);
   const claims = await issuer.prepare(tx, user, session, method);
   return { user, claims, refreshToken };
 }
@@ -102,11 +109,7 @@ export async function issueSession(
   issuer: AccessTokenIssuer,
   userId: string,
   options: StartSessionOptions = {},
-  prepare?: (tx: Queryable) => Promise<void>,
 ): Promise<TokenResponse> {
-  const prepared = await db.transaction(async (tx) => {
-    await prepare?.(tx);
-    return startSession(tx, issuer, userId, options);
-  });
+  const prepared = await db.transaction((tx) => startSession(tx, issuer, userId, options));
   return finishSession(issuer, prepared);
 }

@@ -113,7 +113,7 @@ function jwtShaped(setting: RawSetting | undefined): string | null {
 }
 
 /** Access-token lifetime in seconds (`LATCHKEY_JWT_EXPIRY` / `GOTRUE_JWT_EXP`). Default 3600. */
-export function loadAccessTokenLifetime(env: Environment): number {
+function loadAccessTokenLifetime(env: Environment): number {
   return integer(env, ['LATCHKEY_JWT_EXPIRY', 'GOTRUE_JWT_EXP'], 3600, { min: 1, max: 7 * 24 * 3600 });
 }
 

@@ -1,16 +1,4 @@
-import type { Queryable } from '../db/index.js';
 import type { ClaimsHook } from '../identity/index.js';
-
-/**
- * Organizations chosen for sessions being opened right now, keyed by the transaction opening them
- * (`POST /organizations/{id}/switch`). The claims hook reads it within the same transaction.
- */
-const pendingSwitches = new WeakMap<Queryable, string>();
-
-/** Marks `tx` as opening a session that acts for `organizationId`. */
-export function chooseOrganizationFor(tx: Queryable, organizationId: string): void {
-  pendingSwitches.set(tx, organizationId);
-}
 
 type CurrentMembership = {
   readonly organization_id: string;
@@ -21,18 +9,11 @@ type CurrentMembership = {
  * Puts the session's organization and the user's role in it into `app_metadata`
  * (`organization_id`, `org_role`) at every issuance, refreshes included, so claims follow the
  * memberships: the session's chosen organization while the user is still a member of it, otherwise
- * the user's oldest membership. Users without memberships keep `app_metadata` exactly as stored.
+ * the user's oldest membership (a switch records the chosen one, `auth.session_organizations`, before
+ * the hook runs). Users without memberships keep `app_metadata` exactly as stored.
  */
 export const organizationClaimsHook: ClaimsHook = async ({ user_id: userId, claims }, { db }) => {
   const sessionId = typeof claims.session_id === 'string' && claims.session_id !== '' ? claims.session_id : null;
-  const switching = pendingSwitches.get(db);
-  if (switching && sessionId) {
-    await db.query(
-      `insert into auth.session_organizations (session_id, organization_id) values ($1, $2)
-       on conflict (session_id) do update set organization_id = excluded.organization_id`,
-      [sessionId, switching],
-    );
-  }
   const { rows } = await db.query<CurrentMembership>(
     `select m.organization_id, m.role
        from auth.organization_members m

@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { IdentityError, type IdentityExports } from '../identity/index.js';
-import { chooseOrganizationFor } from './claims-hook.js';
 import type { OrganizationStore } from './store.js';
 import { ORGANIZATION_ROLES, type Actor } from './types.js';
 
@@ -59,9 +58,14 @@ export function registerOrganizationRoutes(app: FastifyInstance, { identity, sto
   app.post<{ Params: { id: string } }>('/:id/switch', async (request) => {
     const { user } = await identity.requireUser(request);
     const target = organizationId(request);
-    return identity.issueSession(user.id, { method: 'token_refresh', client: identity.clientFacts(request) }, async (tx) => {
-      if (!(await store.isMember(tx, target, user.id))) throw new IdentityError(404, 'organization_not_found', 'Organization not found');
-      chooseOrganizationFor(tx, target);
+    return identity.issueSession(user.id, {
+      method: 'token_refresh',
+      client: identity.clientFacts(request),
+      // The claims hook then puts the chosen organization into the new session's token.
+      onSessionStarted: async (tx, sessionId) => {
+        if (!(await store.isMember(tx, target, user.id))) throw new IdentityError(404, 'organization_not_found', 'Organization not found');
+        await store.chooseForSession(tx, sessionId, target);
+      },
     });
   });
 

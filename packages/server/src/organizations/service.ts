@@ -1,14 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { parseSeconds, readSetting } from '../config/index.js';
-import type { AppContext, MountedService, ServiceModule } from '../http/context.js';
-import { IDENTITY_PREFIX, identityExports } from '../identity/index.js';
+import type { AppContext, MountedService } from '../http/context.js';
+import { IDENTITY_PREFIX, type IdentityExports } from '../identity/index.js';
 import { organizationClaimsHook } from './claims-hook.js';
 import { registerInvitationRoutes, registerReceivedInvitationRoutes } from './invitation-routes.js';
 import { InvitationStore } from './invitations.js';
 import { registerOrganizationRoutes } from './routes.js';
 import { OrganizationStore } from './store.js';
 
-/** What the organizations service offers the services mounted after it. */
+/** What the organizations service offers the services built after it. */
 export interface OrganizationsExports {
   readonly store: OrganizationStore;
   readonly invitations: InvitationStore;
@@ -17,9 +17,11 @@ export interface OrganizationsExports {
 /** Seconds an invitation may be accepted (`LATCHKEY_INVITATION_EXPIRY`, default 7 days). */
 const DEFAULT_INVITATION_EXPIRY = 7 * 24 * 3600;
 
-async function mount(app: FastifyInstance, context: AppContext): Promise<MountedService> {
-  const identity = identityExports(context);
-  if (!identity) throw new Error('the organizations service needs the identity service mounted before it');
+/**
+ * Organizations and memberships under `/auth/v1/organizations`, built on `identity`; puts the current
+ * organization and the caller's role in it into every access token's `app_metadata`.
+ */
+export async function mountOrganizations(app: FastifyInstance, context: AppContext, identity: IdentityExports): Promise<MountedService<OrganizationsExports>> {
   const expirySetting = readSetting(context.env, ['LATCHKEY_INVITATION_EXPIRY']);
   const expiry = expirySetting ? parseSeconds(expirySetting, { min: 60, max: 365 * 24 * 3600 }) : DEFAULT_INVITATION_EXPIRY;
   const store = new OrganizationStore(context.db, context.revocations);
@@ -42,12 +44,6 @@ async function mount(app: FastifyInstance, context: AppContext): Promise<Mounted
     },
     { prefix: `${IDENTITY_PREFIX}/invitations` },
   );
-  const exports: OrganizationsExports = { store, invitations };
-  return { name: 'organizations', exports };
+  return { exports: { store, invitations } };
 }
 
-/**
- * Organizations and memberships under `/auth/v1/organizations`; puts the current organization and
- * the caller's role in it into every access token's `app_metadata`.
- */
-export const organizationsService: ServiceModule = { name: 'organizations', mount };

@@ -154,6 +154,18 @@ export class OrganizationStore {
     return rows.length > 0;
   }
 
+  /**
+   * Records, inside `tx`, that the session acts for the organization: its tokens carry it (the claims
+   * hook reads it at every issuance) while the user stays a member.
+   */
+  async chooseForSession(tx: Queryable, sessionId: string, organizationId: string): Promise<void> {
+    await tx.query(
+      `insert into auth.session_organizations (session_id, organization_id) values ($1, $2)
+       on conflict (session_id) do update set organization_id = excluded.organization_id`,
+      [sessionId, organizationId],
+    );
+  }
+
   /** Changes a member's role. */
   updateMember(actor: Actor, organizationId: string, userId: string, role: OrganizationRole): Promise<MemberJson> {
     return this.#change(async (tx) => {

@@ -15,7 +15,7 @@ export interface Node {
 export async function startNode(databaseUrl: string, env: Record<string, string> = {}): Promise<Node> {
   const all = { ...TEST_ENV, PORT: '0', DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent', LATCHKEY_DATABASE_CONNECT_TIMEOUT: '2', ...env };
   const server = await startServer({ env: all, config: loadServerConfig(all), adminSocket: false });
-  const identity = server.services.get('identity')!.exports as IdentityExports;
+  const identity = server.services.identity!;
   return { server, url: server.url, anonKey: identity.apiKeys.anonKey, identity, close: () => server.close() };
 }
 

@@ -1,12 +1,7 @@
 import { mkdirSync } from 'node:fs';
-import { loadServerConfig, startServer, type Database, type IdentityExports, type RunningServer } from '@latchkey/server';
+import { loadServerConfig, startServer, type Database, type RunningServer } from '@latchkey/server';
 import type { Page } from 'playwright-core';
 import { notesApi } from '@latchkey/example-notes-api';
-import { consoleService } from '../../src/console/index.js';
-import { gatewayService } from '../../src/gateway/index.js';
-import { identityService } from '../../src/identity/index.js';
-import { organizationsService } from '../../src/organizations/index.js';
-import { webhooksService } from '../../src/webhooks/index.js';
 import { TEST_ENV } from '../identity/support.js';
 
 /** Every service of `latchkey serve`, the pages included, on a free port. */
@@ -23,10 +18,10 @@ export async function startPagesStack(database: Database, env: Record<string, st
     env: { ...TEST_ENV, ...env },
     config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' }),
     database,
-    services: [identityService, organizationsService, gatewayService(), webhooksService, consoleService()],
+    services: { identity: true, organizations: true, gateway: true, webhooks: true, console: true },
     extensions: [notesApi()],
   });
-  const { anonKey, serviceRoleKey } = (server.services.get('identity')!.exports as IdentityExports).apiKeys;
+  const { anonKey, serviceRoleKey } = server.services.identity!.apiKeys;
   return { server, url: server.url, anonKey, serviceRoleKey, close: () => server.close() };
 }
 

@@ -4,9 +4,9 @@ import type { Centrifuge } from 'centrifuge';
 import { authenticator } from 'otplib';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { createLogger, identityService, loadServerConfig, startServer, type Database, type IdentityExports, type RunningServer } from '@latchkey/server';
+import { createLogger, loadServerConfig, startServer, type Database, type RunningServer } from '@latchkey/server';
 import { describeEachDatabase } from '../../../../test-support/databases.js';
-import { gatewayService, type GatewayExports } from '../../src/gateway/index.js';
+import type { GatewayExports } from '../../src/gateway/index.js';
 import { TEST_ENV } from '../identity/support.js';
 import { officialClient, once } from './support.js';
 
@@ -32,10 +32,10 @@ async function start(database: Database, env: Record<string, string> = {}): Prom
     config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'debug' }),
     logger: createLogger('debug', sink),
     database,
-    services: [identityService, gatewayService()],
+    services: { identity: true, gateway: true },
   });
-  const anonKey = (server.services.get('identity')!.exports as IdentityExports).apiKeys.anonKey;
-  (server.services.get('gateway')!.exports as GatewayExports).registerRpc('whoami', (_data, context) => ({ user: context.user }));
+  const anonKey = server.services.identity!.apiKeys.anonKey;
+  server.services.gateway!.registerRpc('whoami', (_data, context) => ({ user: context.user }));
   return {
     server,
     logs,
@@ -179,7 +179,7 @@ describeEachDatabase('sign-in over the socket', (database) => {
   it('an application method named auth.* is not reachable without a token', async () => {
     // A method that only shares the prefix (here an application's own) must not open to token-less callers.
     const calls: string[] = [];
-    const gateway = app.server.services.get('gateway')!.exports as GatewayExports;
+    const gateway = app.server.services.gateway!;
     gateway.registerRpc('auth.admin.deleteUser', (_data, context) => {
       calls.push(context.user);
       return { deleted: true };
@@ -314,7 +314,7 @@ describeEachDatabase('sign-in over the socket without a trusted proxy', (databas
 
 /** The six-digit code of the newest mail to `email` in the development outbox. */
 async function mailedCode(app: Started, email: string): Promise<string> {
-  const serviceRoleKey = (app.server.services.get('identity')!.exports as IdentityExports).apiKeys.serviceRoleKey;
+  const serviceRoleKey = app.server.services.identity!.apiKeys.serviceRoleKey;
   const deadline = Date.now() + 5000;
   for (;;) {
     const answer = await fetch(`${app.server.url}/auth/v1/admin/outbox?email=${encodeURIComponent(email)}`, { headers: { authorization: `Bearer ${serviceRoleKey}` } });

@@ -6,7 +6,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, createLogger, loadServerConfig, startServer } from '@latchkey/server';
 import { createTestDatabase, type TestDatabase } from '../../../../test-support/databases.js';
-import { gatewayService, loadGatewaySettings, parseCentrifugoConfig } from '../../src/gateway/index.js';
+import { loadGatewaySettings, parseCentrifugoConfig } from '../../src/gateway/index.js';
 import { LATCHKEY_BIN, spawnNode } from '../../../../test-support/processes.js';
 import { officialClient, once } from './support.js';
 
@@ -50,7 +50,7 @@ describe('Centrifugo config files', () => {
       config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'warn' }),
       logger: createLogger('warn', sink),
       database: database.db,
-      services: [gatewayService()],
+      services: { gateway: true },
     });
     return { server, lines };
   };

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { identityService, loadServerConfig, startServer, type IdentityExports, type RunningServer } from '@latchkey/server';
+import { loadServerConfig, startServer, type RunningServer } from '@latchkey/server';
 import { describeEachDatabase } from '../../../../test-support/databases.js';
-import { gatewayService, type GatewayExports } from '../../src/gateway/index.js';
+import type { GatewayExports } from '../../src/gateway/index.js';
 import { TEST_ENV } from '../identity/support.js';
 import { officialClient, once } from './support.js';
 
@@ -19,10 +19,10 @@ describeEachDatabase('gateway with tokens from the identity service', (database)
       env: { ...TEST_ENV },
       config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' }),
       database: database(),
-      services: [identityService, gatewayService()],
+      services: { identity: true, gateway: true },
     });
-    anonKey = (server.services.get('identity')!.exports as IdentityExports).apiKeys.anonKey;
-    const gateway = server.services.get('gateway')!.exports as GatewayExports;
+    anonKey = server.services.identity!.apiKeys.anonKey;
+    const gateway = server.services.gateway!;
     gateway.registerRpc('whoami', (_data, context) => ({ user: context.user, role: context.claims?.role }));
   });
   afterAll(async () => {
@@ -61,7 +61,7 @@ describeEachDatabase('gateway with tokens from the identity service', (database)
       const publication = once<{ data: unknown }>(own, 'publication');
       own.subscribe();
       await once(own, 'subscribed');
-      await (server.services.get('gateway')!.exports as GatewayExports).publish(`user:#${session.user.id}`, { hello: email });
+      await server.services.gateway!.publish(`user:#${session.user.id}`, { hello: email });
       expect((await publication).data).toEqual({ hello: email });
     } finally {
       centrifuge.disconnect();

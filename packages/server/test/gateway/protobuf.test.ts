@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { PublicationContext, SubscribedContext } from 'centrifuge';
 import { Centrifuge, type Subscription } from 'centrifuge/build/protobuf';
+import { SignJWT } from 'jose';
 import protobuf from 'protobufjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -100,6 +101,7 @@ function protobufSuite(engine: 'memory' | 'redis'): void {
   const clients: Centrifuge[] = [];
   const run = randomUUID().slice(0, 8);
   const channel = (namespace: string) => `${namespace}:${run}-${randomUUID().slice(0, 8)}`;
+  const sent: unknown[] = [];
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'latchkey-protobuf-'));
@@ -111,7 +113,10 @@ function protobufSuite(engine: 'memory' | 'redis'): void {
     if (engine === 'redis') Object.assign(env, { REDIS_URL: process.env.REDIS_URL ?? '', LATCHKEY_REDIS_PREFIX: `test-protobuf-${run}` });
     first = await startGateway(database.db, env);
     second = engine === 'redis' ? await startGateway(database.db, env) : first;
-    for (const node of new Set([first, second])) node.gateway.registerRpc<{ text: string }, { echo: string; user: string }>('echo', (data, context) => ({ echo: data.text, user: context.user }));
+    for (const node of new Set([first, second])) {
+      node.gateway.registerRpc<{ text: string }, { echo: string; user: string }>('echo', (data, context) => ({ echo: data.text, user: context.user }));
+      node.gateway.onSend((data, from) => sent.push({ data, user: from.user }));
+    }
   });
   afterAll(async () => {
     for (const client of clients) client.disconnect();
@@ -163,6 +168,9 @@ function protobufSuite(engine: 'memory' | 'redis'): void {
     // Bytes that are not JSON cannot reach JSON subscribers or handlers: 107, and the connection stays.
     await expect(client.rpc('echo', new Uint8Array([0xff, 0x00, 0x01]))).rejects.toMatchObject({ code: 107 });
     expect(client.state).toBe('connected');
+    // `send`: fire-and-forget, its data reaches the send handlers as JSON.
+    await client.send(bytes({ note: 'fire' }));
+    await expect.poll(() => sent).toContainEqual({ data: { note: 'fire' }, user: 'user-rpc' });
   });
 
   it('delivers publications, presence, join/leave and history; JSON and protobuf clients share a channel', async () => {
@@ -299,6 +307,8 @@ describe('protobuf protocol with the official client, memory engine', () => {
 });
 describeWith(['REDIS_URL'], 'protobuf protocol with the official client, Redis engine shared by two nodes', () => protobufSuite('redis'));
 
+const SUBSCRIPTION_SECRET = 'subscription-secret-for-protobuf-tests-0123456789';
+
 describe('protobuf protocol: tokens, disconnects and bad input', () => {
   let database: TestDatabase;
   let keys: KeyServer;
@@ -313,7 +323,12 @@ describe('protobuf protocol: tokens, disconnects and bad input', () => {
   beforeAll(async () => {
     database = await createTestDatabase('pglite');
     keys = await startKeyServer();
-    gateway = await startGateway(database.db, { LATCHKEY_GATEWAY_TOKEN_JWKS_URL: keys.url, LATCHKEY_GATEWAY_EXPIRED_CLOSE_DELAY: '2' });
+    gateway = await startGateway(database.db, {
+      LATCHKEY_GATEWAY_TOKEN_JWKS_URL: keys.url,
+      LATCHKEY_GATEWAY_EXPIRED_CLOSE_DELAY: '2',
+      LATCHKEY_GATEWAY_EXPIRED_SUB_CLOSE_DELAY: '2',
+      LATCHKEY_GATEWAY_SUBSCRIPTION_TOKEN_HMAC_SECRET: SUBSCRIPTION_SECRET,
+    });
     gateway.gateway.registerRpc('whoami', (_data, context) => ({ user: context.user }));
   });
   afterAll(async () => {
@@ -343,6 +358,43 @@ describe('protobuf protocol: tokens, disconnects and bad input', () => {
     expect(states).toEqual([]);
     expect(calls).toBeGreaterThanOrEqual(2);
     expect(json((await centrifuge.rpc('whoami', bytes({}))).data)).toEqual({ user: 'fresh' });
+  }, 15_000);
+
+  it('refreshes a subscription token in-band with sub_refresh, and delivers on server-side subscriptions from the token', async () => {
+    const subToken = (expiresIn: number) =>
+      new SignJWT({ sub: 'private', channel: '$secret' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setExpirationTime(Math.floor(Date.now() / 1000) + expiresIn)
+        .sign(new TextEncoder().encode(SUBSCRIPTION_SECRET));
+    const centrifuge = client({ token: await keys.mint({ sub: 'private', channels: ['user:#private'] }) });
+    const serverSide = once<{ channel: string }>(centrifuge, 'subscribed');
+    const connected = once(centrifuge, 'connected');
+    centrifuge.connect();
+    await connected;
+    expect((await serverSide).channel).toBe('user:#private');
+    const serverPublication = once<{ channel: string; data: unknown }>(centrifuge, 'publication');
+    await gateway.gateway.publish('user:#private', { direct: true });
+    const received = await serverPublication;
+    expect(received.channel).toBe('user:#private');
+    expect(json(received.data)).toEqual({ direct: true });
+
+    let calls = 0;
+    const secret = centrifuge.newSubscription('$secret', {
+      getToken: async () => {
+        calls += 1;
+        return subToken(2);
+      },
+    });
+    const events: string[] = [];
+    secret.on('unsubscribed', (ctx: Ctx) => events.push(`unsubscribed ${ctx.code}`));
+    centrifuge.on('connecting', (ctx: Ctx) => events.push(`connecting ${ctx.code}`));
+    const subscribed = once(secret, 'subscribed');
+    secret.subscribe();
+    await subscribed;
+    await sleep(5000);
+    expect(events).toEqual([]);
+    expect(calls).toBeGreaterThanOrEqual(3);
+    expect(secret.state).toBe('subscribed');
   }, 15_000);
 
   it('closes with the documented codes: 3005 when a token lapses, 3500 for an invalid token, 3503 through the server API', async () => {

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Subscription } from 'centrifuge';
 import { expect } from 'vitest';
-import { identityService, loadServerConfig, startServer, type Database, type IdentityExports, type RunningServer } from '@latchkey/server';
-import { gatewayService, type GatewayExports } from '../../src/gateway/index.js';
-import { organizationsService } from '../../src/organizations/index.js';
+import { loadServerConfig, startServer, type Database, type RunningServer } from '@latchkey/server';
+import type { GatewayExports } from '../../src/gateway/index.js';
 import { TEST_ENV } from '../identity/support.js';
 
 /** A server with identity, organizations and gateway, as `latchkey serve` mounts them. */
@@ -31,16 +30,16 @@ export async function startStack(database: Database, env: Record<string, string>
     env: { ...TEST_ENV, ...env },
     config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent', ...env }),
     database,
-    services: [identityService, organizationsService, gatewayService()],
+    services: { identity: true, organizations: true, gateway: true },
   });
-  const { anonKey, serviceRoleKey } = (server.services.get('identity')!.exports as IdentityExports).apiKeys;
+  const { anonKey, serviceRoleKey } = server.services.identity!.apiKeys;
   return {
     server,
     url: server.url,
     wsUrl: `${server.url.replace(/^http/, 'ws')}/connection/websocket`,
     anonKey,
     serviceRoleKey,
-    gateway: server.services.get('gateway')!.exports as GatewayExports,
+    gateway: server.services.gateway!,
     close: () => server.close(),
   };
 }

@@ -2,8 +2,10 @@ import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../../../test-support/databases.js';
 import { loadServerConfig } from '../../src/config/index.js';
-import { gatewayService } from '../../src/gateway/index.js';
+import { mountGateway } from '../../src/gateway/index.js';
 import type { AppContext } from '../../src/http/context.js';
+import { identityTokens } from '../../src/identity/service.js';
+import { loadIdentitySettings } from '../../src/identity/settings.js';
 import { createLogger } from '../../src/logging/logger.js';
 import type { Revocations } from '../../src/revocation/types.js';
 
@@ -32,11 +34,10 @@ describe('gateway start', () => {
       logger: createLogger('silent'),
       revocations,
       publicUrl: () => 'http://127.0.0.1:1',
-      services: new Map(),
     };
     const app = Fastify();
     try {
-      await expect(gatewayService().mount(app, context)).rejects.toThrow('database unavailable');
+      await expect(mountGateway(app, context, { tokens: identityTokens(loadIdentitySettings(env), context), identity: null })).rejects.toThrow('database unavailable');
       expect(listeners).toBe(0);
     } finally {
       await app.close();

@@ -3,8 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Centrifuge, type Options } from 'centrifuge';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import { WebSocket } from 'ws';
-import { loadServerConfig, startServer, type Database, type RunningServer, type ServiceModule } from '@latchkey/server';
-import { gatewayService, type GatewayExports } from '../../src/gateway/index.js';
+import { loadServerConfig, startServer, type Database, type GatewayExports, type RunningServer } from '@latchkey/server';
 
 /** A JWKS endpoint the tests control: serves a fresh ES256 key, can be switched off. */
 export interface KeyServer {
@@ -57,7 +56,7 @@ export async function startKeyServer(): Promise<KeyServer> {
 
 export const API_KEY = 'test-gateway-api-key-0123456789';
 
-/** A running server with the gateway mounted (and `extra` services before it). */
+/** A running server with the gateway alone. */
 export interface GatewayServer {
   readonly server: RunningServer;
   readonly url: string;
@@ -68,7 +67,7 @@ export interface GatewayServer {
   close(): Promise<void>;
 }
 
-export async function startGateway(database: Database, env: Record<string, string>, extra: readonly ServiceModule[] = []): Promise<GatewayServer> {
+export async function startGateway(database: Database, env: Record<string, string>): Promise<GatewayServer> {
   const fullEnv = { LATCHKEY_GATEWAY_API_KEY: API_KEY, ...env };
   const server = await startServer({
     env: fullEnv,
@@ -80,9 +79,9 @@ export async function startGateway(database: Database, env: Record<string, strin
       ...(env.LATCHKEY_REDIS_PREFIX ? { LATCHKEY_REDIS_PREFIX: env.LATCHKEY_REDIS_PREFIX } : {}),
     }),
     database,
-    services: [...extra, gatewayService()],
+    services: { gateway: true },
   });
-  const gateway = server.services.get('gateway')?.exports as GatewayExports;
+  const gateway = server.services.gateway!;
   return {
     server,
     url: server.url,

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { CDPSession, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { identityService, loadServerConfig, startServer, type IdentityExports, type RunningServer } from '@latchkey/server';
-import { bundledPageService, launchBrowser, type TestBrowser } from '../../../../test-support/browser.js';
+import { loadServerConfig, startServer, type RunningServer } from '@latchkey/server';
+import { bundledPage, launchBrowser, type TestBrowser } from '../../../../test-support/browser.js';
 import { describeEachDatabase } from '../../../../test-support/databases.js';
 import { claimsOf, TEST_ENV } from './support.js';
 
@@ -24,7 +24,8 @@ describeEachDatabase('passkeys in Chromium with its virtual authenticator', (dat
       env: TEST_ENV,
       config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' }),
       database: database(),
-      services: [identityService, await bundledPageService('passkey-page', '/passkey', new URL('./browser/passkey-page.ts', import.meta.url))],
+      services: { identity: true },
+      extend: await bundledPage('passkey-page', '/passkey', new URL('./browser/passkey-page.ts', import.meta.url)),
     });
     browser = await launchBrowser();
     page = await browser.newPage();
@@ -43,7 +44,7 @@ describeEachDatabase('passkeys in Chromium with its virtual authenticator', (dat
   });
 
   it('registers a passkey and signs in with it through a page on the server (localhost origin)', { timeout: 90_000 }, async () => {
-    const identity = server.services.get('identity')!.exports as IdentityExports;
+    const identity = server.services.identity!;
     // `localhost`, not 127.0.0.1: browsers accept no IP address as RP ID.
     const origin = server.url.replace('127.0.0.1', 'localhost');
     await page.goto(`${origin}/passkey?anon=${encodeURIComponent(identity.apiKeys.anonKey)}`);

@@ -1,6 +1,6 @@
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import WebSocket from 'ws';
-import { identityService, loadServerConfig, startServer, type Database, type IdentityExports, type RunningServer } from '@latchkey/server';
+import { loadServerConfig, startServer, type Database, type IdentityExports, type RunningServer } from '@latchkey/server';
 
 /** A running server with only the identity service, on a free port. */
 export interface IdentityServer {
@@ -37,9 +37,9 @@ export async function startIdentity(database: Database, env: Record<string, stri
     env: { ...TEST_ENV, ...env },
     config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' }),
     database,
-    services: [identityService],
+    services: { identity: true },
   });
-  const identity = server.services.get('identity')!.exports as IdentityExports;
+  const identity = server.services.identity!;
   const { anonKey, serviceRoleKey } = identity.apiKeys;
   return {
     server,

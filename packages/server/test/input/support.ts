@@ -1,5 +1,5 @@
 import type { FastifyInstance, HTTPMethods, LightMyRequestResponse } from 'fastify';
-import { defaultServices, loadServerConfig, startServer, type Database, type IdentityExports, type RunningServer, type ServiceModule } from '@latchkey/server';
+import { loadServerConfig, startServer, type Database, type RunningServer } from '@latchkey/server';
 import { notesApi } from '@latchkey/example-notes-api';
 import { TEST_ENV } from '../identity/support.js';
 
@@ -41,16 +41,12 @@ export interface Fixture {
 
 export const GATEWAY_KEY = 'fuzz-gateway-api-key';
 
-/** A service mounted first that records each route the others register. */
-function routeRecorder(routes: RouteEntry[]): ServiceModule {
-  return {
-    name: 'route-recorder',
-    async mount(app) {
-      app.addHook('onRoute', (route) => {
-        for (const method of [route.method].flat()) routes.push({ method, url: route.url });
-      });
-      return { name: 'route-recorder' };
-    },
+/** Records each route the services register (run before they are built). */
+function routeRecorder(routes: RouteEntry[]): (app: FastifyInstance) => void {
+  return (app) => {
+    app.addHook('onRoute', (route) => {
+      for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+    });
   };
 }
 
@@ -65,11 +61,11 @@ export async function startTarget(database: Database): Promise<Target> {
     env: { ...TEST_ENV, LATCHKEY_GATEWAY_API_KEY: GATEWAY_KEY },
     config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' }),
     database,
-    services: [routeRecorder(routes), ...defaultServices()],
+    prepare: routeRecorder(routes),
     extensions: [notesApi()],
   });
   const app = server.app;
-  const identity = server.services.get('identity')!.exports as IdentityExports;
+  const identity = server.services.identity!;
   const { anonKey, serviceRoleKey } = identity.apiKeys;
   const json = (method: HTTPMethods, url: string, body: unknown, token = anonKey) =>
     app.inject({ method, url, payload: JSON.stringify(body), headers: { 'content-type': 'application/json', apikey: anonKey, authorization: `Bearer ${token}` } });

@@ -77,7 +77,7 @@ describeEachDatabase('organizations and their claims', (database) => {
       config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' }),
       database: database(),
     });
-    identity = server.services.get('identity')!.exports as IdentityExports;
+    identity = server.services.identity!;
     [alice, bob, carol] = [await signUp(), await signUp(), await signUp()];
   });
 

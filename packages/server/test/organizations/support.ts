@@ -1,5 +1,4 @@
-import { identityService, loadServerConfig, startServer, type Database, type IdentityExports, type RunningServer } from '@latchkey/server';
-import { organizationsService } from '../../src/organizations/index.js';
+import { loadServerConfig, startServer, type Database, type IdentityExports, type RunningServer } from '@latchkey/server';
 import { TEST_ENV } from '../identity/support.js';
 
 /** A running server with the identity and organizations services, on a free port. */
@@ -14,9 +13,9 @@ export async function startOrganizations(database: Database): Promise<Organizati
     env: TEST_ENV,
     config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' }),
     database,
-    services: [identityService, organizationsService],
+    services: { identity: true, organizations: true },
   });
-  return { server, identity: server.services.get('identity')!.exports as IdentityExports };
+  return { server, identity: server.services.identity! };
 }
 
 /** A JSON answer of the API: its status and parsed body (`null` when empty). */

@@ -93,7 +93,7 @@ describeEachDatabase('revocation feed endpoint', (database) => {
         revocations = context.revocations;
       },
     });
-    identity = server.services.get('identity')!.exports as IdentityExports;
+    identity = server.services.identity!;
     feedUrl = `${server.url}/auth/v1/revocations`;
     serviceKey = identity.apiKeys.serviceRoleKey;
   });
@@ -294,7 +294,7 @@ describeWith(['REDIS_URL'], 'revocation feed through Redis', () => {
       },
     });
     const subscriber = new Redis(process.env.REDIS_URL!);
-    const identity = server.services.get('identity')!.exports as IdentityExports;
+    const identity = server.services.identity!;
     const stored = await revocations!.emit({ kind: 'user_banned', userId: randomUUID() });
     const feed = createRevocationFeed({
       source: redisRevocationSource(subscriber, { channel: `${prefix}.revocations`, catchUp: { url: `${server.url}/auth/v1/revocations`, serviceKey: identity.apiKeys.serviceRoleKey } }),

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { SupabaseClient } from '@supabase/supabase-js';
 import { authenticator } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { identityService, loadServerConfig, startServer, type IdentityExports, type RevocationEvent, type RunningServer } from '@latchkey/server';
+import { loadServerConfig, startServer, type RevocationEvent, type RunningServer } from '@latchkey/server';
 import { describeEachDatabase } from '../../../../test-support/databases.js';
 import { describeWith } from '../../../../test-support/integration.js';
 import { TEST_ENV, email, startIdentity, supabaseClient, type IdentityServer } from '../identity/support.js';
@@ -171,9 +171,9 @@ describeWith(['REDIS_URL'], 'session end across two nodes sharing the database a
     /** A node with the identity service on the shared database, with Redis. */
     async function node(prefix: string): Promise<RunningServer> {
       const settings = { PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent', REDIS_URL: process.env.REDIS_URL ?? '', LATCHKEY_REDIS_PREFIX: prefix };
-      return startServer({ env: TEST_ENV, config: loadServerConfig(settings), database: database(), services: [identityService] });
+      return startServer({ env: TEST_ENV, config: loadServerConfig(settings), database: database(), services: { identity: true } });
     }
-    const anonKey = (server: RunningServer) => (server.services.get('identity')!.exports as IdentityExports).apiKeys.anonKey;
+    const anonKey = (server: RunningServer) => server.services.identity!.apiKeys.anonKey;
     beforeAll(async () => {
       // Channels of their own, so runs sharing this Redis never meet.
       const prefix = `test.${randomBytes(6).toString('hex')}`;

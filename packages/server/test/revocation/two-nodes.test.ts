@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createPostgresDatabase } from '../../../../test-support/databases.js';
 import { describeWith } from '../../../../test-support/integration.js';
 import { notesApi } from '@latchkey/example-notes-api';
-import { loadServerConfig, startServer, type IdentityExports, type RunningServer } from '../../src/index.js';
+import { loadServerConfig, startServer, type RunningServer } from '../../src/index.js';
 import { email, post, TEST_ENV } from '../identity/support.js';
 
 const SESSIONS = 20;
@@ -34,7 +34,7 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'ended sessions across two nodes on 
 
   it(`refuses each of ${SESSIONS} tokens on node B within a second of its logout on node A`, async () => {
     const [a, b] = nodes as [RunningServer, RunningServer];
-    const anonKey = (a.services.get('identity')!.exports as IdentityExports).apiKeys.anonKey;
+    const anonKey = a.services.identity!.apiKeys.anonKey;
     const delays: number[] = [];
     for (let i = 0; i < SESSIONS; i += 1) {
       const signUp = await post(`${a.url}/auth/v1/signup`, { email: email('nodes'), password: 'correct horse battery' }, { apikey: anonKey });

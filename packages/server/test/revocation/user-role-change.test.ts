@@ -24,7 +24,7 @@ describeEachDatabase('a user role change through the admin API', (database) => {
       database: database(),
       extensions: [notesApi()],
     });
-    identity = server.services.get('identity')!.exports as IdentityExports;
+    identity = server.services.identity!;
     received = listen(server);
   });
   afterAll(async () => {

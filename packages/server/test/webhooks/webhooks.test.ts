@@ -7,11 +7,11 @@ import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { identityService, loadServerConfig, startServer, type Database, type IdentityExports, type RunningServer } from '@latchkey/server';
+import { loadServerConfig, startServer, type Database, type RunningServer } from '@latchkey/server';
 import { describeEachDatabase } from '../../../../test-support/databases.js';
 import { buildOpenApiDocument } from '../../src/organizations/openapi.js';
-import { gatewayService, loadGatewaySettings } from '../../src/gateway/index.js';
-import { loadWebhookSettings, webhooksService } from '../../src/webhooks/index.js';
+import { loadGatewaySettings } from '../../src/gateway/index.js';
+import { loadWebhookSettings } from '../../src/webhooks/index.js';
 import { TEST_ENV } from '../identity/support.js';
 import { officialClient, once } from '../gateway/support.js';
 
@@ -86,9 +86,9 @@ describeEachDatabase('inbound webhook endpoints', (database) => {
       env,
       config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' }),
       database: database(),
-      services: [identityService, gatewayService(), webhooksService],
+      services: { identity: true, gateway: true, webhooks: true },
     });
-    ({ serviceRoleKey, anonKey } = (server.services.get('identity')!.exports as IdentityExports).apiKeys);
+    ({ serviceRoleKey, anonKey } = server.services.identity!.apiKeys);
   });
   afterAll(async () => {
     await server?.close();
