@@ -138,6 +138,9 @@ describe('protobuf codec', () => {
       { push: { channel: 'a', join: { info: { user: 'u', client: 'c' } } } },
     ]);
 
+    // A damaged frame from the broker is left out, never thrown into the delivery loop.
+    expect(decodeReplies(PROTOBUF_CODEC.fromBroker([Buffer.from('{"push":'), frames[0]!, Buffer.from('null')]))).toEqual([{ push: { channel: 'a', pub: { data: bytes({ n: 1 }), offset: 1 } } }]);
+
     const prev = JSON.stringify({ body: 'lorem ipsum '.repeat(30), v: 1 });
     const data = JSON.stringify({ body: 'lorem ipsum '.repeat(30), v: 2 });
     const frames2 = PROTOBUF_CODEC.deltaFrames('a', 9, { data, info: JSON.stringify(info), prev });

@@ -191,10 +191,26 @@ export function decodeProtobufCommands(frame: Buffer): DecodedCommand[] {
   return commands;
 }
 
-/** Converts one broker frame (a JSON `{"push":…}`) to a delimited protobuf Reply. */
+const NOTHING = Buffer.alloc(0);
+
+/** Converts one broker frame (a JSON `{"push":…}`) to a delimited protobuf Reply; a damaged frame becomes nothing. */
 function pushFromJson(frame: Buffer): Buffer {
-  const { push } = JSON.parse(frame.toString('utf8')) as { push: Push };
-  return encodeReply({ push: pushMessage(push) });
+  try {
+    const { push } = JSON.parse(frame.toString('utf8')) as { push?: Push };
+    return push === undefined || push === null || typeof push !== 'object' ? NOTHING : encodeReply({ push: pushMessage(push) });
+  } catch {
+    return NOTHING;
+  }
+}
+
+/** A publisher's info as the broker carries it (JSON text), or nothing when it is damaged. */
+function infoFromJson(info: string | undefined): ProtoObject | undefined {
+  if (info === undefined) return undefined;
+  try {
+    return clientInfo(JSON.parse(info) as ClientInfo);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The protobuf codec of the client protocol. */
@@ -210,7 +226,7 @@ export const PROTOBUF_CODEC: ProtocolCodec = {
   fromBroker: (frames) => (frames.length === 1 ? pushFromJson(frames[0]!) : Buffer.concat(frames.map(pushFromJson))),
   deltaFrames(channel: string, offset: number, parts: PublicationParts): DeltaFrames {
     const data = Buffer.from(parts.data);
-    const info = parts.info === undefined ? undefined : clientInfo(JSON.parse(parts.info) as ClientInfo);
+    const info = infoFromJson(parts.info);
     const frame = (bytes: Uint8Array, delta: boolean) =>
       encodeReply({ push: { channel, pub: { data: bytes, info, offset: offset > 0 ? offset : undefined, delta: delta ? true : undefined } } });
     const full = frame(data, false);
