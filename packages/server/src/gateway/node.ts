@@ -60,7 +60,8 @@ export class GatewayNode implements SessionNode {
   readonly uid = randomUUID();
   readonly name = `${hostname()}_${process.pid}`;
   readonly sessions = new Set<NodeConnection>();
-  readonly #users = new Map<string, Set<NodeConnection>>();
+  /** Connected sessions by user. */
+  readonly #users = new SelectorIndex<NodeConnection>();
   /** Connected sessions by their token's user, session, OAuth client and organization. */
   readonly #bySelector = new SelectorIndex<NodeConnection>();
   readonly #sendHandlers = new Set<SendHandler>();
@@ -135,12 +136,7 @@ export class GatewayNode implements SessionNode {
   /** A connection finished `connect`. */
   attach(session: NodeConnection): void {
     this.#connected += 1;
-    let sessions = this.#users.get(session.user);
-    if (!sessions) {
-      sessions = new Set();
-      this.#users.set(session.user, sessions);
-    }
-    sessions.add(session);
+    this.#users.add([session.user], session);
     this.#bySelector.add(session.selectorKeys, session);
   }
 
@@ -158,9 +154,7 @@ export class GatewayNode implements SessionNode {
     if (!wasConnected) return;
     this.#connected -= 1;
     this.#bySelector.delete(session.selectorKeys, session);
-    const sessions = this.#users.get(session.user);
-    sessions?.delete(session);
-    if (sessions?.size === 0) this.#users.delete(session.user);
+    this.#users.delete([session.user], session);
   }
 
   /** Counts live subscriptions for {@link info}. */
@@ -243,7 +237,7 @@ export class GatewayNode implements SessionNode {
 
   #onControl(message: ControlMessage): void {
     if (message.type === 'disconnect') {
-      for (const session of [...(this.#users.get(message.user) ?? [])]) {
+      for (const session of this.#users.find([message.user])) {
         if (message.client && session.id !== message.client) continue;
         if (message.whitelist?.includes(session.id)) continue;
         session.disconnect(message.code, message.reason);

@@ -55,7 +55,7 @@ export function mountWebSocket(app: FastifyInstance, node: GatewayNode, clientHe
     }
     const query = new URLSearchParams((request.url ?? '').split('?')[1] ?? '');
     wss.handleUpgrade(request, socket, head, (ws) => {
-      node.add(new Session(node, ws, keptHeaders(request, kept), request.socket.remoteAddress ?? '', codecFor(query, ws.protocol)));
+      node.add(new Session(node, ws, keptHeaders(request, kept), request.socket, codecFor(query, ws.protocol), socket));
     });
   });
 }

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/index.js';
 import type { RevocationEvent, RevocationKind, Revocations } from '../revocation/types.js';
+import { deleteSessions } from './store/auth-sessions.js';
 
 /** Which of a user's sessions {@link endSessions} ends, and why. */
 export interface EndSessionsOptions {
@@ -21,7 +22,7 @@ export interface EndSessionsOptions {
  * @example
  * ```ts
  * const event = await db.transaction(async (tx) => {
- *   await tx.query('update auth.users set encrypted_password = $2 where id = $1', [userId, hash]);
+ *   await replacePasswordHash(tx, userId, hash);
  *   return endSessions(tx, revocations, { kind: 'password_changed', userId, exceptSessionId: sessionId });
  * });
  * if (event) await revocations.announce(event);
@@ -30,12 +31,7 @@ export interface EndSessionsOptions {
 export async function endSessions(tx: Queryable, revocations: Revocations, options: EndSessionsOptions): Promise<RevocationEvent | null> {
   const only = options.sessionIds === undefined ? null : [...options.sessionIds];
   if (only !== null && only.length === 0) return null;
-  const { rows } = await tx.query<{ id: string }>(
-    `delete from auth.sessions
-      where user_id = $1 and ($2::uuid[] is null or id = any($2::uuid[])) and ($3::uuid is null or id <> $3::uuid)
-      returning id::text as id`,
-    [options.userId, only, options.exceptSessionId ?? null],
-  );
-  if (rows.length === 0) return null;
-  return revocations.record(tx, { kind: options.kind, userId: options.userId, sessionIds: rows.map((row) => row.id).sort() });
+  const ended = await deleteSessions(tx, options.userId, only, options.exceptSessionId ?? null);
+  if (ended.length === 0) return null;
+  return revocations.record(tx, { kind: options.kind, userId: options.userId, sessionIds: ended.sort() });
 }

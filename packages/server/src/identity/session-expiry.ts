@@ -2,6 +2,7 @@ import type { Database } from '../db/index.js';
 import type { Logger } from '../logging/logger.js';
 import type { RevocationEvent, Revocations } from '../revocation/types.js';
 import type { IdentitySettings } from './settings.js';
+import { expireSessions } from './store/auth-sessions.js';
 
 /** Sessions ended per sweep statement; a larger backlog is taken by the following sweeps. */
 const SWEEP_BATCH = 500;
@@ -15,19 +16,7 @@ const SWEEP_BATCH = 500;
 export async function endExpiredSessions(db: Database, revocations: Revocations, settings: Pick<IdentitySettings, 'sessionsTimebox' | 'sessionsInactivityTimeout'>): Promise<RevocationEvent[]> {
   if (settings.sessionsTimebox <= 0 && settings.sessionsInactivityTimeout <= 0) return [];
   const events = await db.transaction(async (tx) => {
-    const { rows } = await tx.query<{ id: string; user_id: string }>(
-      `with expired as (
-         select id from auth.sessions
-          where (not_after is null or not_after > now()) and reuse_detected_at is null
-            and (($1::float8 > 0 and created_at <= now() - make_interval(secs => $1::float8))
-              or ($2::float8 > 0 and coalesce(refreshed_at, created_at) <= now() - make_interval(secs => $2::float8)))
-          order by id limit $3
-          for update skip locked
-       )
-       update auth.sessions s set not_after = now(), updated_at = now() from expired where s.id = expired.id
-       returning s.id::text as id, s.user_id::text as user_id`,
-      [settings.sessionsTimebox, settings.sessionsInactivityTimeout, SWEEP_BATCH],
-    );
+    const rows = await expireSessions(tx, { timebox: settings.sessionsTimebox, inactivityTimeout: settings.sessionsInactivityTimeout }, SWEEP_BATCH);
     const byUser = new Map<string, string[]>();
     for (const row of rows) byUser.set(row.user_id, [...(byUser.get(row.user_id) ?? []), row.id]);
     const recorded: RevocationEvent[] = [];

@@ -7,6 +7,7 @@ import { digestToken, newRefreshToken } from './refresh-tokens.js';
 import type { AmrEntry, AuthenticationMethod, AuthenticatorAssuranceLevel, TokenResponse } from './types.js';
 import { isBanned, userJson, type UserRow } from './users.js';
 import { findUserById } from './store/users.js';
+import { insertSession } from './store/auth-sessions.js';
 
 /** Where a login came from, kept on the session. */
 export interface ClientFacts {
@@ -59,23 +60,16 @@ export async function startSession(tx: Queryable, issuer: AccessTokenIssuer, use
   const amr: AmrEntry[] = [...(options.alsoVerified ?? []).map((also) => ({ method: also, timestamp: now })), { method, timestamp: now }];
   const session: SessionFacts = { id: randomUUID(), aal: options.aal ?? 'aal1', amr };
   const refreshToken = newRefreshToken();
-  const written = await tx.query<{ id: string }>(
-    `with u as (
-       update auth.users set last_sign_in_at = now(), updated_at = now()
-        where id = $1 and deleted_at is null returning id
-     ), s as (
-       insert into auth.sessions (id, user_id, aal, amr, ip, user_agent)
-       select $2, u.id, $3, $4, $5, $6 from u returning id
-     ), i as (
-       update auth.identities set last_sign_in_at = now() where user_id = $1 and exists (select 1 from u)
-     ), t as (
-       insert into auth.refresh_tokens (token_hash, user_id, session_id)
-       select $7, $1, s.id from s returning id
-     )
-     select id from t`,
-    [userId, session.id, session.aal, JSON.stringify(amr), options.client?.ip ?? null, options.client?.userAgent?.slice(0, 512) ?? null, digestToken(refreshToken)],
-  );
-  if (written.rows.length === 0) throw new IdentityError(404, 'user_not_found', Messages.userNotFound);
+  const written = await insertSession(tx, {
+    id: session.id,
+    userId,
+    aal: session.aal,
+    amr,
+    ip: options.client?.ip ?? null,
+    userAgent: options.client?.userAgent?.slice(0, 512) ?? null,
+    refreshTokenDigest: digestToken(refreshToken),
+  });
+  if (!written) throw new IdentityError(404, 'user_not_found', Messages.userNotFound);
   const user = await findUserById(tx, userId);
   if (!user) throw new IdentityError(404, 'user_not_found', Messages.userNotFound);
   if (isBanned(user)) throw new IdentityError(400, 'user_banned', Messages.userBanned);

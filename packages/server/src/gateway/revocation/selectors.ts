@@ -37,34 +37,44 @@ export function eventRefuses(event: RevocationEvent, claims: GatewayClaims | nul
   return claims !== null && revocationMatches(event, claims as unknown as Claims);
 }
 
-/** Items filed under selector keys; an item is found through any of its keys. */
+/**
+ * Items filed under selector keys; an item is found through any of its keys. A key with one item holds
+ * it directly (most keys name one user's or one session's connection); a set is made for the second.
+ */
 export class SelectorIndex<T> {
-  readonly #items = new Map<SelectorKey, Set<T>>();
+  readonly #items = new Map<SelectorKey, T | Set<T>>();
 
   add(keys: readonly SelectorKey[], item: T): void {
     for (const key of keys) {
-      let items = this.#items.get(key);
-      if (!items) {
-        items = new Set();
-        this.#items.set(key, items);
-      }
-      items.add(item);
+      const items = this.#items.get(key);
+      if (items === undefined) this.#items.set(key, item);
+      else if (items instanceof Set) items.add(item);
+      else if (items !== item) this.#items.set(key, new Set([items, item]));
     }
   }
 
   delete(keys: readonly SelectorKey[], item: T): void {
     for (const key of keys) {
       const items = this.#items.get(key);
-      if (!items) continue;
-      items.delete(item);
-      if (items.size === 0) this.#items.delete(key);
+      if (items === undefined) continue;
+      if (items instanceof Set) {
+        items.delete(item);
+        if (items.size === 0) this.#items.delete(key);
+      } else if (items === item) {
+        this.#items.delete(key);
+      }
     }
   }
 
   /** Distinct items filed under any of `keys`. */
   find(keys: readonly SelectorKey[]): Set<T> {
     const found = new Set<T>();
-    for (const key of keys) for (const item of this.#items.get(key) ?? []) found.add(item);
+    for (const key of keys) {
+      const items = this.#items.get(key);
+      if (items === undefined) continue;
+      if (items instanceof Set) for (const item of items) found.add(item);
+      else found.add(items);
+    }
     return found;
   }
 

@@ -12,8 +12,9 @@ export class Identity {
   readonly id = randomUUID();
   /** The request headers kept for RPC handlers and proxies. */
   readonly headers: Readonly<Record<string, string>>;
-  /** The socket's peer address (the client, or the proxy in front of it). */
-  readonly address: string;
+  /** Where the peer address is read when first needed (reading it is a system call). */
+  readonly #peer: string | { readonly remoteAddress?: string | undefined };
+  #address: string | undefined;
   #user = '';
   #claims: GatewayClaims | null = null;
   #selectorKeys: readonly SelectorKey[] = [];
@@ -21,14 +22,23 @@ export class Identity {
   #info: JsonValue | undefined;
   #meta: JsonValue | undefined;
 
-  /** @param protocol The connection's wire format, named in proxy requests and RPC contexts. */
+  /**
+   * @param peer The socket's peer address, or the socket to read it from when first needed.
+   * @param protocol The connection's wire format, named in proxy requests and RPC contexts.
+   */
   constructor(
     headers: Readonly<Record<string, string>>,
-    address: string,
+    peer: string | { readonly remoteAddress?: string | undefined },
     readonly protocol: WireFormat = 'json',
   ) {
     this.headers = headers;
-    this.address = address;
+    this.#peer = peer;
+  }
+
+  /** The socket's peer address (the client, or the proxy in front of it). */
+  get address(): string {
+    if (this.#address === undefined) this.#address = typeof this.#peer === 'string' ? this.#peer : (this.#peer.remoteAddress ?? '');
+    return this.#address;
   }
 
   /** The token's subject (`''`: anonymous). */

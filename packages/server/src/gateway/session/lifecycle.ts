@@ -66,10 +66,31 @@ export class Lifecycle {
   #pongDeadline = 0;
   /** The connection (`''`) and channels whose refresh proxy call is in flight (created when first needed). */
   #refreshing: Set<string> | null = null;
+  /** The earliest of the deadlines above: before it, a tick has nothing to do for the connection. */
+  #wakeAt: number;
 
   constructor(settings: GatewaySettings, now: number) {
     this.#settings = settings;
     this.#staleAt = now + settings.staleCloseDelay * 1000;
+    this.#wakeAt = this.#staleAt;
+  }
+
+  /** Before this time (ms since the epoch) no deadline of the connection itself has come. */
+  get wakeAt(): number {
+    return this.#wakeAt;
+  }
+
+  #recompute(): void {
+    let wake = Infinity;
+    const consider = (at: number) => {
+      if (at !== 0 && at < wake) wake = at;
+    };
+    consider(this.#staleAt);
+    consider(this.#restrictedUntil);
+    consider(this.#pongDeadline);
+    if (!this.#pongPending) consider(this.#nextPingAt);
+    if (this.#expireAt > 0) consider(this.#settings.proxies.refresh ? this.#expireAt * 1000 : (this.#expireAt + this.#settings.expiredCloseDelay) * 1000);
+    this.#wakeAt = wake;
   }
 
   /** Connection expiry (s since the epoch); 0 = none. */
@@ -85,11 +106,13 @@ export class Lifecycle {
   /** Sets the connection's expiry (connect, refresh). */
   expireAtSeconds(expireAt: number): void {
     this.#expireAt = expireAt;
+    this.#recompute();
   }
 
   /** Starts the restricted window. */
   restrict(now: number): void {
     this.#restrictedUntil = now + this.#settings.authRpcLifetime * 1000;
+    this.#recompute();
   }
 
   /** `connect` succeeded: no stale limit any more; the first ping comes at a jittered point of the interval. */
@@ -97,11 +120,13 @@ export class Lifecycle {
     this.#staleAt = 0;
     const interval = this.#settings.pingInterval;
     if (interval > 0) this.#nextPingAt = now + interval * 1000 * (0.5 + Math.random() / 2);
+    this.#recompute();
   }
 
   /** `connect` failed: the socket is closed when the stale limit passes. */
   failed(now: number): void {
     this.#staleAt = now + this.#settings.staleCloseDelay * 1000;
+    this.#recompute();
   }
 
   /** Whether a connection that is not connected has outlived the stale limit. */
@@ -114,6 +139,7 @@ export class Lifecycle {
     if (!this.#pongPending) return false;
     this.#pongPending = false;
     this.#pongDeadline = 0;
+    this.#recompute();
     return true;
   }
 
@@ -128,6 +154,7 @@ export class Lifecycle {
     this.#nextPingAt = now + settings.pingInterval * 1000;
     this.#pongPending = true;
     if (settings.pongTimeout > 0) this.#pongDeadline = now + settings.pongTimeout * 1000;
+    this.#recompute();
   }
 
   /** The connected connection's deadlines at `now`. */

@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { allowedWhileRestricted } from '../auth-rpc/restricted.js';
 import type { GatewayClaims } from '../auth/claims.js';
@@ -13,7 +14,7 @@ import { Identity } from './identity.js';
 import { Lifecycle } from './lifecycle.js';
 import { disconnectError, text, type CommandScope, type Outcome, type SessionState } from './scope.js';
 import { Subscriptions } from './subscriptions.js';
-import { Transport } from './transport.js';
+import { Transport, type FrameReceiver } from './transport.js';
 
 type CommandKind = Exclude<DecodedCommand['kind'], null>;
 
@@ -34,46 +35,74 @@ export class Session implements NodeConnection, Subscriber {
 
   /**
    * @param headers The request headers kept for RPC handlers and proxies.
-   * @param address The socket's peer address (the client, or the proxy in front of it).
+   * @param address The socket's peer address (the client, or the proxy in front of it), or the socket to read it from when needed.
    * @param codec The wire format chosen at upgrade: commands are decoded, replies and pushes encoded by it alone.
+   * @param socket The socket `ws` was upgraded on: frames are written to it whole (`null`: through `ws.send`).
    */
   constructor(
     node: SessionNode,
     ws: WebSocket,
     headers: Readonly<Record<string, string>>,
-    address = '',
+    address: string | { readonly remoteAddress?: string | undefined } = '',
     readonly codec: ProtocolCodec = JSON_CODEC,
+    socket: Duplex | null = null,
   ) {
     this.#node = node;
     this.#identity = new Identity(headers, address, codec.format);
     this.#lifecycle = new Lifecycle(node.settings, Date.now());
-    this.#subscriptions = new Subscriptions(node, this, (chanInfo) => this.#identity.clientInfo(chanInfo));
-    this.#transport = new Transport(ws, node.settings.queueMaxSize, {
-      admit: () => this.#admit(),
-      receive: (frame) => this.#handleFrame(frame),
-      crashed: (error) => {
-        node.logger.error({ err: error, client: this.id }, 'gateway command failed');
-        this.disconnect(DisconnectCode.InternalError);
-      },
-    }, codec);
-    this.#transport.onClose(() => this.#cleanup());
-    this.#scope = {
-      node,
-      connection: this,
-      identity: this.#identity,
-      lifecycle: this.#lifecycle,
-      subscriptions: this.#subscriptions,
-      state: () => this.#state,
-      connected: () => {
-        this.#state = 'connected';
-        this.#lifecycle.connected(Date.now());
-        node.attach(this);
-      },
-      disconnect: (code) => this.disconnect(code),
-      endSubscription: (channel, code) => this.endSubscription(channel, code),
-      pushUnsubscribe: (channel, code) => this.#pushUnsubscribe(channel, code),
-    };
+    this.#subscriptions = new Subscriptions(node, this, this.#identity);
+    const parts = new Session.#Parts(this);
+    this.#scope = parts;
+    this.#transport = new Transport(ws, node.settings.queueMaxSize, parts, codec, socket);
   }
+
+  /**
+   * What the commands and the transport work on: the session's parts and the few state changes they
+   * may make, as prototype methods (nothing allocated per connection beyond this object).
+   */
+  static readonly #Parts = class implements CommandScope, FrameReceiver {
+    readonly node: SessionNode;
+    readonly identity: Identity;
+    readonly lifecycle: Lifecycle;
+    readonly subscriptions: Subscriptions;
+    constructor(readonly connection: Session) {
+      this.node = connection.#node;
+      this.identity = connection.#identity;
+      this.lifecycle = connection.#lifecycle;
+      this.subscriptions = connection.#subscriptions;
+    }
+    state(): SessionState {
+      return this.connection.#state;
+    }
+    connected(): void {
+      const session = this.connection;
+      session.#state = 'connected';
+      session.#lifecycle.connected(Date.now());
+      session.#node.attach(session);
+    }
+    disconnect(code: number): void {
+      this.connection.disconnect(code);
+    }
+    endSubscription(channel: string, code: UnsubscribeCode): void {
+      this.connection.endSubscription(channel, code);
+    }
+    pushUnsubscribe(channel: string, code: UnsubscribeCode): void {
+      this.connection.#pushUnsubscribe(channel, code);
+    }
+    admit(): boolean {
+      return this.connection.#admit();
+    }
+    receive(frame: Buffer): Promise<void> {
+      return this.connection.#handleFrame(frame);
+    }
+    crashed(error: unknown): void {
+      this.node.logger.error({ err: error, client: this.connection.id }, 'gateway command failed');
+      this.connection.disconnect(DisconnectCode.InternalError);
+    }
+    closed(): void {
+      this.connection.#cleanup();
+    }
+  };
 
   get id(): string {
     return this.#identity.id;
@@ -146,6 +175,7 @@ export class Session implements NodeConnection, Subscriber {
   /** Called by the node's ticker: stale, ping/pong and expiry checks. */
   tick(now: number): void {
     const lifecycle = this.#lifecycle;
+    if (now < lifecycle.wakeAt && !this.#subscriptions.expiring) return;
     if (this.#state === 'new' || this.#state === 'failed') {
       // A connect still being verified is not stale: it gets its answer (or its own timeout) first.
       if (lifecycle.stale(now) && !(this.#state === 'new' && this.#transport.busy)) this.disconnect(DisconnectCode.Stale);

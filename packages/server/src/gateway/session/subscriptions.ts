@@ -38,22 +38,23 @@ interface Entry extends Subscription {
 export class Subscriptions {
   readonly #node: SessionNode;
   readonly #subscriber: Subscriber;
-  readonly #clientInfo: (chanInfo?: JsonValue) => ClientInfo;
+  readonly #identity: { clientInfo(chanInfo?: JsonValue): ClientInfo };
   readonly #live = new Map<string, Entry>();
   /** Channels with an in-flight subscribe. */
-  readonly #subscribing = new Set<string>();
+  #subscribing: Set<string> | null = null;
   /** Live subscriptions with an expiry. */
   #expiring = 0;
 
-  constructor(node: SessionNode, subscriber: Subscriber, clientInfo: (chanInfo?: JsonValue) => ClientInfo) {
+  /** @param identity Who the connection is, as presence and join/leave messages show it. */
+  constructor(node: SessionNode, subscriber: Subscriber, identity: { clientInfo(chanInfo?: JsonValue): ClientInfo }) {
     this.#node = node;
     this.#subscriber = subscriber;
-    this.#clientInfo = clientInfo;
+    this.#identity = identity;
   }
 
   /** Live subscriptions plus those in flight (for the channel limit). */
   get count(): number {
-    return this.#live.size + this.#subscribing.size;
+    return this.#live.size + (this.#subscribing?.size ?? 0);
   }
 
   /** Whether any live subscription has an expiry. */
@@ -68,7 +69,7 @@ export class Subscriptions {
 
   /** Live or in flight. */
   taken(channel: string): boolean {
-    return this.#live.has(channel) || this.#subscribing.has(channel);
+    return this.#live.has(channel) || this.#subscribing?.has(channel) === true;
   }
 
   /** Live subscriptions (a copy: ending one while iterating is safe). */
@@ -78,11 +79,12 @@ export class Subscriptions {
 
   /** Marks `channel`'s subscribe as in flight while `work` runs. */
   async during<T>(channel: string, work: () => Promise<T>): Promise<T> {
-    this.#subscribing.add(channel);
+    const subscribing = (this.#subscribing ??= new Set());
+    subscribing.add(channel);
     try {
       return await work();
     } finally {
-      this.#subscribing.delete(channel);
+      subscribing.delete(channel);
     }
   }
 
@@ -121,7 +123,7 @@ export class Subscriptions {
     this.#node.countSubscriptions(1);
     const node = this.#node;
     if (ns.presence || ns.join_leave) {
-      const info = this.#clientInfo(chanInfo);
+      const info = this.#identity.clientInfo(chanInfo);
       if (ns.presence) void node.presence.add(channel, info).catch((error: unknown) => node.logger.warn({ err: error, channel }, 'presence update failed'));
       if (ns.join_leave) node.announce(channel, 'join', info);
     }
@@ -147,8 +149,8 @@ export class Subscriptions {
     const ns = entry.resolved.namespace;
     node.countSubscriptions(-1);
     node.hub.remove(channel, this.#subscriber);
-    if (ns.presence) void node.presence.remove(channel, this.#clientInfo().client).catch((error: unknown) => node.logger.warn({ err: error, channel }, 'presence update failed'));
-    if (ns.join_leave) node.announce(channel, 'leave', this.#clientInfo(entry.chanInfo));
+    if (ns.presence) void node.presence.remove(channel, this.#identity.clientInfo().client).catch((error: unknown) => node.logger.warn({ err: error, channel }, 'presence update failed'));
+    if (ns.join_leave) node.announce(channel, 'leave', this.#identity.clientInfo(entry.chanInfo));
     return true;
   }
 

@@ -1,5 +1,10 @@
+import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import type { ProtocolCodec } from '../protocol/codec.js';
+import { sharedFrame, wsFrame } from './frames.js';
+
+const TEXT = { binary: false } as const;
+const BINARY = { binary: true } as const;
 
 /** What the transport hands received frames to. */
 export interface FrameReceiver {
@@ -9,12 +14,18 @@ export interface FrameReceiver {
   receive(frame: Buffer): Promise<void>;
   /** `receive` threw. */
   crashed(error: unknown): void;
+  /** The socket closed or failed. */
+  closed(): void;
 }
 
 /**
  * One socket's writing and reading: replies collected while a frame is processed go out as one frame,
  * hub frames are written as they come unless the client reads too slowly, and frames that arrive while
  * one is being processed wait in a queue so commands are handled in order.
+ *
+ * With the upgraded socket at hand, frames are built whole and written to it in one write (a frame
+ * shared by many connections is built once); the `ws` socket still reads, pings and closes. This is
+ * sound because `ws` writes synchronously when neither compression nor blobs are in use, as here.
  */
 export class Transport {
   readonly #ws: WebSocket;
@@ -26,27 +37,27 @@ export class Transport {
   #stopped = false;
   /** Replies collected while a frame is processed, written together as one frame (`null` between frames). */
   #replies: Buffer[] | null = null;
-  /** How frames go out: binary (protobuf) or text (JSON). */
-  readonly #options: { readonly binary: boolean };
+  readonly #socket: Duplex | null;
 
-  /** @param codec The connection's wire format: it joins replies into frames and makes the ping. */
+  /**
+   * @param codec The connection's wire format: it joins replies into frames and makes the ping.
+   * @param socket The socket `ws` was upgraded on (`null`: frames go through `ws.send`).
+   */
   constructor(
     ws: WebSocket,
     queueMaxSize: number,
     receiver: FrameReceiver,
     readonly codec: ProtocolCodec,
+    socket: Duplex | null = null,
   ) {
     this.#ws = ws;
-    this.#options = { binary: codec.binary };
+    this.#socket = socket;
     this.#queueMaxSize = queueMaxSize;
     this.#receiver = receiver;
     ws.on('message', (data: Buffer) => this.#onMessage(data));
-  }
-
-  /** Registers what to do when the socket closes or fails. */
-  onClose(closed: () => void): void {
-    this.#ws.on('close', closed);
-    this.#ws.on('error', closed);
+    const closed = () => receiver.closed();
+    ws.on('close', closed);
+    ws.on('error', closed);
   }
 
   /** A frame is being processed (its commands may still be awaiting). */
@@ -63,15 +74,28 @@ export class Transport {
     if (ws.readyState !== WebSocket.OPEN) return true;
     // Replies of the frame being processed go first (a subscribe reply precedes the channel's pushes).
     if (this.#replies !== null && this.#replies.length > 0) this.flush();
-    if (ws.bufferedAmount > this.#queueMaxSize) return false;
-    ws.send(frame, this.#options);
+    const socket = this.#socket;
+    if (socket === null) {
+      if (ws.bufferedAmount > this.#queueMaxSize) return false;
+      ws.send(frame, this.codec.binary ? BINARY : TEXT);
+      return true;
+    }
+    if (socket.writableLength > this.#queueMaxSize) return false;
+    socket.write(sharedFrame(frame, this.codec.binary));
     return true;
+  }
+
+  /** Writes one message as its own frame. */
+  #writeOne(message: Buffer): void {
+    if (this.#ws.readyState !== WebSocket.OPEN) return;
+    if (this.#socket === null) this.#ws.send(message, this.codec.binary ? BINARY : TEXT);
+    else this.#socket.write(wsFrame(message, this.codec.binary));
   }
 
   /** Sends an encoded reply or push: collected with the frame's other replies while a frame is processed. */
   send(message: Buffer): void {
     if (this.#replies !== null) this.#replies.push(message);
-    else if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(message, this.#options);
+    else this.#writeOne(message);
   }
 
   /** Writes the collected replies now, as one frame. */
@@ -79,12 +103,14 @@ export class Transport {
     const replies = this.#replies;
     if (replies === null || replies.length === 0) return;
     this.#replies = [];
-    if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(this.codec.join(replies), this.#options);
+    this.#writeOne(this.codec.join(replies));
   }
 
   /** Sends the server ping (an empty reply). */
   ping(): void {
-    if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(this.codec.ping, this.#options);
+    if (this.#ws.readyState !== WebSocket.OPEN) return;
+    if (this.#socket === null) this.#ws.send(this.codec.ping, this.codec.binary ? BINARY : TEXT);
+    else this.#socket.write(sharedFrame(this.codec.ping, this.codec.binary));
   }
 
   /** Stops reading and writes what is collected; {@link close} follows. */

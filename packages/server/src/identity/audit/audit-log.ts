@@ -68,7 +68,7 @@ export interface AuditWriter {
    * @example
    * ```ts
    * await db.transaction(async (tx) => {
-   *   await tx.query('delete from auth.users where id = $1', [id]);
+   *   await deleteUser(tx, id);
    *   await audit.record(tx, { action: 'user_deleted', actor: adminActor(), traits: { user_id: id } });
    * });
    * ```

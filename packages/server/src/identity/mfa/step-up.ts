@@ -3,8 +3,9 @@ import type { AccessTokenIssuer } from '../claims.js';
 import { IdentityError, Messages } from '../errors.js';
 import { digestToken, newRefreshToken } from '../refresh-tokens.js';
 import type { PreparedSession } from '../sessions.js';
-import type { AmrEntry, AuthenticationMethod } from '../types.js';
+import type { AuthenticationMethod } from '../types.js';
 import { findUserById } from '../store/users.js';
+import { raiseSessionToAal2, replaceSessionRefreshTokens } from '../store/auth-sessions.js';
 
 /**
  * Raises a session to aal2 after a second factor: the method joins the session's `amr` (newest first),
@@ -14,21 +15,14 @@ import { findUserById } from '../store/users.js';
  */
 export async function stepUpSession(tx: Queryable, issuer: AccessTokenIssuer, userId: string, sessionId: string, method: AuthenticationMethod): Promise<PreparedSession> {
   const now = Math.floor(Date.now() / 1000);
-  const { rows } = await tx.query<{ amr: AmrEntry[] }>(
-    `update auth.sessions set aal = 'aal2', amr = jsonb_build_array(jsonb_build_object('method', $3::text, 'timestamp', $4::int8)) || amr,
-            refreshed_at = now(), updated_at = now()
-      where id = $1 and user_id = $2 returning amr`,
-    [sessionId, userId, method, now],
-  );
-  const session = rows[0];
-  if (!session) throw new IdentityError(403, 'session_not_found', Messages.sessionFromClaimMissing);
+  const amr = await raiseSessionToAal2(tx, userId, sessionId, method, now);
+  if (!amr) throw new IdentityError(403, 'session_not_found', Messages.sessionFromClaimMissing);
   // Deleted, not merely revoked: a revoked token stays usable for the reuse interval, and any refresh
   // token of the session now mints aal2 tokens.
-  await tx.query('delete from auth.refresh_tokens where session_id = $1', [sessionId]);
   const refreshToken = newRefreshToken();
-  await tx.query('insert into auth.refresh_tokens (token_hash, user_id, session_id) values ($1, $2, $3)', [digestToken(refreshToken), userId, sessionId]);
+  await replaceSessionRefreshTokens(tx, userId, sessionId, digestToken(refreshToken));
   const user = await findUserById(tx, userId);
   if (!user) throw new IdentityError(403, 'user_not_found', Messages.userFromSubMissing);
-  const claims = await issuer.prepare(tx, user, { id: sessionId, aal: 'aal2', amr: session.amr }, method);
+  const claims = await issuer.prepare(tx, user, { id: sessionId, aal: 'aal2', amr }, method);
   return { user, claims, refreshToken };
 }

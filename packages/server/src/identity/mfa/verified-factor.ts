@@ -5,6 +5,7 @@ import type { IdentityRuntime } from '../runtime.js';
 import type { PreparedSession } from '../sessions.js';
 import type { AuthenticationMethod } from '../types.js';
 import { markFactorVerified, type FactorRow } from '../store/factors.js';
+import { aal1SessionIds } from '../store/auth-sessions.js';
 import { stepUpSession } from './step-up.js';
 
 /**
@@ -23,8 +24,8 @@ export async function completeFactorVerification(
   let ended: RevocationEvent | null = null;
   if (factor.status !== 'verified') {
     await markFactorVerified(tx, factor.id);
-    const below = await tx.query<{ id: string }>(`select id::text as id from auth.sessions where user_id = $1 and id <> $2 and aal = 'aal1'`, [factor.user_id, sessionId]);
-    ended = await endSessions(tx, runtime.revocations, { kind: 'session_revoked', userId: factor.user_id, sessionIds: below.rows.map((row) => row.id) });
+    const below = await aal1SessionIds(tx, factor.user_id, sessionId);
+    ended = await endSessions(tx, runtime.revocations, { kind: 'session_revoked', userId: factor.user_id, sessionIds: below });
   }
   return { prepared: await stepUpSession(tx, runtime.issuer, factor.user_id, sessionId, method), ended };
 }

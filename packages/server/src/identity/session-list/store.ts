@@ -1,5 +1,6 @@
 import type { Queryable } from '../../db/index.js';
 import type { IdentitySettings } from '../settings.js';
+import { liveSessions } from '../store/auth-sessions.js';
 
 /** A session as `GET /sessions` and the admin API list it. */
 export interface SessionJson {
@@ -18,18 +19,6 @@ export interface SessionJson {
   readonly current: boolean;
 }
 
-type SessionRow = {
-  id: string;
-  user_id: string;
-  created_at: Date;
-  updated_at: Date;
-  refreshed_at: Date | null;
-  user_agent: string | null;
-  ip: string | null;
-  aal: string;
-  not_after: Date | null;
-};
-
 type Expiry = Pick<IdentitySettings, 'sessionsTimebox' | 'sessionsInactivityTimeout'>;
 
 /**
@@ -37,16 +26,7 @@ type Expiry = Pick<IdentitySettings, 'sessionsTimebox' | 'sessionsInactivityTime
  * timebox or the inactivity timeout.
  */
 export async function listSessions(db: Queryable, settings: Expiry, userId: string, currentSessionId: string | null): Promise<SessionJson[]> {
-  const { rows } = await db.query<SessionRow>(
-    `select id, user_id, created_at, updated_at, refreshed_at, user_agent, ip, aal, not_after
-       from auth.sessions
-      where user_id = $1 and reuse_detected_at is null
-        and (not_after is null or not_after > now())
-        and ($2::float8 = 0 or created_at > now() - make_interval(secs => $2::float8))
-        and ($3::float8 = 0 or coalesce(refreshed_at, created_at) > now() - make_interval(secs => $3::float8))
-      order by created_at desc, id`,
-    [userId, settings.sessionsTimebox, settings.sessionsInactivityTimeout],
-  );
+  const rows = await liveSessions(db, { timebox: settings.sessionsTimebox, inactivityTimeout: settings.sessionsInactivityTimeout }, userId);
   return rows.map((row) => ({
     id: row.id,
     user_id: row.user_id,

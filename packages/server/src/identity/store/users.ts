@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../../db/index.js';
 import type { UserRow } from '../users.js';
+import { deleteUserSessions } from './auth-sessions.js';
 
 /**
  * Statements on `auth.users`. Each function runs on the queryable it is given: a transaction when the
@@ -305,7 +306,7 @@ export async function deleteUser(tx: Queryable, id: string): Promise<boolean> {
  * `user_metadata` cleared, the row kept with `deleted_at`. False when it was deleted already.
  */
 export async function softDeleteUser(tx: Queryable, id: string): Promise<boolean> {
-  await tx.query('delete from auth.sessions where user_id = $1', [id]);
+  await deleteUserSessions(tx, id);
   await tx.query('delete from auth.identities where user_id = $1', [id]);
   const { rowCount } = await tx.query(
     `update auth.users set deleted_at = now(), updated_at = now(), email = null, phone = null, new_email = null,
