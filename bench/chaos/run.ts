@@ -11,6 +11,7 @@
  *
  *   npm run bench:chaos                 full run (about 6 minutes)
  *   npm run bench:chaos -- --short      the CI form (about 2 minutes)
+ *   npm run bench:chaos -- --only redis only the faults whose name contains a word (and the baseline)
  *
  * PostgreSQL and Redis are private to the run (initdb / redis-server on free ports in a temporary
  * directory), so restarting them disturbs nothing else. Needs `haproxy`, PostgreSQL's server binaries
@@ -34,6 +35,10 @@ import { createNode, freePort, sleep, startHaproxy, startPostgres, startRedis, s
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL('../../packages/cli/bin/latchkey.js', import.meta.url));
 const SHORT = process.argv.includes('--short');
+const ONLY = (() => {
+  const at = process.argv.indexOf('--only');
+  return at === -1 ? null : (process.argv[at + 1] ?? '').toLowerCase();
+})();
 
 const P = SHORT
   ? { users: 6, realtime: 4, stepMs: 500, signUpMs: 1500, publishMs: 500, baseline: 4, down: 2, settle: 4, redis: 5, jwks: 10, rounds: 1, seconds: 2, workers: 6 }
@@ -126,6 +131,7 @@ async function harness(dir: string, cleanups: (() => Promise<void>)[]): Promise<
   const load = startLoad({ target, users, realtime: realtimeUsers, stepMs: P.stepMs, signUpMs: P.signUpMs, publishMs: P.publishMs, record: observations });
   const phases: Phase[] = [];
   const phase = async (name: string, body: (notes: string[]) => Promise<void>) => {
+    if (ONLY !== null && phases.length > 0 && !name.toLowerCase().includes(ONLY)) return;
     log(`fault: ${name}`);
     const current: Phase = { name, start: performance.now(), end: 0, notes: [] };
     phases.push(current);
@@ -268,6 +274,8 @@ async function harness(dir: string, cleanups: (() => Promise<void>)[]): Promise<
   out.push(`|---|---|---|---|---|`);
   out.push(`| refresh grants/s | ${m(results.refresh.all)} | ${m(results.refresh.one)} | ${m(results.refresh.direct)} | ${(median(results.refresh.all) / median(results.refresh.one)).toFixed(2)} |`);
   out.push(`| example API requests/s | ${m(results.api.all)} | ${m(results.api.one)} | ${m(results.api.direct)} | ${(median(results.api.all) / median(results.api.one)).toFixed(2)} |`);
+  const cut = await balancer.unanswered();
+  if (cut.length > 0) out.push('', `requests the balancer ended without an answer (HAProxy log):`, ...cut.map((line) => `    ${line}`));
   process.stdout.write(`${out.join('\n')}\n`);
   if (totalLost > 0 || missingTotal > 0 || crashed.length > 0) process.exitCode = 1;
 }

@@ -182,23 +182,42 @@ export async function createNode(name: string, dir: string, env: Record<string, 
 export interface Balancer {
   readonly all: string;
   readonly one: string;
+  /**
+   * HAProxy's log lines of requests it ended without a server's answer or with its own error (termination
+   * state other than `--`: cut by the client, the server, or a timeout), for finding out who cut what.
+   */
+  unanswered(): Promise<string[]>;
   stop(): Promise<void>;
 }
 
 /**
  * A WebSocket-aware HAProxy configuration (HTTP mode passes the Upgrade through; `timeout tunnel`
- * keeps sockets open), health checks on `/health` every 500 ms, and retries of requests a node
- * refused at the door (connection failure, or 503 from a node shutting down or without its database)
- * on another node. A node marked down keeps its open sockets: one killed loses them anyway, one shutting
- * down tells its clients to reconnect, and one that lost only the database keeps serving them.
+ * keeps sockets open), health checks on `/health` every 500 ms, and retries on another node of requests
+ * a node refused at the door (connection failure, or 503 from a node shutting down or without its
+ * database). Only idempotent requests (GET, HEAD, OPTIONS, PUT, DELETE) are also retried when a node
+ * closed the connection without answering (`empty-response`: it may have died after doing the work);
+ * other methods go through a second backend that shares the nodes and their health checks but not that
+ * retry, so a sign-up, refresh or note write is never replayed behind the client's back. When every
+ * node is marked down at once (their shared database restarting), each node is also listed as an
+ * unchecked `backup`: requests still reach a node, which answers 503 with `Retry-After` itself (or
+ * serves, the moment the database is back), instead of HAProxy ending them without an answer (what it
+ * does, with 0 bytes, to a request it retried and then found no server for). A node marked
+ * down keeps its open sockets: one killed loses them anyway, one shutting down tells its clients to
+ * reconnect, and one that lost only the database keeps serving them.
  */
 export function haproxyConfig(ports: { all: number; one: number }, nodes: readonly LatchkeyNode[]): string {
   const servers = (list: readonly LatchkeyNode[]) => list.map((node) => `  server ${node.name} 127.0.0.1:${node.port} check`).join('\n');
+  const tracking = (backend: string, list: readonly LatchkeyNode[]) => list.map((node) => `  server ${node.name} 127.0.0.1:${node.port} track ${backend}/${node.name}`).join('\n');
+  const backups = (list: readonly LatchkeyNode[]) => ['  option allbackups', ...list.map((node) => `  server ${node.name}-any 127.0.0.1:${node.port} backup`)].join('\n');
   return `global
   maxconn 4000
+  log stdout format raw local0
 
 defaults
   mode http
+  log global
+  option httplog
+  option dontlog-normal
   timeout connect 1s
   timeout client 60s
   timeout server 30s
@@ -207,29 +226,46 @@ defaults
   option http-buffer-request
   option redispatch 1
   retries 3
-  retry-on conn-failure empty-response 503
+  retry-on conn-failure 503
   default-server inter 500ms fall 2 rise 1
   # HAProxy's own 503 (no node healthy) tells clients when to come back, as the nodes' 503s do.
   http-error status 503 content-type application/json string "{\\"error\\":\\"unavailable\\"}" hdr retry-after 1
 
 frontend all
   bind 127.0.0.1:${ports.all}
-  default_backend nodes
+  acl idempotent method GET HEAD OPTIONS PUT DELETE
+  use_backend nodes if idempotent
+  default_backend writes
 
 frontend one
   bind 127.0.0.1:${ports.one}
-  default_backend first
+  acl idempotent method GET HEAD OPTIONS PUT DELETE
+  use_backend first if idempotent
+  default_backend first-writes
 
 backend nodes
   balance leastconn
+  retry-on conn-failure empty-response 503
   option httpchk GET /health
   http-check expect status 200
 ${servers(nodes)}
+${backups(nodes)}
+
+backend writes
+  balance leastconn
+${tracking('nodes', nodes)}
+${backups(nodes)}
 
 backend first
+  retry-on conn-failure empty-response 503
   option httpchk GET /health
   http-check expect status 200
 ${servers(nodes.slice(0, 1))}
+${backups(nodes.slice(0, 1))}
+
+backend first-writes
+${tracking('first', nodes.slice(0, 1))}
+${backups(nodes.slice(0, 1))}
 `;
 }
 
@@ -237,12 +273,20 @@ export async function startHaproxy(dir: string, ports: { all: number; one: numbe
   const file = path.join(dir, 'haproxy.cfg');
   await fs.writeFile(file, haproxyConfig(ports, nodes));
   await run('haproxy', ['-c', '-q', '-f', file]);
-  const child = spawn('haproxy', ['-db', '-f', file], { stdio: 'ignore' });
+  const logFile = path.join(dir, 'haproxy.log');
+  const logHandle = await fs.open(logFile, 'a');
+  const child = spawn('haproxy', ['-db', '-f', file], { stdio: ['ignore', logHandle.fd, 'ignore'] });
+  void logHandle.close();
   const all = `http://127.0.0.1:${ports.all}`;
   await until(async () => (await fetch(`${all}/health`)).status === 200, 20_000, 'HAProxy serving');
   return {
     all,
     one: `http://127.0.0.1:${ports.one}`,
+    async unanswered() {
+      const text = await fs.readFile(logFile, 'utf8').catch(() => '');
+      // httplog: `... <status> <bytes> - - <termination state> ...`; keep the lines naming a cut or an error.
+      return text.split('\n').filter((line) => / (?:[CSPRIcs][RHDLQTC]|-[RHDLQTC]|[CSPRIcs]-)[-A-Za-z]{2} /.test(line) && !/\/health /.test(line));
+    },
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));

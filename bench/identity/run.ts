@@ -248,6 +248,9 @@ async function startBenchServer(url: string): Promise<{ base: URL; stop: () => P
       LATCHKEY_DATABASE_POOL_SIZE: process.env.BENCH_POOL_SIZE ?? '10',
       LATCHKEY_RATE_LIMIT_TOKEN_REFRESH: '0',
       LATCHKEY_RATE_LIMIT_SIGNUP: '0',
+      // The storm logs one account in from one address, many attempts at once: no failed-login delays.
+      LATCHKEY_LOGIN_ACCOUNT_FAILURES: '0',
+      LATCHKEY_LOGIN_ADDRESS_FAILURES: '0',
       // Under 200 concurrent requests on a busy machine, waiting for one of the pooled connections can
       // take longer than the 5 s default (which then answers 500).
       LATCHKEY_DATABASE_CONNECT_TIMEOUT: '60',

@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { withClaims } from '@latchkey/verify';
-import { loadServerConfig, startServer, type IdentityExports, type RunningServer } from '@latchkey/server';
+import { loadServerConfig, startServer, type RunningServer } from '@latchkey/server';
 import { describeEachDatabase } from '../../../test-support/databases.js';
 import { notesApi } from '../src/index.js';
 
@@ -69,7 +69,7 @@ describeEachDatabase('the example notes API behind Latchkey', (database) => {
       database: database(),
       extensions: [notesApi()],
     });
-    ({ anonKey, serviceRoleKey } = (server.services.get('identity')!.exports as IdentityExports).apiKeys);
+    ({ anonKey, serviceRoleKey } = server.services.identity!.apiKeys);
     [alice, bob, carol] = [await signUp(), await signUp(), await signUp()];
     orgA = (await call('createOrganization', 'POST', '/auth/v1/organizations', alice.access_token, { name: 'Acme' })).body.id;
     orgB = (await call('createOrganization', 'POST', '/auth/v1/organizations', carol.access_token, { name: 'Globex' })).body.id;

@@ -13,13 +13,14 @@ export interface PagesStack {
   close(): Promise<void>;
 }
 
-export async function startPagesStack(database: Database, env: Record<string, string> = {}): Promise<PagesStack> {
+/** Starts every page's services on `database`; with the example notes API unless `example` is false. */
+export async function startPagesStack(database: Database, env: Record<string, string> = {}, { example = true }: { example?: boolean } = {}): Promise<PagesStack> {
   const server = await startServer({
     env: { ...TEST_ENV, ...env },
     config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' }),
     database,
     services: { identity: true, organizations: true, gateway: true, webhooks: true, console: true },
-    extensions: [notesApi()],
+    extensions: example ? [notesApi()] : [],
   });
   const { anonKey, serviceRoleKey } = server.services.identity!.apiKeys;
   return { server, url: server.url, anonKey, serviceRoleKey, close: () => server.close() };

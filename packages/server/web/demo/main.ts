@@ -231,7 +231,7 @@ async function notesSection(organization: string | undefined): Promise<HTMLEleme
   } catch (error) {
     // The example API is served only where it was asked for (`latchkey serve --example`, `npm start`).
     if (error instanceof HttpError && error.status === 404) {
-      return section('Notes', h('p', { class: 'muted', id: 'notes-absent' }, 'The example notes API is not served here: start the server with `latchkey serve --example` (as `npm start` does) to try it.'));
+      return section('Notes', h('p', { class: 'muted', id: 'notes-absent' }, 'The example notes API is not served here: start the server with ', h('code', {}, 'latchkey serve --example'), ' (as ', h('code', {}, 'npm start'), ' does) to try it.'));
     }
     throw error;
   }

@@ -172,7 +172,8 @@ export class KeyStore {
     if (configured) store.#install(configured, null);
     else store.#installRows(await ensureStoredKeys(db));
     store.#verifier = createVerifier({
-      keySet: store.keySet,
+      // The keys in force, rotations included; an unknown `kid` re-reads database keys first.
+      keySet: { keys: () => store.#published, refresh: () => store.#reloadForUnknownKid() },
       ...(secrets.length > 0 ? { secret: secrets } : {}),
       algorithms: [...PUBLISHED_ALGORITHMS, ...(secrets.length > 0 ? (['HS256'] as const) : [])],
       // GoTrue's rules for its own tokens: any `iss` and `aud`, `exp` checked when present.
@@ -244,13 +245,6 @@ export class KeyStore {
     return this.#kids;
   }
 
-  /**
-   * The published keys as `@latchkey/verify` takes them (`keySet`): a verifier in this process checks
-   * tokens against the keys in force, rotations included, without fetching the JWKS.
-   */
-  get keySet(): { keys(): readonly Jwk[]; refresh(): Promise<void> } {
-    return { keys: () => this.#published, refresh: () => this.#reloadForUnknownKid() };
-  }
 
   /** The JWKS document (`{"keys":[…]}`), public keys only, serialised. */
   jwksJson(): string {
