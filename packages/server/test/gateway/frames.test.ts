@@ -1,6 +1,14 @@
+import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { Receiver } from 'ws';
 import { sharedFrame, wsFrame } from '../../src/gateway/session/frames.js';
+
+/** The `ws` library's frame parser (exported by the package, not described by its type declarations). */
+interface FrameReader {
+  on(event: 'message', listener: (data: Buffer, binary: boolean) => void): void;
+  on(event: 'error', listener: (error: Error) => void): void;
+  write(chunk: Buffer): void;
+}
+const { Receiver } = createRequire(import.meta.url)('ws') as { Receiver: new (options: { isServer: boolean }) => FrameReader };
 
 /** Reads frames back with the `ws` library's own client-side receiver. */
 function read(frame: Buffer): Promise<{ data: Buffer; binary: boolean }> {
