@@ -54,7 +54,11 @@ export function figures(observations: Observations, phase: Phase, stepMs: number
   for (const sample of observations.samples) {
     if (sample.at < start || sample.at > end) continue;
     requests += 1;
-    if (failedOutcome(sample.outcome)) failed[String(sample.outcome)] = (failed[String(sample.outcome)] ?? 0) + 1;
+    // Requests without an answer name what they were, so a cut can be traced to the kind of request.
+    if (failedOutcome(sample.outcome)) {
+      const key = typeof sample.outcome === 'number' ? String(sample.outcome) : `${sample.outcome} (${sample.action})`;
+      failed[key] = (failed[key] ?? 0) + 1;
+    }
   }
   let longestHttpGapMs = 0;
   for (const times of observations.successes.values()) {

@@ -74,7 +74,7 @@ export function createHttpClient(manager: TokenManager, options: HttpClientOptio
         redirect: request.redirect,
         signal: request.signal,
         ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
-      } as RequestInit);
+      });
     };
 
     let tokens = presetAuthorization || !allowed ? undefined : await manager.getTokens();

@@ -5,7 +5,6 @@
  *
  * @module
  */
-export { backoffDelay, parseRetryAfter } from './backoff.js';
 export { systemClock, type Clock } from './clock.js';
 export {
   HttpError,
@@ -27,7 +26,7 @@ export {
   type TokenManagerEvents,
   type TokenManagerOptions,
 } from './manager.js';
-export { ClientCredentialsAuth, PasswordAuth, RefreshTokenAuth, refreshGrant, type AuthProvider } from './providers.js';
+export { ClientCredentialsAuth, PasswordAuth, RefreshTokenAuth, type AuthProvider } from './providers.js';
 export { MemoryTokenStore } from './stores/memory.js';
 export {
   StorageTokenStore,
@@ -37,17 +36,7 @@ export {
   type TabLocks,
 } from './stores/storage.js';
 export type { TokenStore } from './stores/store.js';
-export {
-  isTransientStatus,
-  TRANSIENT_ERRORS,
-  processTokenResponse,
-  readErrorBody,
-  SESSION_ENDED_ERRORS,
-  tokenRequest,
-  type GrantFields,
-  type TokenEndpoint,
-  type TokenEndpointProtocol,
-} from './token-endpoint.js';
+export { processTokenResponse, type GrantFields, type TokenEndpoint, type TokenEndpointProtocol } from './token-endpoint.js';
 export { TokenSet, type TokenSetJSON } from './token-set.js';
 export { AuthApi, LatchkeyApi, type LatchkeyApiOptions, type LogoutScope, type Session, type User } from './api.js';
 export {

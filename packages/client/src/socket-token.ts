@@ -76,5 +76,5 @@ export function socketTokenFetch(url: string, options: SocketTokenFetchOptions =
     } finally {
       client.disconnect();
     }
-  }) as typeof fetch;
+  });
 }

@@ -101,9 +101,9 @@ export class TokenSet {
     if (record.token_type !== undefined && typeof record.token_type !== 'string') throw new TypeError('token_type must be a string');
     return new TokenSet({
       accessToken: record.access_token,
-      tokenType: record.token_type as string | undefined,
+      tokenType: record.token_type,
       accessExpiresAt: time('access_expires_at'),
-      refreshToken: (refresh as string | null | undefined) ?? null,
+      refreshToken: (refresh) ?? null,
       refreshExpiresAt: time('refresh_expires_at'),
     });
   }

@@ -147,7 +147,7 @@ export function extensionHost(app: FastifyInstance, context: AppContext, service
     realtime: gateway
       ? {
           publish: (channel, data) => gateway.publish(channel, data),
-          registerRpc: (method, handler) => gateway.registerRpc(method, (data, caller) => handler(data, { user: caller.user, claims: caller.claims as ExtensionConnectionClaims })),
+          registerRpc: (method, handler) => gateway.registerRpc(method, (data, caller) => handler(data, { user: caller.user, claims: caller.claims })),
           error: (code, message) => new RpcError(code, message),
         }
       : null,

@@ -134,6 +134,11 @@ export interface Verifier<C extends UncheckedClaims = Claims> {
   readonly algorithms: readonly Algorithm[];
 }
 
+/** `Array.isArray` without its narrowing to `any[]`, for options that may come from untyped callers. */
+function isList(value: unknown): boolean {
+  return Array.isArray(value);
+}
+
 const DEFAULT_ASYMMETRIC: readonly Algorithm[] = ['ES256', 'ES384', 'RS256', 'PS256', 'EdDSA'];
 
 function list(value: string | readonly string[] | null, name: string): ReadonlySet<string> | undefined {
@@ -180,14 +185,14 @@ export function createVerifier(options: VerifierOptions): Verifier<UncheckedClai
 export function createVerifier(options: VerifierOptions): Verifier<UncheckedClaims> {
   if (typeof options !== 'object' || options === null) throw new TypeError('options are required');
   const now = options.now ?? Date.now;
-  const staticInputs = options.keys === undefined ? undefined : Array.isArray(options.keys) ? options.keys : (options.keys as { keys: readonly KeyInput[] }).keys;
-  if (staticInputs !== undefined && !Array.isArray(staticInputs)) throw new TypeError('`keys` must be an array or a JWK Set');
+  const staticInputs = options.keys === undefined ? undefined : isList(options.keys) ? (options.keys as readonly KeyInput[]) : (options.keys as { keys: readonly KeyInput[] }).keys;
+  if (staticInputs !== undefined && !isList(staticInputs)) throw new TypeError('`keys` must be an array or a JWK Set');
   const hasAsymmetric = options.jwksUrl !== undefined || staticInputs !== undefined || options.keySet !== undefined;
   const hasSecret = options.secret !== undefined;
   if (!hasAsymmetric && !hasSecret) throw new TypeError('one of `jwksUrl`, `keys`, `keySet` or `secret` is required');
 
   const algorithms: readonly Algorithm[] = options.algorithms ?? [...(hasAsymmetric ? DEFAULT_ASYMMETRIC : []), ...(hasSecret ? (['HS256'] as const) : [])];
-  if (!Array.isArray(algorithms) || algorithms.length === 0) throw new TypeError('`algorithms` must be a non-empty array');
+  if (!isList(algorithms) || algorithms.length === 0) throw new TypeError('`algorithms` must be a non-empty array');
   for (const alg of algorithms) {
     if (!SUPPORTED_ALGORITHMS.includes(alg)) throw new TypeError(`unsupported algorithm ${JSON.stringify(alg)} in \`algorithms\``);
     if (isSymmetric(alg) && !hasSecret) throw new TypeError(`\`algorithms\` lists ${alg} but no \`secret\` is configured (HMAC keys never come from a key set)`);
@@ -227,7 +232,7 @@ export function createVerifier(options: VerifierOptions): Verifier<UncheckedClai
 
   const minSecretBytes = options.minSecretBytes ?? MIN_SECRET_BYTES;
   if (!Number.isInteger(minSecretBytes) || minSecretBytes < 1) throw new TypeError('`minSecretBytes` must be a positive integer');
-  const secrets = hasSecret ? importSecrets(options.secret as NonNullable<VerifierOptions['secret']>, algorithms, minSecretBytes) : undefined;
+  const secrets = hasSecret ? importSecrets(options.secret, algorithms, minSecretBytes) : undefined;
   const staticKeys = staticInputs?.map((input) => importConfiguredKey(input, algorithms));
   const staticByKid = new Map<string, VerificationKey[]>();
   for (const key of staticKeys ?? []) {
@@ -359,6 +364,7 @@ export function createVerifier(options: VerifierOptions): Verifier<UncheckedClai
     try {
       return Promise.resolve(verifyFast(token));
     } catch (error) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on what verifyFast threw
       return Promise.reject(error);
     }
   }

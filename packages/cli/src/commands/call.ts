@@ -13,7 +13,7 @@ const METHOD = /^[A-Za-z]+$/;
 async function readData(data: string): Promise<string> {
   if (data === '@-') {
     let text = '';
-    for await (const chunk of process.stdin) text += chunk.toString();
+    for await (const chunk of process.stdin as AsyncIterable<Buffer | string>) text += chunk.toString();
     return text;
   }
   if (data.startsWith('@')) return fs.readFile(data.slice(1), 'utf8');

@@ -84,7 +84,7 @@ export function promptHidden(question: string, input: Input = process.stdin, out
 /** Reads all of stdin and returns its first line (for `--password-stdin`). */
 export async function readFirstLine(input: Input = process.stdin): Promise<string> {
   let text = '';
-  for await (const chunk of input) text += chunk.toString();
+  for await (const chunk of input as AsyncIterable<Buffer | string>) text += chunk.toString();
   return text.split(/\r?\n/)[0] ?? '';
 }
 

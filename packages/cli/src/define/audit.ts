@@ -22,7 +22,7 @@ export function register(program: Command): void {
       .description('delete entries older than the retention (LATCHKEY_AUDIT_RETENTION, default 90d)')
       .option('--older-than <duration>', 'a duration like 720h or 30d, instead of the retention'),
   ).action(async (flags: AuditPruneFlags, command: Command) => {
-    const parent = (command.parent?.opts() ?? {}) as AuditFlags;
+    const parent = command.parent?.opts<AuditFlags>() ?? {};
     await (await import('../commands/audit.js')).runAuditPrune({
       ...(parent.databaseUrl !== undefined ? { databaseUrl: parent.databaseUrl } : {}),
       ...(parent.dataDir !== undefined ? { dataDir: parent.dataDir } : {}),

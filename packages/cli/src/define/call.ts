@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { runCall } from '../commands/call.js';
 import { collect, withServerUrl } from './shared.js';
 
 export function register(program: Command): void {
@@ -8,7 +9,7 @@ export function register(program: Command): void {
     .option('-d, --data <body>', 'request body; @file reads a file, @- reads stdin')
     .option('-H, --header <header>', '"name: value" header (repeatable)', collect)
     .option('-i, --include', 'print the status line and headers')
-    .action(async (method: string, path: string, flags) => {
+    .action(async (method: string, path: string, flags: Parameters<typeof runCall>[2]) => {
       await (await import('../commands/call.js')).runCall(method, path, flags);
     });
 }

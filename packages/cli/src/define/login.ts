@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { runLogin } from '../commands/login.js';
 import { withServerUrl } from './shared.js';
 
 export function register(program: Command): void {
@@ -10,7 +11,7 @@ export function register(program: Command): void {
     .option('--via-socket', 'obtain the tokens over the realtime gateway (auth.login RPC) instead of HTTP')
     .option('--client-id <id>', 'log in as an OAuth client (client credentials)')
     .option('--client-secret <secret>', 'the client secret (LATCHKEY_CLIENT_SECRET)')
-    .action(async (flags) => {
+    .action(async (flags: Parameters<typeof runLogin>[0]) => {
       await (await import('../commands/login.js')).runLogin(flags);
     });
 }

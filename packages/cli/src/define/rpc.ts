@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { runRpc } from '../commands/rpc.js';
 import { withServerUrl } from './shared.js';
 
 export function register(program: Command): void {
@@ -6,7 +7,7 @@ export function register(program: Command): void {
     .argument('<method>', 'RPC method')
     .argument('[json]', 'parameters as JSON')
     .option('--timeout <seconds>', 'connection timeout', '10')
-    .action(async (method: string, params: string | undefined, flags) => {
+    .action(async (method: string, params: string | undefined, flags: Parameters<typeof runRpc>[2]) => {
       await (await import('../commands/rpc.js')).runRpc(method, params, flags);
     });
 }

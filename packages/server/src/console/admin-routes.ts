@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { csrfMatches, readCookie, type ConsoleCredential, type ConsoleSession, type ConsoleSessions } from './sessions.js';
 
 /** Name of the console's session cookie (scoped to `/admin`). */
@@ -44,7 +44,7 @@ export function registerConsoleAdminRoutes(app: FastifyInstance, options: Consol
 
   const relay = async (method: string, url: string, bearer: string, body?: unknown): Promise<Relayed> => {
     const response = await app.inject({
-      method: method as HTTPMethods,
+      method: method,
       url,
       headers: {
         apikey: options.anonKey,
@@ -67,7 +67,7 @@ export function registerConsoleAdminRoutes(app: FastifyInstance, options: Consol
       payload: JSON.stringify({ refresh_token: credential.refresh }),
     });
     if (response.statusCode !== 200) return null;
-    const tokens = response.json() as { access_token: string; refresh_token: string; expires_in: number };
+    const tokens = response.json<{ access_token: string; refresh_token: string; expires_in: number }>();
     credential.access = tokens.access_token;
     credential.refresh = tokens.refresh_token;
     credential.accessExpiresAt = Date.now() + tokens.expires_in * 1000;
@@ -130,7 +130,7 @@ export function registerConsoleAdminRoutes(app: FastifyInstance, options: Consol
         const status = response.statusCode === 429 ? 429 : 401;
         return refuse(reply, status, status === 429 ? 'over_request_rate_limit' : 'invalid_credentials', status === 429 ? 'Too many sign-in attempts' : 'Wrong e-mail or password');
       }
-      const tokens = response.json() as { access_token: string; refresh_token: string; expires_in: number };
+      const tokens = response.json<{ access_token: string; refresh_token: string; expires_in: number }>();
       if (!(await opensAdminApi(tokens.access_token))) {
         await relay('POST', '/auth/v1/logout?scope=local', tokens.access_token);
         return refuse(reply, 403, 'not_admin', 'This user does not have an admin role');

@@ -67,14 +67,14 @@ function consoleExtras(app: FastifyInstance, identity: IdentityExports, gateway:
       only(method, 'GET');
       if (!gateway) return { mounted: false };
       const response = await app.inject({ method: 'POST', url: '/api/info', headers: { 'x-api-key': gateway.apiKey, 'content-type': 'application/json' }, payload: '{}' });
-      const nodes = (response.json() as { result?: { nodes?: Array<Record<string, unknown>> } }).result?.nodes ?? [];
+      const nodes = response.json<{ result?: { nodes?: Array<Record<string, unknown>> } }>().result?.nodes ?? [];
       return { mounted: true, nodes };
     },
     'console/keys': async (method) => {
       only(method, 'GET');
       const keys = await adminCall(() => operations.keys());
       const jwks = await app.inject({ method: 'GET', url: identity.tokens.jwksPath });
-      const published = ((jwks.json() as { keys?: Array<{ kid?: string; alg?: string }> }).keys ?? []).map((key) => ({ kid: key.kid ?? null, alg: key.alg ?? null }));
+      const published = (jwks.json<{ keys?: Array<{ kid?: string; alg?: string }> }>().keys ?? []).map((key) => ({ kid: key.kid ?? null, alg: key.alg ?? null }));
       return { signing_kid: keys.signing_kid, source: keys.signing_keys_source, published, retired: keys.retired_keys };
     },
     'console/keys/rotate': async (method) => {

@@ -48,7 +48,7 @@ export interface GatewayExports {
 }
 
 /** Options for {@link mountGateway}. */
-export interface GatewayServiceOptions extends GatewaySettingsOverrides {}
+export type GatewayServiceOptions = GatewaySettingsOverrides;
 
 /** What the gateway is built on. */
 export interface GatewayDependencies {
@@ -172,7 +172,7 @@ function identityJwksFetch(app: FastifyInstance, jwksPath: string): typeof fetch
     const headers = new Headers();
     for (const [name, value] of Object.entries(response.headers)) if (typeof value === 'string') headers.set(name, value);
     return new Response(response.body, { status: response.statusCode, headers });
-  }) as typeof fetch;
+  });
 }
 
 /** Events read per page when catching up at start. */

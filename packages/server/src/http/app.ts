@@ -1,4 +1,5 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type RawServerDefault } from 'fastify';
 import type { BrokerStatus } from '../cluster/index.js';
 import type { Database } from '../db/index.js';
 import { createInputSafety, DEFAULT_BODY_LIMIT } from '../input/index.js';
@@ -29,8 +30,8 @@ export interface AppOptions {
  */
 export function buildApp(options: AppOptions): FastifyInstance {
   const input = createInputSafety();
-  const app = Fastify({
-    loggerInstance: options.logger as FastifyBaseLogger,
+  const app = Fastify<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger>({
+    loggerInstance: options.logger,
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: options.trustProxy ?? false,
     return503OnClosing: true,

@@ -1,4 +1,3 @@
-import type { FastifyInstance } from 'fastify';
 import type { Environment, ServerConfig } from '../config/index.js';
 import type { Database } from '../db/index.js';
 import type { Logger } from '../logging/logger.js';

@@ -42,7 +42,7 @@ export function readTlsMaterial(files: TlsFiles): TlsMaterial {
  * the plain HTTP server the app expects: the request and upgrade interfaces are the same.
  */
 export function httpsServerFactory(material: TlsMaterial): (handler: RequestListener) => Server {
-  return (handler) => createHttpsServer({ cert: material.cert, key: material.key }, handler) as unknown as Server;
+  return (handler) => createHttpsServer({ cert: material.cert, key: material.key }, handler);
 }
 
 /**

@@ -26,6 +26,7 @@ export interface AllowedRedirect {
 
 const SCHEME_AND_AUTHORITY = /^([A-Za-z][A-Za-z0-9+.-]*:)\/\/([^/?#]*)/;
 const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
+// eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses
 const FORBIDDEN_ANYWHERE = /[\s\\\u0000-\u001f\u007f]/;
 const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
 

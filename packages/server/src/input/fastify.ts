@@ -38,7 +38,7 @@ export function checkRequestInput(request: FastifyRequest, limits: InputLimits =
 /** The input guard of one app: a URL rewriter for Fastify's options and what to register on the root. */
 export interface InputSafety {
   /** Pass as Fastify's `rewriteUrl` option: paths with malformed escapes are routed, then refused. */
-  rewriteUrl(request: IncomingMessage): string;
+  readonly rewriteUrl: (request: IncomingMessage) => string;
   /** Installs the JSON parser and the hook on the root instance, before any service is mounted. */
   register(app: FastifyInstance): void;
 }

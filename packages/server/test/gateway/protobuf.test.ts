@@ -260,6 +260,21 @@ function protobufSuite(engine: 'memory' | 'redis'): void {
     expect(json((await after).data)).toEqual({ seq: 5 });
   });
 
+  it('recovers publications sent while a subscribe is answered without losing or repeating one', async () => {
+    const client = await connect();
+    const name = channel('recovery');
+    const { subscription } = await subscribe(client, name);
+    const received: number[] = [];
+    subscription.on('publication', (context: PublicationContext) => received.push(context.offset ?? -1));
+    client.disconnect();
+    await publish(name, { seq: 1 });
+    client.connect();
+    // Publish while the resubscribe (and its history read) is in flight: held frames are converted for this connection.
+    for (let seq = 2; seq <= 20; seq += 1) await publish(name, { seq });
+    for (let i = 0; i < 100 && received.length < 20; i += 1) await sleep(50);
+    expect(received).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+  });
+
   /** A document that changes a little each time: what deltas are for. */
   const document = (version: number) => ({ version, title: 'Quarterly planning', body: 'lorem ipsum dolor sit amet '.repeat(20), updated: `v${version}` });
 

@@ -8,7 +8,7 @@
 import { RevocationFeedUnavailableError, VerifyError } from '../errors.js';
 import { parseRevocationEvent } from '../revocation-events.js';
 import { fetchRevocations, type FeedEndpoint } from './http.js';
-import type { RevocationSink, RevocationSource } from './source.js';
+import type { RevocationSource } from './source.js';
 
 /**
  * The part of an ioredis client the source uses. Pass a connection of its own (`redis.duplicate()`):

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { constants, type KeyObject } from 'node:crypto';
+import { constants, type KeyObject, type VerifyKeyObjectInput } from 'node:crypto';
 
 /** JWS algorithms accepted in the `algorithms` allow-list. */
 export type Algorithm =
@@ -90,7 +90,7 @@ export function keyFitsAlgorithm(key: KeyObject, spec: AlgorithmSpec): boolean {
 }
 
 /** Options object for `crypto.verify` for this algorithm and key. */
-export function verifyKeyInput(key: KeyObject, spec: AlgorithmSpec): KeyObject | import('node:crypto').VerifyKeyObjectInput {
+export function verifyKeyInput(key: KeyObject, spec: AlgorithmSpec): KeyObject | VerifyKeyObjectInput {
   switch (spec.family) {
     case 'EC':
       return { key, dsaEncoding: 'ieee-p1363' };

@@ -58,7 +58,7 @@ export function importJwksMember(jwk: unknown, allowed: readonly Algorithm[]): V
   } catch {
     return undefined;
   }
-  return bind(key, member.kid as string | undefined, member.alg as string | undefined, allowed);
+  return bind(key, member.kid, member.alg, allowed);
 }
 
 /** Imports a configured public key; throws `TypeError` when it cannot verify any allowed algorithm. */

@@ -48,7 +48,7 @@ export function standardWebhookKey(secret: string | Uint8Array): Buffer {
  * ```
  */
 export function standardWebhookVerifier(options: StandardWebhookOptions): (request: WebhookRequest) => Promise<VerifiedStandardWebhook> {
-  const keys = secretList<string | Uint8Array>(options.secrets as string | Uint8Array | readonly (string | Uint8Array)[], 'secrets').map(standardWebhookKey);
+  const keys = secretList<string | Uint8Array>(options.secrets, 'secrets').map(standardWebhookKey);
   const tolerance = toleranceSeconds(options.tolerance, 300);
   const now = options.now ?? Date.now;
   const store = options.replayStore;

@@ -56,7 +56,7 @@ export function createGatewayVerifier(settings: TokenSettings, context: Verifier
     async verify(token) {
       verifier ??= build();
       try {
-        return (await verifier.verify(token)) as Record<string, unknown>;
+        return (await verifier.verify(token));
       } catch (error) {
         if (!isVerifyError(error)) throw new TokenRejectedError('unavailable', 'verification failed');
         if (error.code === 'ERR_TOKEN_EXPIRED') throw new TokenRejectedError('expired', error.code);

@@ -238,7 +238,7 @@ export class RedisPresence implements PresenceStore {
   }
   async close(): Promise<void> {
     clearInterval(this.#timer);
-    const pending = [...this.#local].map(([channel, entries]) => (entries.size > 0 ? this.#redis.hdel(this.#prefix + channel, ...entries.keys()) : 0));
+    const pending = [...this.#local].filter(([, entries]) => entries.size > 0).map(([channel, entries]) => this.#redis.hdel(this.#prefix + channel, ...entries.keys()));
     await Promise.allSettled(pending);
     this.#local.clear();
     this.#redis.disconnect();

@@ -86,7 +86,7 @@ export function decodeCommands(frame: string): DecodedCommand[] {
       kind = key;
       break;
     }
-    commands.push({ id, kind, command: parsed as Command });
+    commands.push({ id, kind, command: parsed });
   }
   if (commands.length === 0) throw new MalformedFrameError('empty frame');
   return commands;

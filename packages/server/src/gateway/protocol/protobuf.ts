@@ -96,7 +96,7 @@ function resultMessage(kind: CommandKind, result: object): ProtoObject {
     case 'connect':
       return connectResult(result as ConnectResult);
     case 'subscribe':
-      return subscribeResult(result as SubscribeResult);
+      return subscribeResult(result);
     case 'presence':
       return { presence: mapValues((result as { presence?: Record<string, ClientInfo> }).presence, clientInfo) ?? {} };
     case 'history': {

@@ -63,7 +63,7 @@ export async function postToProxy<R>(proxy: ProxyEndpoint, caller: ProxyCaller, 
     }
     const parsed = (await response.json()) as unknown;
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ProxyUnavailableError('proxy answer is not an object');
-    return parsed as ProxyAnswer<R>;
+    return parsed;
   } catch (error) {
     if (error instanceof ProxyUnavailableError) throw error;
     throw new ProxyUnavailableError(error instanceof Error ? error.message : 'proxy failed');

@@ -51,7 +51,7 @@ export class RpcRegistry {
     if (typeof method !== 'string' || method === '') throw new TypeError('method must be a non-empty string');
     if (typeof handler !== 'function') throw new TypeError('handler must be a function');
     if (this.#handlers.has(method)) throw new TypeError(`RPC method ${method} is already registered`);
-    this.#handlers.set(method, handler as RpcHandler<never>);
+    this.#handlers.set(method, handler);
   }
 
   /** Method names registered in this process. */

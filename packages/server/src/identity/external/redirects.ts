@@ -1,4 +1,4 @@
-import { IdentityError, OAuthError } from '../errors.js';
+import { type IdentityError, OAuthError } from '../errors.js';
 import type { TokenResponse } from '../types.js';
 
 /** GoTrue's mapping of an HTTP status to the OAuth `error` of a redirect. */

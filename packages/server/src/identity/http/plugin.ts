@@ -107,8 +107,8 @@ export function prepareScope(app: FastifyInstance, logger: Logger, cors: CorsPol
     }
     if (error instanceof OAuthError) return reply.code(400).send({ error: error.error, error_description: error.message });
     if (isDatabaseUnavailable(error)) return sendIdentityError(request, markUnavailable(reply), new IdentityError(503, 'database_unavailable', DATABASE_UNAVAILABLE_MESSAGE));
-    const status = (error as FastifyError).statusCode;
-    if (status !== undefined && status >= 400 && status < 500) return sendIdentityError(request, reply, toIdentityError(error as FastifyError));
+    const status = (error).statusCode;
+    if (status !== undefined && status >= 400 && status < 500) return sendIdentityError(request, reply, toIdentityError(error));
     // Only the message and code: driver errors carry the query parameters, which may hold secrets.
     const { message, code } = error as { message?: string; code?: string };
     logger.error({ error: { message, code }, path: request.routeOptions.url }, 'identity request failed');

@@ -285,7 +285,7 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
       url.searchParams.set('code', outcome.code);
       return reply.redirect(url.toString(), 303);
     }
-    const session: TokenResponse = await finishSession(runtime.issuer, outcome.prepared!);
+    const session: TokenResponse = await finishSession(runtime.issuer, outcome.prepared);
     const fragment = new URLSearchParams({
       access_token: session.access_token,
       expires_at: String(session.expires_at),

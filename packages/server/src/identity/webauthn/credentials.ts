@@ -22,6 +22,6 @@ export function libraryCredential(row: CredentialRow): WebAuthnCredential {
     id: Buffer.from(row.credential_id).toString('base64url'),
     publicKey: new Uint8Array(row.public_key),
     counter: Number(row.sign_count),
-    transports: row.transports as NonNullable<WebAuthnCredential['transports']>,
+    transports: row.transports,
   };
 }
