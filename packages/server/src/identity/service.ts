@@ -4,7 +4,7 @@ import { AuditLog, type AuditWriter } from './audit/audit-log.js';
 import { registerAuditRoutes } from './audit/routes.js';
 import { registerInviteRoutes } from './invite/routes.js';
 import { loadAuditSettings } from './audit/settings.js';
-import { pruneAuditLog } from './audit/store.js';
+import { pruneAuditLog } from './store/audit.js';
 import { AccessTokenIssuer, type ClaimsHook } from './claims.js';
 import { clientFacts } from './http/client-address.js';
 import { corsPolicy } from './http/cors.js';

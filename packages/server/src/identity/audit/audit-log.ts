@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../../db/index.js';
 import { AUDIT_LOG_TYPES, type AuditAction, type AuditLogType } from './actions.js';
+import { insertAuditEntries } from '../store/audit.js';
 
 /** The actor id GoTrue records for the service role and other admin tokens without a user. */
 export const NIL_UUID = '00000000-0000-0000-0000-000000000000';
@@ -103,13 +104,9 @@ export class AuditLog implements AuditWriter {
 
   async record(tx: Queryable, ...entries: AuditRecord[]): Promise<void> {
     if (!this.enabled || entries.length === 0) return;
-    const params: unknown[] = [];
-    const rows = entries.map((entry) => {
-      params.push(randomUUID(), JSON.stringify(auditPayload(entry)), (entry.ipAddress ?? '').slice(0, 64));
-      const n = params.length;
-      return `($${n - 2}::uuid, $${n - 1}::json, $${n}, clock_timestamp())`;
-    });
-    // `clock_timestamp()`, not `now()`: entries of one transaction keep the order they happened in.
-    await tx.query(`insert into auth.audit_log_entries (id, payload, ip_address, created_at) values ${rows.join(', ')}`, params);
+    await insertAuditEntries(
+      tx,
+      entries.map((entry) => ({ id: randomUUID(), payload: auditPayload(entry), ipAddress: (entry.ipAddress ?? '').slice(0, 64) })),
+    );
   }
 }

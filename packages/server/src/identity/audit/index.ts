@@ -12,4 +12,4 @@ export {
   type AuditWriter,
 } from './audit-log.js';
 export { loadAuditSettings, type AuditSettings } from './settings.js';
-export { pruneAuditLog, readAuditLog, type AuditFilter, type AuditPage } from './store.js';
+export { pruneAuditLog, readAuditLog, type AuditFilter, type AuditPage } from '../store/audit.js';

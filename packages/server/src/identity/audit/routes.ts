@@ -5,7 +5,7 @@ import { pageOf, setPageHeaders } from '../http/pagination.js';
 import type { IdentityRuntime } from '../runtime.js';
 import { isUuid } from '../users.js';
 import { AUDIT_LOG_TYPES, isAuditAction, type AuditLogType } from './actions.js';
-import { readAuditLog, type AuditFilter } from './store.js';
+import { readAuditLog, type AuditFilter } from '../store/audit.js';
 
 interface AuditQuery {
   page?: string;

@@ -6,7 +6,7 @@ import type { IdentityRuntime } from '../runtime.js';
 import { isUuid } from '../users.js';
 import { findUserById } from '../store/users.js';
 import { endSessions } from '../end-sessions.js';
-import { listSessions } from './store.js';
+import { listSessions } from './list.js';
 
 /** The same answer for a session that does not exist and one of another user: existence is not revealed. */
 const sessionNotFound = () => new IdentityError(404, 'not_found', 'Session not found');

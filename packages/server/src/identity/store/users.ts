@@ -337,14 +337,18 @@ export async function changeEmail(tx: Queryable, userId: string, email: string, 
       where user_id = $1 and provider = 'email'`,
     [userId, email],
   );
-  if (updated.rowCount === 0) {
-    await tx.query(
-      `insert into auth.identities (id, provider_id, user_id, identity_data, provider)
-       values (gen_random_uuid(), $1::text, $1::uuid, jsonb_build_object('sub', $1::text, 'email', $2::text, 'email_verified', true, 'phone_verified', false), 'email')`,
-      [userId, email],
-    );
-    await addProvider(tx, userId, 'email');
-  }
+  if (updated.rowCount === 0) await insertAddressIdentity(tx, userId, 'email', email);
+}
+
+/** Inserts the user's verified `email` or `phone` identity, and adds its provider to `app_metadata.providers`. */
+async function insertAddressIdentity(tx: Queryable, userId: string, provider: 'email' | 'phone', address: string): Promise<void> {
+  await tx.query(
+    `insert into auth.identities (id, provider_id, user_id, identity_data, provider)
+     values (gen_random_uuid(), $1::text, $1::uuid,
+             jsonb_build_object('sub', $1::text, $3::text, $2::text, 'email_verified', $3::text = 'email', 'phone_verified', $3::text = 'phone'), $3::text)`,
+    [userId, address, provider],
+  );
+  await addProvider(tx, userId, provider);
 }
 
 /** Adds `provider` to the user's `app_metadata.providers` unless it is listed already. */
@@ -423,14 +427,7 @@ export async function setConfirmedPhone(tx: Queryable, userId: string, phone: st
       where user_id = $1 and provider = 'phone'`,
     [userId, phone],
   );
-  if (updated.rowCount === 0) {
-    await tx.query(
-      `insert into auth.identities (id, provider_id, user_id, identity_data, provider)
-       values (gen_random_uuid(), $1::text, $1::uuid, jsonb_build_object('sub', $1::text, 'phone', $2::text, 'email_verified', false, 'phone_verified', true), 'phone')`,
-      [userId, phone],
-    );
-    await addProvider(tx, userId, 'phone');
-  }
+  if (updated.rowCount === 0) await insertAddressIdentity(tx, userId, 'phone', phone);
 }
 
 /** The user's number; `null` when it has none or does not exist. */

@@ -1,6 +1,8 @@
 import type { Queryable } from '../../db/index.js';
-import type { AuditAction, AuditLogType } from './actions.js';
-import type { AuditEntryJson, AuditPayload } from './audit-log.js';
+import type { AuditAction, AuditLogType } from '../audit/actions.js';
+import type { AuditEntryJson, AuditPayload } from '../audit/audit-log.js';
+
+/** Statements on `auth.audit_log_entries`: written in the transaction of what they record, read by the admin API. */
 
 /** Which entries {@link readAuditLog} returns. Every field narrows; none set means all. */
 export interface AuditFilter {
@@ -77,4 +79,26 @@ export async function readAuditLog(db: Queryable, filter: AuditFilter, page: num
 export async function pruneAuditLog(db: Queryable, before: Date): Promise<number> {
   const { rowCount } = await db.query('delete from auth.audit_log_entries where created_at < $1', [before]);
   return rowCount;
+}
+
+/** An audit entry to store. */
+export interface NewAuditEntry {
+  readonly id: string;
+  readonly payload: AuditPayload;
+  readonly ipAddress: string;
+}
+
+/**
+ * Stores entries in one statement, stamped with `clock_timestamp()`, not `now()`: entries of one
+ * transaction keep the order they happened in.
+ */
+export async function insertAuditEntries(tx: Queryable, entries: readonly NewAuditEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  const params: unknown[] = [];
+  const rows = entries.map((entry) => {
+    params.push(entry.id, JSON.stringify(entry.payload), entry.ipAddress);
+    const n = params.length;
+    return `($${n - 2}::uuid, $${n - 1}::json, $${n}, clock_timestamp())`;
+  });
+  await tx.query(`insert into auth.audit_log_entries (id, payload, ip_address, created_at) values ${rows.join(', ')}`, params);
 }
