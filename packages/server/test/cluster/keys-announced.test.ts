@@ -50,6 +50,22 @@ describeWith(['DATABASE_URL'], 'signing keys changed in the database directly, n
     for (const node of [a, b]) expect(kidOf(await signUp(node))).toBe(rotated.kid);
   });
 
+  it('a node whose listening connection was cut listens again, and hears the next rotation', async () => {
+    const { rows } = await direct.query<{ cut: boolean }>(
+      `select pg_terminate_backend(pid) as cut from pg_stat_activity where datname = current_database() and query ilike 'listen %'`,
+    );
+    expect(rows.length).toBeGreaterThanOrEqual(2);
+    // Both listen again (within a few hundred milliseconds) before the rotation below.
+    await expect
+      .poll(async () => (await direct.query<{ n: number }>(`select count(*)::int as n from pg_stat_activity where datname = current_database() and query ilike 'listen %'`)).rows[0]!.n, {
+        timeout: 5000,
+        interval: 50,
+      })
+      .toBeGreaterThanOrEqual(2);
+    const rotated = await databaseOperations(direct, loadIdentitySettings({ ...TEST_ENV, ...ENV })).rotateKeys();
+    await Promise.all([a, b].map((node) => expect.poll(() => kids(node), { timeout: 1000, interval: 20 }).toContain(rotated.kid)));
+  });
+
   it('a key retired by SQL run by hand stops signing on every node at once', async () => {
     const current = kidOf(await signUp(b));
     const rotated = await databaseOperations(direct, loadIdentitySettings({ ...TEST_ENV, ...ENV })).rotateKeys();
