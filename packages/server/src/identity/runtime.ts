@@ -10,12 +10,12 @@ import type { LoginThrottle } from './login-throttle.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { IdentitySettings } from './settings.js';
 
-/** Hooks that modules mounted with the service fill in (one-time codes, anonymous sign-in). */
-export interface IdentityExtensions {
+/** What the one-time-code module adds to `/signup` (returned by `registerOtpRoutes`, handed to the sign-up route). */
+export interface SignUpHooks {
   /** Called after a sign-up that needs email confirmation (sends the confirmation mail). */
-  afterSignUpUnconfirmed?: (request: FastifyRequest, userId: string, email: string) => Promise<void>;
-  /** Answers `/signup` without email or phone when anonymous sign-ins are enabled. */
-  anonymousSignIn?: (request: FastifyRequest) => Promise<unknown>;
+  readonly afterSignUpUnconfirmed: (request: FastifyRequest, userId: string, email: string) => Promise<void>;
+  /** Answers `/signup` without email or phone; absent when anonymous sign-ins are disabled. */
+  readonly anonymousSignIn?: (request: FastifyRequest) => Promise<unknown>;
 }
 
 /** Everything the identity routes share, built once at mount. */
@@ -44,5 +44,4 @@ export interface IdentityRuntime {
   baseUrl(): string;
   /** `iss` of issued tokens. */
   jwtIssuer(): string;
-  readonly extensions: IdentityExtensions;
 }

@@ -178,7 +178,6 @@ export async function mountIdentity(app: FastifyInstance, context: AppContext, s
     logins,
     baseUrl,
     jwtIssuer,
-    extensions: {},
   };
   const mailer = mailSettings.host ? smtpMailer({ ...mailSettings, host: mailSettings.host }) : outboxMailer(context.db);
   const codeMailer = new CodeMailer(runtime, mailer, otpSettings);
@@ -189,8 +188,9 @@ export async function mountIdentity(app: FastifyInstance, context: AppContext, s
   await app.register(
     async (scope) => {
       prepareScope(scope, logger, cors);
-      registerPublicRoutes(scope, runtime, { sms: smsSettings, passkeysEnabled: webauthnSettings.passkeysEnabled, providers: [...providers.keys()] });
-      registerSessionRoutes(scope, runtime, { phone: phoneCodes });
+      const signUpHooks = registerOtpRoutes(scope, runtime, { mail: codeMailer, phone: phoneCodes });
+      registerPublicRoutes(scope, runtime, { sms: smsSettings, passkeysEnabled: webauthnSettings.passkeysEnabled, providers: [...providers.keys()], anonymousUsers: signUpHooks.anonymousSignIn !== undefined });
+      registerSessionRoutes(scope, runtime, { phone: phoneCodes, signUp: signUpHooks });
       registerTokenRoute(scope, runtime, grants);
       registerUserRoutes(scope, runtime, { mail: codeMailer, settings: userUpdateSettings, phone: phoneCodes });
       registerAdminRoutes(scope, runtime, { passwordChangeEndsSessions: userUpdateSettings.passwordChangeEndsSessions });
@@ -199,7 +199,6 @@ export async function mountIdentity(app: FastifyInstance, context: AppContext, s
       registerMfaRoutes(scope, runtime, { webauthn: webauthnSettings });
       registerPasskeyRoutes(scope, runtime, webauthnSettings);
       registerOAuthClientAdminRoutes(scope, runtime);
-      registerOtpRoutes(scope, runtime, { mail: codeMailer, phone: phoneCodes });
       registerExternalRoutes(scope, runtime, { settings: externalSettings, providers, redirect: (requested) => codeMailer.redirect(requested) });
       registerOutboxRoutes(scope, runtime);
       registerAuditRoutes(scope, runtime);

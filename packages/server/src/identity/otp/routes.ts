@@ -4,7 +4,7 @@ import type { Queryable } from '../../db/index.js';
 import { IdentityError, Messages, validationFailed } from '../errors.js';
 import { bodyOf, clientAddress, normaliseEmail, optionalBoolean, optionalObject, optionalString } from '../http/request.js';
 import { RateLimiter } from '../rate-limit.js';
-import type { IdentityRuntime } from '../runtime.js';
+import type { IdentityRuntime, SignUpHooks } from '../runtime.js';
 import { finishSession, startSession, type PreparedSession } from '../sessions.js';
 import type { AuthenticationMethod, TokenResponse } from '../types.js';
 import { isBanned, isUniqueViolation, type UserRow } from '../users.js';
@@ -63,7 +63,7 @@ export interface OtpDependencies {
  * `POST /resend`, the `pkce` grant of `/token`, sign-up confirmation mails, and anonymous sign-in.
  * Answers never depend on whether the address has an account; mail goes out after the answer.
  */
-export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime, deps: OtpDependencies): void {
+export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime, deps: OtpDependencies): SignUpHooks {
   const { mail } = deps;
   const accountDefaults = { audience: runtime.settings.audience, role: runtime.settings.defaultRole };
   const otp = mail.settings;
@@ -147,7 +147,7 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
     return {};
   });
 
-  runtime.extensions.afterSignUpUnconfirmed = async (request, userId, email) => {
+  const afterSignUpUnconfirmed: SignUpHooks['afterSignUpUnconfirmed'] = async (request, userId, email) => {
     const body = bodyOf(request);
     const pkce = pkceChallenge(body);
     try {
@@ -297,8 +297,10 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
     return reply.redirect(`${target}#${fragment.toString()}&sb=`, 303);
   });
 
-  if (otp.anonymousEnabled) {
-    runtime.extensions.anonymousSignIn = async (request) => {
+  if (!otp.anonymousEnabled) return { afterSignUpUnconfirmed };
+  return {
+    afterSignUpUnconfirmed,
+    anonymousSignIn: async (request) => {
       if (!anonymousLimiter.take(address(request))) throw new IdentityError(429, 'over_request_rate_limit', Messages.rateLimited);
       const data = optionalObject(bodyOf(request), 'data') ?? {};
       const id = randomUUID();
@@ -308,6 +310,6 @@ export function registerOtpRoutes(app: FastifyInstance, runtime: IdentityRuntime
         return startSession(tx, runtime.issuer, id, { method: 'anonymous', client: { ip: address(request), userAgent: typeof agent === 'string' ? agent : undefined } });
       });
       return finishSession(runtime.issuer, prepared);
-    };
-  }
+    },
+  };
 }

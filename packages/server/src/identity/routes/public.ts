@@ -11,7 +11,7 @@ export const IDENTITY_VERSION = '0.1.0';
  * enabled upstream sign-in providers, listed as `true` under `external` (OpenID Connect providers added
  * by name too); `sms` says whether phone sign-in is on.
  */
-export function registerPublicRoutes(app: FastifyInstance, runtime: IdentityRuntime, deps: { readonly sms: SmsSettings; readonly passkeysEnabled: boolean; readonly providers?: readonly string[] }): void {
+export function registerPublicRoutes(app: FastifyInstance, runtime: IdentityRuntime, deps: { readonly sms: SmsSettings; readonly passkeysEnabled: boolean; readonly providers?: readonly string[]; readonly anonymousUsers: boolean }): void {
   const providers = deps.providers ?? [];
   app.get('/health', async () => ({
     version: IDENTITY_VERSION,
@@ -23,7 +23,7 @@ export function registerPublicRoutes(app: FastifyInstance, runtime: IdentityRunt
     const { settings } = runtime;
     return {
       external: {
-        anonymous_users: runtime.extensions.anonymousSignIn !== undefined,
+        anonymous_users: deps.anonymousUsers,
         email: settings.emailEnabled,
         phone: deps.sms.phoneEnabled,
         apple: false,

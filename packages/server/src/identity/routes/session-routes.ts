@@ -9,7 +9,7 @@ import type { PhoneCodes } from '../phone/codes.js';
 import { phoneSignUp } from '../phone/sign-in.js';
 import { checkNewPassword, hashPassword } from '../passwords.js';
 import type { RateLimiter } from '../rate-limit.js';
-import type { IdentityRuntime } from '../runtime.js';
+import type { IdentityRuntime, SignUpHooks } from '../runtime.js';
 import { finishSession, startSession, type PreparedSession } from '../sessions.js';
 import { userActor } from '../audit/audit-log.js';
 import type { UserJson } from '../types.js';
@@ -41,7 +41,7 @@ function lookalikeUser(runtime: IdentityRuntime, email: string): UserJson {
   };
 }
 
-async function signUp(runtime: IdentityRuntime, phoneCodes: PhoneCodes, request: FastifyRequest): Promise<unknown> {
+async function signUp(runtime: IdentityRuntime, phoneCodes: PhoneCodes, hooks: SignUpHooks, request: FastifyRequest): Promise<unknown> {
   const { settings } = runtime;
   limit(runtime, runtime.limits.signup, request);
   if (settings.disableSignup) throw new IdentityError(422, 'signup_disabled', Messages.signupDisabled);
@@ -51,7 +51,7 @@ async function signUp(runtime: IdentityRuntime, phoneCodes: PhoneCodes, request:
   const password = optionalString(body, 'password');
   const data = optionalObject(body, 'data') ?? {};
   if (!rawEmail && !phone) {
-    if (runtime.extensions.anonymousSignIn) return runtime.extensions.anonymousSignIn(request);
+    if (hooks.anonymousSignIn) return hooks.anonymousSignIn(request);
     throw new IdentityError(422, 'anonymous_provider_disabled', Messages.anonymousDisabled);
   }
   if (!rawEmail) return phoneSignUp(runtime, phoneCodes, request);
@@ -101,7 +101,7 @@ async function signUp(runtime: IdentityRuntime, phoneCodes: PhoneCodes, request:
       return userJson(user!);
     });
     if ('claims' in result) return await finishSession(runtime.issuer, result);
-    await runtime.extensions.afterSignUpUnconfirmed?.(request, result.id, email);
+    await hooks.afterSignUpUnconfirmed(request, result.id, email);
     return result;
   } catch (error) {
     if (isUniqueViolation(error)) throw new IdentityError(422, 'user_already_exists', Messages.userAlreadyExists);
@@ -112,8 +112,8 @@ async function signUp(runtime: IdentityRuntime, phoneCodes: PhoneCodes, request:
 const LOGOUT_SCOPES = ['global', 'local', 'others'] as const;
 
 /** `/signup` and `/logout` (the grants of `/token` are in `grants/`). */
-export function registerSessionRoutes(app: FastifyInstance, runtime: IdentityRuntime, deps: { readonly phone: PhoneCodes }): void {
-  app.post('/signup', (request) => signUp(runtime, deps.phone, request));
+export function registerSessionRoutes(app: FastifyInstance, runtime: IdentityRuntime, deps: { readonly phone: PhoneCodes; readonly signUp: SignUpHooks }): void {
+  app.post('/signup', (request) => signUp(runtime, deps.phone, deps.signUp, request));
 
   app.post<{ Querystring: { scope?: string } }>('/logout', async (request, reply) => {
     const scope = request.query.scope ?? 'global';
