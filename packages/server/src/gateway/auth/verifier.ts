@@ -1,4 +1,4 @@
-import { createVerifier, isVerifyError, type Algorithm, type UncheckedClaims, type Verifier, type VerifierOptions } from '@latchkey/verify';
+import { createVerifier, isVerifyError, type Algorithm, type UncheckedClaims, type Verifier, type LenientVerifierOptions } from '@latchkey/verify';
 import { ConfigError } from '../../config/index.js';
 import type { TokenSettings } from '../settings.js';
 import { TokenRejectedError } from './claims.js';
@@ -86,7 +86,7 @@ async function loadUntilFetched(jwks: { reload(): Promise<void> }): Promise<void
 }
 
 /** `@latchkey/verify` options for one token source (connection or subscription tokens). */
-function verifierOptions(settings: TokenSettings, context: VerifierContext): VerifierOptions {
+function verifierOptions(settings: TokenSettings, context: VerifierContext): LenientVerifierOptions {
   const identity = settings.jwksUrl === 'identity';
   const strict = identity || (settings.issuer !== null && settings.audience !== null);
   const claimRules = strict
