@@ -22,7 +22,7 @@ import type { RevocationSource } from '@latchkey/verify/revocations';
  *     secret: null,
  *     serviceRoleKey: process.env.LATCHKEY_SERVICE_ROLE_KEY!,
  *   },
- *   revocationSource: () => eventStreamSource({ url: 'https://auth.example.com/auth/v1/revocations', serviceKey }),
+ *   revocationSource: () => eventStreamSource({ url: 'https://auth.example.com/auth/v1/revocations', serviceKey: process.env.LATCHKEY_SERVICE_ROLE_KEY! }),
  *   realtime: null,
  * });
  * ```

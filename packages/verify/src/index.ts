@@ -27,7 +27,7 @@ export {
   type AnyVerifyError,
   type VerifyErrorCode,
 } from './errors.js';
-export { createVerifier, type SecretInput, type StrictVerifierOptions, type Verifier, type VerifierOptions } from './verifier.js';
+export { createVerifier, type LenientVerifierOptions, type SecretInput, type StrictVerifierOptions, type Verifier, type VerifierOptions } from './verifier.js';
 export type { Algorithm } from './jwt/algorithms.js';
 export type { Claims, UncheckedClaims } from './jwt/claims.js';
 export type { JwksOptions, JwksState } from './jwt/jwks.js';

@@ -29,8 +29,12 @@ export interface SecretInput {
   readonly kid?: string;
 }
 
-/** Options of {@link createVerifier}. At least one of `jwksUrl`, `keys`, `keySet`, `secret` is required. */
-export interface VerifierOptions {
+/**
+ * Every option of {@link createVerifier}, including the relaxed rules (`issuer: null`, `audience: null`,
+ * `requireExpiry: false`) an issuer uses for its own tokens. At least one of `jwksUrl`, `keys`, `keySet`,
+ * `secret` is required. A resource server uses {@link VerifierOptions}.
+ */
+export interface LenientVerifierOptions {
   /** URL of the issuer's JSON Web Key Set, e.g. `https://id.example.com/auth/v1/.well-known/jwks.json`. */
   readonly jwksUrl?: string | URL;
   /** Cache and transport settings for `jwksUrl`. */
@@ -96,14 +100,17 @@ export interface VerifierOptions {
 }
 
 /**
- * Options that check issuer, audience and expiry: what {@link createVerifier} needs to promise
- * {@link Claims} with `iss`, `aud` and `exp` present.
+ * Options of {@link createVerifier} for a resource server: issuer, audience and expiry are checked, so
+ * the verifier promises {@link Claims} with `iss`, `aud` and `exp` present.
  */
-export type StrictVerifierOptions = VerifierOptions & {
+export type VerifierOptions = LenientVerifierOptions & {
   readonly issuer: string | readonly string[];
   readonly audience: string | readonly string[];
   readonly requireExpiry?: true;
 };
+
+/** Same as {@link VerifierOptions}. */
+export type StrictVerifierOptions = VerifierOptions;
 
 /**
  * A configured verifier. `C` is {@link Claims} when issuer, audience and expiry are required, and
@@ -180,9 +187,9 @@ function positiveInteger(value: number | undefined, fallback: number, name: stri
  * const own = createVerifier({ keySet, issuer: null, audience: null, requireExpiry: false, checkIssuedAt: false });
  * ```
  */
-export function createVerifier(options: StrictVerifierOptions): Verifier;
-export function createVerifier(options: VerifierOptions): Verifier<UncheckedClaims>;
-export function createVerifier(options: VerifierOptions): Verifier<UncheckedClaims> {
+export function createVerifier(options: VerifierOptions): Verifier;
+export function createVerifier(options: LenientVerifierOptions): Verifier<UncheckedClaims>;
+export function createVerifier(options: LenientVerifierOptions): Verifier<UncheckedClaims> {
   if (typeof options !== 'object' || options === null) throw new TypeError('options are required');
   const now = options.now ?? Date.now;
   const staticInputs = options.keys === undefined ? undefined : isList(options.keys) ? (options.keys as readonly KeyInput[]) : (options.keys as { keys: readonly KeyInput[] }).keys;

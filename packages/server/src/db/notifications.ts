@@ -1,17 +1,6 @@
 import pg from 'pg';
 
-/** What a listener does with the notifications of its channel. */
-export interface NotificationHandlers {
-  /** A notification arrived (its payload, `''` when none). */
-  notify(payload: string): void;
-  /** The listening connection was lost and is back: notifications sent meanwhile were missed. */
-  reconnected(): void;
-}
-
-/** A `LISTEN` that lasts until closed. */
-export interface Notifications {
-  close(): Promise<void>;
-}
+import type { NotificationHandlers, Notifications } from './notification-types.js';
 
 /** Milliseconds before reconnect attempt `attempt` (0-based): 100 ms, doubling, at most 2 s. */
 function retryDelay(attempt: number): number {

@@ -1,7 +1,8 @@
 import pg from 'pg';
 import { classifyDatabaseError } from './connection-loss.js';
 import { DatabaseUnavailableError } from './errors.js';
-import { NotificationListener, type NotificationHandlers, type Notifications } from './notifications.js';
+import type { NotificationHandlers, Notifications } from './notification-types.js';
+import { NotificationListener } from './notifications.js';
 import { redactDatabaseUrl } from './redact.js';
 import type { Database, QueryResult, Row, TransactionHandle } from './types.js';
 

@@ -1,4 +1,4 @@
-import type { NotificationHandlers, Notifications } from './notifications.js';
+import type { NotificationHandlers, Notifications } from './notification-types.js';
 
 /** One row as returned by the driver: column name to parsed value. */
 export type Row = Record<string, unknown>;

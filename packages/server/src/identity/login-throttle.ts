@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Database, Queryable } from '../db/index.js';
+import type { Database } from '../db/index.js';
+import { deleteCountersBefore, lockCounters, takeBackAttempt, writeCounters } from './store/login-failures.js';
 import { RateLimitedError } from './errors.js';
 
 /** The rules of {@link LoginThrottle}; durations in seconds. */
@@ -23,8 +24,6 @@ export interface LoginAttempt {
 }
 
 type Kind = 'account' | 'address' | 'pair';
-
-type CounterRow = { key: string; failures: number; last_failure_at: Date; blocked_until: Date | null };
 
 function keyOf(kind: Kind, value: string): string {
   return createHash('sha256').update(`${kind}\0${value}`).digest('base64url');
@@ -85,7 +84,7 @@ export class LoginThrottle {
     const now = this.#now();
     const windowStart = now - this.#settings.loginFailureWindow * 1000;
     await this.#db.transaction(async (tx) => {
-      const rows = await lockCounters(tx, Object.values(keys), now);
+      const rows = await lockCounters(tx, Object.values(keys), new Date(now));
       const live = (kind: Kind) => {
         const row = rows.get(keys[kind]);
         return row && row.last_failure_at.getTime() >= windowStart ? row : null;
@@ -100,45 +99,19 @@ export class LoginThrottle {
         const delay = this.#delay(kind, failures[index]!);
         return delay > 0 ? new Date(now + delay * 1000).toISOString() : null;
       });
-      await tx.query(
-        `update auth.login_failures as f set failures = v.failures, last_failure_at = $4, blocked_until = v.blocked_until
-           from (select unnest($1::text[]) as key, unnest($2::int[]) as failures, unnest($3::timestamptz[]) as blocked_until) as v
-          where f.key = v.key`,
-        [kinds.map((kind) => keys[kind]), failures, blocked, new Date(now)],
-      );
+      await writeCounters(tx, kinds.map((kind, index) => ({ key: keys[kind], failures: failures[index]!, blockedUntil: blocked[index] ?? null })), new Date(now));
     });
     return {
       succeeded: async () => {
         // One statement: forget this address's failures for the account, take the attempt back from the
         // account and address counts, and lift a wait the attempt itself set below a threshold.
-        await this.#db.query(
-          `with forgotten as (delete from auth.login_failures where key = $1)
-           update auth.login_failures
-              set failures = greatest(failures - 1, 0),
-                  blocked_until = case when failures - 1 >= nullif(case when key = $2 then $4::int else $5::int end, 0) then blocked_until end
-            where key = $2 or key = $3`,
-          [keys.pair, keys.account, keys.address, this.#threshold('account'), this.#threshold('address')],
-        );
+        await takeBackAttempt(this.#db, keys, this.#threshold('account'), this.#threshold('address'));
       },
     };
   }
 
   /** Deletes counters whose last failure is older than the window. */
   async sweep(): Promise<void> {
-    await this.#db.query('delete from auth.login_failures where last_failure_at < $1', [new Date(this.#now() - this.#settings.loginFailureWindow * 1000)]);
+    await deleteCountersBefore(this.#db, new Date(this.#now() - this.#settings.loginFailureWindow * 1000));
   }
-}
-
-/**
- * Creates missing counters and locks all of them, in key order (so concurrent attempts cannot deadlock),
- * in one statement: the no-op update on conflict locks an existing row and returns it as it is.
- */
-async function lockCounters(tx: Queryable, keys: readonly string[], now: number): Promise<Map<string, CounterRow>> {
-  const { rows } = await tx.query<CounterRow>(
-    `insert into auth.login_failures as f (key, failures, last_failure_at) select unnest($1::text[]), 0, $2 order by 1
-       on conflict (key) do update set failures = f.failures
-       returning key, failures, last_failure_at, blocked_until`,
-    [[...keys].sort(), new Date(now)],
-  );
-  return new Map(rows.map((row) => [row.key, row]));
 }

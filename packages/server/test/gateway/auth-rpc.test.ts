@@ -147,11 +147,23 @@ describeEachDatabase('sign-in over the socket', (database) => {
       socket.on('message', (data: Buffer) => {
         for (const line of data.toString('utf8').split('\n')) if (line !== '') replies.push(JSON.parse(line) as Record<string, unknown>);
       });
-      const closed = new Promise<number>((resolve) => socket.once('close', (code: number) => resolve(code)));
+      let closedCode: number | null = null;
+      const closed = new Promise<number>((resolve) =>
+        socket.once('close', (code: number) => {
+          closedCode = code;
+          resolve(code);
+        }),
+      );
       await new Promise((resolve) => socket.once('open', resolve));
       for (const frame of frames) {
         socket.send(frame.map((command) => JSON.stringify(command)).join('\n'));
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        // Next frame once every command of this one is answered or the socket closed (a slow password
+        // hash on a loaded machine must not turn into a missing reply).
+        const ids = frame.map((command) => (command as { id: number }).id);
+        const deadline = Date.now() + 20_000;
+        while (closedCode === null && !ids.every((id) => replies.some((reply) => reply.id === id)) && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
       }
       if (socket.readyState === WebSocket.OPEN) socket.close();
       return { replies, closed: await closed };

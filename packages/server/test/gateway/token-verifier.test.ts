@@ -96,4 +96,19 @@ describe('gateway token verification with a JWKS', () => {
       keys.up = true;
     }
   });
+
+  it('fetches the key set again after a failed start fetch, so an outage later is served from the cache', async () => {
+    keys.up = false;
+    const verifier = createGatewayVerifier({ ...NONE, jwksUrl: keys.url }, CONTEXT, VARIABLE);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      // The source comes back briefly, with no token verified meanwhile: the retry alone fetches the set.
+      keys.up = true;
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      keys.up = false;
+      expect((await verifier.verify(await keys.mint({ sub: 'u' }))).sub).toBe('u');
+    } finally {
+      keys.up = true;
+    }
+  });
 });

@@ -3,7 +3,7 @@ import { keepsHistory, type NamespaceOptions } from '../channels/options.js';
 import { resolveChannel } from '../channels/resolve.js';
 import { historyQuery, historyResult, streamOptions } from '../history/position.js';
 import type { StreamPosition } from '../history/types.js';
-import { ReplyError } from '../rpc/errors.js';
+import { RpcError } from '../rpc/errors.js';
 import { parseJsonText, UnsafeInputError } from '../../input/index.js';
 import type { GatewayNode } from '../node.js';
 import { ERROR_MESSAGES, ErrorCode } from '../protocol/codes.js';
@@ -178,7 +178,7 @@ export async function registerServerApi(app: FastifyInstance, node: GatewayNode,
         try {
           return { result: await method(body as Body) };
         } catch (error) {
-          if (error instanceof ApiMethodError || error instanceof ReplyError) return { error: { code: error.code, message: error.message } };
+          if (error instanceof ApiMethodError || error instanceof RpcError) return { error: { code: error.code, message: error.message } };
           throw error;
         }
       });

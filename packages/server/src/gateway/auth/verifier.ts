@@ -1,4 +1,4 @@
-import { createVerifier, isVerifyError, type Algorithm, type UncheckedClaims, type Verifier, type VerifierOptions } from '@latchkey/verify';
+import { createVerifier, isVerifyError, type Algorithm, type UncheckedClaims, type Verifier, type LenientVerifierOptions } from '@latchkey/verify';
 import { ConfigError } from '../../config/index.js';
 import type { TokenSettings } from '../settings.js';
 import { TokenRejectedError } from './claims.js';
@@ -49,8 +49,9 @@ export function createGatewayVerifier(settings: TokenSettings, context: Verifier
       throw new ConfigError(variable, error instanceof Error ? error.message : 'bad token settings');
     }
     // Fetched at start, so a JWKS outage soon after is served from the cached keys (stale-if-error)
-    // instead of refusing every token until the source is back.
-    void verifier.jwks?.reload().catch(() => undefined);
+    // instead of refusing every token until the source is back; a failed start fetch (the source slow or
+    // away) is tried again until it succeeds, not left until the first token arrives.
+    if (verifier.jwks) void loadUntilFetched(verifier.jwks);
   }
   return {
     async verify(token) {
@@ -67,8 +68,25 @@ export function createGatewayVerifier(settings: TokenSettings, context: Verifier
   };
 }
 
+/** Milliseconds before the next start fetch of a JWKS after `attempt` failed ones: 0.5 s, doubling, at most 30 s. */
+export function jwksRetryDelay(attempt: number): number {
+  return Math.min(500 * 2 ** attempt, 30_000);
+}
+
+/** Reloads `jwks` until one fetch succeeds (timers unref'd: they never keep the process alive). */
+async function loadUntilFetched(jwks: { reload(): Promise<void> }): Promise<void> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      await jwks.reload();
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, jwksRetryDelay(attempt)).unref());
+    }
+  }
+}
+
 /** `@latchkey/verify` options for one token source (connection or subscription tokens). */
-function verifierOptions(settings: TokenSettings, context: VerifierContext): VerifierOptions {
+function verifierOptions(settings: TokenSettings, context: VerifierContext): LenientVerifierOptions {
   const identity = settings.jwksUrl === 'identity';
   const strict = identity || (settings.issuer !== null && settings.audience !== null);
   const claimRules = strict

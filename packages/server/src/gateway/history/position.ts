@@ -2,7 +2,7 @@ import { keepsHistory, type ChannelSettings, type NamespaceOptions } from '../ch
 import type { Broker } from '../broker/types.js';
 import { ErrorCode, SubscribeFlag } from '../protocol/codes.js';
 import type { ClientInfo, JsonValue, Publication, SubscribeRequest, SubscribeResult } from '../protocol/types.js';
-import { ReplyError } from '../rpc/errors.js';
+import { RpcError } from '../rpc/errors.js';
 import { UnrecoverablePositionError, type HistoryPage, type HistoryQuery, type StoredPublication, type StreamOptions } from './types.js';
 
 /** The stream settings of a namespace that keeps history. */
@@ -27,13 +27,13 @@ function isOffset(value: unknown): value is number {
  */
 export function historyQuery(request: { limit?: unknown; since?: unknown; reverse?: unknown }, metaTtl: number): HistoryQuery {
   const limit = request.limit ?? 0;
-  if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < -1) throw new ReplyError(ErrorCode.BadRequest, 'limit must be a whole number');
+  if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < -1) throw new RpcError(ErrorCode.BadRequest, 'limit must be a whole number');
   const reverse = request.reverse === true;
   if (request.since === undefined || request.since === null) return { limit, reverse, metaTtl };
   const since = request.since as { offset?: unknown; epoch?: unknown };
-  if (typeof since !== 'object' || !isOffset(since.offset ?? 0) || typeof (since.epoch ?? '') !== 'string') throw new ReplyError(ErrorCode.BadRequest, 'since must be {offset, epoch}');
+  if (typeof since !== 'object' || !isOffset(since.offset ?? 0) || typeof (since.epoch ?? '') !== 'string') throw new RpcError(ErrorCode.BadRequest, 'since must be {offset, epoch}');
   const offset = (since.offset ?? 0) as number;
-  if (reverse && offset === 0) throw new ReplyError(ErrorCode.BadRequest);
+  if (reverse && offset === 0) throw new RpcError(ErrorCode.BadRequest);
   return { limit, reverse, metaTtl, since: { offset, epoch: (since.epoch ?? '') as string } };
 }
 
@@ -42,7 +42,7 @@ export async function readHistory(broker: Broker, channel: string, query: Histor
   try {
     return await broker.history(channel, query);
   } catch (error) {
-    if (error instanceof UnrecoverablePositionError) throw new ReplyError(ErrorCode.UnrecoverablePosition);
+    if (error instanceof UnrecoverablePositionError) throw new RpcError(ErrorCode.UnrecoverablePosition);
     throw error;
   }
 }
@@ -96,13 +96,13 @@ export async function positionSubscription(
   }
   const offset = request.offset ?? 0;
   const epoch = request.epoch ?? '';
-  if (!isOffset(offset) || typeof epoch !== 'string') throw new ReplyError(ErrorCode.BadRequest);
+  if (!isOffset(offset) || typeof epoch !== 'string') throw new RpcError(ErrorCode.BadRequest);
   let page: HistoryPage;
   try {
     page = await broker.history(channel, { limit: -1, reverse: false, metaTtl, since: { offset, epoch } });
   } catch (error) {
     if (!(error instanceof UnrecoverablePositionError)) throw error;
-    if (rejectUnrecovered) throw new ReplyError(ErrorCode.UnrecoverablePosition);
+    if (rejectUnrecovered) throw new RpcError(ErrorCode.UnrecoverablePosition);
     setPosition(result, error.position.offset, error.position.epoch);
     result.recovered = false;
     return done(error.position.offset);
@@ -110,7 +110,7 @@ export async function positionSubscription(
   const pubs = page.publications;
   const recovered = pubs.length === 0 ? page.offset === offset : pubs[0]!.offset === offset + 1 && pubs[pubs.length - 1]!.offset === page.offset;
   if (!recovered) {
-    if (rejectUnrecovered) throw new ReplyError(ErrorCode.UnrecoverablePosition);
+    if (rejectUnrecovered) throw new RpcError(ErrorCode.UnrecoverablePosition);
     setPosition(result, page.offset, page.epoch);
     result.recovered = false;
     return done(page.offset);

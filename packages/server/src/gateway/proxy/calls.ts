@@ -1,6 +1,6 @@
 import { ErrorCode } from '../protocol/codes.js';
 import type { JsonValue } from '../protocol/types.js';
-import { ReplyError } from '../rpc/errors.js';
+import { RpcError } from '../rpc/errors.js';
 import { dataOf, expireAtOf, infoOf, postToProxy, ProxyUnavailableError, resultOf, type ProxyCaller, type ProxyEndpoint } from './http.js';
 
 /** Seconds a connection or subscription keeps living when its refresh proxy cannot be reached (as Centrifugo). */
@@ -11,7 +11,7 @@ async function orTemporary<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    if (error instanceof ProxyUnavailableError) throw new ReplyError(ErrorCode.Internal, undefined, true);
+    if (error instanceof ProxyUnavailableError) throw new RpcError(ErrorCode.Internal, undefined, true);
     throw error;
   }
 }

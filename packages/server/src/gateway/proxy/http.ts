@@ -1,7 +1,7 @@
 import { ErrorCode } from '../protocol/codes.js';
 import type { WireFormat } from '../protocol/codec.js';
 import type { JsonValue } from '../protocol/types.js';
-import { DisconnectError, ReplyError } from '../rpc/errors.js';
+import { DisconnectError, RpcError } from '../rpc/errors.js';
 
 /** One HTTP proxy endpoint (Centrifugo's `endpoint`, `timeout`, `http_headers`, `static_headers`). */
 export interface ProxyEndpoint {
@@ -72,14 +72,14 @@ export async function postToProxy<R>(proxy: ProxyEndpoint, caller: ProxyCaller, 
 
 /**
  * The answer's `result` (`{}` when absent); its `disconnect` as {@link DisconnectError}, its `error` as
- * {@link ReplyError} with the application's code.
+ * {@link RpcError} with the application's code.
  */
 export function resultOf<R extends object>(answer: ProxyAnswer<R>): Partial<R> {
   if (answer.disconnect && typeof answer.disconnect.code === 'number') {
     throw new DisconnectError(answer.disconnect.code, String(answer.disconnect.reason ?? '').slice(0, 100));
   }
   if (answer.error && typeof answer.error.code === 'number') {
-    throw new ReplyError(answer.error.code, String(answer.error.message ?? 'error'), answer.error.temporary === true);
+    throw new RpcError(answer.error.code, String(answer.error.message ?? 'error'), answer.error.temporary === true);
   }
   return typeof answer.result === 'object' && answer.result !== null ? answer.result : {};
 }
@@ -90,7 +90,7 @@ export function dataOf(result: { data?: JsonValue; b64data?: string }): JsonValu
     try {
       return JSON.parse(Buffer.from(result.b64data, 'base64').toString('utf8')) as JsonValue;
     } catch {
-      throw new ReplyError(ErrorCode.Internal);
+      throw new RpcError(ErrorCode.Internal);
     }
   }
   return result.data;

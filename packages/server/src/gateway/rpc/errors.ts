@@ -2,8 +2,9 @@ import { ERROR_MESSAGES, ErrorCode, TEMPORARY_ERRORS } from '../protocol/codes.j
 import type { ErrorBody } from '../protocol/types.js';
 
 /**
- * Thrown by RPC handlers to answer with a specific protocol error. Use {@link ErrorCode} values or
- * application codes 400–1999.
+ * A Centrifugo protocol error reply (`{"code","message","temporary"?}`): thrown by RPC handlers to answer
+ * with a specific error, and by the gateway's own command handlers. Use {@link ErrorCode} values or
+ * application codes 400–1999. `temporary` defaults to whether the code is one the client retries.
  *
  * @example
  * ```ts
@@ -20,18 +21,8 @@ export class RpcError extends Error {
   ) {
     super(message ?? ERROR_MESSAGES[code as ErrorCode] ?? 'error');
   }
-}
 
-/** A protocol error reply raised inside a command handler. */
-export class ReplyError extends Error {
-  override readonly name = 'ReplyError';
-  constructor(
-    readonly code: number,
-    message?: string,
-    readonly temporary: boolean = TEMPORARY_ERRORS.has(code),
-  ) {
-    super(message ?? ERROR_MESSAGES[code as ErrorCode] ?? 'error');
-  }
+  /** The error as the reply carries it; `temporary` only when true. */
   toBody(): ErrorBody {
     return this.temporary ? { code: this.code, message: this.message, temporary: true } : { code: this.code, message: this.message };
   }
@@ -60,22 +51,22 @@ function statusOf(error: unknown): number | undefined {
  * errors by status (400/422 → 107, 401 → 101, 403 → 103, 404 → 104, 429 → 111); validation errors
  * (`ZodError`) → 107; anything else → 100 (temporary), without the internal message.
  */
-export function rpcErrorReply(error: unknown): ReplyError {
-  if (error instanceof RpcError || error instanceof ReplyError) return new ReplyError(error.code, error.message, error.temporary);
-  if (error instanceof Error && error.name === 'ZodError') return new ReplyError(ErrorCode.BadRequest);
+export function rpcErrorReply(error: unknown): RpcError {
+  if (error instanceof RpcError) return error;
+  if (error instanceof Error && error.name === 'ZodError') return new RpcError(ErrorCode.BadRequest);
   switch (statusOf(error)) {
     case 400:
     case 422:
-      return new ReplyError(ErrorCode.BadRequest, error instanceof Error ? error.message : undefined);
+      return new RpcError(ErrorCode.BadRequest, error instanceof Error ? error.message : undefined);
     case 401:
-      return new ReplyError(ErrorCode.Unauthorized);
+      return new RpcError(ErrorCode.Unauthorized);
     case 403:
-      return new ReplyError(ErrorCode.PermissionDenied);
+      return new RpcError(ErrorCode.PermissionDenied);
     case 404:
-      return new ReplyError(ErrorCode.MethodNotFound);
+      return new RpcError(ErrorCode.MethodNotFound);
     case 429:
-      return new ReplyError(ErrorCode.TooManyRequests);
+      return new RpcError(ErrorCode.TooManyRequests);
     default:
-      return new ReplyError(ErrorCode.Internal);
+      return new RpcError(ErrorCode.Internal);
   }
 }

@@ -4,7 +4,7 @@ import type { WireFormat } from '../protocol/codec.js';
 import type { JsonValue } from '../protocol/types.js';
 import type { RpcProxySettings } from '../settings.js';
 import { dataOf, postToProxy, resultOf, type ProxyAnswer } from '../proxy/http.js';
-import { ReplyError, rpcErrorReply } from './errors.js';
+import { RpcError, rpcErrorReply } from './errors.js';
 
 /** Who is calling an RPC method. */
 export interface RpcContext {
@@ -83,18 +83,18 @@ export class RpcRegistry {
       }
     }
     if (this.#proxied(method)) return this.#forward(method, data, caller);
-    if (this.#handlers.size === 0 && !this.routing.proxy) throw new ReplyError(ErrorCode.NotAvailable);
-    throw new ReplyError(ErrorCode.MethodNotFound);
+    if (this.#handlers.size === 0 && !this.routing.proxy) throw new RpcError(ErrorCode.NotAvailable);
+    throw new RpcError(ErrorCode.MethodNotFound);
   }
 
   async #forward(method: string, data: JsonValue | undefined, caller: ProxyCaller): Promise<JsonValue | undefined> {
     const proxy = this.routing.proxy;
-    if (!proxy) throw new ReplyError(ErrorCode.NotAvailable);
+    if (!proxy) throw new RpcError(ErrorCode.NotAvailable);
     let answer: ProxyAnswer<{ data?: JsonValue; b64data?: string }>;
     try {
       answer = await postToProxy(proxy, caller, { method, ...(data !== undefined ? { data } : {}) });
     } catch {
-      throw new ReplyError(ErrorCode.Internal);
+      throw new RpcError(ErrorCode.Internal);
     }
     return dataOf(resultOf(answer));
   }

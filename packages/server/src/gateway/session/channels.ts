@@ -5,7 +5,7 @@ import { historyQuery, historyResult, positionSubscription, streamOptions, type 
 import { DisconnectCode, ErrorCode, UnsubscribeCode } from '../protocol/codes.js';
 import type { ChannelRequest, HistoryRequest, JsonValue, PublishRequest, SubRefreshRequest, SubscribeRequest, SubscribeResult } from '../protocol/types.js';
 import { proxyPublish, proxyRefresh, proxySubscribe } from '../proxy/calls.js';
-import { ReplyError } from '../rpc/errors.js';
+import { RpcError } from '../rpc/errors.js';
 import { expiryOf, nowSeconds, ttlUntil, verifyToken } from './lifecycle.js';
 import { mayPublish, mayRead, maySubscribe, membershipChecked, organizationAllowed, subscriptionTokenFits, type Requester } from './permissions.js';
 import { disconnectError, text, type CommandScope, type Outcome } from './scope.js';
@@ -19,7 +19,7 @@ function requester(scope: CommandScope, channel: string, subscribed = false): Re
 
 function resolve(scope: CommandScope, channel: string): ResolvedChannel {
   const resolved = resolveChannel(scope.node.settings.channels, channel);
-  if (typeof resolved === 'number') throw new ReplyError(resolved);
+  if (typeof resolved === 'number') throw new RpcError(resolved);
   return resolved;
 }
 
@@ -53,15 +53,15 @@ function subRefreshProxy(scope: CommandScope, ns: ResolvedChannel['namespace']) 
 export async function subscribe(scope: CommandScope, request: SubscribeRequest): Promise<Outcome> {
   const { node, identity, subscriptions } = scope;
   const channel = text(request.channel);
-  if (channel === '') throw new ReplyError(ErrorCode.UnknownChannel);
-  if (subscriptions.taken(channel)) throw new ReplyError(ErrorCode.AlreadySubscribed);
+  if (channel === '') throw new RpcError(ErrorCode.UnknownChannel);
+  if (subscriptions.taken(channel)) throw new RpcError(ErrorCode.AlreadySubscribed);
   const settings = node.settings;
   const limit = settings.clientChannelLimit;
-  if (limit > 0 && subscriptions.count >= limit) throw new ReplyError(ErrorCode.LimitExceeded);
+  if (limit > 0 && subscriptions.count >= limit) throw new RpcError(ErrorCode.LimitExceeded);
   const resolved = resolve(scope, channel);
   const ns = resolved.namespace;
   const token = text(request.token);
-  if (resolved.isPrivate && token === '') throw new ReplyError(ErrorCode.PermissionDenied);
+  if (resolved.isPrivate && token === '') throw new RpcError(ErrorCode.PermissionDenied);
 
   let chanInfo: JsonValue | undefined;
   let expireAt = 0;
@@ -74,18 +74,18 @@ export async function subscribe(scope: CommandScope, request: SubscribeRequest):
     expireAt = settings.insecure ? 0 : decided.expireAt;
     proxiedData = decided.data;
   } else if (token !== '') {
-    const claims = await verifyToken(node, identity.id, token, 'subscription', () => new ReplyError(ErrorCode.TokenExpired), () => new ReplyError(ErrorCode.PermissionDenied));
+    const claims = await verifyToken(node, identity.id, token, 'subscription', () => new RpcError(ErrorCode.TokenExpired), () => new RpcError(ErrorCode.PermissionDenied));
     if (!subscriptionTokenFits(claims, channel, identity.user, identity.id)) throw disconnectError(DisconnectCode.InvalidToken);
     chanInfo = claims.info;
     expireAt = expiryOf(claims, settings.insecure);
-    if (expireAt > 0 && expireAt <= nowSeconds()) throw new ReplyError(ErrorCode.Expired);
+    if (expireAt > 0 && expireAt <= nowSeconds()) throw new RpcError(ErrorCode.Expired);
   } else if (!maySubscribe(resolved, requester(scope, channel))) {
-    throw new ReplyError(ErrorCode.PermissionDenied);
+    throw new RpcError(ErrorCode.PermissionDenied);
   }
   const member = await subscriptions.during(channel, () => (token === '' && !subscribeProxy ? isMember(scope, resolved) : membershipHolds(scope, resolved)));
-  if (!member) throw new ReplyError(ErrorCode.PermissionDenied);
+  if (!member) throw new RpcError(ErrorCode.PermissionDenied);
   if (scope.state() !== 'connected') return { body: {} };
-  if (subscriptions.taken(channel)) throw new ReplyError(ErrorCode.AlreadySubscribed);
+  if (subscriptions.taken(channel)) throw new RpcError(ErrorCode.AlreadySubscribed);
 
   // Join/leave on request needs presence access as a subscriber (the subscription counts as made).
   const askedJoinLeave = request.join_leave === true && mayRead(resolved, 'presence', requester(scope, channel, true));
@@ -137,13 +137,13 @@ export function unsubscribe(scope: CommandScope, request: ChannelRequest): objec
 export async function publish(scope: CommandScope, request: PublishRequest): Promise<object> {
   const { node, identity, subscriptions } = scope;
   const channel = text(request.channel);
-  if (channel === '') throw new ReplyError(ErrorCode.UnknownChannel);
-  if (request.data === undefined) throw new ReplyError(ErrorCode.BadRequest);
+  if (channel === '') throw new RpcError(ErrorCode.UnknownChannel);
+  if (request.data === undefined) throw new RpcError(ErrorCode.BadRequest);
   const resolved = resolve(scope, channel);
   const publishProxy = resolved.namespace.publish_proxy_enabled ? node.settings.proxies.publish : null;
   const subscription = subscriptions.get(channel);
   const who: Requester = { user: identity.user, claims: identity.claims, subscriber: subscription !== undefined, insecure: node.settings.insecure };
-  if (!mayPublish(resolved, who, publishProxy !== null) || !(await isMember(scope, resolved))) throw new ReplyError(ErrorCode.PermissionDenied);
+  if (!mayPublish(resolved, who, publishProxy !== null) || !(await isMember(scope, resolved))) throw new RpcError(ErrorCode.PermissionDenied);
   const info = identity.clientInfo(subscriptions.get(channel)?.chanInfo);
   if (!publishProxy) {
     const json = JSON.stringify(request.data);
@@ -160,10 +160,10 @@ export async function publish(scope: CommandScope, request: PublishRequest): Pro
 /** Checks a presence request and returns its channel (108 when the namespace keeps no presence). */
 export async function presenceChannel(scope: CommandScope, request: ChannelRequest): Promise<string> {
   const channel = text(request.channel);
-  if (channel === '') throw new ReplyError(ErrorCode.UnknownChannel);
+  if (channel === '') throw new RpcError(ErrorCode.UnknownChannel);
   const resolved = resolve(scope, channel);
-  if (!resolved.namespace.presence) throw new ReplyError(ErrorCode.NotAvailable);
-  if (!mayRead(resolved, 'presence', requester(scope, channel)) || !(await isMember(scope, resolved))) throw new ReplyError(ErrorCode.PermissionDenied);
+  if (!resolved.namespace.presence) throw new RpcError(ErrorCode.NotAvailable);
+  if (!mayRead(resolved, 'presence', requester(scope, channel)) || !(await isMember(scope, resolved))) throw new RpcError(ErrorCode.PermissionDenied);
   return channel;
 }
 
@@ -172,8 +172,8 @@ export async function history(scope: CommandScope, request: HistoryRequest): Pro
   const channel = text(request.channel);
   if (channel === '') throw disconnectError(DisconnectCode.BadRequest);
   const resolved = resolve(scope, channel);
-  if (!keepsHistory(resolved.namespace)) throw new ReplyError(ErrorCode.NotAvailable);
-  if (!mayRead(resolved, 'history', requester(scope, channel)) || !(await isMember(scope, resolved))) throw new ReplyError(ErrorCode.PermissionDenied);
+  if (!keepsHistory(resolved.namespace)) throw new RpcError(ErrorCode.NotAvailable);
+  if (!mayRead(resolved, 'history', requester(scope, channel)) || !(await isMember(scope, resolved))) throw new RpcError(ErrorCode.PermissionDenied);
   const settings = scope.node.settings;
   return historyResult(scope.node.broker, channel, historyQuery(request, streamOptions(resolved.namespace, settings.channels).metaTtl));
 }
@@ -185,7 +185,7 @@ export async function subRefresh(scope: CommandScope, request: SubRefreshRequest
   const token = text(request.token);
   if (channel === '' || token === '') throw disconnectError(DisconnectCode.BadRequest);
   const sub = subscriptions.get(channel);
-  if (!sub) throw new ReplyError(ErrorCode.PermissionDenied);
+  if (!sub) throw new RpcError(ErrorCode.PermissionDenied);
   const claims = await verifyToken(
     scope.node,
     identity.id,
@@ -198,9 +198,9 @@ export async function subRefresh(scope: CommandScope, request: SubRefreshRequest
   if (!(await membershipHolds(scope, sub.resolved))) {
     // The subscription token is fresh but the membership behind the organization channel has ended.
     scope.endSubscription(channel, UnsubscribeCode.MembershipEnded);
-    throw new ReplyError(ErrorCode.PermissionDenied);
+    throw new RpcError(ErrorCode.PermissionDenied);
   }
-  if (subscriptions.get(channel) !== sub) throw new ReplyError(ErrorCode.PermissionDenied);
+  if (subscriptions.get(channel) !== sub) throw new RpcError(ErrorCode.PermissionDenied);
   const expireAt = expiryOf(claims, scope.node.settings.insecure);
   subscriptions.extend(sub, expireAt);
   return expireAt > 0 ? { expires: true, ttl: ttlUntil(expireAt) } : { expires: false };

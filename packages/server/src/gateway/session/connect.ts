@@ -3,7 +3,7 @@ import { resolveChannel, type ResolvedChannel } from '../channels/resolve.js';
 import { DISCONNECT_REASONS, DisconnectCode, ErrorCode, UnsubscribeCode } from '../protocol/codes.js';
 import type { ConnectRequest, ConnectResult, JsonValue, SubscribeResult, TokenRequest } from '../protocol/types.js';
 import { proxyConnect, proxyRefresh } from '../proxy/calls.js';
-import { DisconnectError, ReplyError } from '../rpc/errors.js';
+import { DisconnectError, RpcError } from '../rpc/errors.js';
 import { activate, isMember, membershipHolds } from './channels.js';
 import { expiryOf, nowSeconds, ttlUntil, verifyToken } from './lifecycle.js';
 import { disconnectError, text, type CommandScope, type Outcome } from './scope.js';
@@ -19,7 +19,7 @@ export async function connect(scope: CommandScope, request: ConnectRequest): Pro
   const token = text(request.token);
   let proxied: { readonly data: JsonValue | undefined; readonly channels: readonly string[] } | null = null;
   if (token !== '') {
-    const claims = await verifyToken(node, identity.id, token, 'connection', () => new ReplyError(ErrorCode.TokenExpired), () => disconnectError(DisconnectCode.InvalidToken));
+    const claims = await verifyToken(node, identity.id, token, 'connection', () => new RpcError(ErrorCode.TokenExpired), () => disconnectError(DisconnectCode.InvalidToken));
     if (scope.state() === 'closed') return { body: {} };
     identity.claimUser(claims.sub ?? '');
     if (identity.user === '' && settings.disallowAnonymousConnectionTokens) throw disconnectError(DisconnectCode.PermissionDenied);
@@ -27,10 +27,10 @@ export async function connect(scope: CommandScope, request: ConnectRequest): Pro
     // grants (role, membership) get 109, so the client fetches a fresh token and comes back.
     const refusal = node.revocations.refusal(claims);
     if (refusal === 'end_session') throw disconnectError(DisconnectCode.SessionEnded);
-    if (refusal !== null) throw new ReplyError(ErrorCode.TokenExpired);
+    if (refusal !== null) throw new RpcError(ErrorCode.TokenExpired);
     identity.adopt(claims);
     lifecycle.expireAtSeconds(expiryOf(claims, settings.insecure));
-    if (lifecycle.expireAt > 0 && lifecycle.expireAt <= nowSeconds()) throw new ReplyError(ErrorCode.Expired);
+    if (lifecycle.expireAt > 0 && lifecycle.expireAt <= nowSeconds()) throw new RpcError(ErrorCode.Expired);
   } else if (settings.proxies.connect) {
     // The application backend decides connects without a token.
     const decided = await proxyConnect(settings.proxies.connect, { client: identity.id, headers: identity.headers, protocol: identity.protocol }, request);
@@ -109,7 +109,7 @@ export async function refresh(scope: CommandScope, request: TokenRequest): Promi
   if (refusal === 'end_session') throw disconnectError(DisconnectCode.SessionEnded);
   if (refusal !== null) throw disconnectError(DisconnectCode.StateInvalidated);
   const expireAt = expiryOf(claims, node.settings.insecure);
-  if (expireAt > 0 && expireAt <= nowSeconds()) throw new ReplyError(ErrorCode.Expired);
+  if (expireAt > 0 && expireAt <= nowSeconds()) throw new RpcError(ErrorCode.Expired);
   if (scope.state() !== 'connected') return {};
   const previousKeys = identity.selectorKeys;
   identity.adopt(claims);

@@ -4,7 +4,7 @@
  */
 import { checkClaims, TokenRejectedError, type GatewayClaims } from '../auth/claims.js';
 import { ErrorCode } from '../protocol/codes.js';
-import { ReplyError } from '../rpc/errors.js';
+import { RpcError } from '../rpc/errors.js';
 import type { GatewaySettings } from '../settings.js';
 import type { SessionNode } from './contracts.js';
 
@@ -42,7 +42,7 @@ export async function verifyToken(
     if (!(error instanceof TokenRejectedError)) throw error;
     node.logger.info({ client, failure: error.failure, detail: error.detail }, `${kind} token refused`);
     if (error.failure === 'expired') throw onExpired();
-    if (error.failure === 'unavailable') throw new ReplyError(ErrorCode.Internal, undefined, true);
+    if (error.failure === 'unavailable') throw new RpcError(ErrorCode.Internal, undefined, true);
     throw onInvalid();
   }
 }

@@ -6,7 +6,7 @@ import { DISCONNECT_REASONS, DisconnectCode, ErrorCode, UNSUBSCRIBE_REASONS, Uns
 import { JSON_CODEC, MalformedFrameError, type DecodedCommand, type ProtocolCodec } from '../protocol/codec.js';
 import type { ClientInfo, Command, JsonValue, RpcRequest } from '../protocol/types.js';
 import type { SelectorKey } from '../revocation/selectors.js';
-import { DisconnectError, ReplyError } from '../rpc/errors.js';
+import { DisconnectError, RpcError } from '../rpc/errors.js';
 import { checkSubscriptionExpiry, history, presenceChannel, publish, subRefresh, subscribe, unsubscribe } from './channels.js';
 import { connect, refresh, refreshByProxy } from './connect.js';
 import type { NodeConnection, SessionNode, Subscriber } from './contracts.js';
@@ -264,11 +264,11 @@ export class Session implements NodeConnection, Subscriber {
       return false;
     }
     if (this.#lifecycle.restricted && !allowedWhileRestricted({ id, kind, command })) {
-      this.#transport.send(this.codec.encodeError(id, new ReplyError(ErrorCode.PermissionDenied).toBody()));
+      this.#transport.send(this.codec.encodeError(id, new RpcError(ErrorCode.PermissionDenied).toBody()));
       return true;
     }
     try {
-      if (refusal !== undefined) throw new ReplyError(refusal.code, refusal.message);
+      if (refusal !== undefined) throw new RpcError(refusal.code, refusal.message);
       const result = await this.#dispatch(kind, command);
       if (this.#state !== 'closed') this.#transport.send(this.codec.encodeResult(id, kind, result.body));
       result.after?.();
@@ -280,7 +280,7 @@ export class Session implements NodeConnection, Subscriber {
 
   /** A command threw: a reply error, a disconnect, or trouble the client retries. */
   #failed(id: number, kind: CommandKind, error: unknown): boolean {
-    if (error instanceof ReplyError) {
+    if (error instanceof RpcError) {
       if (this.#state === 'closed') return false;
       this.#transport.send(this.codec.encodeError(id, error.toBody()));
       if (kind === 'connect') {
