@@ -1,6 +1,5 @@
-import { Redis } from 'ioredis';
-import { connectPubSub } from './pub-sub.js';
-import { reconnectDelay } from './reconnect.js';
+import type { Redis } from 'ioredis';
+import { connectPubSub, createPubSubPair } from './pub-sub.js';
 import { ClusterListeners, parseClusterMessage, type BrokerStatus, type ClusterBus, type ClusterListener, type ClusterMessage } from './bus.js';
 
 /** Options of {@link RedisClusterBus}. */
@@ -23,11 +22,7 @@ export class RedisClusterBus implements ClusterBus {
 
   constructor(options: RedisClusterBusOptions) {
     this.#channel = options.channel;
-    const connectionName = options.channel.replace(/[^A-Za-z0-9._:-]/g, '_');
-    this.#pub = new Redis(options.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName, retryStrategy: reconnectDelay });
-    this.#sub = new Redis(options.url, { lazyConnect: true, connectionName, retryStrategy: reconnectDelay });
-    this.#pub.on('error', () => undefined);
-    this.#sub.on('error', () => undefined);
+    ({ pub: this.#pub, sub: this.#sub } = createPubSubPair(options.url, options.channel));
   }
 
   /** Connects both connections and subscribes; rejects (and closes) when Redis cannot be reached. */

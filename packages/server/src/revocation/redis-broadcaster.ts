@@ -1,7 +1,6 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { parseRevocationEvent } from '@latchkey/verify';
-import { connectPubSub } from '../cluster/pub-sub.js';
-import { reconnectDelay } from '../cluster/reconnect.js';
+import { connectPubSub, createPubSubPair } from '../cluster/pub-sub.js';
 import type { BroadcastHandler, RevocationBroadcaster } from './broadcaster.js';
 import type { RevocationEvent } from './types.js';
 
@@ -24,13 +23,7 @@ export class RedisBroadcaster implements RevocationBroadcaster {
 
   constructor(options: RedisBroadcasterOptions) {
     this.#channel = options.channel;
-    // Named after the channel, so `CLIENT LIST` tells which connections carry revocation events.
-    const connectionName = options.channel.replace(/[^A-Za-z0-9._:-]/g, '_');
-    this.#pub = new Redis(options.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName, retryStrategy: reconnectDelay });
-    this.#sub = new Redis(options.url, { lazyConnect: true, connectionName, retryStrategy: reconnectDelay });
-    // Connection errors surface through `publish` and the reconnect path; ioredis logs nothing itself.
-    this.#pub.on('error', () => undefined);
-    this.#sub.on('error', () => undefined);
+    ({ pub: this.#pub, sub: this.#sub } = createPubSubPair(options.url, options.channel));
   }
 
   async start(handler: BroadcastHandler): Promise<void> {

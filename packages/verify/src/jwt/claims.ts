@@ -5,21 +5,6 @@
  */
 import { ClaimInvalidError, TokenExpiredError, TokenNotYetValidError } from '../errors.js';
 
-/** Claims of a verified token. Registered claims are typed; everything else is `unknown`. */
-export interface Claims {
-  readonly iss: string;
-  readonly aud: string | readonly string[];
-  readonly exp: number;
-  readonly sub?: string;
-  readonly nbf?: number;
-  readonly iat?: number;
-  readonly jti?: string;
-  readonly role?: string;
-  readonly scope?: string;
-  readonly session_id?: string;
-  readonly [claim: string]: unknown;
-}
-
 /**
  * Claims of a token verified by a verifier that accepts any issuer or audience, or no `exp`
  * (`issuer: null`, `audience: null`, `requireExpiry: false`): the registered claims may be absent, but
@@ -37,6 +22,16 @@ export interface UncheckedClaims {
   readonly scope?: string;
   readonly session_id?: string;
   readonly [claim: string]: unknown;
+}
+
+/**
+ * Claims of a token verified with issuer, audience and expiry required: `iss`, `aud` and `exp` are
+ * present; the other registered claims are typed when present; everything else is `unknown`.
+ */
+export interface Claims extends UncheckedClaims {
+  readonly iss: string;
+  readonly aud: string | readonly string[];
+  readonly exp: number;
 }
 
 /** What the claims must satisfy. Times in seconds. */
