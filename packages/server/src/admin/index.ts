@@ -28,7 +28,7 @@ const SERVICE_PATHS = { identity: IDENTITY_PREFIX, gateway: WEBSOCKET_PATH } as 
  * does not run in this process; `settings` are the validated identity settings either way.
  */
 export function serverOperations(context: AppContext, settings: IdentitySettings, identity: IdentityExports | null): AdminOperations {
-  const base = databaseOperations(context.db, settings, context.revocations);
+  const base = databaseOperations(context.db, settings, context.revocations, identity?.passwords);
   const mounted = () => {
     if (!identity) throw new AdminError('identity_not_mounted', 'this server does not run the identity service');
     return identity;

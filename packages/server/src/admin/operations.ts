@@ -12,7 +12,7 @@ import { AdminError, type AuditPruneInput, type AuditQuery, type KeysReport, typ
 import { isAuditAction, pruneAuditLog, readAuditLog, type AuditEntryJson, type AuditFilter } from '../identity/audit/index.js';
 import { isUuid } from '../identity/users.js';
 import { insertUser } from '../identity/store/users.js';
-import { checkNewPassword, hashPassword } from '../identity/passwords.js';
+import { checkNewPassword, PasswordHasher } from '../identity/passwords.js';
 import { IdentityError } from '../identity/errors.js';
 
 /**
@@ -146,6 +146,7 @@ export function databaseOperations(
   db: Database,
   settings: IdentitySettings,
   revocations: RevocationRecorder = createRevocationRecorder({ tokenLifetime: settings.jwtExpiry }),
+  passwords: PasswordHasher = new PasswordHasher(),
 ): AdminOperations {
   return {
     keys: () => readKeys(db, settings),
@@ -180,7 +181,7 @@ export function databaseOperations(
       }
       const role = input.admin ? (settings.adminRoles.find((name) => name !== 'service_role') ?? settings.adminRoles[0] ?? 'service_role') : settings.defaultRole;
       await migrate(db);
-      const passwordHash = await hashPassword(input.password);
+      const passwordHash = await passwords.hash(input.password);
       const id = randomUUID();
       const taken = await db.transaction((tx) =>
         insertUser(tx, { id, audience: settings.audience, role, email, phone: null, passwordHash, emailConfirm: true, phoneConfirm: false, appMetadata: {}, userMetadata: {}, banMs: 0 }),

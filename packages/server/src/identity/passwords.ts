@@ -24,49 +24,51 @@ export function checkNewPassword(password: unknown, minLength: number): string {
   return password;
 }
 
-/** Password hashing threads shared by every identity service of the process. */
-const hashing = new HashingPool();
+/**
+ * Hashes and compares passwords on its own low-priority threads, off the event loop. One per identity
+ * service, made by its composition and handed to whatever sets or checks a password.
+ */
+export class PasswordHasher {
+  readonly #pool = new HashingPool();
+  #dummy: Promise<string> | undefined;
 
-/** Hashes on a low-priority hashing thread, off the event loop. */
-export function hashPassword(password: string): Promise<string> {
-  return hashing.hash(password, BCRYPT_COST);
-}
-
-let dummyHash: Promise<string> | undefined;
-
-/** The hash compared against when there is none to compare with; computed once (again after a failure). */
-function dummy(): Promise<string> {
-  if (dummyHash === undefined) {
-    dummyHash = hashing.hash('latchkey-dummy-password', BCRYPT_COST);
-    dummyHash.catch(() => {
-      dummyHash = undefined;
-    });
+  /** Hashes `password` (bcrypt, GoTrue's cost). */
+  hash(password: string): Promise<string> {
+    return this.#pool.hash(password, BCRYPT_COST);
   }
-  return dummyHash;
-}
 
-/**
- * Starts the hashing threads and computes the dummy hash ahead of the first login. Called once the
- * identity service is mounted; safe to call again.
- */
-export function preparePasswordHashing(): void {
-  hashing.start();
-  void dummy();
-}
-
-/**
- * Compares on a hashing thread. With no stored hash (unknown user, or no password set) a comparison
- * against a dummy hash still runs, so the answer takes as long either way.
- */
-export async function verifyPassword(password: string, hash: string | null): Promise<boolean> {
-  if (Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES) return false;
-  try {
-    if (hash === null || !isBcryptHash(hash)) {
-      await hashing.compare(password, await dummy());
-      return false;
+  /**
+   * Compares on a hashing thread. With no stored hash (unknown user, or no password set) a comparison
+   * against a dummy hash still runs, so the answer takes as long either way.
+   */
+  async verify(password: string, hash: string | null): Promise<boolean> {
+    if (Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES) return false;
+    try {
+      if (hash === null || !isBcryptHash(hash)) {
+        await this.#pool.compare(password, await this.#dummyHash());
+        return false;
+      }
+      return await this.#pool.compare(password, hash);
+    } catch {
+      throw new IdentityError(500, 'unexpected_failure', 'Unable to verify the password');
     }
-    return await hashing.compare(password, hash);
-  } catch {
-    throw new IdentityError(500, 'unexpected_failure', 'Unable to verify the password');
+  }
+
+  /** Starts the threads and computes the dummy hash ahead of the first login; safe to call again. */
+  prepare(): void {
+    this.#pool.start();
+    void this.#dummyHash();
+  }
+
+  /** The hash compared against when there is none to compare with; computed once (again after a failure). */
+  #dummyHash(): Promise<string> {
+    if (this.#dummy === undefined) {
+      const dummy = this.#pool.hash('latchkey-dummy-password', BCRYPT_COST);
+      this.#dummy = dummy;
+      dummy.catch(() => {
+        if (this.#dummy === dummy) this.#dummy = undefined;
+      });
+    }
+    return this.#dummy;
   }
 }

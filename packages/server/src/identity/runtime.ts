@@ -9,6 +9,7 @@ import type { KeyStore } from './keys/key-store.js';
 import type { LoginThrottle } from './login-throttle.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { IdentitySettings } from './settings.js';
+import type { PasswordHasher } from './passwords.js';
 
 /** What the one-time-code module adds to `/signup` (returned by `registerOtpRoutes`, handed to the sign-up route). */
 export interface SignUpHooks {
@@ -40,6 +41,8 @@ export interface IdentityRuntime {
   };
   /** Failed password logins per account and per address, shared by every node. */
   readonly logins: LoginThrottle;
+  /** Hashes and checks passwords off the event loop. */
+  readonly passwords: PasswordHasher;
   /** The service's base URL, e.g. `http://127.0.0.1:8000/auth/v1`. */
   baseUrl(): string;
   /** `iss` of issued tokens. */

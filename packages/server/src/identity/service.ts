@@ -12,7 +12,7 @@ import { prepareScope } from './http/plugin.js';
 import { LoginThrottle } from './login-throttle.js';
 import { loadApiKeys, type ApiKeys } from './keys/api-keys.js';
 import { KeyStore, rotateSigningKey, type RotationResult } from './keys/key-store.js';
-import { preparePasswordHashing } from './passwords.js';
+import { PasswordHasher } from './passwords.js';
 import { RateLimiter } from './rate-limit.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerPublicRoutes } from './routes/public.js';
@@ -95,6 +95,8 @@ export interface IdentityExports {
   /** Issuer, audience, secret, lifetime and JWKS location of the tokens this service issues. */
   readonly tokens: IdentityTokens;
   readonly apiKeys: ApiKeys;
+  /** Hashes and checks passwords for this service (and the admin operations of its process). */
+  readonly passwords: PasswordHasher;
   /** Absolute URL of the JWKS, e.g. `http://127.0.0.1:8000/auth/v1/.well-known/jwks.json`. */
   jwksUrl(): string;
   /** `iss` of the access tokens. */
@@ -158,6 +160,7 @@ export async function mountIdentity(app: FastifyInstance, context: AppContext, s
   const issuer = new AccessTokenIssuer(keys, settings, jwtIssuer, logger);
   const cors = corsPolicy(settings.corsAllowedOrigins, context.publicUrl, settings.siteUrl);
   const logins = new LoginThrottle(context.db, settings);
+  const passwords = new PasswordHasher();
   if (settings.rateLimitHeader && settings.trustedProxies.entries.length === 0) {
     logger.warn({ header: settings.rateLimitHeader }, 'the client address header is ignored: LATCHKEY_TRUSTED_PROXIES lists no proxy');
   }
@@ -176,6 +179,7 @@ export async function mountIdentity(app: FastifyInstance, context: AppContext, s
       signup: new RateLimiter(settings.rateLimitSignup, settings.rateLimitBurst),
     },
     logins,
+    passwords,
     baseUrl,
     jwtIssuer,
   };
@@ -223,12 +227,13 @@ export async function mountIdentity(app: FastifyInstance, context: AppContext, s
   }, 600_000);
   sweeper.unref();
   // After start-up work is done: the hashing threads are ready before the first login arrives.
-  setImmediate(preparePasswordHashing).unref();
+  setImmediate(() => passwords.prepare()).unref();
 
   const exports: IdentityExports = {
     settings,
     tokens,
     apiKeys,
+    passwords,
     jwksUrl: tokens.jwksUrl,
     issuer: jwtIssuer,
     addClaimsHook: (hook) => {

@@ -3,7 +3,7 @@ import { clientFactsOf, takeToken } from './limits.js';
 import { normaliseEmail, normalisePhone } from '../http/request.js';
 import { consumeAnyTotp } from '../mfa/factors.js';
 import { verifiedTotpFactors } from '../store/factors.js';
-import { verifyPassword } from '../passwords.js';
+
 import { finishSession, startSession } from '../sessions.js';
 import type { TokenResponse } from '../types.js';
 import { findUserByEmail, findUserByPhone } from '../store/users.js';
@@ -88,7 +88,7 @@ export const passwordGrant: Grant<PasswordInput, TokenResponse> = {
       runtime.logins.begin(byPhone?.account ?? email ?? rawEmail ?? '', caller.ip),
       byPhone ? byPhone.user : email ? findUserByEmail(runtime.db, email) : null,
     ]);
-    const ok = await verifyPassword(input.password, user?.encrypted_password ?? null);
+    const ok = await runtime.passwords.verify(input.password, user?.encrypted_password ?? null);
     if (!user || !ok) throw new IdentityError(400, 'invalid_credentials', Messages.invalidCredentials);
     await attempt.succeeded();
     if (isBanned(user)) throw new IdentityError(400, 'user_banned', Messages.userBanned);

@@ -7,7 +7,7 @@ import { bodyOf, clientAddress, normaliseEmail, optionalObject, optionalString }
 import type { CodeMailer } from '../otp/code-mail.js';
 import { composeMail } from '../otp/messages.js';
 import { issueOneTimeToken, type OneTimeTokenType } from '../otp/tokens.js';
-import { checkNewPassword, hashPassword } from '../passwords.js';
+import { checkNewPassword } from '../passwords.js';
 import { mergeMetadata } from '../routes/user-routes.js';
 import type { IdentityRuntime } from '../runtime.js';
 import { isUniqueViolation, userJson, type UserRow } from '../users.js';
@@ -125,7 +125,7 @@ export function registerInviteRoutes(app: FastifyInstance, runtime: IdentityRunt
       if (type === 'signup' && !user && requestedType === 'signup') {
         if (!password) throw validationFailed('Signup requires a valid password');
         checkNewPassword(password, runtime.settings.passwordMinLength);
-        passwordHash = await hashPassword(password);
+        passwordHash = await runtime.passwords.hash(password);
       }
 
       const issued = await runtime.db

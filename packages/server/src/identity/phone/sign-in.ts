@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { IdentityError, Messages, validationFailed } from '../errors.js';
 import { clientFacts } from '../http/client-address.js';
 import { bodyOf, normalisePhone, optionalBoolean, optionalObject, optionalString } from '../http/request.js';
-import { checkNewPassword, hashPassword } from '../passwords.js';
+import { checkNewPassword } from '../passwords.js';
 import type { IdentityRuntime } from '../runtime.js';
 import { finishSession, startSession } from '../sessions.js';
 import { isBanned, userJson } from '../users.js';
@@ -82,7 +82,7 @@ export async function phoneSignUp(runtime: IdentityRuntime, codes: PhoneCodes, r
     await codes.send(existing.id, 'confirmation', phone, channel);
     return userJson((await findUserByPhone(runtime.db, phone)) ?? existing);
   }
-  const passwordHash = await hashPassword(password);
+  const passwordHash = await runtime.passwords.hash(password);
   const confirmed = codes.settings.autoconfirm;
   if (!confirmed) codes.takeBudget(request, phone);
   const created = await runtime.db.transaction(async (tx) => {

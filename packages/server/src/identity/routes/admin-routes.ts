@@ -4,7 +4,7 @@ import { endSessions } from '../end-sessions.js';
 import { IdentityError, Messages, validationFailed } from '../errors.js';
 import { requireAdmin } from '../http/authenticate.js';
 import { bodyOf, clientAddress, normaliseEmail, normalisePhone, optionalBoolean, optionalObject, optionalString } from '../http/request.js';
-import { checkNewPassword, hashPassword, isBcryptHash } from '../passwords.js';
+import { checkNewPassword, isBcryptHash } from '../passwords.js';
 import type { IdentityRuntime } from '../runtime.js';
 import { adminTargetUser, isUniqueViolation, isUuid, userJson } from '../users.js';
 import * as users from '../store/users.js';
@@ -42,9 +42,9 @@ async function passwordHashFrom(runtime: IdentityRuntime, body: Record<string, u
   }
   if (password !== undefined && password !== '') {
     checkNewPassword(password, runtime.settings.passwordMinLength);
-    return hashPassword(password);
+    return runtime.passwords.hash(password);
   }
-  return required ? hashPassword(randomBytes(32).toString('base64url').slice(0, 64)) : undefined;
+  return required ? runtime.passwords.hash(randomBytes(32).toString('base64url').slice(0, 64)) : undefined;
 }
 
 /** What the admin API does beyond the runtime's settings. */

@@ -7,7 +7,7 @@ import { clientFacts } from '../http/client-address.js';
 import { bodyOf, clientAddress, normaliseEmail, optionalObject, optionalString } from '../http/request.js';
 import type { PhoneCodes } from '../phone/codes.js';
 import { phoneSignUp } from '../phone/sign-in.js';
-import { checkNewPassword, hashPassword } from '../passwords.js';
+import { checkNewPassword } from '../passwords.js';
 import type { RateLimiter } from '../rate-limit.js';
 import type { IdentityRuntime, SignUpHooks } from '../runtime.js';
 import { finishSession, startSession, type PreparedSession } from '../sessions.js';
@@ -66,7 +66,7 @@ async function signUp(runtime: IdentityRuntime, phoneCodes: PhoneCodes, hooks: S
     return lookalikeUser(runtime, email);
   }
 
-  const hash = await hashPassword(password);
+  const hash = await runtime.passwords.hash(password);
   const id = randomUUID();
   const confirmed = settings.mailerAutoconfirm;
   const identityData = { sub: id, email, email_verified: confirmed, phone_verified: false };

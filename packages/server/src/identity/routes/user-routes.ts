@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { IdentityError, Messages } from '../errors.js';
 import { requireUser } from '../http/authenticate.js';
 import { bodyOf, normaliseEmail, optionalObject, optionalString } from '../http/request.js';
-import { checkNewPassword, hashPassword, verifyPassword } from '../passwords.js';
+import { checkNewPassword } from '../passwords.js';
 import type { IdentityRuntime } from '../runtime.js';
 import type { CodeMailer } from '../otp/code-mail.js';
 import { endSessions } from '../end-sessions.js';
@@ -79,10 +79,10 @@ export function registerUserRoutes(app: FastifyInstance, runtime: IdentityRuntim
     if (password !== undefined) {
       checkNewPassword(password, runtime.settings.passwordMinLength);
       if (deps.settings.passwordChangeRequiresReauthentication) await useReauthentication(runtime, deps.mail, user, optionalString(body, 'nonce'));
-      if (user.encrypted_password && (await verifyPassword(password, user.encrypted_password))) {
+      if (user.encrypted_password && (await runtime.passwords.verify(password, user.encrypted_password))) {
         throw new IdentityError(422, 'same_password', Messages.samePassword);
       }
-      hash = await hashPassword(password);
+      hash = await runtime.passwords.hash(password);
     }
     const immediateEmail = newEmail !== undefined && !user.email && runtime.settings.mailerAutoconfirm;
     if (newEmail !== undefined) {
