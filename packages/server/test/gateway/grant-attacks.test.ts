@@ -287,6 +287,23 @@ describeEachDatabase('what an attacker tries against the token endpoints and the
     expect(await socketLogin(email, PASSWORD)).toMatchObject({ ok: false, message: 'email_not_confirmed' });
   });
 
+  it('the API keys open no socket; a deleted OAuth client’s token closes its socket and opens no new one', async () => {
+    expect((await connectWith(anonKey)).state).toBe('disconnected');
+    expect((await connectWith(serviceKey)).state).toBe('disconnected');
+    const created = await call('POST', '/admin/oauth/clients', { client_name: 'socket worker' }, serviceKey);
+    expect(created.status).toBe(201);
+    const clientId = created.body.client_id as string;
+    const issued = await oauth({ grant_type: 'client_credentials', client_id: clientId, client_secret: created.body.client_secret as string });
+    expect(issued.status).toBe(200);
+    const token = issued.body.access_token as string;
+    const { client, state } = await connectWith(token);
+    expect(state).toBe('connected');
+    const closed = once<{ code: number }>(client, 'disconnected');
+    expect((await call('DELETE', `/admin/oauth/clients/${clientId}`, undefined, serviceKey)).status).toBeLessThan(300);
+    await closed;
+    expect((await connectWith(token)).state).toBe('disconnected');
+  });
+
   it('refuses forged tokens at the gateway and the admin API: alg none, HS256 keyed with the public key', async () => {
     const user = await signUp();
     const [header, payload] = user.access.split('.') as [string, string];
@@ -351,12 +368,16 @@ describeEachDatabase('protobuf frames an attacker sends', (database) => {
       Buffer.concat([Buffer.from([0xc0, 0x9a, 0x0c]), Buffer.alloc(200_000, 0x0b)]),
       // Nested groups without a length prefix at all.
       Buffer.alloc(500_000, 0x0b),
+      // 65 000 empty commands in one frame.
+      Buffer.alloc(65_000, 0x00),
+      // More than the message size limit.
+      Buffer.alloc(70_000, 0x0a),
       // A varint of 20 continuation bytes.
       Buffer.concat([Buffer.from([0x05, 0x08]), Buffer.alloc(20, 0xff), Buffer.from([0x01])]),
     ];
     for (const frame of frames) {
       const started = Date.now();
-      expect([3501, 1009]).toContain(await closeCodeFor(frame));
+      expect([3501, 1009], `frame of ${frame.length} bytes starting ${frame.subarray(0, 4).toString('hex')}`).toContain(await closeCodeFor(frame));
       expect(Date.now() - started).toBeLessThan(5000);
     }
     expect((await fetch(`${server.url}/health`)).status).toBe(200);
