@@ -35,6 +35,13 @@ export class RateLimiter {
     return true;
   }
 
+  /** Whether `key`'s bucket holds a request now; takes nothing (for callers that charge only failures). */
+  allows(key: string, now = Date.now()): boolean {
+    if (this.#capacity === Infinity) return true;
+    const bucket = this.#buckets.get(key);
+    return !bucket || Math.min(this.#capacity, bucket.tokens + (now - bucket.at) * this.#perMs) >= 1;
+  }
+
   /** Drops buckets that have refilled completely; they hold no information. */
   #sweep(now: number): void {
     this.#sweptAt = now;

@@ -131,6 +131,20 @@ describeEachDatabase('what an attacker tries against the token endpoints and the
     expect(owner).toEqual({ ok: false, code: 400, message: 'refresh_token_already_used' });
   });
 
+  it('reuse detected over the socket closes the family’s connections and refuses its access tokens', async () => {
+    const user = await signUp();
+    const rotated = await call('POST', '/token?grant_type=refresh_token', { refresh_token: user.refresh });
+    const access = rotated.body.access_token as string;
+    const { client, state } = await connectWith(access);
+    expect(state).toBe('connected');
+    const closed = once<{ code: number }>(client, 'disconnected');
+    await sleep(1300);
+    expect((await socketRefresh(user.refresh)).message).toBe('refresh_token_already_used');
+    await closed;
+    expect([401, 403]).toContain((await call('GET', '/user', undefined, anonKey, access)).status);
+    expect((await connectWith(access)).state).toBe('disconnected');
+  });
+
   it('a session ended by logout refreshes on no path', async () => {
     const user = await signUp();
     expect((await call('POST', '/logout', undefined, anonKey, user.access)).status).toBe(204);

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { IdentityError, OAuthError, RateLimitedError } from '../errors.js';
 import type { GrantService } from '../grants/service.js';
+import type { GrantCaller } from '../grants/types.js';
 import { clientFacts } from '../http/client-address.js';
 import type { IdentityRuntime } from '../runtime.js';
 import { authenticateOAuthClient, type ClientRow } from './clients.js';
@@ -68,6 +69,22 @@ async function authenticateClient(runtime: IdentityRuntime, credentials: ClientC
   return client;
 }
 
+/**
+ * Authenticates the client sent with a user grant (password, refresh_token). Each failure takes one
+ * request from the caller's address bucket of the token endpoint, and no secret is compared while that
+ * bucket is empty (`slow_down`): client secrets cannot be guessed through these grants faster than
+ * through client_credentials. A client that authenticates costs nothing here.
+ */
+async function authenticateLimited(runtime: IdentityRuntime, credentials: ClientCredentials, caller: GrantCaller): Promise<void> {
+  if (!runtime.limits.token.allows(caller.ip)) throw new OAuthError('slow_down', 'Request rate limit reached');
+  try {
+    await authenticateClient(runtime, credentials);
+  } catch (error) {
+    runtime.limits.token.take(caller.ip);
+    throw error;
+  }
+}
+
 function required(form: Map<string, string>, name: string): string {
   const value = form.get(name);
   if (value === undefined) throw new OAuthError('invalid_request', `Missing required parameter "${name}"`);
@@ -104,7 +121,7 @@ async function grant(grants: GrantService, request: FastifyRequest, runtime: Ide
   }
   if (type !== 'password' && type !== 'refresh_token') throw new OAuthError('unsupported_grant_type', `Unsupported grant_type ${JSON.stringify(type)}`);
   // Public clients send no secret; a confidential client that does must authenticate.
-  if (credentials) await authenticateClient(runtime, credentials);
+  if (credentials) await authenticateLimited(runtime, credentials, caller);
   if (type === 'refresh_token') return { ...(await grants.issue('refresh_token', caller, () => ({ refreshToken: required(form, 'refresh_token') }))) };
   return {
     ...(await grants.issue('password', caller, () => ({
