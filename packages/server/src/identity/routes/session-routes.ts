@@ -14,7 +14,7 @@ import { finishSession, startSession, type PreparedSession } from '../sessions.j
 import { userActor } from '../audit/audit-log.js';
 import type { UserJson } from '../types.js';
 import { isUniqueViolation, userJson } from '../users.js';
-import { findUserByEmail, findUserById } from '../store/users.js';
+import { findUserByEmail, findUserById, insertEmailSignUp } from '../store/users.js';
 
 function limit(runtime: IdentityRuntime, limiter: RateLimiter, request: FastifyRequest): void {
   if (!limiter.take(clientAddress(request, runtime.settings))) {
@@ -72,26 +72,16 @@ async function signUp(runtime: IdentityRuntime, phoneCodes: PhoneCodes, hooks: S
   const identityData = { sub: id, email, email_verified: confirmed, phone_verified: false };
   try {
     const result = await runtime.db.transaction(async (tx): Promise<PreparedSession | UserJson> => {
-      await tx.query(
-        `with u as (
-           insert into auth.users (id, aud, role, email, encrypted_password, email_confirmed_at, raw_app_meta_data, raw_user_meta_data)
-           values ($1, $2, $3, $4, $5, case when $6::boolean then now() end, $7, $8) returning id
-         )
-         insert into auth.identities (id, provider_id, user_id, identity_data, provider)
-         select $9, $1, u.id, $10, 'email' from u`,
-        [
-          id,
-          settings.audience,
-          settings.defaultRole,
-          email,
-          hash,
-          confirmed,
-          JSON.stringify({ provider: 'email', providers: ['email'] }),
-          JSON.stringify({ ...data, ...identityData }),
-          randomUUID(),
-          JSON.stringify(identityData),
-        ],
-      );
+      await insertEmailSignUp(tx, {
+        id,
+        audience: settings.audience,
+        role: settings.defaultRole,
+        email,
+        passwordHash: hash,
+        confirmed,
+        userMetadata: { ...data, ...identityData },
+        identityData,
+      });
       const client = clientFacts(request, runtime.settings);
       const actor = { id, username: email, ...(data.full_name !== undefined ? { name: data.full_name } : {}) };
       const traits = { provider: 'email' };

@@ -548,3 +548,40 @@ export async function findUserWithSession(db: Queryable, userId: string, session
   );
   return rows[0] ?? null;
 }
+
+/** A user signing up with an e-mail address and password, as `/signup` stores them. */
+export interface EmailSignUp {
+  readonly id: string;
+  readonly audience: string;
+  readonly role: string;
+  readonly email: string;
+  readonly passwordHash: string;
+  /** Whether the address counts as confirmed at once (autoconfirm). */
+  readonly confirmed: boolean;
+  readonly userMetadata: Record<string, unknown>;
+  readonly identityData: Record<string, unknown>;
+}
+
+/** Inserts the user and their `email` identity in one statement; a taken address raises a unique violation. */
+export async function insertEmailSignUp(tx: Queryable, user: EmailSignUp): Promise<void> {
+  await tx.query(
+    `with u as (
+       insert into auth.users (id, aud, role, email, encrypted_password, email_confirmed_at, raw_app_meta_data, raw_user_meta_data)
+       values ($1, $2, $3, $4, $5, case when $6::boolean then now() end, $7, $8) returning id
+     )
+     insert into auth.identities (id, provider_id, user_id, identity_data, provider)
+     select $9, $1, u.id, $10, 'email' from u`,
+    [
+      user.id,
+      user.audience,
+      user.role,
+      user.email,
+      user.passwordHash,
+      user.confirmed,
+      JSON.stringify({ provider: 'email', providers: ['email'] }),
+      JSON.stringify(user.userMetadata),
+      randomUUID(),
+      JSON.stringify(user.identityData),
+    ],
+  );
+}
