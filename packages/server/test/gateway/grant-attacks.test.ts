@@ -1,4 +1,4 @@
-import { createHmac, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
+import { createHmac, createPublicKey, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import type { Centrifuge } from 'centrifuge';
 import { authenticator } from 'otplib';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -455,5 +455,72 @@ describeEachDatabase('tokens signed with the real key but wrong claims', (databa
     const admin = { role: 'service_role', iss: 'admin-script' };
     expect(await get('/admin/users', signed({ ...admin, iat: now, exp: now + 600 }))).toBe(200);
     expect(await get('/admin/users', signed({ ...admin, ...expired }))).toBe(403);
+  });
+});
+
+describeEachDatabase('alg confusion with a legacy HS256 secret configured', (database) => {
+  let server: RunningServer;
+  let anonKey: string;
+  let wsUrl: string;
+  const clients: Centrifuge[] = [];
+  const secret = 'legacy-secret-with-at-least-thirty-two-characters';
+  const hs256 = (claims: Record<string, unknown>, key: string | Buffer, kid?: string): string => {
+    const input = `${b64({ alg: 'HS256', typ: 'JWT', ...(kid === undefined ? {} : { kid }) })}.${b64(claims)}`;
+    return `${input}.${createHmac('sha256', key).update(input).digest('base64url')}`;
+  };
+
+  beforeAll(async () => {
+    server = await startServer({
+      env: { ...TEST_ENV, LATCHKEY_JWT_SECRET: secret },
+      config: loadServerConfig({ PORT: '0', DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' }),
+      logger: createLogger('silent'),
+      database: database(),
+      services: { identity: true, gateway: true },
+    });
+    anonKey = server.services.identity!.apiKeys.anonKey;
+    wsUrl = `${server.url.replace(/^http/, 'ws')}/connection/websocket`;
+  });
+  afterAll(async () => {
+    for (const client of clients) client.disconnect();
+    await server?.close();
+  });
+
+  const get = async (token: string): Promise<number> => (await fetch(`${server.url}/auth/v1/user`, { headers: { apikey: anonKey, authorization: `Bearer ${token}` } })).status;
+  const socketState = async (token: string): Promise<'connected' | 'disconnected'> => {
+    const client = officialClient(wsUrl, { token });
+    clients.push(client);
+    const state = new Promise<'connected' | 'disconnected'>((resolve) => {
+      client.once('connected', () => resolve('connected'));
+      client.once('disconnected', () => resolve('disconnected'));
+    });
+    client.connect();
+    const result = await state;
+    client.disconnect();
+    return result;
+  };
+
+  it('accepts HS256 with the secret only; HS256 keyed with the public key, PEM or JWK, is refused', async () => {
+    const email = `legacy-${randomUUID()}@example.com`;
+    const signUp = await fetch(`${server.url}/auth/v1/signup`, { method: 'POST', headers: { apikey: anonKey, 'content-type': 'application/json' }, body: JSON.stringify({ email, password: PASSWORD }) });
+    const body = (await signUp.json()) as { access_token: string };
+    const [header, payload] = body.access_token.split('.') as [string, string];
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const { kid } = JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as { kid?: string };
+    // The legacy secret is honoured, by the identity service and the gateway.
+    expect(await get(hs256(claims, secret))).toBe(200);
+    expect(await socketState(hs256(claims, secret))).toBe('connected');
+    const jwks = (await (await fetch(`${server.url}/auth/v1/.well-known/jwks.json`)).json()) as { keys: (Record<string, unknown> & { kid?: string })[] };
+    const published = jwks.keys.filter((key) => key.kty !== 'oct');
+    expect(published.length).toBeGreaterThan(0);
+    for (const jwk of published) {
+      const pem = createPublicKey({ key: jwk as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' }) as string;
+      for (const key of [pem, JSON.stringify(jwk), Buffer.from(JSON.stringify(jwk))]) {
+        for (const asKid of [undefined, kid, jwk.kid]) {
+          const forged = hs256(claims, key, asKid);
+          expect([401, 403]).toContain(await get(forged));
+          expect(await socketState(forged)).toBe('disconnected');
+        }
+      }
+    }
   });
 });
