@@ -43,7 +43,10 @@ describeEachDatabase('identity with @supabase/supabase-js', (database) => {
       const refreshed = await second.auth.refreshSession();
       expect(refreshed.error).toBeNull();
       expect(refreshed.data.session?.refresh_token).not.toBe(oldRefresh);
-      expect(refreshed.data.session?.expires_in).toBe(3600);
+      // The server answers 3600; supabase-js counts it again from `expires_at` against its own clock, so a
+      // second may pass on a loaded machine.
+      expect(refreshed.data.session?.expires_in).toBeGreaterThanOrEqual(3595);
+      expect(refreshed.data.session?.expires_in).toBeLessThanOrEqual(3600);
 
       const third = app.client();
       const set = await third.auth.setSession({ access_token: refreshed.data.session!.access_token, refresh_token: refreshed.data.session!.refresh_token });
